@@ -1,0 +1,727 @@
+//! From `LabSpec` to `Model`: every check that needs no kernel.
+
+use super::ipam::{self, Request};
+use super::names::{self, ifname_problem, node_name_problem, port_name};
+use super::resource::{Id, IfRef, Mac, Ns, Res, RouteKey, State};
+use crate::diag::{did_you_mean, Diagnostic, Level, Pos};
+use crate::spec::{LabSpec, NetworkMember, RouteSpec, SysctlValue, S};
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// A Linux bridge refuses its 1025th port ("exchange full").
+pub const BRIDGE_PORT_MAX: usize = 1024;
+
+/// The desired state of one lab.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub lab: String,
+    /// Whether interfaces topo creates keep IPv6 address generation.
+    pub ipv6: bool,
+    pub nodes: BTreeSet<String>,
+    pub state: State,
+    /// Where in the file each object was declared.
+    pub origins: BTreeMap<Id, Pos>,
+    /// Interfaces whose address a network allocates.
+    pub allocated: BTreeSet<IfRef>,
+}
+
+/// A model that passed validation, with its warnings.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub model: Model,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The addresses interfaces have in the kernel now: keeps allocation stable.
+pub type Prior = BTreeMap<IfRef, Vec<IpAddr>>;
+
+/// Resolves and checks `spec`. Errors come back all at once, in file order.
+pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>> {
+    let mut b = Builder::new(spec.name.value.clone(), prior);
+    b.run(spec);
+    b.diags.sort_by_key(|d| (d.pos.line, d.pos.col));
+    if b.diags.iter().any(|d| d.level == Level::Error) {
+        return Err(b.diags);
+    }
+    let ipv6 = spec.ipv6.as_ref().map(|v| v.value).unwrap_or_else(|| b.any_v6());
+    let model = Model {
+        lab: b.lab.clone(),
+        ipv6,
+        nodes: b.nodes.keys().cloned().collect(),
+        state: b.state(),
+        origins: b.origins.clone(),
+        allocated: b.allocated.clone(),
+    };
+    Ok(Validated { model, warnings: b.diags })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IfKind {
+    Bridge { stp: bool },
+    Veth { peer: IfRef },
+}
+
+#[derive(Debug, Clone)]
+struct Iface {
+    pos: Pos,
+    kind: IfKind,
+    master: Option<String>,
+    mtu: Option<u32>,
+    mac: Option<Mac>,
+    addrs: Vec<(IpNet, Pos)>,
+}
+
+struct Builder<'a> {
+    lab: String,
+    prior: &'a Prior,
+    diags: Vec<Diagnostic>,
+    /// Node name → where it was first named.
+    nodes: BTreeMap<String, Pos>,
+    /// Bridge name → its namespace.
+    bridges: BTreeMap<String, Ns>,
+    ifaces: BTreeMap<IfRef, Iface>,
+    /// Subnets known for a bridge: its network's and its own addresses'.
+    bridge_subnets: BTreeMap<String, Vec<IpNet>>,
+    routes: BTreeMap<Ns, BTreeMap<RouteKey, (Res, Pos)>>,
+    sysctls: BTreeMap<Ns, BTreeMap<String, (String, Pos)>>,
+    /// Nodes that got a default route from a network.
+    has_default: BTreeSet<String>,
+    /// Nodes whose file entry declares a default route: networks add none.
+    explicit_default: BTreeSet<String>,
+    allocated: BTreeSet<IfRef>,
+    origins: BTreeMap<Id, Pos>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(lab: String, prior: &'a Prior) -> Self {
+        Builder {
+            lab,
+            prior,
+            diags: Vec::new(),
+            nodes: BTreeMap::new(),
+            bridges: BTreeMap::new(),
+            ifaces: BTreeMap::new(),
+            bridge_subnets: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            sysctls: BTreeMap::new(),
+            has_default: BTreeSet::new(),
+            explicit_default: BTreeSet::new(),
+            allocated: BTreeSet::new(),
+            origins: BTreeMap::new(),
+        }
+    }
+
+    fn err(&mut self, pos: Pos, msg: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::error(pos, msg).help(help));
+    }
+
+    fn warn(&mut self, pos: Pos, msg: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(pos, msg).help(help));
+    }
+
+    fn run(&mut self, spec: &LabSpec) {
+        if let Some(p) = names::lab_name_problem(&spec.name.value) {
+            self.err(Pos::of(&spec.name), p, "write e.g. `name: lab1`");
+        }
+        self.collect_nodes(spec);
+        self.collect_bridges(spec);
+        self.collect_networks(spec);
+        self.collect_links(spec);
+        self.collect_interface_settings(spec);
+        self.collect_routes_and_sysctls(spec);
+        self.check_subnets();
+        self.check_bridge_ports();
+    }
+
+    fn collect_nodes(&mut self, spec: &LabSpec) {
+        for (name, node) in &spec.nodes {
+            self.add_node(name, Pos::of(node));
+            if node.value.routes.iter().any(|r| r.value.to.value == "default") {
+                self.explicit_default.insert(name.clone());
+            }
+        }
+        for net in spec.networks.values() {
+            for m in &net.value.nodes {
+                let name = match &m.value {
+                    NetworkMember::Name(n) => n,
+                    NetworkMember::Detailed(d) => &d.node,
+                };
+                if !self.nodes.contains_key(name) {
+                    self.add_node(name, Pos::of(m));
+                }
+            }
+        }
+    }
+
+    fn add_node(&mut self, name: &str, pos: Pos) {
+        if let Some(p) = node_name_problem(name) {
+            self.err(pos, format!("node `{name}`: {p}"), "rename the node, e.g. `red` or `node-1`");
+        }
+        self.nodes.entry(name.to_string()).or_insert(pos);
+        self.origins.entry(Id::Netns { name: name.to_string() }).or_insert(pos);
+    }
+
+    /// `host` or a declared node; reports anything else at `pos`.
+    fn ns_of(&mut self, node: &str, pos: Pos) -> Option<Ns> {
+        if node == "host" {
+            return Some(Ns::Host);
+        }
+        if self.nodes.contains_key(node) {
+            return Some(Ns::Node(node.to_string()));
+        }
+        let known: Vec<String> = self.nodes.keys().cloned().collect();
+        let help = match did_you_mean(node, known.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`? nodes are declared under `nodes:` or in a network"),
+            None => "declare it under `nodes:` or in a network's `nodes:` list".to_string(),
+        };
+        self.err(pos, format!("no node named `{node}`"), help);
+        None
+    }
+
+    fn collect_bridges(&mut self, spec: &LabSpec) {
+        for (name, br) in &spec.bridges {
+            let pos = Pos::of(br);
+            if let Some(p) = ifname_problem(name) {
+                self.err(pos, format!("bridge `{name}`: {p}"), "choose a bridge name of at most 15 bytes");
+                continue;
+            }
+            if self.nodes.contains_key(name) {
+                self.err(pos, format!("`{name}` names both a node and a bridge"), "rename one: endpoints could not tell them apart");
+                continue;
+            }
+            let ns = match &br.value.node {
+                Some(n) => match self.ns_of(&n.value, Pos::of(n)) {
+                    Some(ns) => ns,
+                    None => continue,
+                },
+                None => Ns::Host,
+            };
+            let stp = br.value.stp.as_ref().is_some_and(|s| s.value);
+            let mtu = self.mtu(br.value.mtu.as_ref());
+            self.bridges.insert(name.clone(), ns.clone());
+            let link = IfRef::new(ns, name);
+            self.origins.insert(Id::Bridge { link: link.clone() }, pos);
+            let iface = Iface { pos, kind: IfKind::Bridge { stp }, master: None, mtu, mac: None, addrs: vec![] };
+            self.ifaces.insert(link.clone(), iface);
+            self.add_addresses(&link, &br.value.addresses);
+            let subnets = self.ifaces[&link].addrs.iter().map(|(a, _)| a.trunc()).collect();
+            self.bridge_subnets.insert(name.clone(), subnets);
+        }
+    }
+
+    fn collect_networks(&mut self, spec: &LabSpec) {
+        let mut nets: Vec<_> = spec.networks.iter().collect();
+        nets.sort_by_key(|(_, n)| Pos::of(n).line);
+        let mut seen: Vec<(IpNet, String, Pos)> = Vec::new();
+        for (name, net) in nets {
+            let pos = Pos::of(net);
+            let Some(subnet) = self.subnet(&net.value.subnet) else { continue };
+            if let Some((_, other, _)) = seen.iter().find(|(s, _, _)| s.contains(&subnet) || subnet.contains(s)) {
+                let msg = format!("network `{name}` ({subnet}) overlaps network `{other}`");
+                self.err(Pos::of(&net.value.subnet), msg, "give each network its own subnet");
+                continue;
+            }
+            seen.push((subnet, name.clone(), pos));
+            let gateway = match &net.value.gateway {
+                Some(g) => match g.value.parse::<IpAddr>() {
+                    Ok(a) if ipam::usable(subnet, a) => a,
+                    Ok(a) => {
+                        let first = subnet.hosts().next().map(|h| h.to_string()).unwrap_or_default();
+                        self.err(Pos::of(g), format!("gateway {a} is not a usable address of {subnet}"), format!("pick an address inside the subnet, e.g. `gateway: {first}`"));
+                        continue;
+                    }
+                    Err(_) => {
+                        self.err(Pos::of(g), format!("`{}` is not an IP address", g.value), "write the gateway without prefix length, e.g. `12.0.6.1`");
+                        continue;
+                    }
+                },
+                None => match subnet.hosts().next() {
+                    Some(a) => a,
+                    None => continue,
+                },
+            };
+            let bridge = net.value.bridge.as_ref().map_or(name.as_str(), |b| b.value.as_str()).to_string();
+            let bpos = net.value.bridge.as_ref().map_or(pos, Pos::of);
+            let gw_net = IpNet::new(gateway, subnet.prefix_len()).expect("prefix from a parsed subnet");
+            if !self.ensure_network_bridge(&bridge, bpos, gw_net) {
+                continue;
+            }
+            self.bridge_subnets.entry(bridge.clone()).or_default().push(subnet);
+            self.attach_members(name, &net.value.nodes, subnet, gateway, &bridge);
+        }
+    }
+
+    /// Makes sure the network's bridge exists and carries the gateway.
+    fn ensure_network_bridge(&mut self, bridge: &str, pos: Pos, gw: IpNet) -> bool {
+        if let Some(p) = ifname_problem(bridge) {
+            self.err(pos, format!("network bridge `{bridge}`: {p}"), "name a shorter bridge with `bridge: NAME`");
+            return false;
+        }
+        if self.nodes.contains_key(bridge) {
+            self.err(pos, format!("`{bridge}` names both a node and a bridge"), "name the network's bridge with `bridge: NAME`");
+            return false;
+        }
+        let ns = self.bridges.entry(bridge.to_string()).or_insert(Ns::Host).clone();
+        let link = IfRef::new(ns, bridge);
+        self.origins.entry(Id::Bridge { link: link.clone() }).or_insert(pos);
+        let iface = self.ifaces.entry(link).or_insert(Iface {
+            pos,
+            kind: IfKind::Bridge { stp: false },
+            master: None,
+            mtu: None,
+            mac: None,
+            addrs: vec![],
+        });
+        if !iface.addrs.iter().any(|(a, _)| a.addr() == gw.addr()) {
+            iface.addrs.push((gw, pos));
+        }
+        true
+    }
+
+    fn attach_members(&mut self, net: &str, members: &[S<NetworkMember>], subnet: IpNet, gw: IpAddr, bridge: &str) {
+        let bridge_ns = self.bridges[bridge].clone();
+        let mut resolved = Vec::new();
+        for m in members {
+            let pos = Pos::of(m);
+            let (node, fixed, ifname) = match &m.value {
+                NetworkMember::Name(n) => (n.clone(), None, "eth0".to_string()),
+                NetworkMember::Detailed(d) => (d.node.clone(), d.address.clone(), d.interface.clone().unwrap_or_else(|| "eth0".into())),
+            };
+            if node == "host" {
+                self.err(pos, "a network member must be a node, not `host`", format!("the host reaches network `{net}` through its bridge `{bridge}`"));
+                continue;
+            }
+            if let Some(p) = ifname_problem(&ifname) {
+                self.err(pos, format!("interface of `{node}` in network `{net}`: {p}"), "write a shorter `interface:`");
+                continue;
+            }
+            let fixed = match fixed.map(|f| (f.parse::<IpAddr>(), f)) {
+                None => None,
+                Some((Ok(a), _)) if ipam::usable(subnet, a) && a != gw => Some(a),
+                Some((Ok(a), _)) => {
+                    self.err(pos, format!("address {a} of `{node}` is not a free usable address of {subnet}"), format!("pick an address inside {subnet} other than the gateway {gw}"));
+                    continue;
+                }
+                Some((Err(_), f)) => {
+                    self.err(pos, format!("`{f}` is not an IP address"), "write the address without prefix length, e.g. `address: 12.0.6.50`");
+                    continue;
+                }
+            };
+            let link = IfRef::new(Ns::Node(node.clone()), &ifname);
+            let current = self.prior.get(&link).and_then(|v| v.iter().copied().find(|a| subnet.contains(a)));
+            resolved.push((link, pos, Request { fixed, current }));
+        }
+        let reqs: Vec<Request> = resolved.iter().map(|(_, _, r)| Request { fixed: r.fixed, current: r.current }).collect();
+        let addrs = match ipam::allocate(subnet, gw, &reqs) {
+            Ok(a) => a,
+            Err(ipam::IpamError::Exhausted(i)) => {
+                self.err(resolved[i].1, format!("network `{net}` has no free address left in {subnet}"), "use a larger subnet or fewer members");
+                return;
+            }
+        };
+        for ((link, pos, _), addr) in resolved.into_iter().zip(addrs) {
+            let port = IfRef::new(bridge_ns.clone(), port_name(&self.lab, link.ns.label(), &link.name));
+            if !self.add_veth(link.clone(), port.clone(), Some(bridge.to_string()), pos, None) {
+                continue;
+            }
+            let a = IpNet::new(addr, subnet.prefix_len()).expect("prefix from a parsed subnet");
+            self.ifaces.get_mut(&link).expect("just added").addrs.push((a, pos));
+            self.allocated.insert(link.clone());
+            let node = link.ns.label().to_string();
+            if !self.explicit_default.contains(&node) && self.has_default.insert(node) {
+                let key = RouteKey { to: default_for(gw), metric: 0 };
+                let res = Res::Route { via: Some(gw), dev: Some(link.name.clone()) };
+                self.routes.entry(link.ns.clone()).or_default().insert(key, (res, pos));
+            }
+        }
+    }
+
+    /// Records a veth pair; false (and an error) when an end is taken.
+    fn add_veth(&mut self, a: IfRef, b: IfRef, b_master: Option<String>, pos: Pos, mtu: Option<u32>) -> bool {
+        for end in [&a, &b] {
+            if let Some(prev) = self.ifaces.get(end) {
+                let line = prev.pos.line;
+                self.err(pos, format!("interface {end} is already created at line {line}"), "each interface belongs to one link: give this one another name");
+                return false;
+            }
+        }
+        if a == b {
+            self.err(pos, "a link needs two different endpoints", "write `endpoints: [NODE:IF, OTHER:IF]`");
+            return false;
+        }
+        let end = |peer: &IfRef, master| Iface { pos, kind: IfKind::Veth { peer: peer.clone() }, master, mtu, mac: None, addrs: vec![] };
+        self.ifaces.insert(a.clone(), end(&b, None));
+        self.ifaces.insert(b.clone(), end(&a, b_master));
+        let first = a.clone().min(b.clone());
+        self.origins.insert(Id::Veth { link: first }, pos);
+        true
+    }
+
+    fn collect_links(&mut self, spec: &LabSpec) {
+        for link in &spec.links {
+            let pos = Pos::of(link);
+            let eps = &link.value.endpoints;
+            if eps.len() != 2 {
+                self.err(pos, format!("a link has exactly two endpoints, this one has {}", eps.len()), "write `endpoints: [red:eth0, v-net-0]`");
+                continue;
+            }
+            let mtu = self.mtu(link.value.mtu.as_ref());
+            let (Some(a), Some(b)) = (self.endpoint(&eps[0]), self.endpoint(&eps[1])) else { continue };
+            let a_ref = self.endpoint_ref(&a, &b);
+            let b_ref = self.endpoint_ref(&b, &a);
+            let (Some(a_ref), Some(b_ref)) = (a_ref, b_ref) else { continue };
+            if a.bridge().is_some() && b.bridge().is_none() {
+                // Keep the bridge port second so `add_veth` gives it the master.
+                self.add_link_pair(b_ref, a_ref, b.bridge(), a.bridge(), pos, mtu);
+            } else {
+                self.add_link_pair(a_ref, b_ref, a.bridge(), b.bridge(), pos, mtu);
+            }
+        }
+    }
+
+    fn add_link_pair(&mut self, a: IfRef, b: IfRef, a_master: Option<String>, b_master: Option<String>, pos: Pos, mtu: Option<u32>) {
+        if self.add_veth(a.clone(), b, b_master, pos, mtu) {
+            self.ifaces.get_mut(&a).expect("just added").master = a_master;
+        }
+    }
+
+    fn endpoint(&mut self, ep: &S<String>) -> Option<Endpoint> {
+        let pos = Pos::of(ep);
+        let text = ep.value.as_str();
+        let (owner, ifname) = match text.split_once(':') {
+            Some((o, i)) => (o, Some(i)),
+            None => (text, None),
+        };
+        if let Some(ifname) = ifname {
+            if let Some(p) = ifname_problem(ifname) {
+                self.err(pos, format!("endpoint `{text}`: {p}"), "interface names have at most 15 bytes and no '/', ':' or spaces");
+                return None;
+            }
+        }
+        if let Some(ns) = self.bridges.get(owner).cloned() {
+            return Some(Endpoint::Bridge { bridge: owner.to_string(), ns, port: ifname.map(str::to_string) });
+        }
+        match ifname {
+            Some(i) => self.ns_of(owner, pos).map(|ns| Endpoint::Iface(IfRef::new(ns, i))),
+            None if self.nodes.contains_key(owner) || owner == "host" => {
+                self.err(pos, format!("endpoint `{text}` names a node but no interface"), format!("write `{owner}:eth0` (NODE:IFNAME)"));
+                None
+            }
+            None => {
+                let known: Vec<String> = self.bridges.keys().chain(self.nodes.keys()).cloned().collect();
+                let help = match did_you_mean(owner, known.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "an endpoint is NODE:IFNAME, host:IFNAME, BRIDGE or BRIDGE:PORTNAME".into(),
+                };
+                self.err(pos, format!("endpoint `{text}` names no node or bridge"), help);
+                None
+            }
+        }
+    }
+
+    /// The interface an endpoint becomes; bridge ports get a generated name
+    /// derived from the other end.
+    fn endpoint_ref(&mut self, ep: &Endpoint, other: &Endpoint) -> Option<IfRef> {
+        match ep {
+            Endpoint::Iface(r) => Some(r.clone()),
+            Endpoint::Bridge { ns, port: Some(p), .. } => Some(IfRef::new(ns.clone(), p)),
+            Endpoint::Bridge { ns, port: None, bridge, .. } => {
+                let (owner, ifname) = match other {
+                    Endpoint::Iface(r) => (r.ns.label().to_string(), r.name.clone()),
+                    Endpoint::Bridge { bridge: ob, port, .. } => (ob.clone(), port.clone().unwrap_or_else(|| bridge.clone())),
+                };
+                Some(IfRef::new(ns.clone(), port_name(&self.lab, &owner, &ifname)))
+            }
+        }
+    }
+
+    fn collect_interface_settings(&mut self, spec: &LabSpec) {
+        let host = spec.host.as_ref().map(|h| (Ns::Host, &h.value.interfaces));
+        let nodes = spec.nodes.iter().map(|(n, s)| (Ns::Node(n.clone()), &s.value.interfaces));
+        let all: Vec<_> = host.into_iter().chain(nodes).collect();
+        for (ns, ifaces) in all {
+            for (name, set) in ifaces {
+                let link = IfRef::new(ns.clone(), name);
+                let pos = Pos::of(set);
+                if !self.ifaces.contains_key(&link) {
+                    let msg = format!("interface {link} is not created by any link or network");
+                    self.err(pos, msg, format!("add a link with endpoint `{link}`, or fix the name; topo configures only interfaces the lab creates"));
+                    continue;
+                }
+                let mtu = self.mtu(set.value.mtu.as_ref());
+                let mac = set.value.mac.as_ref().and_then(|m| self.mac(m));
+                let iface = self.ifaces.get_mut(&link).expect("checked above");
+                iface.mtu = mtu.or(iface.mtu);
+                iface.mac = mac;
+                self.add_addresses(&link, &set.value.addresses);
+            }
+        }
+    }
+
+    fn add_addresses(&mut self, link: &IfRef, addrs: &[S<String>]) {
+        for a in addrs {
+            let pos = Pos::of(a);
+            let net = match a.value.parse::<IpNet>() {
+                Ok(n) => n,
+                Err(_) => {
+                    let help = if a.value.parse::<IpAddr>().is_ok() {
+                        format!("add the prefix length: `{}/24`", a.value)
+                    } else {
+                        "write an address with prefix length, e.g. `192.168.15.1/24` or `fd00::1/64`".to_string()
+                    };
+                    self.err(pos, format!("`{}` is not an address with prefix length", a.value), help);
+                    continue;
+                }
+            };
+            let ns = link.ns.clone();
+            let dup = self.ifaces.iter().find(|(r, i)| r.ns == ns && i.addrs.iter().any(|(x, _)| x.addr() == net.addr()));
+            if let Some((other, _)) = dup {
+                let msg = format!("address {} is already on {other}", net.addr());
+                self.err(pos, msg, "each address may be used once per namespace");
+                continue;
+            }
+            self.origins.insert(Id::Address { link: link.clone(), address: net }, pos);
+            self.ifaces.get_mut(link).expect("interface exists").addrs.push((net, pos));
+        }
+    }
+
+    fn collect_routes_and_sysctls(&mut self, spec: &LabSpec) {
+        let mut groups = Vec::new();
+        if let Some(h) = &spec.host {
+            groups.push((Ns::Host, &h.value.routes, &h.value.sysctls));
+        }
+        for (n, s) in &spec.nodes {
+            groups.push((Ns::Node(n.clone()), &s.value.routes, &s.value.sysctls));
+        }
+        for (ns, routes, sysctls) in groups {
+            for r in routes {
+                self.route(&ns, r);
+            }
+            for (key, value) in sysctls {
+                self.sysctl(&ns, key, value);
+            }
+        }
+    }
+
+    fn route(&mut self, ns: &Ns, r: &S<RouteSpec>) {
+        let pos = Pos::of(r);
+        let spec = &r.value;
+        let via = match &spec.via {
+            Some(v) => match v.value.parse::<IpAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.err(Pos::of(v), format!("`{}` is not an IP address", v.value), "write the gateway's address, e.g. `via: 192.168.15.5`");
+                    return;
+                }
+            },
+            None => None,
+        };
+        let to = if spec.to.value == "default" {
+            match via {
+                Some(IpAddr::V6(_)) => "::/0".parse().expect("literal"),
+                _ => "0.0.0.0/0".parse().expect("literal"),
+            }
+        } else {
+            match spec.to.value.parse::<IpNet>().or_else(|_| spec.to.value.parse::<IpAddr>().map(IpNet::from)) {
+                Ok(n) if n.trunc() == n => n,
+                Ok(n) => {
+                    self.err(Pos::of(&spec.to), format!("`{n}` has host bits set"), format!("write the network: `to: {}`", n.trunc()));
+                    return;
+                }
+                Err(_) => {
+                    self.err(Pos::of(&spec.to), format!("`{}` is not a destination", spec.to.value), "write `default` or a prefix such as `10.9.0.0/16`");
+                    return;
+                }
+            }
+        };
+        if via.is_none() && spec.dev.is_none() {
+            self.err(pos, "a route needs `via`, `dev` or both", "add `via: GATEWAY` or `dev: IFNAME`");
+            return;
+        }
+        if let Some(v) = via {
+            if v.is_ipv4() != matches!(to, IpNet::V4(_)) {
+                self.err(pos, format!("route to {to} via {v} mixes IPv4 and IPv6"), "use a gateway of the destination's family");
+                return;
+            }
+        }
+        let dev = spec.dev.as_ref().map(|d| d.value.clone());
+        if let (Some(d), Ns::Node(_)) = (&spec.dev, ns) {
+            if !self.ifaces.contains_key(&IfRef::new(ns.clone(), &d.value)) {
+                self.err(Pos::of(d), format!("`{}` is no interface of {ns}", d.value), "name an interface that a link or network creates in this node");
+                return;
+            }
+        }
+        if let (Some(v), Ns::Node(_)) = (via, ns) {
+            let reachable = self.ifaces.iter().filter(|(l, _)| &l.ns == ns).flat_map(|(_, i)| &i.addrs).any(|(a, _)| a.contains(&v));
+            if !reachable {
+                let have: Vec<String> = self.ifaces.iter().filter(|(l, _)| &l.ns == ns).flat_map(|(_, i)| i.addrs.iter().map(|(a, _)| a.to_string())).collect();
+                let help = if have.is_empty() { format!("give {ns} an address in the gateway's subnet") } else { format!("{ns} has {}; use a gateway inside one of those subnets", have.join(", ")) };
+                self.err(spec.via.as_ref().map_or(pos, Pos::of), format!("gateway {v} is not reachable from any address of {ns}"), help);
+                return;
+            }
+        }
+        let key = RouteKey { to, metric: spec.metric.as_ref().map_or(0, |m| m.value) };
+        let routes = self.routes.entry(ns.clone()).or_default();
+        if let Some((_, prev)) = routes.get(&key) {
+            if prev.line != pos.line {
+                let line = prev.line;
+                self.err(pos, format!("a route to {to} with metric {} is already declared at line {line}", key.metric), "give one of them another `metric:`");
+                return;
+            }
+        }
+        routes.insert(key, (Res::Route { via, dev }, pos));
+    }
+
+    fn sysctl(&mut self, ns: &Ns, key: &str, value: &S<SysctlValue>) {
+        let pos = Pos::of(value);
+        let ok_chars = key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !key.starts_with("net.") || !ok_chars || key.contains("..") {
+            self.err(pos, format!("sysctl `{key}` is not a network sysctl"), "topo sets per-namespace sysctls under `net.`, e.g. `net.ipv4.ip_forward: 1`");
+            return;
+        }
+        let v = value.value.as_text();
+        if v.is_empty() || v.contains('\n') {
+            self.err(pos, format!("sysctl `{key}` needs a one-line value"), "write e.g. `1`");
+            return;
+        }
+        self.origins.insert(Id::Sysctl { ns: ns.clone(), key: key.to_string() }, pos);
+        self.sysctls.entry(ns.clone()).or_default().insert(key.to_string(), (v, pos));
+    }
+
+    /// Every address on a bridge's segment must sit in one of its subnets,
+    /// and an address on one veth end in a subnet of the other's, when known.
+    fn check_subnets(&mut self) {
+        let mut problems = Vec::new();
+        for (link, iface) in &self.ifaces {
+            let IfKind::Veth { peer } = &iface.kind else { continue };
+            let known: Vec<IpNet> = match (&iface.master, self.ifaces.get(peer).and_then(|p| p.master.clone())) {
+                (Some(_), _) => continue,
+                (None, Some(br)) => self.bridge_subnets.get(&br).cloned().unwrap_or_default(),
+                (None, None) => self.ifaces.get(peer).map(|p| p.addrs.iter().map(|(a, _)| a.trunc()).collect()).unwrap_or_default(),
+            };
+            for (a, pos) in &iface.addrs {
+                let same_family: Vec<&IpNet> = known.iter().filter(|k| k.addr().is_ipv4() == a.addr().is_ipv4()).collect();
+                if !same_family.is_empty() && !same_family.iter().any(|k| k.contains(&a.addr())) {
+                    let list: Vec<String> = same_family.iter().map(|k| k.to_string()).collect();
+                    problems.push((*pos, format!("address {a} on {link} is outside the link's subnet ({})", list.join(", "))));
+                }
+            }
+        }
+        for (pos, msg) in problems {
+            self.err(pos, msg, "use an address inside the subnet of the bridge or peer it is linked to");
+        }
+    }
+
+    fn check_bridge_ports(&mut self) {
+        let mut ports: BTreeMap<&String, usize> = BTreeMap::new();
+        for iface in self.ifaces.values() {
+            if let Some(m) = &iface.master {
+                *ports.entry(m).or_default() += 1;
+            }
+        }
+        let over: Vec<(String, usize)> = ports.into_iter().filter(|(_, n)| *n > BRIDGE_PORT_MAX).map(|(b, n)| (b.clone(), n)).collect();
+        for (b, n) in over {
+            let pos = self.ifaces.iter().find(|(l, _)| l.name == b).map(|(_, i)| i.pos).unwrap_or_default();
+            self.err(pos, format!("bridge `{b}` would have {n} ports; Linux allows {BRIDGE_PORT_MAX}"), "split the nodes over several bridges or networks");
+        }
+    }
+
+    fn subnet(&mut self, s: &S<String>) -> Option<IpNet> {
+        match s.value.parse::<IpNet>() {
+            Ok(n) if n.trunc() == n => Some(n),
+            Ok(n) => {
+                self.err(Pos::of(s), format!("subnet {n} has host bits set"), format!("write `subnet: {}`", n.trunc()));
+                None
+            }
+            Err(_) => {
+                self.err(Pos::of(s), format!("`{}` is not a subnet", s.value), "write a prefix such as `12.0.6.0/24`");
+                None
+            }
+        }
+    }
+
+    fn mtu(&mut self, m: Option<&S<u32>>) -> Option<u32> {
+        let m = m?;
+        if !(68..=65535).contains(&m.value) {
+            self.err(Pos::of(m), format!("mtu {} is out of range", m.value), "an MTU is between 68 and 65535; 1500 is usual");
+            return None;
+        }
+        Some(m.value)
+    }
+
+    fn mac(&mut self, m: &S<String>) -> Option<Mac> {
+        match m.value.parse::<Mac>() {
+            Ok(mac) if mac.0[0] & 1 == 0 && mac.0 != [0; 6] => Some(mac),
+            Ok(_) => {
+                self.err(Pos::of(m), format!("{} is not a unicast MAC address", m.value), "use a locally administered unicast address such as `02:00:00:00:00:01`");
+                None
+            }
+            Err(_) => {
+                self.err(Pos::of(m), format!("`{}` is not a MAC address", m.value), "write six hex pairs, e.g. `02:00:00:00:15:01`");
+                None
+            }
+        }
+    }
+
+    fn any_v6(&self) -> bool {
+        self.ifaces.values().any(|i| i.addrs.iter().any(|(a, _)| a.addr().is_ipv6()))
+            || self.routes.values().flat_map(|m| m.keys()).any(|k| k.to.addr().is_ipv6())
+    }
+
+    fn state(&self) -> State {
+        let mut st = State::new();
+        for n in self.nodes.keys() {
+            st.insert(Id::Netns { name: n.clone() }, Res::Netns);
+        }
+        for (link, iface) in &self.ifaces {
+            match &iface.kind {
+                IfKind::Bridge { stp } => {
+                    st.insert(Id::Bridge { link: link.clone() }, Res::Bridge { stp: *stp });
+                }
+                IfKind::Veth { peer } if link < peer => {
+                    st.insert(Id::Veth { link: link.clone() }, Res::Veth { peer: peer.clone() });
+                }
+                IfKind::Veth { .. } => {}
+            }
+            let res = Res::Link { up: true, mtu: iface.mtu, mac: iface.mac, master: iface.master.clone() };
+            st.insert(Id::Link { link: link.clone() }, res);
+            for (a, _) in &iface.addrs {
+                st.insert(Id::Address { link: link.clone(), address: *a }, Res::Address);
+            }
+        }
+        for (ns, routes) in &self.routes {
+            for (key, (res, _)) in routes {
+                st.insert(Id::Route { ns: ns.clone(), key: key.clone() }, res.clone());
+            }
+        }
+        for (ns, sysctls) in &self.sysctls {
+            for (key, (value, _)) in sysctls {
+                st.insert(Id::Sysctl { ns: ns.clone(), key: key.clone() }, Res::Sysctl { value: value.clone() });
+            }
+        }
+        st
+    }
+}
+
+/// One side of a link as written.
+enum Endpoint {
+    Iface(IfRef),
+    Bridge { bridge: String, ns: Ns, port: Option<String> },
+}
+
+impl Endpoint {
+    fn bridge(&self) -> Option<String> {
+        match self {
+            Endpoint::Bridge { bridge, .. } => Some(bridge.clone()),
+            Endpoint::Iface(_) => None,
+        }
+    }
+}
+
+fn default_for(gw: IpAddr) -> IpNet {
+    match gw {
+        IpAddr::V4(_) => "0.0.0.0/0".parse().expect("literal"),
+        IpAddr::V6(_) => "::/0".parse().expect("literal"),
+    }
+}

@@ -1,0 +1,114 @@
+//! Address allocation for `networks:`.
+//!
+//! Stability: a member keeps the address it already has in the kernel (when
+//! it is still inside the subnet and nobody else claims it); fixed addresses
+//! are honoured first; only members without an address get one, the lowest
+//! free one from .1 upwards, skipping the network address, the gateway and
+//! broadcast. So adding or removing a member never renumbers another.
+
+use ipnet::IpNet;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// One member's request: a fixed address, or the address it has now.
+pub struct Request {
+    pub fixed: Option<IpAddr>,
+    pub current: Option<IpAddr>,
+}
+
+/// Why allocation failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IpamError {
+    /// Member index whose request could not be met.
+    Exhausted(usize),
+}
+
+/// Assigns one address per request, in order.
+pub fn allocate(subnet: IpNet, gateway: IpAddr, reqs: &[Request]) -> Result<Vec<IpAddr>, IpamError> {
+    let mut taken: BTreeSet<IpAddr> = BTreeSet::from([gateway]);
+    let mut out: Vec<Option<IpAddr>> = vec![None; reqs.len()];
+    for (i, r) in reqs.iter().enumerate() {
+        if let Some(a) = r.fixed {
+            taken.insert(a);
+            out[i] = Some(a);
+        }
+    }
+    for (i, r) in reqs.iter().enumerate() {
+        if out[i].is_some() {
+            continue;
+        }
+        if let Some(a) = r.current.filter(|a| usable(subnet, *a) && !taken.contains(a)) {
+            taken.insert(a);
+            out[i] = Some(a);
+        }
+    }
+    let mut hosts = subnet.hosts().filter(|a| usable(subnet, *a));
+    for (i, slot) in out.iter_mut().enumerate() {
+        if slot.is_none() {
+            let a = hosts.by_ref().find(|a| !taken.contains(a)).ok_or(IpamError::Exhausted(i))?;
+            taken.insert(a);
+            *slot = Some(a);
+        }
+    }
+    Ok(out.into_iter().map(|a| a.expect("every slot filled")).collect())
+}
+
+/// Inside the subnet and neither its network nor its broadcast address.
+pub fn usable(subnet: IpNet, a: IpAddr) -> bool {
+    if !subnet.contains(&a) {
+        return false;
+    }
+    match subnet {
+        IpNet::V4(n) if n.prefix_len() < 31 => IpAddr::V4(n.network()) != a && IpAddr::V4(n.broadcast()) != a,
+        IpNet::V6(n) if n.prefix_len() < 127 => IpAddr::V6(n.network()) != a,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+    fn req(fixed: Option<&str>, current: Option<&str>) -> Request {
+        Request { fixed: fixed.map(ip), current: current.map(ip) }
+    }
+
+    #[test]
+    fn starts_at_one_and_skips_the_gateway() {
+        let got = allocate("12.0.6.0/24".parse().unwrap(), ip("12.0.6.1"), &[req(None, None), req(None, None)]);
+        assert_eq!(got.unwrap(), vec![ip("12.0.6.2"), ip("12.0.6.3")]);
+    }
+
+    #[test]
+    fn fixed_addresses_are_not_given_to_others() {
+        let got = allocate(
+            "12.0.6.0/24".parse().unwrap(),
+            ip("12.0.6.200"),
+            &[req(None, None), req(Some("12.0.6.1"), None)],
+        );
+        assert_eq!(got.unwrap(), vec![ip("12.0.6.2"), ip("12.0.6.1")]);
+    }
+
+    #[test]
+    fn removing_a_member_renumbers_nobody() {
+        let net = "10.0.0.0/24".parse().unwrap();
+        let first = allocate(net, ip("10.0.0.254"), &[req(None, None), req(None, None), req(None, None)]).unwrap();
+        // The first member goes; the others keep what they have in the kernel.
+        let reqs = [req(None, Some("10.0.0.2")), req(None, Some("10.0.0.3"))];
+        let second = allocate(net, ip("10.0.0.254"), &reqs).unwrap();
+        assert_eq!(second, first[1..].to_vec());
+        // A newcomer takes the lowest free address, not someone else's.
+        let reqs = [req(None, Some("10.0.0.2")), req(None, Some("10.0.0.3")), req(None, None)];
+        assert_eq!(allocate(net, ip("10.0.0.254"), &reqs).unwrap()[2], ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn a_full_subnet_is_an_error() {
+        let net = "10.0.0.0/30".parse().unwrap();
+        let got = allocate(net, ip("10.0.0.1"), &[req(None, None), req(None, None)]);
+        assert_eq!(got, Err(IpamError::Exhausted(1)));
+    }
+}

@@ -1,0 +1,10 @@
+//! The validated desired state: typed resources keyed by stable ids,
+//! names resolved, network addresses allocated.
+
+mod build;
+pub mod ipam;
+pub mod names;
+pub mod resource;
+
+pub use build::{build, Model, Prior, Validated};
+pub use resource::{Change, Id, IfRef, Mac, Ns, Res, RouteKey, State};

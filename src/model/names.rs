@@ -1,0 +1,92 @@
+//! Rules for the names users write: lab, node, interface.
+
+/// Linux's IFNAMSIZ less the terminating NUL.
+pub const IFNAME_MAX: usize = 15;
+
+/// Why a lab name is unusable, if it is.
+pub fn lab_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 32 {
+        return Some("a lab name has 1 to 32 characters".into());
+    }
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || name.starts_with('-') {
+        return Some("a lab name uses lowercase letters, digits and '-', and does not start with '-'".into());
+    }
+    None
+}
+
+/// Why a node name cannot be a file under /run/netns, if it cannot.
+pub fn node_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 64 {
+        return Some("a node name has 1 to 64 characters".into());
+    }
+    if name == "host" {
+        return Some("`host` is reserved for the namespace topo runs in".into());
+    }
+    if name.starts_with('.') || name.starts_with('-') {
+        return Some("a node name must not start with '.' or '-'".into());
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        return Some("a node name uses letters, digits, '-', '_' and '.' only (it becomes /run/netns/NAME)".into());
+    }
+    None
+}
+
+/// Why an interface name is unusable, if it is.
+pub fn ifname_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("an interface name cannot be empty".into());
+    }
+    if name.len() > IFNAME_MAX {
+        return Some(format!(
+            "interface name `{name}` has {} bytes; Linux allows at most {IFNAME_MAX}",
+            name.len()
+        ));
+    }
+    if name == "." || name == ".." {
+        return Some("`.` and `..` are not interface names".into());
+    }
+    if name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control()) {
+        return Some(format!("interface name `{name}` contains '/', ':' or whitespace, which Linux or topo reject"));
+    }
+    None
+}
+
+/// A generated interface name for the far end of `node:ifname`: readable when
+/// it fits, otherwise a short stable hash.
+pub fn port_name(lab: &str, owner: &str, ifname: &str) -> String {
+    let readable = format!("{owner}-{ifname}");
+    if readable.len() <= IFNAME_MAX && ifname_problem(&readable).is_none() {
+        return readable;
+    }
+    format!("tp{:013x}", fnv1a(&format!("{lab}/{owner}/{ifname}")) & 0x1fff_ffff_ffff_f)
+}
+
+/// FNV-1a: stable across Rust versions, unlike the std hasher.
+pub fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(lab_name_problem("lab-1").is_none());
+        assert!(lab_name_problem("Lab").is_some());
+        assert!(node_name_problem("../etc").is_some());
+        assert!(node_name_problem("red").is_none());
+        assert!(ifname_problem("a-very-long-name").is_some());
+        assert!(ifname_problem("eth 0").is_some());
+        assert!(ifname_problem("veth-red-br").is_none());
+    }
+
+    #[test]
+    fn port_names_fit_and_are_stable() {
+        assert_eq!(port_name("l", "red", "eth0"), "red-eth0");
+        let long = port_name("l", "a-long-node-name", "eth0");
+        assert_eq!(long.len(), 15);
+        assert_eq!(long, port_name("l", "a-long-node-name", "eth0"));
+        assert_ne!(long, port_name("l", "a-long-node-name", "eth1"));
+    }
+}

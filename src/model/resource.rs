@@ -1,0 +1,232 @@
+//! The resources topo manages. Desired state (from the file) and observed
+//! state (from the kernel) are both a `State`, so the diff compares values.
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+/// A network namespace: the host's own, or a node's.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ns {
+    Host,
+    Node(String),
+}
+
+impl Ns {
+    /// The name used in endpoints and output: `host` or the node's name.
+    pub fn label(&self) -> &str {
+        match self {
+            Ns::Host => "host",
+            Ns::Node(n) => n,
+        }
+    }
+
+    pub fn parse(label: &str) -> Ns {
+        if label == "host" {
+            Ns::Host
+        } else {
+            Ns::Node(label.to_string())
+        }
+    }
+}
+
+impl fmt::Display for Ns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// An interface by namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IfRef {
+    pub ns: Ns,
+    pub name: String,
+}
+
+impl IfRef {
+    pub fn new(ns: Ns, name: impl Into<String>) -> Self {
+        IfRef { ns, name: name.into() }
+    }
+}
+
+impl fmt::Display for IfRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.ns, self.name)
+    }
+}
+
+/// A route's identity in the kernel's main table: destination and metric.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RouteKey {
+    pub to: IpNet,
+    pub metric: u32,
+}
+
+/// The stable identity of one managed object.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Id {
+    Netns { name: String },
+    Bridge { link: IfRef },
+    /// A veth pair, named by its first end (the smaller of the two).
+    Veth { link: IfRef },
+    /// The settings of an interface the lab created (bridge or veth end).
+    Link { link: IfRef },
+    Address { link: IfRef, address: IpNet },
+    Route { ns: Ns, key: RouteKey },
+    Sysctl { ns: Ns, key: String },
+}
+
+impl Id {
+    /// The namespace the object lives in.
+    pub fn ns(&self) -> Ns {
+        match self {
+            Id::Netns { name } => Ns::Node(name.clone()),
+            Id::Bridge { link } | Id::Veth { link } | Id::Link { link } | Id::Address { link, .. } => {
+                link.ns.clone()
+            }
+            Id::Route { ns, .. } | Id::Sysctl { ns, .. } => ns.clone(),
+        }
+    }
+
+    /// A short word for the kind, as shown in plans.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Id::Netns { .. } => "netns",
+            Id::Bridge { .. } => "bridge",
+            Id::Veth { .. } => "veth",
+            Id::Link { .. } => "link",
+            Id::Address { .. } => "address",
+            Id::Route { .. } => "route",
+            Id::Sysctl { .. } => "sysctl",
+        }
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Id::Netns { name } => write!(f, "netns {name}"),
+            Id::Bridge { link } => write!(f, "bridge {link}"),
+            Id::Veth { link } => write!(f, "veth {link}"),
+            Id::Link { link } => write!(f, "link {link}"),
+            Id::Address { link, address } => write!(f, "address {address} on {link}"),
+            Id::Route { ns, key } => {
+                let to = if key.to.prefix_len() == 0 { "default".to_string() } else { key.to.to_string() };
+                write!(f, "route {to} in {ns}")?;
+                if key.metric != 0 {
+                    write!(f, " metric {}", key.metric)?;
+                }
+                Ok(())
+            }
+            Id::Sysctl { ns, key } => write!(f, "sysctl {key} in {ns}"),
+        }
+    }
+}
+
+/// A MAC address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Mac(pub [u8; 6]);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+    }
+}
+
+impl std::str::FromStr for Mac {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let parts: Vec<&str> = s.split(':').collect();
+        if parts.len() != 6 {
+            return Err(());
+        }
+        let mut b = [0u8; 6];
+        for (i, p) in parts.iter().enumerate() {
+            if p.len() != 2 {
+                return Err(());
+            }
+            b[i] = u8::from_str_radix(p, 16).map_err(|_| ())?;
+        }
+        Ok(Mac(b))
+    }
+}
+
+/// What a managed object is, beyond its identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Res {
+    Netns,
+    Bridge { stp: bool },
+    Veth { peer: IfRef },
+    /// `None` in desired state means "whatever the kernel chooses".
+    Link { up: bool, mtu: Option<u32>, mac: Option<Mac>, master: Option<String> },
+    Address,
+    Route { via: Option<IpAddr>, dev: Option<String> },
+    Sysctl { value: String },
+}
+
+/// One attribute that differs between desired and observed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub attr: &'static str,
+    pub before: String,
+    pub after: String,
+}
+
+fn opt<T: fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref().map_or_else(|| "(none)".to_string(), T::to_string)
+}
+
+impl Res {
+    /// Attributes where `live` does not match `self` (desired). Desired
+    /// attributes left to the kernel (`None` mtu or mac) never differ.
+    pub fn changes_from(&self, live: &Res) -> Vec<Change> {
+        let mut out = Vec::new();
+        let mut push = |attr, before: String, after: String| {
+            if before != after {
+                out.push(Change { attr, before, after })
+            }
+        };
+        match (self, live) {
+            (Res::Bridge { stp }, Res::Bridge { stp: was }) => push("stp", was.to_string(), stp.to_string()),
+            (Res::Veth { peer }, Res::Veth { peer: was }) => push("peer", was.to_string(), peer.to_string()),
+            (Res::Link { up, mtu, mac, master }, Res::Link { up: u0, mtu: m0, mac: a0, master: c0 }) => {
+                push("up", u0.to_string(), up.to_string());
+                if mtu.is_some() {
+                    push("mtu", opt(m0), opt(mtu));
+                }
+                if mac.is_some() {
+                    push("mac", opt(a0), opt(mac));
+                }
+                push("master", opt(c0), opt(master));
+            }
+            (Res::Route { via, dev }, Res::Route { via: v0, dev: d0 }) => {
+                push("via", opt(v0), opt(via));
+                if dev.is_some() {
+                    push("dev", opt(d0), opt(dev));
+                }
+            }
+            (Res::Sysctl { value }, Res::Sysctl { value: was }) => push("value", was.clone(), value.clone()),
+            (a, b) if std::mem::discriminant(a) == std::mem::discriminant(b) => {}
+            (a, b) => push("kind", format!("{b:?}"), format!("{a:?}")),
+        }
+        out
+    }
+
+    /// Whether a change of these attributes needs the object re-created.
+    pub fn replace_reason(&self, changes: &[Change]) -> Option<String> {
+        match self {
+            Res::Veth { .. } if changes.iter().any(|c| c.attr == "peer") => Some("veth peer moved".into()),
+            _ if changes.iter().any(|c| c.attr == "kind") => Some("object kind changed".into()),
+            _ => None,
+        }
+    }
+}
+
+/// A set of managed objects.
+pub type State = BTreeMap<Id, Res>;

@@ -1,0 +1,230 @@
+//! The lab file exactly as the user writes it: serde types with source spans.
+//!
+//! Nothing here interprets names or addresses; `model` does that, so every
+//! mistake can be reported against the span kept here.
+
+mod load;
+
+pub use load::{load_str, LoadError};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+/// A value with the place in the file it came from.
+pub type S<T> = Spanned<T>;
+
+/// The whole lab file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "topo lab", description = "A topo lab file: namespaces, bridges, veth links, addresses, routes and sysctls.")]
+pub struct LabSpec {
+    /// The lab's name: lowercase letters, digits and '-', at most 32 bytes. It marks every object the lab owns.
+    #[schemars(with = "String")]
+    pub name: S<String>,
+    /// Keep IPv6 on the interfaces topo creates. Default: on when any address in the file is IPv6, off otherwise.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub ipv6: Option<S<bool>>,
+    /// Network namespaces, each named exactly like its node.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, NodeSpec>")]
+    pub nodes: BTreeMap<String, S<NodeSpec>>,
+    /// Linux bridges, in the host namespace unless `node:` puts one inside a node.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, BridgeSpec>")]
+    pub bridges: BTreeMap<String, S<BridgeSpec>>,
+    /// veth pairs.
+    #[serde(default)]
+    #[schemars(with = "Vec<LinkSpec>")]
+    pub links: Vec<S<LinkSpec>>,
+    /// A bridge, a subnet, a gateway and the nodes attached to it, addresses allocated.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, NetworkSpec>")]
+    pub networks: BTreeMap<String, S<NetworkSpec>>,
+    /// The namespace topo runs in: configured, never created or deleted.
+    #[serde(default)]
+    #[schemars(with = "Option<HostSpec>")]
+    pub host: Option<S<HostSpec>>,
+}
+
+/// One node: a network namespace.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// Settings of interfaces created by `links:` or `networks:`, by interface name.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, InterfaceSpec>")]
+    pub interfaces: BTreeMap<String, S<InterfaceSpec>>,
+    /// Routes in the node's main table.
+    #[serde(default)]
+    #[schemars(with = "Vec<RouteSpec>")]
+    pub routes: Vec<S<RouteSpec>>,
+    /// sysctls under net.*, e.g. `net.ipv4.ip_forward: 1`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, SysctlValue>")]
+    pub sysctls: BTreeMap<String, S<SysctlValue>>,
+}
+
+/// The host namespace: only interfaces the lab creates, routes and sysctls.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// Settings of host-side interfaces that `links:` create (never of the machine's own interfaces).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, InterfaceSpec>")]
+    pub interfaces: BTreeMap<String, S<InterfaceSpec>>,
+    /// Routes in the host's main table, removed again by destroy.
+    #[serde(default)]
+    #[schemars(with = "Vec<RouteSpec>")]
+    pub routes: Vec<S<RouteSpec>>,
+    /// sysctls under net.*; destroy restores the values they had before.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, SysctlValue>")]
+    pub sysctls: BTreeMap<String, S<SysctlValue>>,
+}
+
+/// Settings of one interface.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceSpec {
+    /// Addresses with prefix length, IPv4 or IPv6: `192.168.15.1/24`, `fd00::1/64`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub addresses: Vec<S<String>>,
+    /// MTU in bytes (68 to 65535).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub mtu: Option<S<u32>>,
+    /// MAC address, `02:00:00:00:00:01`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub mac: Option<S<String>>,
+}
+
+/// A Linux bridge.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeSpec {
+    /// The node whose namespace holds the bridge; the host when absent.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub node: Option<S<String>>,
+    /// Addresses on the bridge itself (the gateway of its subnet, typically).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub addresses: Vec<S<String>>,
+    /// Spanning tree protocol; off by default.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub stp: Option<S<bool>>,
+    /// MTU in bytes.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub mtu: Option<S<u32>>,
+}
+
+/// A veth pair between two endpoints.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    /// Exactly two endpoints: `NODE:IFNAME`, `host:IFNAME`, `BRIDGE` or `BRIDGE:PORTNAME`.
+    #[schemars(with = "Vec<String>", length(equal = 2))]
+    pub endpoints: Vec<S<String>>,
+    /// MTU for both ends.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub mtu: Option<S<u32>>,
+}
+
+/// A docker-style network.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// The subnet, `12.0.6.0/24`.
+    #[schemars(with = "String")]
+    pub subnet: S<String>,
+    /// The gateway address, put on the bridge. Default: the first usable address.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub gateway: Option<S<String>>,
+    /// The bridge's name; the network's name when absent.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub bridge: Option<S<String>>,
+    /// Attached nodes: a name, or `{ node, address, interface }`.
+    #[serde(default)]
+    #[schemars(with = "Vec<NetworkMember>")]
+    pub nodes: Vec<S<NetworkMember>>,
+}
+
+/// A node attached to a network.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum NetworkMember {
+    /// Just the node's name: interface `eth0`, address allocated.
+    Name(String),
+    /// The node with a fixed address or interface name.
+    Detailed(MemberSpec),
+}
+
+/// A node attached to a network, with settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberSpec {
+    /// The node's name.
+    pub node: String,
+    /// A fixed address inside the subnet (no prefix length).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The interface name inside the node; `eth0` when absent.
+    #[serde(default)]
+    pub interface: Option<String>,
+}
+
+/// One route.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Destination prefix, or `default`.
+    #[schemars(with = "String")]
+    pub to: S<String>,
+    /// Gateway address.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub via: Option<S<String>>,
+    /// Output interface.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub dev: Option<S<String>>,
+    /// Route metric (priority); 0 when absent.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub metric: Option<S<u32>>,
+}
+
+/// A sysctl value: a number or a string.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SysctlValue {
+    Int(i64),
+    Text(String),
+}
+
+impl SysctlValue {
+    pub fn as_text(&self) -> String {
+        match self {
+            SysctlValue::Int(i) => i.to_string(),
+            SysctlValue::Text(s) => s.trim().to_string(),
+        }
+    }
+}
+
+/// The JSON Schema of the lab file, as written to schemas/topo.schema.json.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(LabSpec);
+    let mut text = serde_json::to_string_pretty(&schema).expect("schema serializes");
+    text.push('\n');
+    text
+}
