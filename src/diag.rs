@@ -90,7 +90,7 @@ impl Report {
                 Level::Warning => Severity::Warning,
             });
             if d.pos.known() {
-                let len = d.pos.len.max(1).min(self.source.len().saturating_sub(d.pos.offset).max(0));
+                let len = d.pos.len.max(1).min(self.source.len().saturating_sub(d.pos.offset));
                 md = md.with_label(LabeledSpan::at(d.pos.offset..d.pos.offset + len, "here"));
             }
             if let Some(h) = &d.help {
@@ -114,19 +114,28 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| c)
 }
 
+/// Optimal string alignment distance: Levenshtein plus adjacent swaps, so
+/// `rde` is one edit from `red`, as a typist would count it.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j - 1] + cost).min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -137,5 +146,6 @@ mod tests {
     fn suggests_close_names_only() {
         assert_eq!(did_you_mean("adresses", ["addresses", "mtu", "mac"]), Some("addresses"));
         assert_eq!(did_you_mean("xyz", ["addresses", "mtu"]), None);
+        assert_eq!(did_you_mean("rde", ["red", "blue"]), Some("red"));
     }
 }

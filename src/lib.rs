@@ -3,8 +3,186 @@
 //! The pipeline, one folder per stage:
 //! spec (parse) → model (validate, resolve) → graph (order) → observe (kernel
 //! state) → plan (diff) → apply (execute, verify). `kernel` is the only code
-//! that touches the system.
+//! that touches the system. This file is the library's face: the verbs.
 
+pub mod apply;
+pub mod cli;
 pub mod diag;
+pub mod graph;
+pub mod kernel;
 pub mod model;
+pub mod observe;
+pub mod plan;
 pub mod spec;
+
+use diag::{Diagnostic, Report};
+use kernel::netlink::KernelError;
+use model::{Model, Prior, Validated};
+use observe::{Handles, Observed};
+use plan::{Plan, PlanError};
+use std::time::Duration;
+
+/// A lab file read and parsed.
+pub struct Loaded {
+    pub file: String,
+    pub text: String,
+    pub spec: spec::LabSpec,
+}
+
+/// Everything that can stop a verb, each with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{} is not a valid lab file", .0.file)]
+    Invalid(Report),
+    #[error("{0}")]
+    Privileges(String),
+    #[error("{0}")]
+    Lock(std::io::Error),
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("apply failed at `{failed}`: {error}")]
+    Apply { failed: String, error: KernelError, report: ApplyReport },
+    #[error("after apply the kernel still differs from the file in {} place(s): {}", .0.actions.len(), .0.actions.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", "))]
+    Verify(Plan),
+}
+
+/// Reads and parses a lab file.
+pub fn load(path: &str) -> Result<Loaded, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_string(), source })?;
+    let spec = spec::load_str(path, &text).map_err(|e| Error::Invalid(e.report))?;
+    Ok(Loaded { file: path.to_string(), text, spec })
+}
+
+/// Checks everything that needs no kernel.
+pub fn validate(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
+    model::build(&l.spec, prior).map_err(|diagnostics| Error::Invalid(l.report(diagnostics)))
+}
+
+impl Loaded {
+    pub fn report(&self, diagnostics: Vec<Diagnostic>) -> Report {
+        Report { file: self.file.clone(), source: self.text.clone(), diagnostics }
+    }
+}
+
+/// A lab's observed state and the plan to converge it, with the lab locked.
+pub struct Session {
+    pub model: Model,
+    pub observed: Observed,
+    pub plan: Plan,
+    pub handles: Handles,
+    _lock: kernel::lock::LabLock,
+}
+
+/// How long a run waits for another run on the same lab.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// Fails at once, with the reason, when the process cannot change networking.
+pub fn check_privileges() -> Result<(), Error> {
+    const CAP_NET_ADMIN: u32 = 12;
+    const CAP_SYS_ADMIN: u32 = 21;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let missing: Vec<&str> = [(CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_SYS_ADMIN, "CAP_SYS_ADMIN")]
+        .into_iter()
+        .filter(|(bit, _)| eff & (1 << bit) == 0)
+        .map(|(_, n)| n)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Privileges(format!(
+        "topo needs {} to read and change network namespaces; run it as root (sudo topo ...). `topo validate` works without",
+        missing.join(" and ")
+    )))
+}
+
+/// Locks the lab, observes the kernel and diffs it against the file.
+pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
+    check_privileges()?;
+    let first = validate(l, &Prior::new())?.model;
+    let lock = kernel::lock::acquire(&first.lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let mut handles = Handles::default();
+    let observed = observe::observe(&first.lab, Some(&first), &mut handles).await?;
+    // Allocation keeps the addresses members already have.
+    let model = validate(l, &observed.prior)?.model;
+    let plan = plan::diff(&model.lab, &model.state, &observed)?;
+    Ok(Session { model, observed, plan, handles, _lock: lock })
+}
+
+/// What an apply or destroy did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct ApplyReport {
+    pub plan: Plan,
+    /// Indexes into `plan.actions`.
+    pub done: Vec<usize>,
+    pub failed: Option<usize>,
+    /// Kernel write requests sent (netlink, namespace, sysctl).
+    pub writes: u64,
+}
+
+/// Executes the session's plan, then observes again: the plan must be empty.
+pub async fn apply(mut s: Session) -> Result<ApplyReport, Error> {
+    let before = kernel::write_count();
+    let out = apply::execute(&s.plan, s.model.ipv6, &s.observed, &mut s.handles).await;
+    let mut report = ApplyReport { plan: s.plan.clone(), done: out.done, failed: None, writes: 0 };
+    report.writes = kernel::write_count() - before;
+    if let Some((i, error)) = out.failed {
+        report.failed = Some(i);
+        let failed = s.plan.actions.get(i).map_or_else(|| "settle".to_string(), |a| a.id.to_string());
+        return Err(Error::Apply { failed, error, report });
+    }
+    if !s.plan.is_empty() {
+        let again = observe::observe(&s.model.lab, Some(&s.model), &mut s.handles).await?;
+        let left = plan::diff(&s.model.lab, &s.model.state, &again)?;
+        if !left.is_empty() {
+            return Err(Error::Verify(left));
+        }
+    }
+    Ok(report)
+}
+
+/// The plan that removes everything `lab` owns, found by its marks in the
+/// kernel (so an edited or lost file does not matter).
+pub async fn prepare_destroy(lab: &str) -> Result<Session, Error> {
+    check_privileges()?;
+    let lock = kernel::lock::acquire(lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let mut handles = Handles::default();
+    let observed = observe::observe(lab, None, &mut handles).await?;
+    let empty = model::State::new();
+    let plan = plan::diff(lab, &empty, &observed)?;
+    let model = Model {
+        lab: lab.to_string(),
+        ipv6: false,
+        nodes: Default::default(),
+        state: empty,
+        origins: Default::default(),
+        allocated: Default::default(),
+    };
+    Ok(Session { model, observed, plan, handles, _lock: lock })
+}
+
+/// The lab name a file declares, checked.
+pub fn lab_name_of(l: &Loaded) -> Result<String, Error> {
+    let name = &l.spec.name;
+    match model::names::lab_name_problem(&name.value) {
+        None => Ok(name.value.clone()),
+        Some(p) => Err(Error::Invalid(l.report(vec![Diagnostic::error(diag::Pos::of(name), p)]))),
+    }
+}
+
+/// Removes the lab's run folder (lock, empty state) after a destroy.
+pub fn forget_lab(lab: &str) {
+    let dir = kernel::state_file::run_dir().join(lab);
+    if kernel::state_file::load(lab).is_ok_and(|s| s.is_empty()) {
+        let _ = std::fs::remove_file(dir.join("lock"));
+        let _ = std::fs::remove_dir(dir);
+    }
+}

@@ -91,6 +91,9 @@ struct Builder<'a> {
     explicit_default: BTreeSet<String>,
     allocated: BTreeSet<IfRef>,
     origins: BTreeMap<Id, Pos>,
+    /// Every address the file writes in an `addresses:` list: a network
+    /// never hands these out, even though they are configured after it.
+    declared: BTreeSet<IpAddr>,
 }
 
 impl<'a> Builder<'a> {
@@ -109,6 +112,7 @@ impl<'a> Builder<'a> {
             explicit_default: BTreeSet::new(),
             allocated: BTreeSet::new(),
             origins: BTreeMap::new(),
+            declared: BTreeSet::new(),
         }
     }
 
@@ -116,14 +120,11 @@ impl<'a> Builder<'a> {
         self.diags.push(Diagnostic::error(pos, msg).help(help));
     }
 
-    fn warn(&mut self, pos: Pos, msg: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::warning(pos, msg).help(help));
-    }
-
     fn run(&mut self, spec: &LabSpec) {
         if let Some(p) = names::lab_name_problem(&spec.name.value) {
             self.err(Pos::of(&spec.name), p, "write e.g. `name: lab1`");
         }
+        self.declared = declared_addresses(spec);
         self.collect_nodes(spec);
         self.collect_bridges(spec);
         self.collect_networks(spec);
@@ -131,6 +132,7 @@ impl<'a> Builder<'a> {
         self.collect_interface_settings(spec);
         self.collect_routes_and_sysctls(spec);
         self.check_subnets();
+        self.check_segment_addresses();
         self.check_bridge_ports();
     }
 
@@ -281,7 +283,10 @@ impl<'a> Builder<'a> {
 
     fn attach_members(&mut self, net: &str, members: &[S<NetworkMember>], subnet: IpNet, gw: IpAddr, bridge: &str) {
         let bridge_ns = self.bridges[bridge].clone();
-        let mut resolved = Vec::new();
+        let mut reserved: BTreeSet<IpAddr> = self.declared.iter().copied().filter(|a| subnet.contains(a)).collect();
+        reserved.insert(gw);
+        let mut fixed_by: BTreeMap<IpAddr, String> = BTreeMap::new();
+        let mut resolved: Vec<(IfRef, Pos, Request)> = Vec::new();
         for m in members {
             let pos = Pos::of(m);
             let (node, fixed, ifname) = match &m.value {
@@ -298,22 +303,41 @@ impl<'a> Builder<'a> {
             }
             let fixed = match fixed.map(|f| (f.parse::<IpAddr>(), f)) {
                 None => None,
-                Some((Ok(a), _)) if ipam::usable(subnet, a) && a != gw => Some(a),
-                Some((Ok(a), _)) => {
-                    self.err(pos, format!("address {a} of `{node}` is not a free usable address of {subnet}"), format!("pick an address inside {subnet} other than the gateway {gw}"));
+                Some((Ok(a), _)) if !ipam::usable(subnet, a) => {
+                    let first = subnet.hosts().find(|h| *h != gw).map(|h| h.to_string()).unwrap_or_default();
+                    self.err(pos, format!("address {a} of `{node}` is not a usable address of {subnet}"), format!("pick an address inside {subnet}, e.g. `address: {first}`"));
                     continue;
                 }
+                Some((Ok(a), _)) if a == gw => {
+                    self.err(pos, format!("address {a} of `{node}` is the gateway of network `{net}`"), "pick another address, or leave `address:` out to have one allocated");
+                    continue;
+                }
+                Some((Ok(a), _)) if reserved.contains(&a) => {
+                    self.err(pos, format!("address {a} of `{node}` is already written in an `addresses:` list"), "pick another address: each is used once per subnet");
+                    continue;
+                }
+                Some((Ok(a), _)) => match fixed_by.insert(a, node.clone()) {
+                    Some(other) => {
+                        self.err(pos, format!("address {a} of `{node}` is already given to `{other}` in network `{net}`"), "give each member its own address");
+                        continue;
+                    }
+                    None => Some(a),
+                },
                 Some((Err(_), f)) => {
                     self.err(pos, format!("`{f}` is not an IP address"), "write the address without prefix length, e.g. `address: 12.0.6.50`");
                     continue;
                 }
             };
             let link = IfRef::new(Ns::Node(node.clone()), &ifname);
+            if resolved.iter().any(|(l, _, _)| *l == link) {
+                self.err(pos, format!("`{node}` is listed twice in network `{net}`"), "list each node once, or give the second entry another `interface:`");
+                continue;
+            }
             let current = self.prior.get(&link).and_then(|v| v.iter().copied().find(|a| subnet.contains(a)));
             resolved.push((link, pos, Request { fixed, current }));
         }
         let reqs: Vec<Request> = resolved.iter().map(|(_, _, r)| Request { fixed: r.fixed, current: r.current }).collect();
-        let addrs = match ipam::allocate(subnet, gw, &reqs) {
+        let addrs = match ipam::allocate(subnet, &reserved, &reqs) {
             Ok(a) => a,
             Err(ipam::IpamError::Exhausted(i)) => {
                 self.err(resolved[i].1, format!("network `{net}` has no free address left in {subnet}"), "use a larger subnet or fewer members");
@@ -613,6 +637,40 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Two interfaces on one bridge or veth pair must not share an address,
+    /// even from different namespaces (those are not caught by `add_addresses`).
+    fn check_segment_addresses(&mut self) {
+        let mut all = Vec::new();
+        for (link, iface) in &self.ifaces {
+            let segment = match &iface.kind {
+                IfKind::Bridge { .. } => format!("bridge {}", link.name),
+                IfKind::Veth { peer } => match iface.master.clone().or_else(|| self.ifaces.get(peer).and_then(|p| p.master.clone())) {
+                    Some(m) => format!("bridge {m}"),
+                    None => {
+                        let (x, y) = if link < peer { (link, peer) } else { (peer, link) };
+                        format!("veth pair ({x}, {y})")
+                    }
+                },
+            };
+            all.extend(iface.addrs.iter().map(|(a, pos)| (*pos, segment.clone(), a.addr(), link.clone())));
+        }
+        // The later one in the file is the one reported.
+        all.sort_by_key(|(pos, ..)| (pos.line, pos.col));
+        let mut first: BTreeMap<(String, IpAddr), (IfRef, Pos)> = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (pos, segment, addr, link) in all {
+            match first.get(&(segment.clone(), addr)) {
+                Some((other, p)) => problems.push((pos, format!("address {addr} on {link} is also on {other} (line {}), on the same {segment}", p.line))),
+                None => {
+                    first.insert((segment, addr), (link, pos));
+                }
+            }
+        }
+        for (pos, msg) in problems {
+            self.err(pos, msg, "give each interface on a bridge or veth pair its own address");
+        }
+    }
+
     fn check_bridge_ports(&mut self) {
         let mut ports: BTreeMap<&String, usize> = BTreeMap::new();
         for iface in self.ifaces.values() {
@@ -717,6 +775,15 @@ impl Endpoint {
             Endpoint::Iface(_) => None,
         }
     }
+}
+
+/// The addresses the file writes explicitly, parseable or not yet checked.
+fn declared_addresses(spec: &LabSpec) -> BTreeSet<IpAddr> {
+    let bridges = spec.bridges.values().flat_map(|b| &b.value.addresses);
+    let host = spec.host.iter().flat_map(|h| h.value.interfaces.values());
+    let nodes = spec.nodes.values().flat_map(|n| n.value.interfaces.values());
+    let ifaces = host.chain(nodes).flat_map(|i| &i.value.addresses);
+    bridges.chain(ifaces).filter_map(|a| a.value.parse::<IpNet>().ok()).map(|n| n.addr()).collect()
 }
 
 fn default_for(gw: IpAddr) -> IpNet {

@@ -3,8 +3,9 @@
 //! Stability: a member keeps the address it already has in the kernel (when
 //! it is still inside the subnet and nobody else claims it); fixed addresses
 //! are honoured first; only members without an address get one, the lowest
-//! free one from .1 upwards, skipping the network address, the gateway and
-//! broadcast. So adding or removing a member never renumbers another.
+//! free one from .1 upwards, skipping the network address, broadcast and the
+//! reserved addresses (the gateway, addresses the file writes elsewhere). So
+//! adding or removing a member never renumbers another.
 
 use ipnet::IpNet;
 use std::collections::BTreeSet;
@@ -23,9 +24,9 @@ pub enum IpamError {
     Exhausted(usize),
 }
 
-/// Assigns one address per request, in order.
-pub fn allocate(subnet: IpNet, gateway: IpAddr, reqs: &[Request]) -> Result<Vec<IpAddr>, IpamError> {
-    let mut taken: BTreeSet<IpAddr> = BTreeSet::from([gateway]);
+/// Assigns one address per request, in order, none of them `reserved`.
+pub fn allocate(subnet: IpNet, reserved: &BTreeSet<IpAddr>, reqs: &[Request]) -> Result<Vec<IpAddr>, IpamError> {
+    let mut taken = reserved.clone();
     let mut out: Vec<Option<IpAddr>> = vec![None; reqs.len()];
     for (i, r) in reqs.iter().enumerate() {
         if let Some(a) = r.fixed {
@@ -75,10 +76,13 @@ mod tests {
     fn req(fixed: Option<&str>, current: Option<&str>) -> Request {
         Request { fixed: fixed.map(ip), current: current.map(ip) }
     }
+    fn gw(s: &str) -> BTreeSet<IpAddr> {
+        BTreeSet::from([ip(s)])
+    }
 
     #[test]
     fn starts_at_one_and_skips_the_gateway() {
-        let got = allocate("12.0.6.0/24".parse().unwrap(), ip("12.0.6.1"), &[req(None, None), req(None, None)]);
+        let got = allocate("12.0.6.0/24".parse().unwrap(), &gw("12.0.6.1"), &[req(None, None), req(None, None)]);
         assert_eq!(got.unwrap(), vec![ip("12.0.6.2"), ip("12.0.6.3")]);
     }
 
@@ -86,7 +90,7 @@ mod tests {
     fn fixed_addresses_are_not_given_to_others() {
         let got = allocate(
             "12.0.6.0/24".parse().unwrap(),
-            ip("12.0.6.200"),
+            &gw("12.0.6.200"),
             &[req(None, None), req(Some("12.0.6.1"), None)],
         );
         assert_eq!(got.unwrap(), vec![ip("12.0.6.2"), ip("12.0.6.1")]);
@@ -95,20 +99,28 @@ mod tests {
     #[test]
     fn removing_a_member_renumbers_nobody() {
         let net = "10.0.0.0/24".parse().unwrap();
-        let first = allocate(net, ip("10.0.0.254"), &[req(None, None), req(None, None), req(None, None)]).unwrap();
+        let first = allocate(net, &gw("10.0.0.254"), &[req(None, None), req(None, None), req(None, None)]).unwrap();
         // The first member goes; the others keep what they have in the kernel.
         let reqs = [req(None, Some("10.0.0.2")), req(None, Some("10.0.0.3"))];
-        let second = allocate(net, ip("10.0.0.254"), &reqs).unwrap();
+        let second = allocate(net, &gw("10.0.0.254"), &reqs).unwrap();
         assert_eq!(second, first[1..].to_vec());
         // A newcomer takes the lowest free address, not someone else's.
         let reqs = [req(None, Some("10.0.0.2")), req(None, Some("10.0.0.3")), req(None, None)];
-        assert_eq!(allocate(net, ip("10.0.0.254"), &reqs).unwrap()[2], ip("10.0.0.1"));
+        assert_eq!(allocate(net, &gw("10.0.0.254"), &reqs).unwrap()[2], ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn reserved_addresses_are_skipped_and_not_kept() {
+        let net = "10.0.0.0/24".parse().unwrap();
+        let reserved = BTreeSet::from([ip("10.0.0.254"), ip("10.0.0.1")]);
+        let got = allocate(net, &reserved, &[req(None, Some("10.0.0.1")), req(None, None)]).unwrap();
+        assert_eq!(got, vec![ip("10.0.0.2"), ip("10.0.0.3")]);
     }
 
     #[test]
     fn a_full_subnet_is_an_error() {
         let net = "10.0.0.0/30".parse().unwrap();
-        let got = allocate(net, ip("10.0.0.1"), &[req(None, None), req(None, None)]);
+        let got = allocate(net, &gw("10.0.0.1"), &[req(None, None), req(None, None)]);
         assert_eq!(got, Err(IpamError::Exhausted(1)));
     }
 }

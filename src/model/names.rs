@@ -58,7 +58,7 @@ pub fn port_name(lab: &str, owner: &str, ifname: &str) -> String {
     if readable.len() <= IFNAME_MAX && ifname_problem(&readable).is_none() {
         return readable;
     }
-    format!("tp{:013x}", fnv1a(&format!("{lab}/{owner}/{ifname}")) & 0x1fff_ffff_ffff_f)
+    format!("tp{:013x}", fnv1a(&format!("{lab}/{owner}/{ifname}")) & 0x1_ffff_ffff_ffff)
 }
 
 /// FNV-1a: stable across Rust versions, unlike the std hasher.

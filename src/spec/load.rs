@@ -49,12 +49,28 @@ fn explain(pos: Pos, raw: &str) -> Diagnostic {
             None => d.help(format!("fields allowed here: {}", expected.join(", "))),
         };
     }
+    if let Some(key) = msg.strip_prefix("duplicate mapping key: ") {
+        // The parser's tail ("set DuplicateKeyPolicy ...") is advice to programmers, not users.
+        let key = key.split(", set ").next().unwrap_or(key);
+        return Diagnostic::error(pos, format!("duplicate key `{key}`"))
+            .help("each key may appear once in a mapping: remove or merge the repeated one");
+    }
     let help = if msg.contains("duplicate") {
         "each key may appear once in a mapping: remove or rename the repeated one"
     } else if msg.contains("untagged enum NetworkMember") {
         "write a node name, or `{ node: NAME, address: A.B.C.D, interface: IFNAME }`"
     } else if msg.contains("untagged enum SysctlValue") {
         "write a number or a string, e.g. `net.ipv4.ip_forward: 1`"
+    } else if ["u8", "u16", "u32", "u64", "i32", "i64"].iter().any(|t| msg == format!("invalid {t}")) {
+        "write a whole number here, e.g. `mtu: 1500`"
+    } else if msg.starts_with("invalid boolean") {
+        "write `true` or `false`"
+    } else if msg.contains("expected mapping") {
+        "write a mapping here: `key: value` lines, or `{ key: value }`"
+    } else if msg.contains("expected sequence") {
+        "write a list here: `[a, b]`, or one `- item` per line"
+    } else if msg.contains("expected string") {
+        "write a single value here, not a list or a mapping"
     } else if msg.contains("invalid type") {
         "check the indentation and the value's type against docs/format.md"
     } else if msg.contains("missing field") {
@@ -98,7 +114,7 @@ mod tests {
     #[test]
     fn duplicate_keys_are_rejected() {
         let d = err("name: x\nnodes:\n  red: {}\n  red: {}\n");
-        assert!(d.message.contains("duplicate"), "{}", d.message);
+        assert_eq!(d.message, "duplicate key `red`");
         assert_eq!(d.pos.line, 4);
     }
 

@@ -8,9 +8,11 @@ mod load;
 pub use load::{load_str, LoadError};
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// A value with the place in the file it came from.
 pub type S<T> = Spanned<T>;
@@ -160,13 +162,35 @@ pub struct NetworkSpec {
 }
 
 /// A node attached to a network.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(untagged)]
 pub enum NetworkMember {
     /// Just the node's name: interface `eth0`, address allocated.
     Name(String),
     /// The node with a fixed address or interface name.
     Detailed(MemberSpec),
+}
+
+/// By hand rather than derived `untagged`: that would hide a mistyped field
+/// of `{ node, address, interface }` behind "did not match any variant", and
+/// would read a list such as `[c3]` as the struct's fields in order.
+impl<'de> Deserialize<'de> for NetworkMember {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Member;
+        impl<'de> Visitor<'de> for Member {
+            type Value = NetworkMember;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a node name or `{ node: NAME, address: A.B.C.D, interface: IFNAME }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NetworkMember, E> {
+                Ok(NetworkMember::Name(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<NetworkMember, A::Error> {
+                MemberSpec::deserialize(MapAccessDeserializer::new(m)).map(NetworkMember::Detailed)
+            }
+        }
+        d.deserialize_any(Member)
+    }
 }
 
 /// A node attached to a network, with settings.

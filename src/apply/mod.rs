@@ -1,0 +1,267 @@
+//! Executes a plan against the kernel, in the plan's order.
+
+use crate::kernel::netlink::{Conn, KernelError, LinkSettings, RouteSpec};
+use crate::kernel::{netns, owner_mark, state_file, sysctl};
+use crate::model::{Id, IfRef, Ns, Res};
+use crate::observe::{Handles, Observed};
+use crate::plan::{Action, Op, Plan};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+/// What happened to each action of a plan.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Indexes into `plan.actions` that completed.
+    pub done: Vec<usize>,
+    /// The action that failed, and why; later ones were not attempted.
+    pub failed: Option<(usize, KernelError)>,
+}
+
+/// Runs `plan` in order and stops at the first failure.
+pub async fn execute(plan: &Plan, ipv6: bool, obs: &Observed, h: &mut Handles) -> Outcome {
+    let mut ex = Executor { lab: &plan.lab, ipv6, index: obs.index.clone(), lab_state: obs.lab_state.clone(), h, deleted_ns: vec![] };
+    let mut out = Outcome::default();
+    for (i, a) in plan.actions.iter().enumerate() {
+        tracing::debug!(action = %a.id, op = ?a.op, "executing");
+        match ex.run(a).await {
+            Ok(()) => out.done.push(i),
+            Err(e) => {
+                out.failed = Some((i, e));
+                break;
+            }
+        }
+    }
+    if let Err(e) = ex.settle().await {
+        out.failed.get_or_insert((plan.actions.len(), e));
+    }
+    out
+}
+
+struct Executor<'a> {
+    lab: &'a str,
+    ipv6: bool,
+    index: std::collections::BTreeMap<IfRef, u32>,
+    lab_state: state_file::LabState,
+    h: &'a mut Handles,
+    deleted_ns: Vec<String>,
+}
+
+/// Deleting something already gone is success: destroy and apply must
+/// converge from any partial state.
+fn tolerate_missing(r: Result<(), KernelError>) -> Result<(), KernelError> {
+    match r {
+        Err(e) if matches!(e.errno, Some(2 | 3 | 19 | 99)) => Ok(()),
+        r => r,
+    }
+}
+
+impl Executor<'_> {
+    fn conn(&mut self, ns: &Ns) -> Result<Conn, KernelError> {
+        self.h.conn(ns)
+    }
+
+    fn index_of(&self, l: &IfRef) -> Result<u32, KernelError> {
+        self.index.get(l).copied().ok_or_else(|| KernelError::new(format!("find {l}"), "no such interface"))
+    }
+
+    async fn learn_index(&mut self, l: &IfRef) -> Result<u32, KernelError> {
+        let c = self.conn(&l.ns)?;
+        let link = c.link_by_name(&l.name).await?.ok_or_else(|| KernelError::new(format!("find {l}"), "not found after creating it"))?;
+        self.index.insert(l.clone(), link.index);
+        Ok(link.index)
+    }
+
+    fn forget_sysctls(&mut self, node: &str) -> Result<(), KernelError> {
+        let ns = Ns::Node(node.to_string());
+        if self.lab_state.recorded().any(|(n, _)| n == ns) {
+            self.lab_state.forget_namespace(&ns);
+            self.save_state()?;
+        }
+        Ok(())
+    }
+
+    fn save_state(&self) -> Result<(), KernelError> {
+        state_file::save(self.lab, &self.lab_state).map_err(|e| KernelError::new("write lab state", e))
+    }
+
+    async fn run(&mut self, a: &Action) -> Result<(), KernelError> {
+        if a.op == Op::Replace {
+            self.remove(&a.id, a.before.as_ref()).await?;
+            return self.create(&a.id, a.after.as_ref().expect("replace has a target"), None).await;
+        }
+        match a.op {
+            Op::Delete => self.remove(&a.id, a.before.as_ref()).await,
+            Op::Create => self.create(&a.id, a.after.as_ref().expect("create has a target"), None).await,
+            _ => self.create(&a.id, a.after.as_ref().expect("update has a target"), a.before.as_ref()).await,
+        }
+    }
+
+    /// Creates `id`, or with `before` changes it in place.
+    async fn create(&mut self, id: &Id, res: &Res, before: Option<&Res>) -> Result<(), KernelError> {
+        let what = id.to_string();
+        let mark = owner_mark(self.lab);
+        match (id, res) {
+            (Id::Netns { name }, _) => {
+                self.h.forget(name);
+                self.forget_sysctls(name)?;
+                netns::create(name).map_err(|e| KernelError::new(format!("create namespace {name}"), e))?;
+                let c = self.conn(&Ns::Node(name.clone()))?;
+                let lo = c.link_by_name("lo").await?.ok_or_else(|| KernelError::new(&what, "no lo interface"))?;
+                let s = LinkSettings { alias: Some(&mark), up: Some(true), ..LinkSettings::default() };
+                c.set_link(lo.index, &s, &format!("mark and bring up lo in {name}")).await
+            }
+            (Id::Bridge { link }, Res::Bridge { stp }) => {
+                let c = self.conn(&link.ns)?;
+                if before.is_some() {
+                    return c.set_bridge_stp(self.index_of(link)?, *stp, &what).await;
+                }
+                c.create_bridge(&link.name, *stp).await?;
+                self.mark(link, &mark).await
+            }
+            (Id::Veth { link }, Res::Veth { peer }) => self.create_veth(link, peer).await,
+            (Id::Link { link }, Res::Link { up, mtu, mac, master }) => {
+                let master_index = match master {
+                    Some(m) => Some(self.index_of(&IfRef::new(link.ns.clone(), m))?),
+                    None if matches!(before, Some(Res::Link { master: Some(_), .. })) => Some(0),
+                    None => None,
+                };
+                let s = LinkSettings { up: Some(*up), mtu: *mtu, mac: mac.map(|m| m.0), master: master_index, ..Default::default() };
+                let index = self.index_of(link)?;
+                self.conn(&link.ns)?.set_link(index, &s, &format!("configure {link}")).await
+            }
+            (Id::Address { link, address }, _) => {
+                let index = self.index_of(link)?;
+                self.conn(&link.ns)?.add_address(index, *address, &format!("add {what}")).await
+            }
+            (Id::Route { ns, key }, Res::Route { via, dev }) => {
+                let oif = dev.as_ref().map(|d| self.index_of(&IfRef::new(ns.clone(), d))).transpose()?;
+                let spec = RouteSpec { to: key.to, metric: key.metric, via: *via, oif };
+                if *ns == Ns::Host {
+                    // Record first: a crash after the kernel added it must
+                    // still leave the route recognisable as the lab's.
+                    self.lab_state.host_routes.insert(key.clone());
+                    self.save_state()?;
+                }
+                self.conn(ns)?.put_route(&spec, before.is_some(), &format!("add {what}")).await
+            }
+            (Id::Sysctl { ns, key }, Res::Sysctl { value }) => {
+                let fd_owner = self.ns_file(ns)?;
+                let fd = fd_owner.as_ref().map(|f| f.as_fd());
+                let recorded = self.lab_state.original(ns, key).is_some();
+                if !recorded {
+                    let was = match before {
+                        Some(Res::Sysctl { value }) => Some(value.clone()),
+                        _ => sysctl::read(fd, key).map_err(|e| KernelError::new(format!("read {what}"), e))?,
+                    };
+                    let was = was.ok_or_else(|| KernelError::new(&what, "no such sysctl in this kernel"))?;
+                    self.lab_state.record(ns, key, was);
+                    self.save_state()?;
+                }
+                sysctl::write(fd, key, value).map_err(|e| KernelError::new(format!("set {what} = {value}"), e))
+            }
+            _ => Err(KernelError::new(what, "resource and description disagree")),
+        }
+    }
+
+    async fn create_veth(&mut self, a: &IfRef, b: &IfRef) -> Result<(), KernelError> {
+        let mark = owner_mark(self.lab);
+        let alias_a = format!("{mark}:{}/{}", b.ns, b.name);
+        let alias_b = format!("{mark}:{}/{}", a.ns, a.name);
+        let c = self.conn(&a.ns)?;
+        let b_file = if a.ns == b.ns { None } else { self.ns_file(&b.ns)?.or(Some(std::fs::File::open("/proc/self/ns/net").map_err(|e| KernelError::new("open host namespace", e))?)) };
+        c.create_veth(&a.name, &b.name, b_file.as_ref().map(|f| f.as_fd())).await?;
+        self.mark(a, &alias_a).await?;
+        self.mark(b, &alias_b).await
+    }
+
+    /// Marks a new interface as the lab's and, for labs without IPv6, turns
+    /// address generation off before it first comes up.
+    async fn mark(&mut self, l: &IfRef, alias: &str) -> Result<(), KernelError> {
+        let index = self.learn_index(l).await?;
+        let s = LinkSettings { alias: Some(alias), ipv6_off: !self.ipv6, ..Default::default() };
+        self.conn(&l.ns)?.set_link(index, &s, &format!("mark {l}")).await
+    }
+
+    /// A fresh handle on a node's namespace file (`None` for the host).
+    fn ns_file(&mut self, ns: &Ns) -> Result<Option<std::fs::File>, KernelError> {
+        match ns {
+            Ns::Host => Ok(None),
+            Ns::Node(n) => {
+                let f = self.h.file(n)?.ok_or_else(|| KernelError::new(format!("open namespace {n}"), "it does not exist"))?;
+                Ok(Some(f.try_clone().map_err(|e| KernelError::new("duplicate namespace handle", e))?))
+            }
+        }
+    }
+
+    async fn remove(&mut self, id: &Id, before: Option<&Res>) -> Result<(), KernelError> {
+        let what = format!("delete {id}");
+        match (id, before) {
+            (Id::Netns { name }, _) => {
+                self.h.forget(name);
+                self.deleted_ns.push(name.clone());
+                netns::delete(name).map_err(|e| KernelError::new(what, e))?;
+                self.forget_sysctls(name)
+            }
+            (Id::Bridge { link } | Id::Veth { link }, _) => {
+                let Some(index) = self.index.get(link).copied() else { return Ok(()) };
+                tolerate_missing(self.conn(&link.ns)?.delete_link(index, &what).await)
+            }
+            (Id::Address { link, address }, _) => {
+                let Some(index) = self.index.get(link).copied() else { return Ok(()) };
+                tolerate_missing(self.conn(&link.ns)?.delete_address(index, *address, &what).await)
+            }
+            (Id::Route { ns, key }, Some(Res::Route { via, .. })) => {
+                let spec = RouteSpec { to: key.to, metric: key.metric, via: *via, oif: None };
+                tolerate_missing(self.conn(ns)?.delete_route(&spec, &what).await)?;
+                if *ns == Ns::Host && self.lab_state.host_routes.remove(key) {
+                    self.save_state()?;
+                }
+                Ok(())
+            }
+            (Id::Sysctl { ns, key }, _) => {
+                let Some(was) = self.lab_state.original(ns, key).cloned() else { return Ok(()) };
+                if let Some(f) = self.ns_file_if_exists(ns)? {
+                    sysctl::write(f.as_ref().map(|f| f.as_fd()), key, &was).map_err(|e| KernelError::new(format!("restore {id} to {was}"), e))?;
+                }
+                self.lab_state.forget(ns, key);
+                self.save_state()
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `Some(None)` for the host, `Some(Some(file))` for an existing node,
+    /// `None` when the node's namespace is gone.
+    fn ns_file_if_exists(&mut self, ns: &Ns) -> Result<Option<Option<std::fs::File>>, KernelError> {
+        match ns {
+            Ns::Host => Ok(Some(None)),
+            Ns::Node(n) => match self.h.file(n)? {
+                Some(f) => Ok(Some(Some(f.try_clone().map_err(|e| KernelError::new("duplicate namespace handle", e))?))),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// Waits until the kernel has really removed what deleted namespaces held:
+    /// their veths' other ends linger for a while after the namespace goes.
+    async fn settle(&mut self) -> Result<(), KernelError> {
+        if self.deleted_ns.is_empty() {
+            return Ok(());
+        }
+        let mark = owner_mark(self.lab);
+        let prefixes: Vec<String> = self.deleted_ns.iter().map(|n| format!("{mark}:{n}/")).collect();
+        let c = self.conn(&Ns::Host)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let dump = c.dump_links().await?;
+            let lingering = dump.iter().any(|l| l.alias.as_deref().is_some_and(|a| prefixes.iter().any(|p| a.starts_with(p))));
+            if !lingering {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(KernelError::new("wait for deleted namespaces", "their veths still exist after 10 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}

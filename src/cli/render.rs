@@ -1,0 +1,161 @@
+//! Plans and results for people (text) and for programs (JSON).
+
+use crate::model::{Ns, Res};
+use crate::plan::{Action, Op, Plan};
+use crate::ApplyReport;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Version of the JSON plan document; bumped on incompatible changes.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+fn sigil(op: Op) -> &'static str {
+    match op {
+        Op::Create => "+",
+        Op::Update => "~",
+        Op::Replace => "-/+",
+        Op::Delete => "-",
+    }
+}
+
+fn paint(s: &str, op: Op, color: bool) -> String {
+    if !color {
+        return s.to_string();
+    }
+    let code = match op {
+        Op::Create => "32",
+        Op::Update => "33",
+        Op::Replace => "35",
+        Op::Delete => "31",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+/// What an object will be, in a few words.
+fn describe(res: &Res) -> String {
+    match res {
+        Res::Netns | Res::Address => String::new(),
+        Res::Bridge { stp } => format!("stp: {stp}"),
+        Res::Veth { peer } => format!("peer {peer}"),
+        Res::Link { up, mtu, mac, master } => {
+            let mut parts = vec![if *up { "up".to_string() } else { "down".to_string() }];
+            if let Some(m) = master {
+                parts.push(format!("master {m}"));
+            }
+            if let Some(m) = mtu {
+                parts.push(format!("mtu {m}"));
+            }
+            if let Some(m) = mac {
+                parts.push(format!("mac {m}"));
+            }
+            parts.join(", ")
+        }
+        Res::Route { via, dev } => {
+            let mut s = String::new();
+            if let Some(v) = via {
+                s += &format!("via {v}");
+            }
+            if let Some(d) = dev {
+                s += &format!("{}dev {d}", if s.is_empty() { "" } else { " " });
+            }
+            s
+        }
+        Res::Sysctl { value } => format!("= {value}"),
+    }
+}
+
+/// The plan for people: grouped by namespace, `+` create, `-` delete,
+/// `~` change with `attr: before → after`, `-/+` replace with the reason,
+/// and a closing summary line.
+pub fn plan_text(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(out, "No changes. Lab `{}` matches the file.", plan.lab);
+        return out;
+    }
+    let _ = writeln!(out, "Plan for lab `{}`:", plan.lab);
+    let mut groups: BTreeMap<Ns, Vec<&Action>> = BTreeMap::new();
+    for a in &plan.actions {
+        groups.entry(a.id.ns()).or_default().push(a);
+    }
+    for (ns, actions) in groups {
+        let _ = writeln!(out, "\n  {}", if ns == Ns::Host { "host".to_string() } else { format!("node {ns}") });
+        for a in actions {
+            let res = a.after.as_ref().or(a.before.as_ref()).map(describe).unwrap_or_default();
+            let head = format!("{:>3} {}", sigil(a.op), a.id);
+            let mut line = paint(&head, a.op, color);
+            if !res.is_empty() && a.op != Op::Update {
+                line += &format!("  ({res})");
+            }
+            if let Some(r) = &a.reason {
+                line += &format!("  [replace: {r}]");
+            }
+            let _ = writeln!(out, "    {line}");
+            for c in &a.changes {
+                let _ = writeln!(out, "          {}: {} → {}", c.attr, c.before, c.after);
+            }
+        }
+    }
+    let s = plan.summary();
+    let _ = writeln!(out, "\nPlan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy);
+    out
+}
+
+fn action_json(a: &Action) -> Value {
+    json!({
+        "op": a.op,
+        "kind": a.id.kind(),
+        "namespace": a.id.ns().label(),
+        "address": a.id.to_string(),
+        "id": a.id,
+        "before": a.before,
+        "after": a.after,
+        "changes": a.changes,
+        "reason": a.reason,
+    })
+}
+
+/// The plan for programs: versioned, actions in execution order.
+pub fn plan_json(plan: &Plan) -> String {
+    let doc = json!({
+        "format_version": PLAN_FORMAT_VERSION,
+        "lab": plan.lab,
+        "actions": plan.actions.iter().map(action_json).collect::<Vec<_>>(),
+        "summary": plan.summary(),
+    });
+    serde_json::to_string_pretty(&doc).expect("plan serializes")
+}
+
+pub(crate) fn report_json(r: &ApplyReport) -> Value {
+    json!({
+        "format_version": PLAN_FORMAT_VERSION,
+        "lab": r.plan.lab,
+        "actions": r.plan.actions.iter().enumerate().map(|(i, a)| {
+            let mut v = action_json(a);
+            v["status"] = json!(status(r, i));
+            v
+        }).collect::<Vec<_>>(),
+        "summary": r.plan.summary(),
+        "writes": r.writes,
+    })
+}
+
+fn status(r: &ApplyReport, i: usize) -> &'static str {
+    if r.done.contains(&i) {
+        "done"
+    } else if r.failed == Some(i) {
+        "failed"
+    } else {
+        "not attempted"
+    }
+}
+
+/// After a failed run: which actions succeeded, failed, or were not tried.
+pub(crate) fn outcome_text(r: &ApplyReport) -> String {
+    let mut out = String::new();
+    for (i, a) in r.plan.actions.iter().enumerate() {
+        let _ = writeln!(out, "  {:<14} {} {}", status(r, i), sigil(a.op), a.id);
+    }
+    out
+}

@@ -1,0 +1,141 @@
+//! The dependency graph of a state: what must exist before what. Creation
+//! follows its topological order; deletion follows the reverse.
+
+use crate::model::{Id, IfRef, Ns, Res, State};
+use petgraph::algo::toposort;
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::BTreeMap;
+
+/// A dependency cycle, named by the objects on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dependency cycle through {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → "))]
+pub struct Cycle(pub Vec<Id>);
+
+/// What `id` needs to exist first, among the objects of `st`.
+fn dependencies(id: &Id, res: &Res, st: &State) -> Vec<Id> {
+    let mut deps = Vec::new();
+    if let Ns::Node(n) = id.ns() {
+        if !matches!(id, Id::Netns { .. }) {
+            deps.push(Id::Netns { name: n });
+        }
+    }
+    let creator = |l: &IfRef| -> Vec<Id> {
+        let bridge = Id::Bridge { link: l.clone() };
+        if st.contains_key(&bridge) {
+            return vec![bridge];
+        }
+        st.iter()
+            .filter_map(|(i, r)| match (i, r) {
+                (Id::Veth { link }, Res::Veth { peer }) if link == l || peer == l => Some(i.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    match (id, res) {
+        (Id::Veth { link }, Res::Veth { peer }) => {
+            for ns in [&link.ns, &peer.ns] {
+                if let Ns::Node(n) = ns {
+                    deps.push(Id::Netns { name: n.clone() });
+                }
+            }
+        }
+        (Id::Link { link }, Res::Link { master, .. }) => {
+            deps.extend(creator(link));
+            if let Some(m) = master {
+                deps.push(Id::Link { link: IfRef::new(link.ns.clone(), m) });
+            }
+        }
+        (Id::Address { link, .. }, _) => deps.push(Id::Link { link: link.clone() }),
+        (Id::Route { ns, .. }, _) | (Id::Sysctl { ns, .. }, _) => {
+            // Routes need their interfaces up and addressed; per-interface
+            // sysctls need the interface.
+            let in_ns = |i: &Id| matches!(i, Id::Link { link } | Id::Address { link, .. } if &link.ns == ns);
+            deps.extend(st.keys().filter(|i| in_ns(i)).cloned());
+        }
+        _ => {}
+    }
+    deps.retain(|d| st.contains_key(d) && d != id);
+    deps
+}
+
+/// Every id of `st`, dependencies first. Ties keep the ids' sort order, so
+/// the same state always gives the same order.
+pub fn creation_order(st: &State) -> Result<Vec<Id>, Cycle> {
+    let mut g: DiGraph<Id, ()> = DiGraph::new();
+    let idx: BTreeMap<&Id, NodeIndex> = st.keys().map(|id| (id, g.add_node(id.clone()))).collect();
+    for (id, res) in st {
+        for dep in dependencies(id, res, st) {
+            g.add_edge(idx[&dep], idx[id], ());
+        }
+    }
+    match toposort(&g, None) {
+        Ok(order) => Ok(stable(&g, order)),
+        Err(c) => Err(Cycle(cycle_through(&g, c.node_id()))),
+    }
+}
+
+/// Re-sorts a topological order by depth, then by id, for stable output.
+fn stable(g: &DiGraph<Id, ()>, order: Vec<NodeIndex>) -> Vec<Id> {
+    let mut depth: BTreeMap<NodeIndex, usize> = BTreeMap::new();
+    for n in &order {
+        let d = g.neighbors_directed(*n, petgraph::Direction::Incoming).map(|p| depth[&p] + 1).max().unwrap_or(0);
+        depth.insert(*n, d);
+    }
+    let mut out: Vec<(usize, Id)> = order.into_iter().map(|n| (depth[&n], g[n].clone())).collect();
+    out.sort();
+    out.into_iter().map(|(_, id)| id).collect()
+}
+
+/// The objects on a cycle that passes through `start`.
+fn cycle_through(g: &DiGraph<Id, ()>, start: NodeIndex) -> Vec<Id> {
+    let sccs = petgraph::algo::kosaraju_scc(g);
+    let scc = sccs.into_iter().find(|s| s.contains(&start)).unwrap_or_else(|| vec![start]);
+    let mut ids: Vec<Id> = scc.into_iter().map(|n| g[n].clone()).collect();
+    ids.sort();
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(ns: &str, name: &str) -> IfRef {
+        IfRef::new(Ns::parse(ns), name)
+    }
+
+    #[test]
+    fn namespaces_before_links_before_addresses_before_routes() {
+        let mut st = State::new();
+        let eth0 = link("red", "eth0");
+        let port = link("host", "red-eth0");
+        let up = |master: Option<&str>| Res::Link { up: true, mtu: None, mac: None, master: master.map(str::to_string) };
+        st.insert(Id::Route { ns: Ns::parse("red"), key: crate::model::RouteKey { to: "0.0.0.0/0".parse().unwrap(), metric: 0 } }, Res::Route { via: Some("10.0.0.1".parse().unwrap()), dev: None });
+        st.insert(Id::Address { link: eth0.clone(), address: "10.0.0.2/24".parse().unwrap() }, Res::Address);
+        st.insert(Id::Link { link: eth0.clone() }, up(None));
+        st.insert(Id::Link { link: port.clone() }, up(Some("br0")));
+        st.insert(Id::Link { link: link("host", "br0") }, up(None));
+        st.insert(Id::Bridge { link: link("host", "br0") }, Res::Bridge { stp: false });
+        st.insert(Id::Veth { link: port.clone() }, Res::Veth { peer: eth0.clone() });
+        st.insert(Id::Netns { name: "red".into() }, Res::Netns);
+        let order = creation_order(&st).unwrap();
+        let pos = |id: &Id| order.iter().position(|x| x == id).unwrap();
+        assert!(pos(&Id::Netns { name: "red".into() }) < pos(&Id::Veth { link: port.clone() }));
+        assert!(pos(&Id::Veth { link: port.clone() }) < pos(&Id::Link { link: eth0.clone() }));
+        assert!(pos(&Id::Link { link: link("host", "br0") }) < pos(&Id::Link { link: port.clone() }));
+        assert!(pos(&Id::Link { link: eth0.clone() }) < pos(&Id::Address { link: eth0.clone(), address: "10.0.0.2/24".parse().unwrap() }));
+        assert_eq!(order.last().unwrap().kind(), "route");
+        assert_eq!(order, creation_order(&st).unwrap(), "order is deterministic");
+    }
+
+    #[test]
+    fn a_bridge_enslaved_to_itself_is_a_named_cycle() {
+        let mut st = State::new();
+        let a = link("host", "a");
+        let b = link("host", "b");
+        st.insert(Id::Link { link: a.clone() }, Res::Link { up: true, mtu: None, mac: None, master: Some("b".into()) });
+        st.insert(Id::Link { link: b.clone() }, Res::Link { up: true, mtu: None, mac: None, master: Some("a".into()) });
+        let err = creation_order(&st).unwrap_err();
+        assert_eq!(err.0, vec![Id::Link { link: a }, Id::Link { link: b }]);
+        assert!(err.to_string().starts_with("dependency cycle through link host:a → link host:b"));
+    }
+}

@@ -1,0 +1,202 @@
+//! Reads the live kernel into the same `State` type as the desired state:
+//! only what the lab owns, plus the clashes that would stop a plan.
+
+use crate::kernel::netlink::{Conn, Dump, KernelError, Link};
+use crate::kernel::{netns, owner_mark, state_file, sysctl, RTPROT_TOPO};
+use crate::model::{Id, IfRef, Mac, Model, Ns, Prior, Res, RouteKey, State};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::os::fd::AsFd;
+
+/// Open handles to every namespace the lab touches: one netlink connection
+/// per namespace, reused by observe and apply.
+#[derive(Default)]
+pub struct Handles {
+    pub conns: BTreeMap<Ns, Conn>,
+    pub files: BTreeMap<String, File>,
+}
+
+impl Handles {
+    /// The connection for `ns`, opened on first use.
+    pub fn conn(&mut self, ns: &Ns) -> Result<Conn, KernelError> {
+        if let Some(c) = self.conns.get(ns) {
+            return Ok(c.clone());
+        }
+        let c = match ns {
+            Ns::Host => Conn::open(None)?,
+            Ns::Node(n) => {
+                let f = self.file(n)?.ok_or_else(|| KernelError::new(format!("open namespace {n}"), "it does not exist"))?;
+                Conn::open(Some(f.as_fd()))?
+            }
+        };
+        self.conns.insert(ns.clone(), c.clone());
+        Ok(c)
+    }
+
+    /// The namespace file of node `n`, if it exists.
+    pub fn file(&mut self, n: &str) -> Result<Option<&File>, KernelError> {
+        if !self.files.contains_key(n) {
+            match netns::open(n).map_err(|e| KernelError::new(format!("open namespace {n}"), e))? {
+                Some(f) => {
+                    self.files.insert(n.to_string(), f);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.files.get(n))
+    }
+
+    /// Forgets a namespace that was deleted or re-created.
+    pub fn forget(&mut self, n: &str) {
+        self.files.remove(n);
+        self.conns.remove(&Ns::Node(n.to_string()));
+    }
+}
+
+/// The kernel as it concerns one lab.
+#[derive(Debug, Default, Clone)]
+pub struct Observed {
+    /// Objects the lab owns.
+    pub state: State,
+    /// Desired objects whose place is taken by something the lab does not own.
+    pub foreign: BTreeMap<Id, String>,
+    /// Interface indexes of owned interfaces (and of foreign masters).
+    pub index: BTreeMap<IfRef, u32>,
+    /// Addresses on owned interfaces, for stable allocation.
+    pub prior: Prior,
+    /// What the kernel cannot hold: host routes, previous sysctl values.
+    pub lab_state: state_file::LabState,
+}
+
+/// Reads every namespace the lab owns or wants. `model` may be `None` (destroy
+/// without a file): then only owned objects are found.
+pub async fn observe(lab: &str, model: Option<&Model>, h: &mut Handles) -> Result<Observed, KernelError> {
+    let mark = owner_mark(lab);
+    let desired = model.map(|m| &m.state);
+    let mut obs = Observed {
+        lab_state: state_file::load(lab).map_err(|e| KernelError::new("read lab state", e))?,
+        ..Observed::default()
+    };
+    let mut namespaces: Vec<Ns> = vec![Ns::Host];
+    let wanted: BTreeSet<&String> = model.map(|m| m.nodes.iter().collect()).unwrap_or_default();
+    let mut dumps: Vec<(Ns, Conn)> = vec![(Ns::Host, h.conn(&Ns::Host)?)];
+    for name in netns::list().map_err(|e| KernelError::new("list namespaces", e))? {
+        let ns = Ns::Node(name.clone());
+        // Only lo's alias is read from a namespace the lab does not want,
+        // to learn whether the lab owns it.
+        let Ok(conn) = h.conn(&ns) else { continue };
+        let lo = conn.link_by_name("lo").await?;
+        let owned = lo.as_ref().and_then(|l| l.alias.as_deref()) == Some(mark.as_str());
+        if owned {
+            obs.state.insert(Id::Netns { name: name.clone() }, Res::Netns);
+            namespaces.push(ns.clone());
+            dumps.push((ns, conn));
+        } else {
+            h.forget(&name);
+            if wanted.contains(&name) {
+                obs.foreign.insert(Id::Netns { name: name.clone() }, format!("namespace {name} exists and is not owned by lab {lab}"));
+            }
+        }
+    }
+    let results = futures::future::join_all(dumps.iter().map(|(_, c)| c.dump())).await;
+    for ((ns, _), dump) in dumps.iter().zip(results) {
+        read_namespace(lab, ns, &dump?, desired, &mut obs);
+    }
+    read_sysctls(lab, &namespaces, desired, h, &mut obs)?;
+    Ok(obs)
+}
+
+fn mac(m: Option<[u8; 6]>) -> Option<Mac> {
+    m.map(Mac)
+}
+
+/// Adds one namespace's owned objects (and clashes) to `obs`.
+fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &mut Observed) {
+    let mark = owner_mark(lab);
+    let by_index: BTreeMap<u32, &Link> = d.links.iter().map(|l| (l.index, l)).collect();
+    let owned = |l: &Link| l.alias.as_deref().is_some_and(|a| a == mark || a.starts_with(&format!("{mark}:")));
+    let wants = |id: &Id| desired.is_some_and(|s| s.contains_key(id));
+    for l in &d.links {
+        let r = IfRef::new(ns.clone(), &l.name);
+        // A node's lo carries the namespace's mark; it is not a lab interface.
+        if !owned(l) || l.name == "lo" {
+            if l.name != "lo" && (wants(&Id::Link { link: r.clone() })) {
+                let what = l.kind.as_deref().unwrap_or("interface");
+                obs.foreign.insert(Id::Link { link: r.clone() }, format!("{what} {r} exists and is not owned by lab {lab}"));
+            }
+            // A foreign master (never ours to change) still needs its index.
+            obs.index.insert(r, l.index);
+            continue;
+        }
+        obs.index.insert(r.clone(), l.index);
+        match l.kind.as_deref() {
+            Some("bridge") => {
+                obs.state.insert(Id::Bridge { link: r.clone() }, Res::Bridge { stp: l.stp.unwrap_or(false) });
+            }
+            Some("veth") => {
+                // The alias names the peer: topo:LAB:NS/NAME.
+                if let Some(peer) = l.alias.as_deref().and_then(|a| a.strip_prefix(&format!("{mark}:"))).and_then(parse_peer) {
+                    let (a, b) = if r < peer { (r.clone(), peer) } else { (peer, r.clone()) };
+                    obs.state.insert(Id::Veth { link: a }, Res::Veth { peer: b });
+                }
+            }
+            _ => {}
+        }
+        let master = l.master.and_then(|m| by_index.get(&m)).map(|m| m.name.clone());
+        obs.state.insert(Id::Link { link: r.clone() }, Res::Link { up: l.up, mtu: Some(l.mtu), mac: mac(l.mac), master });
+    }
+    for a in &d.addrs {
+        let Some(l) = by_index.get(&a.index) else { continue };
+        let r = IfRef::new(ns.clone(), &l.name);
+        obs.prior.entry(r.clone()).or_default().push(a.net.addr());
+        let link_local = matches!(a.net.addr(), std::net::IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
+        if owned(l) && l.name != "lo" && !link_local {
+            obs.state.insert(Id::Address { link: r, address: a.net }, Res::Address);
+        }
+    }
+    for rt in &d.routes {
+        let key = RouteKey { to: rt.to, metric: rt.metric };
+        let id = Id::Route { ns: ns.clone(), key: key.clone() };
+        let ours = rt.protocol == RTPROT_TOPO && (*ns != Ns::Host || obs.lab_state.host_routes.contains(&key));
+        if ours {
+            let dev = rt.oif.and_then(|o| by_index.get(&o)).map(|l| l.name.clone());
+            obs.state.insert(id, Res::Route { via: rt.via, dev });
+        } else if wants(&id) {
+            obs.foreign.insert(id, format!("a route to {} with metric {} exists in {ns} and is not owned by lab {lab}", rt.to, rt.metric));
+        }
+    }
+}
+
+fn parse_peer(s: &str) -> Option<IfRef> {
+    let (ns, name) = s.split_once('/')?;
+    Some(IfRef::new(Ns::parse(ns), name))
+}
+
+/// Reads the sysctls the lab sets or once set, in namespaces that exist.
+fn read_sysctls(lab: &str, present: &[Ns], desired: Option<&State>, h: &mut Handles, obs: &mut Observed) -> Result<(), KernelError> {
+    let mut keys: BTreeSet<(Ns, String)> = BTreeSet::new();
+    for id in desired.into_iter().flat_map(|s| s.keys()) {
+        if let Id::Sysctl { ns, key } = id {
+            keys.insert((ns.clone(), key.clone()));
+        }
+    }
+    keys.extend(obs.lab_state.recorded().map(|(ns, k)| (ns, k.clone())));
+    for (ns, key) in keys {
+        if !present.contains(&ns) {
+            continue;
+        }
+        let fd = match &ns {
+            Ns::Host => None,
+            Ns::Node(n) => h.file(n)?.map(|f| f.as_fd()),
+        };
+        let value = sysctl::read(fd, &key).map_err(|e| KernelError::new(format!("read sysctl {key} in {ns} (lab {lab})"), e))?;
+        let Some(value) = value else { continue };
+        let recorded = obs.lab_state.original(&ns, &key).is_some();
+        // A sysctl is the lab's once the lab has set it; until then only its
+        // current value matters, for the diff.
+        if recorded || desired.is_some_and(|s| s.contains_key(&Id::Sysctl { ns: ns.clone(), key: key.clone() })) {
+            obs.state.insert(Id::Sysctl { ns, key }, Res::Sysctl { value });
+        }
+    }
+    Ok(())
+}
