@@ -107,17 +107,20 @@ impl Conn {
         Ok(Conn { handle })
     }
 
-    /// Links, addresses and routes (main table) of the namespace.
+    /// Links, addresses and routes (main table) of the namespace. One dump
+    /// at a time: the kernel answers EBUSY to a second dump on one socket.
     pub async fn dump(&self) -> Result<Dump> {
-        let links = self.handle.link().get().execute().try_collect::<Vec<_>>();
-        let addrs = self.handle.address().get().execute().try_collect::<Vec<_>>();
-        let v4 = self.handle.route().get(RouteMessageBuilder::<std::net::Ipv4Addr>::new().build()).execute().try_collect::<Vec<_>>();
-        let v6 = self.handle.route().get(RouteMessageBuilder::<std::net::Ipv6Addr>::new().build()).execute().try_collect::<Vec<_>>();
-        let (links, addrs, v4, v6) = futures::try_join!(links, addrs, v4, v6).map_err(|e| KernelError::netlink("dump", e))?;
+        let fail = |e| KernelError::netlink("dump", e);
+        let links = self.handle.link().get().execute().try_collect::<Vec<_>>().await.map_err(fail)?;
+        let addrs = self.handle.address().get().execute().try_collect::<Vec<_>>().await.map_err(fail)?;
+        let mut routes = Vec::new();
+        for family in [RouteMessageBuilder::<std::net::Ipv4Addr>::new().build(), RouteMessageBuilder::<std::net::Ipv6Addr>::new().build()] {
+            routes.extend(self.handle.route().get(family).execute().try_collect::<Vec<_>>().await.map_err(fail)?);
+        }
         Ok(Dump {
             links: links.iter().map(parse_link).collect(),
             addrs: addrs.iter().filter_map(parse_addr).collect(),
-            routes: v4.iter().chain(v6.iter()).filter_map(parse_route).collect(),
+            routes: routes.iter().filter_map(parse_route).collect(),
         })
     }
 

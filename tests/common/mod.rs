@@ -1,0 +1,170 @@
+//! A private network + mount namespace per test, so kernel tests run in
+//! parallel and never touch the machine's own network.
+//!
+//! A holder process (`unshare --net --mount`) owns the namespaces, with fresh
+//! tmpfs mounts on /run/netns and /run/topo; every command of the test runs
+//! inside it through `nsenter`. When the holder dies, the kernel frees
+//! everything the test made.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+pub struct Sandbox {
+    holder: Child,
+    pub dir: tempdir::Dir,
+}
+
+/// Whether kernel tests can run here; in CI they must.
+pub fn kernel_tests_possible() -> bool {
+    let root = nix_uid_is_root();
+    if !root && std::env::var_os("CI").is_some() {
+        panic!("kernel tests need root, and CI is set: they must not be skipped");
+    }
+    if !root {
+        eprintln!("skipping kernel test: not root");
+    }
+    root
+}
+
+fn nix_uid_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:").map(|v| v.split_whitespace().nth(1) == Some("0"))))
+        .unwrap_or(false)
+}
+
+pub fn topo_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_topo"))
+}
+
+impl Sandbox {
+    /// A new private network + mount namespace; `None` when not root outside CI.
+    pub fn new() -> Option<Sandbox> {
+        if !kernel_tests_possible() {
+            return None;
+        }
+        std::fs::create_dir_all("/run/netns").expect("create /run/netns");
+        std::fs::create_dir_all("/run/topo").expect("create /run/topo");
+        let script = "mount --make-rprivate / && mount -t tmpfs tmpfs /run/netns && mount -t tmpfs tmpfs /run/topo \
+                      && ip link set lo up && echo ready && exec sleep infinity";
+        let mut holder = Command::new("unshare")
+            .args(["--mount", "--net", "--propagation", "private", "sh", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start unshare (util-linux)");
+        let mut line = String::new();
+        BufReader::new(holder.stdout.take().expect("stdout")).read_line(&mut line).expect("holder output");
+        assert_eq!(line.trim(), "ready", "sandbox did not start");
+        Some(Sandbox { holder, dir: tempdir::Dir::new() })
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.args(["--target", &self.holder.id().to_string(), "--mount", "--net", "--", program]);
+        c.env_remove("TOPO_LOG");
+        c
+    }
+
+    /// Runs topo inside the sandbox.
+    pub fn topo(&self, args: &[&str]) -> Output {
+        let bin = topo_bin();
+        let out = self.command(bin.to_str().expect("utf-8 path")).args(args).output().expect("run topo");
+        log("topo", args, &out);
+        out
+    }
+
+    /// Runs topo and insists on success; returns stdout.
+    pub fn topo_ok(&self, args: &[&str]) -> String {
+        let out = self.topo(args);
+        assert!(out.status.success(), "topo {args:?} failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Runs a shell command inside the sandbox.
+    pub fn sh(&self, script: &str) -> Output {
+        let out = self.command("sh").args(["-c", script]).output().expect("run sh");
+        log("sh", &[script], &out);
+        out
+    }
+
+    pub fn sh_ok(&self, script: &str) -> String {
+        let out = self.sh(script);
+        assert!(out.status.success(), "`{script}` failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Writes a lab file into the test's folder and returns its path.
+    pub fn lab(&self, name: &str, yaml: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::File::create(&p).and_then(|mut f| f.write_all(yaml.as_bytes())).expect("write lab");
+        p.to_string_lossy().into_owned()
+    }
+
+    /// One ping from a node (or the host, `host`) that must be answered.
+    pub fn ping(&self, from: &str, to: &str) {
+        let cmd = if from == "host" { format!("ping -c1 -W2 {to}") } else { format!("ip netns exec {from} ping -c1 -W2 {to}") };
+        let out = self.sh(&cmd);
+        assert!(out.status.success(), "{from} cannot reach {to}:\n{}", text(&out.stdout));
+    }
+
+    /// Everything a lab could leave behind: namespaces, non-lo links, nft
+    /// tables, run files. Empty means no residue.
+    pub fn residue(&self) -> String {
+        self.sh("ip netns list; ip -o link show | grep -v ': lo:' ; nft list tables 2>/dev/null; ls -A /run/topo; ip route show proto 157").stdout.iter().map(|b| *b as char).collect()
+    }
+
+    /// The plan as JSON.
+    pub fn plan_json(&self, file: &str) -> serde_json::Value {
+        serde_json::from_str(&self.topo_ok(&["plan", "--json", file])).expect("plan JSON")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn log(what: &str, args: &[&str], out: &Output) {
+    eprintln!("$ {what} {}\n{}{}", args.join(" "), text(&out.stdout), text(&out.stderr));
+}
+
+/// The actions of a JSON plan as "op address" lines.
+pub fn actions(plan: &serde_json::Value) -> Vec<String> {
+    plan["actions"].as_array().expect("actions").iter().map(|a| format!("{} {}", a["op"].as_str().unwrap(), a["address"].as_str().unwrap())).collect()
+}
+
+pub mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    /// A folder removed on drop.
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new() -> Dir {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            let p = std::env::temp_dir().join(format!("topo-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+            std::fs::create_dir_all(&p).expect("temp dir");
+            Dir(p)
+        }
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
