@@ -131,7 +131,7 @@ pub struct ApplyReport {
 /// Executes the session's plan, then observes again: the plan must be empty.
 pub async fn apply(mut s: Session) -> Result<ApplyReport, Error> {
     let before = kernel::write_count();
-    let out = apply::execute(&s.plan, s.model.ipv6, &s.observed, &mut s.handles).await;
+    let out = apply::execute(&s.plan, &s.model.state, s.model.ipv6, &s.observed, &mut s.handles).await;
     let mut report = ApplyReport { plan: s.plan.clone(), done: out.done, failed: None, writes: 0 };
     report.writes = kernel::write_count() - before;
     if let Some((i, error)) = out.failed {

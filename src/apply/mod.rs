@@ -1,8 +1,8 @@
 //! Executes a plan against the kernel, in the plan's order.
 
 use crate::kernel::netlink::{Conn, KernelError, LinkSettings, RouteSpec};
-use crate::kernel::{netns, owner_mark, state_file, sysctl};
-use crate::model::{Id, IfRef, Ns, Res};
+use crate::kernel::{netns, nft, owner_mark, state_file, sysctl};
+use crate::model::{Id, IfRef, Ns, Res, State};
 use crate::observe::{Handles, Observed};
 use crate::plan::{Action, Op, Plan};
 use std::os::fd::AsFd;
@@ -18,8 +18,17 @@ pub struct Outcome {
 }
 
 /// Runs `plan` in order and stops at the first failure.
-pub async fn execute(plan: &Plan, ipv6: bool, obs: &Observed, h: &mut Handles) -> Outcome {
-    let mut ex = Executor { lab: &plan.lab, ipv6, index: obs.index.clone(), lab_state: obs.lab_state.clone(), h, deleted_ns: vec![] };
+pub async fn execute(plan: &Plan, desired: &State, ipv6: bool, obs: &Observed, h: &mut Handles) -> Outcome {
+    let mut ex = Executor {
+        lab: &plan.lab,
+        desired,
+        ipv6,
+        index: obs.index.clone(),
+        lab_state: obs.lab_state.clone(),
+        h,
+        deleted_ns: vec![],
+        nft_synced: Default::default(),
+    };
     let mut out = Outcome::default();
     for (i, a) in plan.actions.iter().enumerate() {
         tracing::debug!(action = %a.id, op = ?a.op, "executing");
@@ -39,11 +48,14 @@ pub async fn execute(plan: &Plan, ipv6: bool, obs: &Observed, h: &mut Handles) -
 
 struct Executor<'a> {
     lab: &'a str,
+    desired: &'a State,
     ipv6: bool,
     index: std::collections::BTreeMap<IfRef, u32>,
     lab_state: state_file::LabState,
     h: &'a mut Handles,
     deleted_ns: Vec<String>,
+    /// Namespaces whose nft table already matches the file in this run.
+    nft_synced: std::collections::BTreeSet<Ns>,
 }
 
 /// Deleting something already gone is success: destroy and apply must
@@ -85,6 +97,9 @@ impl Executor<'_> {
     }
 
     async fn run(&mut self, a: &Action) -> Result<(), KernelError> {
+        if let Id::Chain { ns, .. } | Id::Rule { ns, .. } = &a.id {
+            return self.sync_nft(ns);
+        }
         if a.op == Op::Replace {
             self.remove(&a.id, a.before.as_ref()).await?;
             return self.create(&a.id, a.after.as_ref().expect("replace has a target"), None).await;
@@ -182,6 +197,42 @@ impl Executor<'_> {
         self.conn(&l.ns)?.set_link(index, &s, &format!("mark {l}")).await
     }
 
+    /// Makes the lab's nft table in `ns` exactly what the file says, in one
+    /// transaction; every rule action of `ns` after the first is then done.
+    fn sync_nft(&mut self, ns: &Ns) -> Result<(), KernelError> {
+        if !self.nft_synced.insert(ns.clone()) {
+            return Ok(());
+        }
+        let chains: Vec<nft::WantChain<'_>> = crate::model::nat::CHAINS
+            .iter()
+            .filter_map(|(name, kind, hook, prio)| {
+                let id = Id::Chain { ns: ns.clone(), chain: name.to_string() };
+                let Some(Res::Chain { policy, rules }) = self.desired.get(&id) else { return None };
+                let rules = rules
+                    .iter()
+                    .filter_map(|r| match self.desired.get(&Id::Rule { ns: ns.clone(), chain: name.to_string(), rule: r.clone() }) {
+                        Some(Res::Rule { expr }) => Some((r.as_str(), expr)),
+                        _ => None,
+                    })
+                    .collect();
+                Some(nft::WantChain { name, kind, hook, prio: *prio, policy: policy.as_deref(), rules })
+            })
+            .collect();
+        let Some(file) = self.ns_file_if_exists(ns)? else { return Ok(()) };
+        let fd = file.as_ref().map(|f| f.as_fd());
+        if chains.is_empty() {
+            nft::delete(fd, self.lab)?;
+            if self.lab_state.nft.remove(ns.label()) {
+                self.save_state()?;
+            }
+            return Ok(());
+        }
+        if self.lab_state.nft.insert(ns.label().to_string()) {
+            self.save_state()?;
+        }
+        nft::replace(fd, self.lab, &chains)
+    }
+
     /// A fresh handle on a node's namespace file (`None` for the host).
     fn ns_file(&mut self, ns: &Ns) -> Result<Option<std::fs::File>, KernelError> {
         match ns {
@@ -243,7 +294,9 @@ impl Executor<'_> {
     }
 
     /// Waits until the kernel has really removed what deleted namespaces held:
-    /// their veths' other ends linger for a while after the namespace goes.
+    /// their veths' other ends linger a while after the namespace goes, and
+    /// stay for good while a process still runs inside it. Those are deleted
+    /// here after a grace period, so nothing of the lab is left behind.
     async fn settle(&mut self) -> Result<(), KernelError> {
         if self.deleted_ns.is_empty() {
             return Ok(());
@@ -251,14 +304,26 @@ impl Executor<'_> {
         let mark = owner_mark(self.lab);
         let prefixes: Vec<String> = self.deleted_ns.iter().map(|n| format!("{mark}:{n}/")).collect();
         let c = self.conn(&Ns::Host)?;
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let start = Instant::now();
+        let mut forced = false;
         loop {
-            let dump = c.dump_links().await?;
-            let lingering = dump.iter().any(|l| l.alias.as_deref().is_some_and(|a| prefixes.iter().any(|p| a.starts_with(p))));
-            if !lingering {
+            let lingering: Vec<_> = c
+                .dump_links()
+                .await?
+                .into_iter()
+                .filter(|l| l.alias.as_deref().is_some_and(|a| prefixes.iter().any(|p| a.starts_with(p))))
+                .collect();
+            if lingering.is_empty() {
                 return Ok(());
             }
-            if Instant::now() > deadline {
+            if !forced && start.elapsed() > Duration::from_secs(2) {
+                tracing::info!(count = lingering.len(), "deleting veths of deleted namespaces that are still in use");
+                for l in &lingering {
+                    tolerate_missing(c.delete_link(l.index, &format!("delete lingering veth {}", l.name)).await)?;
+                }
+                forced = true;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
                 return Err(KernelError::new("wait for deleted namespaces", "their veths still exist after 10 s"));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -62,6 +62,8 @@ fn describe(res: &Res) -> String {
             s
         }
         Res::Sysctl { value } => format!("= {value}"),
+        Res::Chain { policy, .. } => policy.as_ref().map(|p| format!("policy {p}")).unwrap_or_default(),
+        Res::Rule { .. } => String::new(),
     }
 }
 

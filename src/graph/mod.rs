@@ -46,6 +46,7 @@ fn dependencies(id: &Id, res: &Res, st: &State) -> Vec<Id> {
             }
         }
         (Id::Address { link, .. }, _) => deps.push(Id::Link { link: link.clone() }),
+        (Id::Rule { ns, chain, .. }, _) => deps.push(Id::Chain { ns: ns.clone(), chain: chain.clone() }),
         (Id::Route { ns, .. }, _) | (Id::Sysctl { ns, .. }, _) => {
             // Routes need their interfaces up and addressed; per-interface
             // sysctls need the interface.

@@ -4,6 +4,7 @@
 pub mod lock;
 pub mod netlink;
 pub mod netns;
+pub mod nft;
 pub mod state_file;
 pub mod sysctl;
 

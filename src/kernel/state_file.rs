@@ -21,6 +21,10 @@ pub struct LabState {
     /// first set it.
     #[serde(default)]
     sysctls: BTreeMap<String, BTreeMap<String, String>>,
+    /// Namespaces (`host` or a node) where the lab keeps an nft table: saves
+    /// running `nft` in every node to look.
+    #[serde(default)]
+    pub nft: BTreeSet<String>,
 }
 
 impl LabState {
@@ -46,6 +50,7 @@ impl LabState {
     /// its sysctls die with it.
     pub fn forget_namespace(&mut self, ns: &Ns) {
         self.sysctls.remove(ns.label());
+        self.nft.remove(ns.label());
     }
 
     /// Every (namespace, key) the lab has changed.
@@ -54,7 +59,7 @@ impl LabState {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.host_routes.is_empty() && self.sysctls.values().all(BTreeMap::is_empty)
+        self.host_routes.is_empty() && self.sysctls.values().all(BTreeMap::is_empty) && self.nft.is_empty()
     }
 }
 

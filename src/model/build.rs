@@ -1,6 +1,7 @@
 //! From `LabSpec` to `Model`: every check that needs no kernel.
 
 use super::ipam::{self, Request};
+use super::nat;
 use super::names::{self, ifname_problem, node_name_problem, port_name};
 use super::resource::{Id, IfRef, Mac, Ns, Res, RouteKey, State};
 use crate::diag::{did_you_mean, Diagnostic, Level, Pos};
@@ -94,6 +95,10 @@ struct Builder<'a> {
     /// Every address the file writes in an `addresses:` list: a network
     /// never hands these out, even though they are configured after it.
     declared: BTreeSet<IpAddr>,
+    /// Subnets of networks with `masquerade: true`, by the bridge's namespace.
+    masquerade: BTreeMap<Ns, Vec<(IpNet, Pos)>>,
+    /// nftables chains and rules.
+    nft: Vec<(Id, Res)>,
 }
 
 impl<'a> Builder<'a> {
@@ -113,6 +118,8 @@ impl<'a> Builder<'a> {
             allocated: BTreeSet::new(),
             origins: BTreeMap::new(),
             declared: BTreeSet::new(),
+            masquerade: BTreeMap::new(),
+            nft: Vec::new(),
         }
     }
 
@@ -131,6 +138,7 @@ impl<'a> Builder<'a> {
         self.collect_links(spec);
         self.collect_interface_settings(spec);
         self.collect_routes_and_sysctls(spec);
+        self.collect_nat(spec);
         self.check_subnets();
         self.check_segment_addresses();
         self.check_bridge_ports();
@@ -250,6 +258,9 @@ impl<'a> Builder<'a> {
                 continue;
             }
             self.bridge_subnets.entry(bridge.clone()).or_default().push(subnet);
+            if let Some(m) = net.value.masquerade.as_ref().filter(|m| m.value) {
+                self.masquerade.entry(self.bridges[&bridge].clone()).or_default().push((subnet, Pos::of(m)));
+            }
             self.attach_members(name, &net.value.nodes, subnet, gateway, &bridge);
         }
     }
@@ -727,6 +738,38 @@ impl<'a> Builder<'a> {
             || self.routes.values().flat_map(|m| m.keys()).any(|k| k.to.addr().is_ipv6())
     }
 
+    /// NAT and filter rules of every namespace that declares some.
+    fn collect_nat(&mut self, spec: &LabSpec) {
+        let mut groups = Vec::new();
+        let host = spec.host.as_ref().map(|h| (&h.value.nat, &h.value.firewall));
+        groups.push((Ns::Host, host.and_then(|h| h.0.as_ref()), host.and_then(|h| h.1.as_ref())));
+        for (n, node) in &spec.nodes {
+            groups.push((Ns::Node(n.clone()), node.value.nat.as_ref(), node.value.firewall.as_ref()));
+        }
+        for (ns, nat_spec, fw) in groups {
+            let extra = self.masquerade.get(&ns).cloned().unwrap_or_default();
+            if nat_spec.is_none() && fw.is_none() && extra.is_empty() {
+                continue;
+            }
+            let node_address = |n: &str| {
+                self.ifaces.iter().filter(|(l, _)| l.ns == Ns::Node(n.to_string())).flat_map(|(_, i)| &i.addrs).map(|(a, _)| a.addr()).find(IpAddr::is_ipv4)
+            };
+            let knows_interface = |i: &str| self.ifaces.contains_key(&IfRef::new(ns.clone(), i));
+            let forwards = self.sysctls.get(&ns).is_some_and(|m| {
+                ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"].iter().any(|k| m.get(*k).is_some_and(|(v, _)| v == "1"))
+            });
+            let cx = nat::Context { ns: &ns, node_address: &node_address, knows_interface: &knows_interface, forwards };
+            let compiled = nat::compile(&cx, nat_spec, fw, &extra);
+            self.diags.extend(compiled.diags);
+            for (id, res, pos) in compiled.objects {
+                if pos.known() {
+                    self.origins.insert(id.clone(), pos);
+                }
+                self.nft.push((id, res));
+            }
+        }
+    }
+
     fn state(&self) -> State {
         let mut st = State::new();
         for n in self.nodes.keys() {
@@ -758,6 +801,7 @@ impl<'a> Builder<'a> {
                 st.insert(Id::Sysctl { ns: ns.clone(), key: key.clone() }, Res::Sysctl { value: value.clone() });
             }
         }
+        st.extend(self.nft.iter().cloned());
         st
     }
 }

@@ -4,6 +4,7 @@
 mod build;
 pub mod ipam;
 pub mod names;
+pub mod nat;
 pub mod resource;
 
 pub use build::{build, Model, Prior, Validated};

@@ -78,6 +78,10 @@ pub enum Id {
     Address { link: IfRef, address: IpNet },
     Route { ns: Ns, key: RouteKey },
     Sysctl { ns: Ns, key: String },
+    /// A chain of the lab's nftables table in `ns`.
+    Chain { ns: Ns, chain: String },
+    /// A rule of that table, identified by its comment.
+    Rule { ns: Ns, chain: String, rule: String },
 }
 
 impl Id {
@@ -88,7 +92,7 @@ impl Id {
             Id::Bridge { link } | Id::Veth { link } | Id::Link { link } | Id::Address { link, .. } => {
                 link.ns.clone()
             }
-            Id::Route { ns, .. } | Id::Sysctl { ns, .. } => ns.clone(),
+            Id::Route { ns, .. } | Id::Sysctl { ns, .. } | Id::Chain { ns, .. } | Id::Rule { ns, .. } => ns.clone(),
         }
     }
 
@@ -102,6 +106,8 @@ impl Id {
             Id::Address { .. } => "address",
             Id::Route { .. } => "route",
             Id::Sysctl { .. } => "sysctl",
+            Id::Chain { .. } => "chain",
+            Id::Rule { .. } => "rule",
         }
     }
 }
@@ -123,6 +129,8 @@ impl fmt::Display for Id {
                 Ok(())
             }
             Id::Sysctl { ns, key } => write!(f, "sysctl {key} in {ns}"),
+            Id::Chain { ns, chain } => write!(f, "nft chain {chain} in {ns}"),
+            Id::Rule { ns, chain, rule } => write!(f, "nft rule {chain} in {ns}: {rule}"),
         }
     }
 }
@@ -168,6 +176,11 @@ pub enum Res {
     Address,
     Route { via: Option<IpAddr>, dev: Option<String> },
     Sysctl { value: String },
+    /// `policy` for filter chains; `rules` lists rule comments in order.
+    Chain { policy: Option<String>, rules: Vec<String> },
+    /// The nftables JSON statements of a rule (desired state only: the
+    /// kernel's canonical form differs, rules are compared by comment).
+    Rule { expr: serde_json::Value },
 }
 
 /// One attribute that differs between desired and observed.
@@ -212,6 +225,17 @@ impl Res {
                 }
             }
             (Res::Sysctl { value }, Res::Sysctl { value: was }) => push("value", was.clone(), value.clone()),
+            (Res::Chain { policy, rules }, Res::Chain { policy: p0, rules: r0 }) => {
+                push("policy", opt(p0), opt(policy));
+                // Order matters only among the rules both sides have; the
+                // others show as creates and deletes of their own.
+                let common: Vec<&String> = rules.iter().filter(|r| r0.contains(r)).collect();
+                let was: Vec<&String> = r0.iter().filter(|r| rules.contains(r)).collect();
+                if common != was {
+                    push("rule order", format!("{was:?}"), format!("{common:?}"));
+                }
+            }
+            (Res::Rule { .. }, Res::Rule { .. }) => {}
             (a, b) if std::mem::discriminant(a) == std::mem::discriminant(b) => {}
             (a, b) => push("kind", format!("{b:?}"), format!("{a:?}")),
         }

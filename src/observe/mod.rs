@@ -2,7 +2,7 @@
 //! only what the lab owns, plus the clashes that would stop a plan.
 
 use crate::kernel::netlink::{Conn, Dump, KernelError, Link};
-use crate::kernel::{netns, owner_mark, state_file, sysctl, RTPROT_TOPO};
+use crate::kernel::{netns, nft, owner_mark, state_file, sysctl, RTPROT_TOPO};
 use crate::model::{Id, IfRef, Mac, Model, Ns, Prior, Res, RouteKey, State};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -103,7 +103,35 @@ pub async fn observe(lab: &str, model: Option<&Model>, h: &mut Handles) -> Resul
         read_namespace(lab, ns, &dump?, desired, &mut obs);
     }
     read_sysctls(lab, &namespaces, desired, h, &mut obs)?;
+    read_nft(lab, &namespaces, desired, h, &mut obs)?;
     Ok(obs)
+}
+
+/// Reads the lab's nft table where it may be: the host, namespaces whose
+/// desired state has rules, and namespaces where the lab once put a table.
+fn read_nft(lab: &str, present: &[Ns], desired: Option<&State>, h: &mut Handles, obs: &mut Observed) -> Result<(), KernelError> {
+    let wants = |ns: &Ns| desired.is_some_and(|s| s.keys().any(|i| matches!(i, Id::Chain { ns: n, .. } if n == ns)));
+    for ns in present {
+        if *ns != Ns::Host && !wants(ns) && !obs.lab_state.nft.contains(ns.label()) {
+            continue;
+        }
+        let fd = match ns {
+            Ns::Host => None,
+            Ns::Node(n) => h.file(n)?.map(|f| f.as_fd()),
+        };
+        let Some(chains) = nft::read(fd, lab)? else { continue };
+        for c in chains {
+            let label = |i: usize, r: &Option<String>| r.clone().unwrap_or_else(|| format!("unmanaged rule #{}", i + 1));
+            let rules: Vec<String> = c.rules.iter().enumerate().map(|(i, r)| label(i, r)).collect();
+            for r in &rules {
+                obs.state.insert(Id::Rule { ns: ns.clone(), chain: c.name.clone(), rule: r.clone() }, Res::Rule { expr: serde_json::Value::Null });
+            }
+            let filter = ["input", "forward", "output"].contains(&c.name.as_str());
+            let policy = if filter { c.policy } else { None };
+            obs.state.insert(Id::Chain { ns: ns.clone(), chain: c.name }, Res::Chain { policy, rules });
+        }
+    }
+    Ok(())
 }
 
 fn mac(m: Option<[u8; 6]>) -> Option<Mac> {

@@ -1,0 +1,129 @@
+//! The lab's nftables table in a namespace: read back, replaced whole in one
+//! atomic transaction, deleted whole. Through the `nft` binary with JSON on
+//! stdin (the approach Podman's netavark takes); the `nftables` crate's
+//! schema types check what we send and parse what nft returns.
+
+use super::count_write;
+use super::netlink::KernelError;
+use nftables::schema::{NfListObject, NfObject, Nftables};
+use nix::sched::{setns, CloneFlags};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+/// The table name of a lab: one per namespace, owned whole by the lab.
+pub fn table_name(lab: &str) -> String {
+    format!("topo-{lab}")
+}
+
+/// A chain as the kernel has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveChain {
+    pub name: String,
+    pub policy: Option<String>,
+    /// Rule comments in order; `None` for a rule without one.
+    pub rules: Vec<Option<String>>,
+}
+
+/// A chain as topo wants it.
+pub struct WantChain<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub hook: &'a str,
+    pub prio: i32,
+    pub policy: Option<&'a str>,
+    /// (comment, statements) in order.
+    pub rules: Vec<(&'a str, &'a Value)>,
+}
+
+/// Runs `nft` inside the namespace `ns` (here when `None`).
+fn nft(ns: Option<BorrowedFd<'_>>, args: &[&str], stdin: Option<&str>) -> Result<(bool, String, String), KernelError> {
+    let mut cmd = Command::new(std::env::var("TOPO_NFT").unwrap_or_else(|_| "nft".into()));
+    cmd.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if let Some(fd) = ns {
+        let raw = fd.as_raw_fd();
+        // SAFETY: setns is async-signal-safe, and the child only execs after it.
+        unsafe {
+            cmd.pre_exec(move || {
+                setns(BorrowedFd::borrow_raw(raw), CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+            });
+        }
+    }
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => KernelError::new("run nft", "the `nft` program is missing: install the nftables package (topo uses it for NAT and filter rules)"),
+        _ => KernelError::new("run nft", e),
+    })?;
+    if let Some(input) = stdin {
+        child.stdin.take().expect("piped stdin").write_all(input.as_bytes()).map_err(|e| KernelError::new("write to nft", e))?;
+    }
+    let out = child.wait_with_output().map_err(|e| KernelError::new("run nft", e))?;
+    Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
+/// The lab's table in `ns`, or `None` when it does not exist.
+pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<Vec<LiveChain>>, KernelError> {
+    let table = table_name(lab);
+    let (ok, out, err) = nft(ns, &["-j", "list", "table", "inet", &table], None)?;
+    if !ok {
+        if err.contains("No such file or directory") || err.contains("does not exist") {
+            return Ok(None);
+        }
+        return Err(KernelError::new(format!("read nft table {table}"), err.trim()));
+    }
+    let doc: Nftables = serde_json::from_str(&out).map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
+    let mut chains: Vec<LiveChain> = Vec::new();
+    for obj in doc.objects.iter() {
+        match obj {
+            NfObject::ListObject(NfListObject::Chain(c)) => chains.push(LiveChain {
+                name: c.name.to_string(),
+                policy: c.policy.map(|p| format!("{p:?}").to_lowercase()),
+                rules: vec![],
+            }),
+            NfObject::ListObject(NfListObject::Rule(r)) => {
+                if let Some(c) = chains.iter_mut().find(|c| c.name == r.chain) {
+                    c.rules.push(r.comment.as_ref().map(|s| s.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(chains))
+}
+
+/// Replaces the lab's table in `ns` with exactly `chains`, atomically.
+pub fn replace(ns: Option<BorrowedFd<'_>>, lab: &str, chains: &[WantChain<'_>]) -> Result<(), KernelError> {
+    let table = json!({"family": "inet", "name": table_name(lab)});
+    let mut cmds = vec![json!({"add": {"table": table}}), json!({"delete": {"table": table}}), json!({"add": {"table": table}})];
+    for c in chains {
+        let mut chain = json!({"family": "inet", "table": table_name(lab), "name": c.name, "type": c.kind, "hook": c.hook, "prio": c.prio});
+        if let Some(p) = c.policy {
+            chain["policy"] = json!(p);
+        }
+        cmds.push(json!({"add": {"chain": chain}}));
+        for (comment, expr) in &c.rules {
+            cmds.push(json!({"add": {"rule": {"family": "inet", "table": table_name(lab), "chain": c.name, "expr": expr, "comment": comment}}}));
+        }
+    }
+    transaction(ns, lab, cmds)
+}
+
+/// Deletes the lab's table in `ns`; succeeds when it is already gone.
+pub fn delete(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<(), KernelError> {
+    let table = json!({"family": "inet", "name": table_name(lab)});
+    transaction(ns, lab, vec![json!({"add": {"table": table}}), json!({"delete": {"table": table}})])
+}
+
+fn transaction(ns: Option<BorrowedFd<'_>>, lab: &str, cmds: Vec<Value>) -> Result<(), KernelError> {
+    let doc = json!({"nftables": cmds});
+    // Checked against the crate's schema before nft sees it.
+    let typed: Nftables = serde_json::from_value(doc).map_err(|e| KernelError::new("build nft transaction", e))?;
+    let text = serde_json::to_string(&typed).expect("nft JSON serializes");
+    count_write();
+    let (ok, _, err) = nft(ns, &["-j", "-f", "-"], Some(&text))?;
+    if !ok {
+        return Err(KernelError::new(format!("change nft table {}", table_name(lab)), err.trim()));
+    }
+    Ok(())
+}
