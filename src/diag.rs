@@ -1,7 +1,9 @@
 //! Diagnostics that point into the lab file: file, line, column, what is
 //! wrong and what to write instead. Rendered with miette, like rustc.
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity,
+};
 use serde_saphyr::Spanned;
 
 /// A place in the lab file.
@@ -50,10 +52,20 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(pos: Pos, message: impl Into<String>) -> Self {
-        Diagnostic { level: Level::Error, pos, message: message.into(), help: None }
+        Diagnostic {
+            level: Level::Error,
+            pos,
+            message: message.into(),
+            help: None,
+        }
     }
     pub fn warning(pos: Pos, message: impl Into<String>) -> Self {
-        Diagnostic { level: Level::Warning, pos, message: message.into(), help: None }
+        Diagnostic {
+            level: Level::Warning,
+            pos,
+            message: message.into(),
+            help: None,
+        }
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
@@ -77,7 +89,11 @@ impl Report {
     /// Renders every diagnostic like rustc: `file:line:col`, the source line,
     /// a caret under the span, and the help line.
     pub fn render(&self, color: bool) -> String {
-        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
         let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
         let mut out = String::new();
         for d in &self.diagnostics {
@@ -90,7 +106,11 @@ impl Report {
                 Level::Warning => Severity::Warning,
             });
             if d.pos.known() {
-                let len = d.pos.len.max(1).min(self.source.len().saturating_sub(d.pos.offset));
+                let len = d
+                    .pos
+                    .len
+                    .max(1)
+                    .min(self.source.len().saturating_sub(d.pos.offset));
                 md = md.with_label(LabeledSpan::at(d.pos.offset..d.pos.offset + len, "here"));
             }
             if let Some(h) = &d.help {
@@ -105,7 +125,10 @@ impl Report {
 }
 
 /// The closest candidate to `word`, if it is close enough to be a typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -128,7 +151,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j - 1] + cost).min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+            let mut best = (d[i - 1][j - 1] + cost)
+                .min(d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -144,7 +169,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("adresses", ["addresses", "mtu", "mac"]), Some("addresses"));
+        assert_eq!(
+            did_you_mean("adresses", ["addresses", "mtu", "mac"]),
+            Some("addresses")
+        );
         assert_eq!(did_you_mean("xyz", ["addresses", "mtu"]), None);
         assert_eq!(did_you_mean("rde", ["red", "blue"]), Some("red"));
     }

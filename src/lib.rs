@@ -33,7 +33,10 @@ pub struct Loaded {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{} is not a valid lab file", .0.file)]
     Invalid(Report),
     #[error("{0}")]
@@ -45,16 +48,27 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("apply failed at `{failed}`: {error}")]
-    Apply { failed: String, error: KernelError, report: ApplyReport },
+    Apply {
+        failed: String,
+        error: KernelError,
+        report: Box<ApplyReport>,
+    },
     #[error("after apply the kernel still differs from the file in {} place(s): {}", .0.actions.len(), .0.actions.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", "))]
     Verify(Plan),
 }
 
 /// Reads and parses a lab file.
 pub fn load(path: &str) -> Result<Loaded, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_string(),
+        source,
+    })?;
     let spec = spec::load_str(path, &text).map_err(|e| Error::Invalid(e.report))?;
-    Ok(Loaded { file: path.to_string(), text, spec })
+    Ok(Loaded {
+        file: path.to_string(),
+        text,
+        spec,
+    })
 }
 
 /// Checks everything that needs no kernel.
@@ -64,7 +78,11 @@ pub fn validate(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
 
 impl Loaded {
     pub fn report(&self, diagnostics: Vec<Diagnostic>) -> Report {
-        Report { file: self.file.clone(), source: self.text.clone(), diagnostics }
+        Report {
+            file: self.file.clone(),
+            source: self.text.clone(),
+            diagnostics,
+        }
     }
 }
 
@@ -90,11 +108,14 @@ pub fn check_privileges() -> Result<(), Error> {
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         .unwrap_or(0);
-    let missing: Vec<&str> = [(CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_SYS_ADMIN, "CAP_SYS_ADMIN")]
-        .into_iter()
-        .filter(|(bit, _)| eff & (1 << bit) == 0)
-        .map(|(_, n)| n)
-        .collect();
+    let missing: Vec<&str> = [
+        (CAP_NET_ADMIN, "CAP_NET_ADMIN"),
+        (CAP_SYS_ADMIN, "CAP_SYS_ADMIN"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| eff & (1 << bit) == 0)
+    .map(|(_, n)| n)
+    .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -114,7 +135,13 @@ pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
     // Allocation keeps the addresses members already have.
     let model = validate(l, &observed.prior)?.model;
     let plan = plan::diff(&model.lab, &model.state, &observed)?;
-    Ok(Session { model, observed, plan, handles, _lock: lock })
+    Ok(Session {
+        model,
+        observed,
+        plan,
+        handles,
+        _lock: lock,
+    })
 }
 
 /// What an apply or destroy did.
@@ -131,13 +158,33 @@ pub struct ApplyReport {
 /// Executes the session's plan, then observes again: the plan must be empty.
 pub async fn apply(mut s: Session) -> Result<ApplyReport, Error> {
     let before = kernel::write_count();
-    let out = apply::execute(&s.plan, &s.model.state, s.model.ipv6, &s.observed, &mut s.handles).await;
-    let mut report = ApplyReport { plan: s.plan.clone(), done: out.done, failed: None, writes: 0 };
+    let out = apply::execute(
+        &s.plan,
+        &s.model.state,
+        s.model.ipv6,
+        &s.observed,
+        &mut s.handles,
+    )
+    .await;
+    let mut report = ApplyReport {
+        plan: s.plan.clone(),
+        done: out.done,
+        failed: None,
+        writes: 0,
+    };
     report.writes = kernel::write_count() - before;
     if let Some((i, error)) = out.failed {
         report.failed = Some(i);
-        let failed = s.plan.actions.get(i).map_or_else(|| "settle".to_string(), |a| a.id.to_string());
-        return Err(Error::Apply { failed, error, report });
+        let failed = s
+            .plan
+            .actions
+            .get(i)
+            .map_or_else(|| "settle".to_string(), |a| a.id.to_string());
+        return Err(Error::Apply {
+            failed,
+            error,
+            report: Box::new(report),
+        });
     }
     if !s.plan.is_empty() {
         let again = observe::observe(&s.model.lab, Some(&s.model), &mut s.handles).await?;
@@ -166,7 +213,13 @@ pub async fn prepare_destroy(lab: &str) -> Result<Session, Error> {
         origins: Default::default(),
         allocated: Default::default(),
     };
-    Ok(Session { model, observed, plan, handles, _lock: lock })
+    Ok(Session {
+        model,
+        observed,
+        plan,
+        handles,
+        _lock: lock,
+    })
 }
 
 /// The lab name a file declares, checked.
@@ -174,7 +227,9 @@ pub fn lab_name_of(l: &Loaded) -> Result<String, Error> {
     let name = &l.spec.name;
     match model::names::lab_name_problem(&name.value) {
         None => Ok(name.value.clone()),
-        Some(p) => Err(Error::Invalid(l.report(vec![Diagnostic::error(diag::Pos::of(name), p)]))),
+        Some(p) => Err(Error::Invalid(
+            l.report(vec![Diagnostic::error(diag::Pos::of(name), p)]),
+        )),
     }
 }
 

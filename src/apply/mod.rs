@@ -18,7 +18,13 @@ pub struct Outcome {
 }
 
 /// Runs `plan` in order and stops at the first failure.
-pub async fn execute(plan: &Plan, desired: &State, ipv6: bool, obs: &Observed, h: &mut Handles) -> Outcome {
+pub async fn execute(
+    plan: &Plan,
+    desired: &State,
+    ipv6: bool,
+    obs: &Observed,
+    h: &mut Handles,
+) -> Outcome {
     let mut ex = Executor {
         lab: &plan.lab,
         desired,
@@ -73,12 +79,18 @@ impl Executor<'_> {
     }
 
     fn index_of(&self, l: &IfRef) -> Result<u32, KernelError> {
-        self.index.get(l).copied().ok_or_else(|| KernelError::new(format!("find {l}"), "no such interface"))
+        self.index
+            .get(l)
+            .copied()
+            .ok_or_else(|| KernelError::new(format!("find {l}"), "no such interface"))
     }
 
     async fn learn_index(&mut self, l: &IfRef) -> Result<u32, KernelError> {
         let c = self.conn(&l.ns)?;
-        let link = c.link_by_name(&l.name).await?.ok_or_else(|| KernelError::new(format!("find {l}"), "not found after creating it"))?;
+        let link = c
+            .link_by_name(&l.name)
+            .await?
+            .ok_or_else(|| KernelError::new(format!("find {l}"), "not found after creating it"))?;
         self.index.insert(l.clone(), link.index);
         Ok(link.index)
     }
@@ -93,7 +105,8 @@ impl Executor<'_> {
     }
 
     fn save_state(&self) -> Result<(), KernelError> {
-        state_file::save(self.lab, &self.lab_state).map_err(|e| KernelError::new("write lab state", e))
+        state_file::save(self.lab, &self.lab_state)
+            .map_err(|e| KernelError::new("write lab state", e))
     }
 
     async fn run(&mut self, a: &Action) -> Result<(), KernelError> {
@@ -102,28 +115,54 @@ impl Executor<'_> {
         }
         if a.op == Op::Replace {
             self.remove(&a.id, a.before.as_ref()).await?;
-            return self.create(&a.id, a.after.as_ref().expect("replace has a target"), None).await;
+            return self
+                .create(&a.id, a.after.as_ref().expect("replace has a target"), None)
+                .await;
         }
         match a.op {
             Op::Delete => self.remove(&a.id, a.before.as_ref()).await,
-            Op::Create => self.create(&a.id, a.after.as_ref().expect("create has a target"), None).await,
-            _ => self.create(&a.id, a.after.as_ref().expect("update has a target"), a.before.as_ref()).await,
+            Op::Create => {
+                self.create(&a.id, a.after.as_ref().expect("create has a target"), None)
+                    .await
+            }
+            _ => {
+                self.create(
+                    &a.id,
+                    a.after.as_ref().expect("update has a target"),
+                    a.before.as_ref(),
+                )
+                .await
+            }
         }
     }
 
     /// Creates `id`, or with `before` changes it in place.
-    async fn create(&mut self, id: &Id, res: &Res, before: Option<&Res>) -> Result<(), KernelError> {
+    async fn create(
+        &mut self,
+        id: &Id,
+        res: &Res,
+        before: Option<&Res>,
+    ) -> Result<(), KernelError> {
         let what = id.to_string();
         let mark = owner_mark(self.lab);
         match (id, res) {
             (Id::Netns { name }, _) => {
                 self.h.forget(name);
                 self.forget_sysctls(name)?;
-                netns::create(name).map_err(|e| KernelError::new(format!("create namespace {name}"), e))?;
+                netns::create(name)
+                    .map_err(|e| KernelError::new(format!("create namespace {name}"), e))?;
                 let c = self.conn(&Ns::Node(name.clone()))?;
-                let lo = c.link_by_name("lo").await?.ok_or_else(|| KernelError::new(&what, "no lo interface"))?;
-                let s = LinkSettings { alias: Some(&mark), up: Some(true), ..LinkSettings::default() };
-                c.set_link(lo.index, &s, &format!("mark and bring up lo in {name}")).await
+                let lo = c
+                    .link_by_name("lo")
+                    .await?
+                    .ok_or_else(|| KernelError::new(&what, "no lo interface"))?;
+                let s = LinkSettings {
+                    alias: Some(&mark),
+                    up: Some(true),
+                    ..LinkSettings::default()
+                };
+                c.set_link(lo.index, &s, &format!("mark and bring up lo in {name}"))
+                    .await
             }
             (Id::Bridge { link }, Res::Bridge { stp }) => {
                 let c = self.conn(&link.ns)?;
@@ -134,30 +173,67 @@ impl Executor<'_> {
                 self.mark(link, &mark).await
             }
             (Id::Veth { link }, Res::Veth { peer }) => self.create_veth(link, peer).await,
-            (Id::Link { link }, Res::Link { up, mtu, mac, master }) => {
+            (
+                Id::Link { link },
+                Res::Link {
+                    up,
+                    mtu,
+                    mac,
+                    master,
+                },
+            ) => {
                 let master_index = match master {
                     Some(m) => Some(self.index_of(&IfRef::new(link.ns.clone(), m))?),
-                    None if matches!(before, Some(Res::Link { master: Some(_), .. })) => Some(0),
+                    None if matches!(
+                        before,
+                        Some(Res::Link {
+                            master: Some(_),
+                            ..
+                        })
+                    ) =>
+                    {
+                        Some(0)
+                    }
                     None => None,
                 };
-                let s = LinkSettings { up: Some(*up), mtu: *mtu, mac: mac.map(|m| m.0), master: master_index, ..Default::default() };
+                let s = LinkSettings {
+                    up: Some(*up),
+                    mtu: *mtu,
+                    mac: mac.map(|m| m.0),
+                    master: master_index,
+                    ..Default::default()
+                };
                 let index = self.index_of(link)?;
-                self.conn(&link.ns)?.set_link(index, &s, &format!("configure {link}")).await
+                self.conn(&link.ns)?
+                    .set_link(index, &s, &format!("configure {link}"))
+                    .await
             }
             (Id::Address { link, address }, _) => {
                 let index = self.index_of(link)?;
-                self.conn(&link.ns)?.add_address(index, *address, &format!("add {what}")).await
+                self.conn(&link.ns)?
+                    .add_address(index, *address, &format!("add {what}"))
+                    .await
             }
             (Id::Route { ns, key }, Res::Route { via, dev }) => {
-                let oif = dev.as_ref().map(|d| self.index_of(&IfRef::new(ns.clone(), d))).transpose()?;
-                let spec = RouteSpec { to: key.to, metric: key.metric, via: *via, oif };
+                let oif = dev
+                    .as_ref()
+                    .map(|d| self.index_of(&IfRef::new(ns.clone(), d)))
+                    .transpose()?;
+                let spec = RouteSpec {
+                    to: key.to,
+                    metric: key.metric,
+                    via: *via,
+                    oif,
+                };
                 if *ns == Ns::Host {
                     // Record first: a crash after the kernel added it must
                     // still leave the route recognisable as the lab's.
                     self.lab_state.host_routes.insert(key.clone());
                     self.save_state()?;
                 }
-                self.conn(ns)?.put_route(&spec, before.is_some(), &format!("add {what}")).await
+                self.conn(ns)?
+                    .put_route(&spec, before.is_some(), &format!("add {what}"))
+                    .await
             }
             (Id::Sysctl { ns, key }, Res::Sysctl { value }) => {
                 let fd_owner = self.ns_file(ns)?;
@@ -166,13 +242,16 @@ impl Executor<'_> {
                 if !recorded {
                     let was = match before {
                         Some(Res::Sysctl { value }) => Some(value.clone()),
-                        _ => sysctl::read(fd, key).map_err(|e| KernelError::new(format!("read {what}"), e))?,
+                        _ => sysctl::read(fd, key)
+                            .map_err(|e| KernelError::new(format!("read {what}"), e))?,
                     };
-                    let was = was.ok_or_else(|| KernelError::new(&what, "no such sysctl in this kernel"))?;
+                    let was = was
+                        .ok_or_else(|| KernelError::new(&what, "no such sysctl in this kernel"))?;
                     self.lab_state.record(ns, key, was);
                     self.save_state()?;
                 }
-                sysctl::write(fd, key, value).map_err(|e| KernelError::new(format!("set {what} = {value}"), e))
+                sysctl::write(fd, key, value)
+                    .map_err(|e| KernelError::new(format!("set {what} = {value}"), e))
             }
             _ => Err(KernelError::new(what, "resource and description disagree")),
         }
@@ -183,8 +262,16 @@ impl Executor<'_> {
         let alias_a = format!("{mark}:{}/{}", b.ns, b.name);
         let alias_b = format!("{mark}:{}/{}", a.ns, a.name);
         let c = self.conn(&a.ns)?;
-        let b_file = if a.ns == b.ns { None } else { self.ns_file(&b.ns)?.or(Some(std::fs::File::open("/proc/self/ns/net").map_err(|e| KernelError::new("open host namespace", e))?)) };
-        c.create_veth(&a.name, &b.name, b_file.as_ref().map(|f| f.as_fd())).await?;
+        let b_file = if a.ns == b.ns {
+            None
+        } else {
+            self.ns_file(&b.ns)?.or(Some(
+                std::fs::File::open("/proc/self/ns/net")
+                    .map_err(|e| KernelError::new("open host namespace", e))?,
+            ))
+        };
+        c.create_veth(&a.name, &b.name, b_file.as_ref().map(|f| f.as_fd()))
+            .await?;
         self.mark(a, &alias_a).await?;
         self.mark(b, &alias_b).await
     }
@@ -193,8 +280,14 @@ impl Executor<'_> {
     /// address generation off before it first comes up.
     async fn mark(&mut self, l: &IfRef, alias: &str) -> Result<(), KernelError> {
         let index = self.learn_index(l).await?;
-        let s = LinkSettings { alias: Some(alias), ipv6_off: !self.ipv6, ..Default::default() };
-        self.conn(&l.ns)?.set_link(index, &s, &format!("mark {l}")).await
+        let s = LinkSettings {
+            alias: Some(alias),
+            ipv6_off: !self.ipv6,
+            ..Default::default()
+        };
+        self.conn(&l.ns)?
+            .set_link(index, &s, &format!("mark {l}"))
+            .await
     }
 
     /// Makes the lab's nft table in `ns` exactly what the file says, in one
@@ -206,19 +299,39 @@ impl Executor<'_> {
         let chains: Vec<nft::WantChain<'_>> = crate::model::nat::CHAINS
             .iter()
             .filter_map(|(name, kind, hook, prio)| {
-                let id = Id::Chain { ns: ns.clone(), chain: name.to_string() };
-                let Some(Res::Chain { policy, rules }) = self.desired.get(&id) else { return None };
+                let id = Id::Chain {
+                    ns: ns.clone(),
+                    chain: name.to_string(),
+                };
+                let Some(Res::Chain { policy, rules }) = self.desired.get(&id) else {
+                    return None;
+                };
                 let rules = rules
                     .iter()
-                    .filter_map(|r| match self.desired.get(&Id::Rule { ns: ns.clone(), chain: name.to_string(), rule: r.clone() }) {
-                        Some(Res::Rule { expr }) => Some((r.as_str(), expr)),
-                        _ => None,
+                    .filter_map(|r| {
+                        match self.desired.get(&Id::Rule {
+                            ns: ns.clone(),
+                            chain: name.to_string(),
+                            rule: r.clone(),
+                        }) {
+                            Some(Res::Rule { expr }) => Some((r.as_str(), expr)),
+                            _ => None,
+                        }
                     })
                     .collect();
-                Some(nft::WantChain { name, kind, hook, prio: *prio, policy: policy.as_deref(), rules })
+                Some(nft::WantChain {
+                    name,
+                    kind,
+                    hook,
+                    prio: *prio,
+                    policy: policy.as_deref(),
+                    rules,
+                })
             })
             .collect();
-        let Some(file) = self.ns_file_if_exists(ns)? else { return Ok(()) };
+        let Some(file) = self.ns_file_if_exists(ns)? else {
+            return Ok(());
+        };
         let fd = file.as_ref().map(|f| f.as_fd());
         if chains.is_empty() {
             nft::delete(fd, self.lab)?;
@@ -238,8 +351,12 @@ impl Executor<'_> {
         match ns {
             Ns::Host => Ok(None),
             Ns::Node(n) => {
-                let f = self.h.file(n)?.ok_or_else(|| KernelError::new(format!("open namespace {n}"), "it does not exist"))?;
-                Ok(Some(f.try_clone().map_err(|e| KernelError::new("duplicate namespace handle", e))?))
+                let f = self.h.file(n)?.ok_or_else(|| {
+                    KernelError::new(format!("open namespace {n}"), "it does not exist")
+                })?;
+                Ok(Some(f.try_clone().map_err(|e| {
+                    KernelError::new("duplicate namespace handle", e)
+                })?))
             }
         }
     }
@@ -254,15 +371,28 @@ impl Executor<'_> {
                 self.forget_sysctls(name)
             }
             (Id::Bridge { link } | Id::Veth { link }, _) => {
-                let Some(index) = self.index.get(link).copied() else { return Ok(()) };
+                let Some(index) = self.index.get(link).copied() else {
+                    return Ok(());
+                };
                 tolerate_missing(self.conn(&link.ns)?.delete_link(index, &what).await)
             }
             (Id::Address { link, address }, _) => {
-                let Some(index) = self.index.get(link).copied() else { return Ok(()) };
-                tolerate_missing(self.conn(&link.ns)?.delete_address(index, *address, &what).await)
+                let Some(index) = self.index.get(link).copied() else {
+                    return Ok(());
+                };
+                tolerate_missing(
+                    self.conn(&link.ns)?
+                        .delete_address(index, *address, &what)
+                        .await,
+                )
             }
             (Id::Route { ns, key }, Some(Res::Route { via, .. })) => {
-                let spec = RouteSpec { to: key.to, metric: key.metric, via: *via, oif: None };
+                let spec = RouteSpec {
+                    to: key.to,
+                    metric: key.metric,
+                    via: *via,
+                    oif: None,
+                };
                 tolerate_missing(self.conn(ns)?.delete_route(&spec, &what).await)?;
                 if *ns == Ns::Host && self.lab_state.host_routes.remove(key) {
                     self.save_state()?;
@@ -270,9 +400,12 @@ impl Executor<'_> {
                 Ok(())
             }
             (Id::Sysctl { ns, key }, _) => {
-                let Some(was) = self.lab_state.original(ns, key).cloned() else { return Ok(()) };
+                let Some(was) = self.lab_state.original(ns, key).cloned() else {
+                    return Ok(());
+                };
                 if let Some(f) = self.ns_file_if_exists(ns)? {
-                    sysctl::write(f.as_ref().map(|f| f.as_fd()), key, &was).map_err(|e| KernelError::new(format!("restore {id} to {was}"), e))?;
+                    sysctl::write(f.as_ref().map(|f| f.as_fd()), key, &was)
+                        .map_err(|e| KernelError::new(format!("restore {id} to {was}"), e))?;
                 }
                 self.lab_state.forget(ns, key);
                 self.save_state()
@@ -287,7 +420,11 @@ impl Executor<'_> {
         match ns {
             Ns::Host => Ok(Some(None)),
             Ns::Node(n) => match self.h.file(n)? {
-                Some(f) => Ok(Some(Some(f.try_clone().map_err(|e| KernelError::new("duplicate namespace handle", e))?))),
+                Some(f) => {
+                    Ok(Some(Some(f.try_clone().map_err(|e| {
+                        KernelError::new("duplicate namespace handle", e)
+                    })?)))
+                }
                 None => Ok(None),
             },
         }
@@ -302,7 +439,11 @@ impl Executor<'_> {
             return Ok(());
         }
         let mark = owner_mark(self.lab);
-        let prefixes: Vec<String> = self.deleted_ns.iter().map(|n| format!("{mark}:{n}/")).collect();
+        let prefixes: Vec<String> = self
+            .deleted_ns
+            .iter()
+            .map(|n| format!("{mark}:{n}/"))
+            .collect();
         let c = self.conn(&Ns::Host)?;
         let start = Instant::now();
         let mut forced = false;
@@ -311,20 +452,33 @@ impl Executor<'_> {
                 .dump_links()
                 .await?
                 .into_iter()
-                .filter(|l| l.alias.as_deref().is_some_and(|a| prefixes.iter().any(|p| a.starts_with(p))))
+                .filter(|l| {
+                    l.alias
+                        .as_deref()
+                        .is_some_and(|a| prefixes.iter().any(|p| a.starts_with(p)))
+                })
                 .collect();
             if lingering.is_empty() {
                 return Ok(());
             }
             if !forced && start.elapsed() > Duration::from_secs(2) {
-                tracing::info!(count = lingering.len(), "deleting veths of deleted namespaces that are still in use");
+                tracing::info!(
+                    count = lingering.len(),
+                    "deleting veths of deleted namespaces that are still in use"
+                );
                 for l in &lingering {
-                    tolerate_missing(c.delete_link(l.index, &format!("delete lingering veth {}", l.name)).await)?;
+                    tolerate_missing(
+                        c.delete_link(l.index, &format!("delete lingering veth {}", l.name))
+                            .await,
+                    )?;
                 }
                 forced = true;
             }
             if start.elapsed() > Duration::from_secs(10) {
-                return Err(KernelError::new("wait for deleted namespaces", "their veths still exist after 10 s"));
+                return Err(KernelError::new(
+                    "wait for deleted namespaces",
+                    "their veths still exist after 10 s",
+                ));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -62,7 +62,9 @@ pub enum Verb {
         json: bool,
     },
     /// Remove everything the lab owns, and nothing else.
-    #[command(after_help = "Example: topo destroy topologies/example.yaml  (or: topo destroy --lab example)")]
+    #[command(
+        after_help = "Example: topo destroy topologies/example.yaml  (or: topo destroy --lab example)"
+    )]
     Destroy {
         /// The lab file; its `name:` selects the lab.
         #[arg(required_unless_present = "lab", conflicts_with = "lab")]
@@ -81,7 +83,11 @@ pub enum Verb {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_tracing();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match rt.block_on(run(cli.verb)) {
         Ok(code) => code,
         Err(e) => {
@@ -92,8 +98,12 @@ pub fn main() -> i32 {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TOPO_LOG").unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("TOPO_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn color() -> bool {
@@ -106,12 +116,24 @@ async fn run(verb: Verb) -> Result<i32, Error> {
             let l = crate::load(&file)?;
             let v = crate::validate(&l, &Default::default())?;
             if !v.warnings.is_empty() {
-                eprint!("{}", l.report(v.warnings).render(std::io::stderr().is_terminal()));
+                eprint!(
+                    "{}",
+                    l.report(v.warnings).render(std::io::stderr().is_terminal())
+                );
             }
-            println!("{file}: valid lab `{}` ({} nodes, {} objects)", v.model.lab, v.model.nodes.len(), v.model.state.len());
+            println!(
+                "{file}: valid lab `{}` ({} nodes, {} objects)",
+                v.model.lab,
+                v.model.nodes.len(),
+                v.model.state.len()
+            );
             Ok(exit::OK)
         }
-        Verb::Plan { file, json, detailed_exitcode } => {
+        Verb::Plan {
+            file,
+            json,
+            detailed_exitcode,
+        } => {
             let l = load_with_warnings(&file)?;
             let s = crate::prepare(&l).await?;
             if json {
@@ -119,7 +141,11 @@ async fn run(verb: Verb) -> Result<i32, Error> {
             } else {
                 print!("{}", plan_text(&s.plan, color()));
             }
-            Ok(if detailed_exitcode && !s.plan.is_empty() { exit::CHANGES } else { exit::OK })
+            Ok(if detailed_exitcode && !s.plan.is_empty() {
+                exit::CHANGES
+            } else {
+                exit::OK
+            })
         }
         Verb::Apply { file, json } => {
             let l = load_with_warnings(&file)?;
@@ -157,17 +183,26 @@ fn load_with_warnings(file: &str) -> Result<Loaded, Error> {
     let l = crate::load(file)?;
     let v = crate::validate(&l, &Default::default())?;
     if !v.warnings.is_empty() {
-        eprint!("{}", l.report(v.warnings).render(std::io::stderr().is_terminal()));
+        eprint!(
+            "{}",
+            l.report(v.warnings).render(std::io::stderr().is_terminal())
+        );
     }
     Ok(l)
 }
 
 fn finish(r: &crate::ApplyReport, json: bool, verb: &str) {
     if json {
-        println!("{}", serde_json::to_string_pretty(&render::report_json(r)).expect("report serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::report_json(r)).expect("report serializes")
+        );
     } else {
         let s = r.plan.summary();
-        println!("{verb} complete: {} added, {} changed, {} destroyed.", s.add, s.change, s.destroy);
+        println!(
+            "{verb} complete: {} added, {} changed, {} destroyed.",
+            s.add, s.change, s.destroy
+        );
     }
 }
 
@@ -176,13 +211,19 @@ fn report_error(e: &Error) {
     match e {
         Error::Invalid(report) => eprint!("{}", report.render(tty)),
         Error::Plan(crate::plan::PlanError::Foreign(items)) => {
-            eprintln!("error: the lab's names are taken by objects it does not own; nothing was changed:");
+            eprintln!(
+                "error: the lab's names are taken by objects it does not own; nothing was changed:"
+            );
             for (_, m) in items {
                 eprintln!("  - {m}");
             }
             eprintln!("help: rename the lab's objects in the file, or remove the other objects if they are leftovers you own");
         }
-        Error::Apply { failed, error, report } => {
+        Error::Apply {
+            failed,
+            error,
+            report,
+        } => {
             eprintln!("error: apply failed at `{failed}`: {error}");
             eprint!("{}", render::outcome_text(report));
         }

@@ -38,8 +38,17 @@ fn describe(res: &Res) -> String {
         Res::Netns | Res::Address => String::new(),
         Res::Bridge { stp } => format!("stp: {stp}"),
         Res::Veth { peer } => format!("peer {peer}"),
-        Res::Link { up, mtu, mac, master } => {
-            let mut parts = vec![if *up { "up".to_string() } else { "down".to_string() }];
+        Res::Link {
+            up,
+            mtu,
+            mac,
+            master,
+        } => {
+            let mut parts = vec![if *up {
+                "up".to_string()
+            } else {
+                "down".to_string()
+            }];
             if let Some(m) = master {
                 parts.push(format!("master {m}"));
             }
@@ -62,7 +71,10 @@ fn describe(res: &Res) -> String {
             s
         }
         Res::Sysctl { value } => format!("= {value}"),
-        Res::Chain { policy, .. } => policy.as_ref().map(|p| format!("policy {p}")).unwrap_or_default(),
+        Res::Chain { policy, .. } => policy
+            .as_ref()
+            .map(|p| format!("policy {p}"))
+            .unwrap_or_default(),
         Res::Rule { .. } => String::new(),
     }
 }
@@ -82,9 +94,22 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
         groups.entry(a.id.ns()).or_default().push(a);
     }
     for (ns, actions) in groups {
-        let _ = writeln!(out, "\n  {}", if ns == Ns::Host { "host".to_string() } else { format!("node {ns}") });
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            if ns == Ns::Host {
+                "host".to_string()
+            } else {
+                format!("node {ns}")
+            }
+        );
         for a in actions {
-            let res = a.after.as_ref().or(a.before.as_ref()).map(describe).unwrap_or_default();
+            let res = a
+                .after
+                .as_ref()
+                .or(a.before.as_ref())
+                .map(describe)
+                .unwrap_or_default();
             let head = format!("{:>3} {}", sigil(a.op), a.id);
             let mut line = paint(&head, a.op, color);
             if !res.is_empty() && a.op != Op::Update {
@@ -100,7 +125,11 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
         }
     }
     let s = plan.summary();
-    let _ = writeln!(out, "\nPlan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy);
+    let _ = writeln!(
+        out,
+        "\nPlan: {} to add, {} to change, {} to destroy.",
+        s.add, s.change, s.destroy
+    );
     out
 }
 

@@ -26,7 +26,9 @@ fn dependencies(id: &Id, res: &Res, st: &State) -> Vec<Id> {
         }
         st.iter()
             .filter_map(|(i, r)| match (i, r) {
-                (Id::Veth { link }, Res::Veth { peer }) if link == l || peer == l => Some(i.clone()),
+                (Id::Veth { link }, Res::Veth { peer }) if link == l || peer == l => {
+                    Some(i.clone())
+                }
                 _ => None,
             })
             .collect()
@@ -42,11 +44,16 @@ fn dependencies(id: &Id, res: &Res, st: &State) -> Vec<Id> {
         (Id::Link { link }, Res::Link { master, .. }) => {
             deps.extend(creator(link));
             if let Some(m) = master {
-                deps.push(Id::Link { link: IfRef::new(link.ns.clone(), m) });
+                deps.push(Id::Link {
+                    link: IfRef::new(link.ns.clone(), m),
+                });
             }
         }
         (Id::Address { link, .. }, _) => deps.push(Id::Link { link: link.clone() }),
-        (Id::Rule { ns, chain, .. }, _) => deps.push(Id::Chain { ns: ns.clone(), chain: chain.clone() }),
+        (Id::Rule { ns, chain, .. }, _) => deps.push(Id::Chain {
+            ns: ns.clone(),
+            chain: chain.clone(),
+        }),
         (Id::Route { ns, .. }, _) | (Id::Sysctl { ns, .. }, _) => {
             // Routes need their interfaces up and addressed; per-interface
             // sysctls need the interface.
@@ -79,10 +86,17 @@ pub fn creation_order(st: &State) -> Result<Vec<Id>, Cycle> {
 fn stable(g: &DiGraph<Id, ()>, order: Vec<NodeIndex>) -> Vec<Id> {
     let mut depth: BTreeMap<NodeIndex, usize> = BTreeMap::new();
     for n in &order {
-        let d = g.neighbors_directed(*n, petgraph::Direction::Incoming).map(|p| depth[&p] + 1).max().unwrap_or(0);
+        let d = g
+            .neighbors_directed(*n, petgraph::Direction::Incoming)
+            .map(|p| depth[&p] + 1)
+            .max()
+            .unwrap_or(0);
         depth.insert(*n, d);
     }
-    let mut out: Vec<(usize, Id)> = order.into_iter().map(|n| (depth[&n], g[n].clone())).collect();
+    let mut out: Vec<(usize, Id)> = order
+        .into_iter()
+        .map(|n| (depth[&n], g[n].clone()))
+        .collect();
     out.sort();
     out.into_iter().map(|(_, id)| id).collect()
 }
@@ -90,7 +104,10 @@ fn stable(g: &DiGraph<Id, ()>, order: Vec<NodeIndex>) -> Vec<Id> {
 /// The objects on a cycle that passes through `start`.
 fn cycle_through(g: &DiGraph<Id, ()>, start: NodeIndex) -> Vec<Id> {
     let sccs = petgraph::algo::kosaraju_scc(g);
-    let scc = sccs.into_iter().find(|s| s.contains(&start)).unwrap_or_else(|| vec![start]);
+    let scc = sccs
+        .into_iter()
+        .find(|s| s.contains(&start))
+        .unwrap_or_else(|| vec![start]);
     let mut ids: Vec<Id> = scc.into_iter().map(|n| g[n].clone()).collect();
     ids.sort();
     ids
@@ -109,23 +126,73 @@ mod tests {
         let mut st = State::new();
         let eth0 = link("red", "eth0");
         let port = link("host", "red-eth0");
-        let up = |master: Option<&str>| Res::Link { up: true, mtu: None, mac: None, master: master.map(str::to_string) };
-        st.insert(Id::Route { ns: Ns::parse("red"), key: crate::model::RouteKey { to: "0.0.0.0/0".parse().unwrap(), metric: 0 } }, Res::Route { via: Some("10.0.0.1".parse().unwrap()), dev: None });
-        st.insert(Id::Address { link: eth0.clone(), address: "10.0.0.2/24".parse().unwrap() }, Res::Address);
+        let up = |master: Option<&str>| Res::Link {
+            up: true,
+            mtu: None,
+            mac: None,
+            master: master.map(str::to_string),
+        };
+        st.insert(
+            Id::Route {
+                ns: Ns::parse("red"),
+                key: crate::model::RouteKey {
+                    to: "0.0.0.0/0".parse().unwrap(),
+                    metric: 0,
+                },
+            },
+            Res::Route {
+                via: Some("10.0.0.1".parse().unwrap()),
+                dev: None,
+            },
+        );
+        st.insert(
+            Id::Address {
+                link: eth0.clone(),
+                address: "10.0.0.2/24".parse().unwrap(),
+            },
+            Res::Address,
+        );
         st.insert(Id::Link { link: eth0.clone() }, up(None));
         st.insert(Id::Link { link: port.clone() }, up(Some("br0")));
-        st.insert(Id::Link { link: link("host", "br0") }, up(None));
-        st.insert(Id::Bridge { link: link("host", "br0") }, Res::Bridge { stp: false });
-        st.insert(Id::Veth { link: port.clone() }, Res::Veth { peer: eth0.clone() });
+        st.insert(
+            Id::Link {
+                link: link("host", "br0"),
+            },
+            up(None),
+        );
+        st.insert(
+            Id::Bridge {
+                link: link("host", "br0"),
+            },
+            Res::Bridge { stp: false },
+        );
+        st.insert(
+            Id::Veth { link: port.clone() },
+            Res::Veth { peer: eth0.clone() },
+        );
         st.insert(Id::Netns { name: "red".into() }, Res::Netns);
         let order = creation_order(&st).unwrap();
         let pos = |id: &Id| order.iter().position(|x| x == id).unwrap();
         assert!(pos(&Id::Netns { name: "red".into() }) < pos(&Id::Veth { link: port.clone() }));
         assert!(pos(&Id::Veth { link: port.clone() }) < pos(&Id::Link { link: eth0.clone() }));
-        assert!(pos(&Id::Link { link: link("host", "br0") }) < pos(&Id::Link { link: port.clone() }));
-        assert!(pos(&Id::Link { link: eth0.clone() }) < pos(&Id::Address { link: eth0.clone(), address: "10.0.0.2/24".parse().unwrap() }));
+        assert!(
+            pos(&Id::Link {
+                link: link("host", "br0")
+            }) < pos(&Id::Link { link: port.clone() })
+        );
+        assert!(
+            pos(&Id::Link { link: eth0.clone() })
+                < pos(&Id::Address {
+                    link: eth0.clone(),
+                    address: "10.0.0.2/24".parse().unwrap()
+                })
+        );
         assert_eq!(order.last().unwrap().kind(), "route");
-        assert_eq!(order, creation_order(&st).unwrap(), "order is deterministic");
+        assert_eq!(
+            order,
+            creation_order(&st).unwrap(),
+            "order is deterministic"
+        );
     }
 
     #[test]
@@ -133,10 +200,28 @@ mod tests {
         let mut st = State::new();
         let a = link("host", "a");
         let b = link("host", "b");
-        st.insert(Id::Link { link: a.clone() }, Res::Link { up: true, mtu: None, mac: None, master: Some("b".into()) });
-        st.insert(Id::Link { link: b.clone() }, Res::Link { up: true, mtu: None, mac: None, master: Some("a".into()) });
+        st.insert(
+            Id::Link { link: a.clone() },
+            Res::Link {
+                up: true,
+                mtu: None,
+                mac: None,
+                master: Some("b".into()),
+            },
+        );
+        st.insert(
+            Id::Link { link: b.clone() },
+            Res::Link {
+                up: true,
+                mtu: None,
+                mac: None,
+                master: Some("a".into()),
+            },
+        );
         let err = creation_order(&st).unwrap_err();
         assert_eq!(err.0, vec![Id::Link { link: a }, Id::Link { link: b }]);
-        assert!(err.to_string().starts_with("dependency cycle through link host:a → link host:b"));
+        assert!(err
+            .to_string()
+            .starts_with("dependency cycle through link host:a → link host:b"));
     }
 }

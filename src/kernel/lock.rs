@@ -18,22 +18,30 @@ pub fn acquire(lab: &str, wait: Duration) -> io::Result<LabLock> {
     let deadline = Instant::now() + wait;
     let mut told = false;
     loop {
-        let f = OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
         match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
             Ok(l) => return Ok(LabLock { _lock: l }),
             Err((_, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
                 if !told {
-                    eprintln!("topo: another topo run holds lab `{lab}`; waiting up to {}s", wait.as_secs());
+                    eprintln!(
+                        "topo: another topo run holds lab `{lab}`; waiting up to {}s",
+                        wait.as_secs()
+                    );
                     told = true;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::WouldBlock,
-                    format!("another topo run still holds lab `{lab}` ({}); try again when it has finished", path.display()),
-                ))
-            }
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "another topo run still holds lab `{lab}` ({}); try again when it has finished",
+                    path.display()
+                ),
+            )),
             Err((_, e)) => return Err(e.into()),
         }
     }

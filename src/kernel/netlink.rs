@@ -7,10 +7,12 @@ use futures::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags,
-    LinkInfo, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridge, InfoData, InfoKind, InfoVeth,
+    LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType,
+};
 use netlink_packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 use std::net::IpAddr;
@@ -28,7 +30,11 @@ pub struct KernelError {
 
 impl KernelError {
     pub fn new(what: impl Into<String>, e: impl std::fmt::Display) -> Self {
-        KernelError { what: what.into(), detail: e.to_string(), errno: None }
+        KernelError {
+            what: what.into(),
+            detail: e.to_string(),
+            errno: None,
+        }
     }
 
     fn netlink(what: impl Into<String>, e: rtnetlink::Error) -> Self {
@@ -38,11 +44,17 @@ impl KernelError {
         };
         let detail = match errno {
             Some(17) => "already exists (File exists)".to_string(),
-            Some(1) => "operation not permitted: topo needs CAP_NET_ADMIN (run as root)".to_string(),
+            Some(1) => {
+                "operation not permitted: topo needs CAP_NET_ADMIN (run as root)".to_string()
+            }
             Some(19) => "no such device".to_string(),
             _ => e.to_string(),
         };
-        KernelError { what: what.into(), detail, errno }
+        KernelError {
+            what: what.into(),
+            detail,
+            errno,
+        }
     }
 }
 
@@ -86,7 +98,6 @@ pub struct Dump {
     pub routes: Vec<Route>,
 }
 
-
 /// A netlink connection bound to one namespace.
 #[derive(Clone)]
 pub struct Conn {
@@ -98,9 +109,12 @@ impl Conn {
     /// `None`). Must run inside the tokio runtime; never awaits while the
     /// thread is in the other namespace.
     pub fn open(ns: Option<BorrowedFd<'_>>) -> Result<Conn> {
-        let open = || rtnetlink::new_connection().map_err(|e| KernelError::new("open netlink socket", e));
+        let open =
+            || rtnetlink::new_connection().map_err(|e| KernelError::new("open netlink socket", e));
         let (conn, handle, _) = match ns {
-            Some(fd) => with_netns(fd, open).map_err(|e| KernelError::new("enter namespace", e))??,
+            Some(fd) => {
+                with_netns(fd, open).map_err(|e| KernelError::new("enter namespace", e))??
+            }
             None => open()?,
         };
         tokio::spawn(conn);
@@ -111,11 +125,36 @@ impl Conn {
     /// at a time: the kernel answers EBUSY to a second dump on one socket.
     pub async fn dump(&self) -> Result<Dump> {
         let fail = |e| KernelError::netlink("dump", e);
-        let links = self.handle.link().get().execute().try_collect::<Vec<_>>().await.map_err(fail)?;
-        let addrs = self.handle.address().get().execute().try_collect::<Vec<_>>().await.map_err(fail)?;
+        let links = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(fail)?;
+        let addrs = self
+            .handle
+            .address()
+            .get()
+            .execute()
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(fail)?;
         let mut routes = Vec::new();
-        for family in [RouteMessageBuilder::<std::net::Ipv4Addr>::new().build(), RouteMessageBuilder::<std::net::Ipv6Addr>::new().build()] {
-            routes.extend(self.handle.route().get(family).execute().try_collect::<Vec<_>>().await.map_err(fail)?);
+        for family in [
+            RouteMessageBuilder::<std::net::Ipv4Addr>::new().build(),
+            RouteMessageBuilder::<std::net::Ipv6Addr>::new().build(),
+        ] {
+            routes.extend(
+                self.handle
+                    .route()
+                    .get(family)
+                    .execute()
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map_err(fail)?,
+            );
         }
         Ok(Dump {
             links: links.iter().map(parse_link).collect(),
@@ -125,15 +164,32 @@ impl Conn {
     }
 
     pub async fn dump_links(&self) -> Result<Vec<Link>> {
-        let links = self.handle.link().get().execute().try_collect::<Vec<_>>().await;
-        Ok(links.map_err(|e| KernelError::netlink("dump links", e))?.iter().map(parse_link).collect())
+        let links = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect::<Vec<_>>()
+            .await;
+        Ok(links
+            .map_err(|e| KernelError::netlink("dump links", e))?
+            .iter()
+            .map(parse_link)
+            .collect())
     }
 
     pub async fn link_by_name(&self, name: &str) -> Result<Option<Link>> {
-        let mut s = self.handle.link().get().match_name(name.to_string()).execute();
+        let mut s = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
         match s.try_next().await {
             Ok(m) => Ok(m.as_ref().map(parse_link)),
-            Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(19) => Ok(None),
+            Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(19) => {
+                Ok(None)
+            }
             Err(e) => Err(KernelError::netlink(format!("look up link {name}"), e)),
         }
     }
@@ -143,8 +199,11 @@ impl Conn {
     pub async fn create_bridge(&self, name: &str, stp: bool) -> Result<()> {
         let b = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Bridge)
             .name(name.to_string())
-            .set_info_data(InfoData::Bridge(vec![InfoBridge::StpState(if stp { 1 } else { 0 }.into())]));
-        self.add_link(b.build(), format!("create bridge {name}")).await
+            .set_info_data(InfoData::Bridge(vec![InfoBridge::StpState(
+                if stp { 1 } else { 0 }.into(),
+            )]));
+        self.add_link(b.build(), format!("create bridge {name}"))
+            .await
     }
 
     /// Creates a veth pair, both ends down, with end `a` here and end `b`
@@ -158,12 +217,18 @@ impl Conn {
             .name(a.to_string())
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
         // The fd stays borrowed until the kernel has answered.
-        self.add_link(msg.build(), format!("create veth {a} ↔ {b}")).await
+        self.add_link(msg.build(), format!("create veth {a} ↔ {b}"))
+            .await
     }
 
     async fn add_link(&self, msg: LinkMessage, what: String) -> Result<()> {
         count_write();
-        self.handle.link().add(msg).execute().await.map_err(|e| KernelError::netlink(what, e))
+        self.handle
+            .link()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(|e| KernelError::netlink(what, e))
     }
 
     /// Sets what differs: alias, up, mtu, mac, master (`Some(0)` detaches).
@@ -192,21 +257,38 @@ impl Conn {
             None => {}
         }
         count_write();
-        self.handle.link().set(b.build()).execute().await.map_err(|e| KernelError::netlink(what.to_string(), e))
+        self.handle
+            .link()
+            .set(b.build())
+            .execute()
+            .await
+            .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
     pub async fn set_bridge_stp(&self, index: u32, stp: bool, what: &str) -> Result<()> {
         let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Bridge)
             .index(index)
-            .set_info_data(InfoData::Bridge(vec![InfoBridge::StpState(if stp { 1 } else { 0 }.into())]))
+            .set_info_data(InfoData::Bridge(vec![InfoBridge::StpState(
+                if stp { 1 } else { 0 }.into(),
+            )]))
             .build();
         count_write();
-        self.handle.link().set(msg).execute().await.map_err(|e| KernelError::netlink(what.to_string(), e))
+        self.handle
+            .link()
+            .set(msg)
+            .execute()
+            .await
+            .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
     pub async fn delete_link(&self, index: u32, what: &str) -> Result<()> {
         count_write();
-        self.handle.link().del(index).execute().await.map_err(|e| KernelError::netlink(what.to_string(), e))
+        self.handle
+            .link()
+            .del(index)
+            .execute()
+            .await
+            .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
     pub async fn add_address(&self, index: u32, net: IpNet, what: &str) -> Result<()> {
@@ -227,7 +309,12 @@ impl Conn {
         msg.attributes.push(AddressAttribute::Local(net.addr()));
         msg.attributes.push(AddressAttribute::Address(net.addr()));
         count_write();
-        self.handle.address().del(msg).execute().await.map_err(|e| KernelError::netlink(what.to_string(), e))
+        self.handle
+            .address()
+            .del(msg)
+            .execute()
+            .await
+            .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
     /// Adds (or with `replace`, overwrites) a main-table route marked as topo's.
@@ -236,13 +323,20 @@ impl Conn {
         count_write();
         let req = self.handle.route().add(msg);
         let req = if replace { req.replace() } else { req };
-        req.execute().await.map_err(|e| KernelError::netlink(what.to_string(), e))
+        req.execute()
+            .await
+            .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
     pub async fn delete_route(&self, r: &RouteSpec, what: &str) -> Result<()> {
         let msg = route_message(r)?;
         count_write();
-        self.handle.route().del(msg).execute().await.map_err(|e| KernelError::netlink(what.to_string(), e))
+        self.handle
+            .route()
+            .del(msg)
+            .execute()
+            .await
+            .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 }
 
@@ -274,7 +368,9 @@ fn route_message(r: &RouteSpec) -> Result<RouteMessage> {
         .protocol(RouteProtocol::Other(RTPROT_TOPO))
         .priority(r.metric);
     if let Some(v) = r.via {
-        b = b.gateway(v).map_err(|e| KernelError::new(format!("route via {v}"), e))?;
+        b = b
+            .gateway(v)
+            .map_err(|e| KernelError::new(format!("route via {v}"), e))?;
     }
     if let Some(o) = r.oif {
         b = b.output_interface(o);
@@ -287,9 +383,9 @@ fn route_message(r: &RouteSpec) -> Result<RouteMessage> {
 /// Without IPv6, the interface comes up with no link-local address, no DAD
 /// and no multicast reports: most of the kernel's cost on big bridges.
 fn without_ipv6(b: LinkMessageBuilder<LinkUnspec>) -> LinkMessageBuilder<LinkUnspec> {
-    b.append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(
-        In6AddrGenMode::None,
-    )])]))
+    b.append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+        vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+    )]))
 }
 
 fn family(a: IpAddr) -> AddressFamily {
@@ -317,7 +413,9 @@ fn parse_link(m: &LinkMessage) -> Link {
             LinkAttribute::IfName(n) => l.name = n.clone(),
             LinkAttribute::IfAlias(s) => l.alias = Some(s.clone()),
             LinkAttribute::Mtu(v) => l.mtu = *v,
-            LinkAttribute::Address(b) if b.len() == 6 => l.mac = Some(b.as_slice().try_into().expect("6 bytes")),
+            LinkAttribute::Address(b) if b.len() == 6 => {
+                l.mac = Some(b.as_slice().try_into().expect("6 bytes"))
+            }
             LinkAttribute::Controller(c) => l.master = Some(*c),
             LinkAttribute::LinkInfo(infos) => {
                 for i in infos {
@@ -352,7 +450,10 @@ fn parse_addr(m: &AddressMessage) -> Option<Addr> {
         }
     }
     let ip = local.or(address)?;
-    Some(Addr { index: m.header.index, net: IpNet::new(ip, m.header.prefix_len).ok()? })
+    Some(Addr {
+        index: m.header.index,
+        net: IpNet::new(ip, m.header.prefix_len).ok()?,
+    })
 }
 
 fn parse_route(m: &RouteMessage) -> Option<Route> {
@@ -362,7 +463,15 @@ fn parse_route(m: &RouteMessage) -> Option<Route> {
     }
     let mut table = u32::from(h.table);
     let mut r = Route {
-        to: IpNet::new(if h.address_family == AddressFamily::Inet6 { IpAddr::from([0u16; 8]) } else { IpAddr::from([0u8; 4]) }, 0).ok()?,
+        to: IpNet::new(
+            if h.address_family == AddressFamily::Inet6 {
+                IpAddr::from([0u16; 8])
+            } else {
+                IpAddr::from([0u8; 4])
+            },
+            0,
+        )
+        .ok()?,
         metric: 0,
         via: None,
         oif: None,
@@ -370,7 +479,9 @@ fn parse_route(m: &RouteMessage) -> Option<Route> {
     };
     for a in &m.attributes {
         match a {
-            RouteAttribute::Destination(d) => r.to = IpNet::new(route_ip(d)?, h.destination_prefix_length).ok()?,
+            RouteAttribute::Destination(d) => {
+                r.to = IpNet::new(route_ip(d)?, h.destination_prefix_length).ok()?
+            }
             RouteAttribute::Gateway(g) => r.via = route_ip(g),
             RouteAttribute::Priority(p) => r.metric = *p,
             RouteAttribute::Oif(o) => r.oif = Some(*o),

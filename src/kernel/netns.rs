@@ -20,7 +20,9 @@ pub fn path(name: &str) -> PathBuf {
 /// Names under /run/netns.
 pub fn list() -> io::Result<Vec<String>> {
     match std::fs::read_dir(run_dir()) {
-        Ok(rd) => Ok(rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect()),
+        Ok(rd) => Ok(rd
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(vec![]),
         Err(e) => Err(e),
     }
@@ -43,7 +45,13 @@ fn prepare_run_dir(dir: &Path) -> io::Result<()> {
     match mount(None::<&str>, dir, None::<&str>, shared, None::<&str>) {
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EINVAL) => {
-            mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)?;
+            mount(
+                Some(dir),
+                dir,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )?;
             mount(None::<&str>, dir, None::<&str>, shared, None::<&str>)?;
             Ok(())
         }
@@ -55,13 +63,22 @@ fn prepare_run_dir(dir: &Path) -> io::Result<()> {
 pub fn create(name: &str) -> io::Result<File> {
     let target = path(name);
     prepare_run_dir(&run_dir())?;
-    OpenOptions::new().write(true).create_new(true).open(&target)?;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)?;
     // unshare() moves the calling thread: do it on a throwaway thread so no
     // runtime thread ever changes namespace.
     let t = target.clone();
     let res = std::thread::spawn(move || -> io::Result<()> {
         unshare(CloneFlags::CLONE_NEWNET)?;
-        mount(Some("/proc/thread-self/ns/net"), &t, None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+        mount(
+            Some("/proc/thread-self/ns/net"),
+            &t,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )?;
         Ok(())
     })
     .join()

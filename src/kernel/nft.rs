@@ -39,15 +39,27 @@ pub struct WantChain<'a> {
 }
 
 /// Runs `nft` inside the namespace `ns` (here when `None`).
-fn nft(ns: Option<BorrowedFd<'_>>, args: &[&str], stdin: Option<&str>) -> Result<(bool, String, String), KernelError> {
+fn nft(
+    ns: Option<BorrowedFd<'_>>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<(bool, String, String), KernelError> {
     let mut cmd = Command::new(std::env::var("TOPO_NFT").unwrap_or_else(|_| "nft".into()));
-    cmd.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(fd) = ns {
         let raw = fd.as_raw_fd();
         // SAFETY: setns is async-signal-safe, and the child only execs after it.
         unsafe {
             cmd.pre_exec(move || {
-                setns(BorrowedFd::borrow_raw(raw), CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+                setns(BorrowedFd::borrow_raw(raw), CloneFlags::CLONE_NEWNET)
+                    .map_err(std::io::Error::from)
             });
         }
     }
@@ -56,10 +68,21 @@ fn nft(ns: Option<BorrowedFd<'_>>, args: &[&str], stdin: Option<&str>) -> Result
         _ => KernelError::new("run nft", e),
     })?;
     if let Some(input) = stdin {
-        child.stdin.take().expect("piped stdin").write_all(input.as_bytes()).map_err(|e| KernelError::new("write to nft", e))?;
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(input.as_bytes())
+            .map_err(|e| KernelError::new("write to nft", e))?;
     }
-    let out = child.wait_with_output().map_err(|e| KernelError::new("run nft", e))?;
-    Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned()))
+    let out = child
+        .wait_with_output()
+        .map_err(|e| KernelError::new("run nft", e))?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
 }
 
 /// The lab's table in `ns`, or `None` when it does not exist.
@@ -70,9 +93,13 @@ pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<Vec<LiveChai
         if err.contains("No such file or directory") || err.contains("does not exist") {
             return Ok(None);
         }
-        return Err(KernelError::new(format!("read nft table {table}"), err.trim()));
+        return Err(KernelError::new(
+            format!("read nft table {table}"),
+            err.trim(),
+        ));
     }
-    let doc: Nftables = serde_json::from_str(&out).map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
+    let doc: Nftables = serde_json::from_str(&out)
+        .map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
     let mut chains: Vec<LiveChain> = Vec::new();
     for obj in doc.objects.iter() {
         match obj {
@@ -93,9 +120,17 @@ pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<Vec<LiveChai
 }
 
 /// Replaces the lab's table in `ns` with exactly `chains`, atomically.
-pub fn replace(ns: Option<BorrowedFd<'_>>, lab: &str, chains: &[WantChain<'_>]) -> Result<(), KernelError> {
+pub fn replace(
+    ns: Option<BorrowedFd<'_>>,
+    lab: &str,
+    chains: &[WantChain<'_>],
+) -> Result<(), KernelError> {
     let table = json!({"family": "inet", "name": table_name(lab)});
-    let mut cmds = vec![json!({"add": {"table": table}}), json!({"delete": {"table": table}}), json!({"add": {"table": table}})];
+    let mut cmds = vec![
+        json!({"add": {"table": table}}),
+        json!({"delete": {"table": table}}),
+        json!({"add": {"table": table}}),
+    ];
     for c in chains {
         let mut chain = json!({"family": "inet", "table": table_name(lab), "name": c.name, "type": c.kind, "hook": c.hook, "prio": c.prio});
         if let Some(p) = c.policy {
@@ -112,18 +147,29 @@ pub fn replace(ns: Option<BorrowedFd<'_>>, lab: &str, chains: &[WantChain<'_>]) 
 /// Deletes the lab's table in `ns`; succeeds when it is already gone.
 pub fn delete(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<(), KernelError> {
     let table = json!({"family": "inet", "name": table_name(lab)});
-    transaction(ns, lab, vec![json!({"add": {"table": table}}), json!({"delete": {"table": table}})])
+    transaction(
+        ns,
+        lab,
+        vec![
+            json!({"add": {"table": table}}),
+            json!({"delete": {"table": table}}),
+        ],
+    )
 }
 
 fn transaction(ns: Option<BorrowedFd<'_>>, lab: &str, cmds: Vec<Value>) -> Result<(), KernelError> {
     let doc = json!({"nftables": cmds});
     // Checked against the crate's schema before nft sees it.
-    let typed: Nftables = serde_json::from_value(doc).map_err(|e| KernelError::new("build nft transaction", e))?;
+    let typed: Nftables =
+        serde_json::from_value(doc).map_err(|e| KernelError::new("build nft transaction", e))?;
     let text = serde_json::to_string(&typed).expect("nft JSON serializes");
     count_write();
     let (ok, _, err) = nft(ns, &["-j", "-f", "-"], Some(&text))?;
     if !ok {
-        return Err(KernelError::new(format!("change nft table {}", table_name(lab)), err.trim()));
+        return Err(KernelError::new(
+            format!("change nft table {}", table_name(lab)),
+            err.trim(),
+        ));
     }
     Ok(())
 }

@@ -34,7 +34,10 @@ impl LabState {
     }
 
     pub fn record(&mut self, ns: &Ns, key: &str, was: String) {
-        self.sysctls.entry(ns.label().to_string()).or_default().insert(key.to_string(), was);
+        self.sysctls
+            .entry(ns.label().to_string())
+            .or_default()
+            .insert(key.to_string(), was);
     }
 
     pub fn forget(&mut self, ns: &Ns, key: &str) {
@@ -55,11 +58,15 @@ impl LabState {
 
     /// Every (namespace, key) the lab has changed.
     pub fn recorded(&self) -> impl Iterator<Item = (Ns, &String)> {
-        self.sysctls.iter().flat_map(|(ns, m)| m.keys().map(move |k| (Ns::parse(ns), k)))
+        self.sysctls
+            .iter()
+            .flat_map(|(ns, m)| m.keys().map(move |k| (Ns::parse(ns), k)))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.host_routes.is_empty() && self.sysctls.values().all(BTreeMap::is_empty) && self.nft.is_empty()
+        self.host_routes.is_empty()
+            && self.sysctls.values().all(BTreeMap::is_empty)
+            && self.nft.is_empty()
     }
 }
 
@@ -69,7 +76,12 @@ fn file(lab: &str) -> PathBuf {
 
 pub fn load(lab: &str) -> io::Result<LabState> {
     match std::fs::read(file(lab)) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", file(lab).display()))),
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", file(lab).display()),
+            )
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(LabState::default()),
         Err(e) => Err(e),
     }
@@ -86,6 +98,9 @@ pub fn save(lab: &str, st: &LabState) -> io::Result<()> {
     }
     std::fs::create_dir_all(path.parent().expect("state file has a folder"))?;
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(st).expect("state serializes"))?;
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(st).expect("state serializes"),
+    )?;
     std::fs::rename(tmp, path)
 }

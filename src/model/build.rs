@@ -1,8 +1,8 @@
 //! From `LabSpec` to `Model`: every check that needs no kernel.
 
 use super::ipam::{self, Request};
-use super::nat;
 use super::names::{self, ifname_problem, node_name_problem, port_name};
+use super::nat;
 use super::resource::{Id, IfRef, Mac, Ns, Res, RouteKey, State};
 use crate::diag::{did_you_mean, Diagnostic, Level, Pos};
 use crate::spec::{LabSpec, NetworkMember, RouteSpec, SysctlValue, S};
@@ -45,7 +45,11 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
     if b.diags.iter().any(|d| d.level == Level::Error) {
         return Err(b.diags);
     }
-    let ipv6 = spec.ipv6.as_ref().map(|v| v.value).unwrap_or_else(|| b.any_v6());
+    let ipv6 = spec
+        .ipv6
+        .as_ref()
+        .map(|v| v.value)
+        .unwrap_or_else(|| b.any_v6());
     let model = Model {
         lab: b.lab.clone(),
         ipv6,
@@ -54,7 +58,10 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
         origins: b.origins.clone(),
         allocated: b.allocated.clone(),
     };
-    Ok(Validated { model, warnings: b.diags })
+    Ok(Validated {
+        model,
+        warnings: b.diags,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +154,12 @@ impl<'a> Builder<'a> {
     fn collect_nodes(&mut self, spec: &LabSpec) {
         for (name, node) in &spec.nodes {
             self.add_node(name, Pos::of(node));
-            if node.value.routes.iter().any(|r| r.value.to.value == "default") {
+            if node
+                .value
+                .routes
+                .iter()
+                .any(|r| r.value.to.value == "default")
+            {
                 self.explicit_default.insert(name.clone());
             }
         }
@@ -166,10 +178,18 @@ impl<'a> Builder<'a> {
 
     fn add_node(&mut self, name: &str, pos: Pos) {
         if let Some(p) = node_name_problem(name) {
-            self.err(pos, format!("node `{name}`: {p}"), "rename the node, e.g. `red` or `node-1`");
+            self.err(
+                pos,
+                format!("node `{name}`: {p}"),
+                "rename the node, e.g. `red` or `node-1`",
+            );
         }
         self.nodes.entry(name.to_string()).or_insert(pos);
-        self.origins.entry(Id::Netns { name: name.to_string() }).or_insert(pos);
+        self.origins
+            .entry(Id::Netns {
+                name: name.to_string(),
+            })
+            .or_insert(pos);
     }
 
     /// `host` or a declared node; reports anything else at `pos`.
@@ -182,7 +202,9 @@ impl<'a> Builder<'a> {
         }
         let known: Vec<String> = self.nodes.keys().cloned().collect();
         let help = match did_you_mean(node, known.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`? nodes are declared under `nodes:` or in a network"),
+            Some(s) => {
+                format!("did you mean `{s}`? nodes are declared under `nodes:` or in a network")
+            }
             None => "declare it under `nodes:` or in a network's `nodes:` list".to_string(),
         };
         self.err(pos, format!("no node named `{node}`"), help);
@@ -193,11 +215,19 @@ impl<'a> Builder<'a> {
         for (name, br) in &spec.bridges {
             let pos = Pos::of(br);
             if let Some(p) = ifname_problem(name) {
-                self.err(pos, format!("bridge `{name}`: {p}"), "choose a bridge name of at most 15 bytes");
+                self.err(
+                    pos,
+                    format!("bridge `{name}`: {p}"),
+                    "choose a bridge name of at most 15 bytes",
+                );
                 continue;
             }
             if self.nodes.contains_key(name) {
-                self.err(pos, format!("`{name}` names both a node and a bridge"), "rename one: endpoints could not tell them apart");
+                self.err(
+                    pos,
+                    format!("`{name}` names both a node and a bridge"),
+                    "rename one: endpoints could not tell them apart",
+                );
                 continue;
             }
             let ns = match &br.value.node {
@@ -212,10 +242,21 @@ impl<'a> Builder<'a> {
             self.bridges.insert(name.clone(), ns.clone());
             let link = IfRef::new(ns, name);
             self.origins.insert(Id::Bridge { link: link.clone() }, pos);
-            let iface = Iface { pos, kind: IfKind::Bridge { stp }, master: None, mtu, mac: None, addrs: vec![] };
+            let iface = Iface {
+                pos,
+                kind: IfKind::Bridge { stp },
+                master: None,
+                mtu,
+                mac: None,
+                addrs: vec![],
+            };
             self.ifaces.insert(link.clone(), iface);
             self.add_addresses(&link, &br.value.addresses);
-            let subnets = self.ifaces[&link].addrs.iter().map(|(a, _)| a.trunc()).collect();
+            let subnets = self.ifaces[&link]
+                .addrs
+                .iter()
+                .map(|(a, _)| a.trunc())
+                .collect();
             self.bridge_subnets.insert(name.clone(), subnets);
         }
     }
@@ -226,10 +267,19 @@ impl<'a> Builder<'a> {
         let mut seen: Vec<(IpNet, String, Pos)> = Vec::new();
         for (name, net) in nets {
             let pos = Pos::of(net);
-            let Some(subnet) = self.subnet(&net.value.subnet) else { continue };
-            if let Some((_, other, _)) = seen.iter().find(|(s, _, _)| s.contains(&subnet) || subnet.contains(s)) {
+            let Some(subnet) = self.subnet(&net.value.subnet) else {
+                continue;
+            };
+            if let Some((_, other, _)) = seen
+                .iter()
+                .find(|(s, _, _)| s.contains(&subnet) || subnet.contains(s))
+            {
                 let msg = format!("network `{name}` ({subnet}) overlaps network `{other}`");
-                self.err(Pos::of(&net.value.subnet), msg, "give each network its own subnet");
+                self.err(
+                    Pos::of(&net.value.subnet),
+                    msg,
+                    "give each network its own subnet",
+                );
                 continue;
             }
             seen.push((subnet, name.clone(), pos));
@@ -237,12 +287,24 @@ impl<'a> Builder<'a> {
                 Some(g) => match g.value.parse::<IpAddr>() {
                     Ok(a) if ipam::usable(subnet, a) => a,
                     Ok(a) => {
-                        let first = subnet.hosts().next().map(|h| h.to_string()).unwrap_or_default();
-                        self.err(Pos::of(g), format!("gateway {a} is not a usable address of {subnet}"), format!("pick an address inside the subnet, e.g. `gateway: {first}`"));
+                        let first = subnet
+                            .hosts()
+                            .next()
+                            .map(|h| h.to_string())
+                            .unwrap_or_default();
+                        self.err(
+                            Pos::of(g),
+                            format!("gateway {a} is not a usable address of {subnet}"),
+                            format!("pick an address inside the subnet, e.g. `gateway: {first}`"),
+                        );
                         continue;
                     }
                     Err(_) => {
-                        self.err(Pos::of(g), format!("`{}` is not an IP address", g.value), "write the gateway without prefix length, e.g. `12.0.6.1`");
+                        self.err(
+                            Pos::of(g),
+                            format!("`{}` is not an IP address", g.value),
+                            "write the gateway without prefix length, e.g. `12.0.6.1`",
+                        );
                         continue;
                     }
                 },
@@ -251,15 +313,27 @@ impl<'a> Builder<'a> {
                     None => continue,
                 },
             };
-            let bridge = net.value.bridge.as_ref().map_or(name.as_str(), |b| b.value.as_str()).to_string();
+            let bridge = net
+                .value
+                .bridge
+                .as_ref()
+                .map_or(name.as_str(), |b| b.value.as_str())
+                .to_string();
             let bpos = net.value.bridge.as_ref().map_or(pos, Pos::of);
-            let gw_net = IpNet::new(gateway, subnet.prefix_len()).expect("prefix from a parsed subnet");
+            let gw_net =
+                IpNet::new(gateway, subnet.prefix_len()).expect("prefix from a parsed subnet");
             if !self.ensure_network_bridge(&bridge, bpos, gw_net) {
                 continue;
             }
-            self.bridge_subnets.entry(bridge.clone()).or_default().push(subnet);
+            self.bridge_subnets
+                .entry(bridge.clone())
+                .or_default()
+                .push(subnet);
             if let Some(m) = net.value.masquerade.as_ref().filter(|m| m.value) {
-                self.masquerade.entry(self.bridges[&bridge].clone()).or_default().push((subnet, Pos::of(m)));
+                self.masquerade
+                    .entry(self.bridges[&bridge].clone())
+                    .or_default()
+                    .push((subnet, Pos::of(m)));
             }
             self.attach_members(name, &net.value.nodes, subnet, gateway, &bridge);
         }
@@ -268,16 +342,30 @@ impl<'a> Builder<'a> {
     /// Makes sure the network's bridge exists and carries the gateway.
     fn ensure_network_bridge(&mut self, bridge: &str, pos: Pos, gw: IpNet) -> bool {
         if let Some(p) = ifname_problem(bridge) {
-            self.err(pos, format!("network bridge `{bridge}`: {p}"), "name a shorter bridge with `bridge: NAME`");
+            self.err(
+                pos,
+                format!("network bridge `{bridge}`: {p}"),
+                "name a shorter bridge with `bridge: NAME`",
+            );
             return false;
         }
         if self.nodes.contains_key(bridge) {
-            self.err(pos, format!("`{bridge}` names both a node and a bridge"), "name the network's bridge with `bridge: NAME`");
+            self.err(
+                pos,
+                format!("`{bridge}` names both a node and a bridge"),
+                "name the network's bridge with `bridge: NAME`",
+            );
             return false;
         }
-        let ns = self.bridges.entry(bridge.to_string()).or_insert(Ns::Host).clone();
+        let ns = self
+            .bridges
+            .entry(bridge.to_string())
+            .or_insert(Ns::Host)
+            .clone();
         let link = IfRef::new(ns, bridge);
-        self.origins.entry(Id::Bridge { link: link.clone() }).or_insert(pos);
+        self.origins
+            .entry(Id::Bridge { link: link.clone() })
+            .or_insert(pos);
         let iface = self.ifaces.entry(link).or_insert(Iface {
             pos,
             kind: IfKind::Bridge { stp: false },
@@ -292,9 +380,21 @@ impl<'a> Builder<'a> {
         true
     }
 
-    fn attach_members(&mut self, net: &str, members: &[S<NetworkMember>], subnet: IpNet, gw: IpAddr, bridge: &str) {
+    fn attach_members(
+        &mut self,
+        net: &str,
+        members: &[S<NetworkMember>],
+        subnet: IpNet,
+        gw: IpAddr,
+        bridge: &str,
+    ) {
         let bridge_ns = self.bridges[bridge].clone();
-        let mut reserved: BTreeSet<IpAddr> = self.declared.iter().copied().filter(|a| subnet.contains(a)).collect();
+        let mut reserved: BTreeSet<IpAddr> = self
+            .declared
+            .iter()
+            .copied()
+            .filter(|a| subnet.contains(a))
+            .collect();
         reserved.insert(gw);
         let mut fixed_by: BTreeMap<IpAddr, String> = BTreeMap::new();
         let mut resolved: Vec<(IfRef, Pos, Request)> = Vec::new();
@@ -302,29 +402,59 @@ impl<'a> Builder<'a> {
             let pos = Pos::of(m);
             let (node, fixed, ifname) = match &m.value {
                 NetworkMember::Name(n) => (n.clone(), None, "eth0".to_string()),
-                NetworkMember::Detailed(d) => (d.node.clone(), d.address.clone(), d.interface.clone().unwrap_or_else(|| "eth0".into())),
+                NetworkMember::Detailed(d) => (
+                    d.node.clone(),
+                    d.address.clone(),
+                    d.interface.clone().unwrap_or_else(|| "eth0".into()),
+                ),
             };
             if node == "host" {
-                self.err(pos, "a network member must be a node, not `host`", format!("the host reaches network `{net}` through its bridge `{bridge}`"));
+                self.err(
+                    pos,
+                    "a network member must be a node, not `host`",
+                    format!("the host reaches network `{net}` through its bridge `{bridge}`"),
+                );
                 continue;
             }
             if let Some(p) = ifname_problem(&ifname) {
-                self.err(pos, format!("interface of `{node}` in network `{net}`: {p}"), "write a shorter `interface:`");
+                self.err(
+                    pos,
+                    format!("interface of `{node}` in network `{net}`: {p}"),
+                    "write a shorter `interface:`",
+                );
                 continue;
             }
             let fixed = match fixed.map(|f| (f.parse::<IpAddr>(), f)) {
                 None => None,
                 Some((Ok(a), _)) if !ipam::usable(subnet, a) => {
-                    let first = subnet.hosts().find(|h| *h != gw).map(|h| h.to_string()).unwrap_or_default();
-                    self.err(pos, format!("address {a} of `{node}` is not a usable address of {subnet}"), format!("pick an address inside {subnet}, e.g. `address: {first}`"));
+                    let first = subnet
+                        .hosts()
+                        .find(|h| *h != gw)
+                        .map(|h| h.to_string())
+                        .unwrap_or_default();
+                    self.err(
+                        pos,
+                        format!("address {a} of `{node}` is not a usable address of {subnet}"),
+                        format!("pick an address inside {subnet}, e.g. `address: {first}`"),
+                    );
                     continue;
                 }
                 Some((Ok(a), _)) if a == gw => {
-                    self.err(pos, format!("address {a} of `{node}` is the gateway of network `{net}`"), "pick another address, or leave `address:` out to have one allocated");
+                    self.err(
+                        pos,
+                        format!("address {a} of `{node}` is the gateway of network `{net}`"),
+                        "pick another address, or leave `address:` out to have one allocated",
+                    );
                     continue;
                 }
                 Some((Ok(a), _)) if reserved.contains(&a) => {
-                    self.err(pos, format!("address {a} of `{node}` is already written in an `addresses:` list"), "pick another address: each is used once per subnet");
+                    self.err(
+                        pos,
+                        format!(
+                            "address {a} of `{node}` is already written in an `addresses:` list"
+                        ),
+                        "pick another address: each is used once per subnet",
+                    );
                     continue;
                 }
                 Some((Ok(a), _)) => match fixed_by.insert(a, node.clone()) {
@@ -335,57 +465,122 @@ impl<'a> Builder<'a> {
                     None => Some(a),
                 },
                 Some((Err(_), f)) => {
-                    self.err(pos, format!("`{f}` is not an IP address"), "write the address without prefix length, e.g. `address: 12.0.6.50`");
+                    self.err(
+                        pos,
+                        format!("`{f}` is not an IP address"),
+                        "write the address without prefix length, e.g. `address: 12.0.6.50`",
+                    );
                     continue;
                 }
             };
             let link = IfRef::new(Ns::Node(node.clone()), &ifname);
             if resolved.iter().any(|(l, _, _)| *l == link) {
-                self.err(pos, format!("`{node}` is listed twice in network `{net}`"), "list each node once, or give the second entry another `interface:`");
+                self.err(
+                    pos,
+                    format!("`{node}` is listed twice in network `{net}`"),
+                    "list each node once, or give the second entry another `interface:`",
+                );
                 continue;
             }
-            let current = self.prior.get(&link).and_then(|v| v.iter().copied().find(|a| subnet.contains(a)));
+            let current = self
+                .prior
+                .get(&link)
+                .and_then(|v| v.iter().copied().find(|a| subnet.contains(a)));
             resolved.push((link, pos, Request { fixed, current }));
         }
-        let reqs: Vec<Request> = resolved.iter().map(|(_, _, r)| Request { fixed: r.fixed, current: r.current }).collect();
+        let reqs: Vec<Request> = resolved
+            .iter()
+            .map(|(_, _, r)| Request {
+                fixed: r.fixed,
+                current: r.current,
+            })
+            .collect();
         let addrs = match ipam::allocate(subnet, &reserved, &reqs) {
             Ok(a) => a,
             Err(ipam::IpamError::Exhausted(i)) => {
-                self.err(resolved[i].1, format!("network `{net}` has no free address left in {subnet}"), "use a larger subnet or fewer members");
+                self.err(
+                    resolved[i].1,
+                    format!("network `{net}` has no free address left in {subnet}"),
+                    "use a larger subnet or fewer members",
+                );
                 return;
             }
         };
         for ((link, pos, _), addr) in resolved.into_iter().zip(addrs) {
-            let port = IfRef::new(bridge_ns.clone(), port_name(&self.lab, link.ns.label(), &link.name));
-            if !self.add_veth(link.clone(), port.clone(), Some(bridge.to_string()), pos, None) {
+            let port = IfRef::new(
+                bridge_ns.clone(),
+                port_name(&self.lab, link.ns.label(), &link.name),
+            );
+            if !self.add_veth(
+                link.clone(),
+                port.clone(),
+                Some(bridge.to_string()),
+                pos,
+                None,
+            ) {
                 continue;
             }
             let a = IpNet::new(addr, subnet.prefix_len()).expect("prefix from a parsed subnet");
-            self.ifaces.get_mut(&link).expect("just added").addrs.push((a, pos));
+            self.ifaces
+                .get_mut(&link)
+                .expect("just added")
+                .addrs
+                .push((a, pos));
             self.allocated.insert(link.clone());
             let node = link.ns.label().to_string();
             if !self.explicit_default.contains(&node) && self.has_default.insert(node) {
-                let key = RouteKey { to: default_for(gw), metric: 0 };
-                let res = Res::Route { via: Some(gw), dev: Some(link.name.clone()) };
-                self.routes.entry(link.ns.clone()).or_default().insert(key, (res, pos));
+                let key = RouteKey {
+                    to: default_for(gw),
+                    metric: 0,
+                };
+                let res = Res::Route {
+                    via: Some(gw),
+                    dev: Some(link.name.clone()),
+                };
+                self.routes
+                    .entry(link.ns.clone())
+                    .or_default()
+                    .insert(key, (res, pos));
             }
         }
     }
 
     /// Records a veth pair; false (and an error) when an end is taken.
-    fn add_veth(&mut self, a: IfRef, b: IfRef, b_master: Option<String>, pos: Pos, mtu: Option<u32>) -> bool {
+    fn add_veth(
+        &mut self,
+        a: IfRef,
+        b: IfRef,
+        b_master: Option<String>,
+        pos: Pos,
+        mtu: Option<u32>,
+    ) -> bool {
         for end in [&a, &b] {
             if let Some(prev) = self.ifaces.get(end) {
                 let line = prev.pos.line;
-                self.err(pos, format!("interface {end} is already created at line {line}"), "each interface belongs to one link: give this one another name");
+                self.err(
+                    pos,
+                    format!("interface {end} is already created at line {line}"),
+                    "each interface belongs to one link: give this one another name",
+                );
                 return false;
             }
         }
         if a == b {
-            self.err(pos, "a link needs two different endpoints", "write `endpoints: [NODE:IF, OTHER:IF]`");
+            self.err(
+                pos,
+                "a link needs two different endpoints",
+                "write `endpoints: [NODE:IF, OTHER:IF]`",
+            );
             return false;
         }
-        let end = |peer: &IfRef, master| Iface { pos, kind: IfKind::Veth { peer: peer.clone() }, master, mtu, mac: None, addrs: vec![] };
+        let end = |peer: &IfRef, master| Iface {
+            pos,
+            kind: IfKind::Veth { peer: peer.clone() },
+            master,
+            mtu,
+            mac: None,
+            addrs: vec![],
+        };
         self.ifaces.insert(a.clone(), end(&b, None));
         self.ifaces.insert(b.clone(), end(&a, b_master));
         let first = a.clone().min(b.clone());
@@ -398,14 +593,25 @@ impl<'a> Builder<'a> {
             let pos = Pos::of(link);
             let eps = &link.value.endpoints;
             if eps.len() != 2 {
-                self.err(pos, format!("a link has exactly two endpoints, this one has {}", eps.len()), "write `endpoints: [red:eth0, v-net-0]`");
+                self.err(
+                    pos,
+                    format!(
+                        "a link has exactly two endpoints, this one has {}",
+                        eps.len()
+                    ),
+                    "write `endpoints: [red:eth0, v-net-0]`",
+                );
                 continue;
             }
             let mtu = self.mtu(link.value.mtu.as_ref());
-            let (Some(a), Some(b)) = (self.endpoint(&eps[0]), self.endpoint(&eps[1])) else { continue };
+            let (Some(a), Some(b)) = (self.endpoint(&eps[0]), self.endpoint(&eps[1])) else {
+                continue;
+            };
             let a_ref = self.endpoint_ref(&a, &b);
             let b_ref = self.endpoint_ref(&b, &a);
-            let (Some(a_ref), Some(b_ref)) = (a_ref, b_ref) else { continue };
+            let (Some(a_ref), Some(b_ref)) = (a_ref, b_ref) else {
+                continue;
+            };
             if a.bridge().is_some() && b.bridge().is_none() {
                 // Keep the bridge port second so `add_veth` gives it the master.
                 self.add_link_pair(b_ref, a_ref, b.bridge(), a.bridge(), pos, mtu);
@@ -415,7 +621,15 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn add_link_pair(&mut self, a: IfRef, b: IfRef, a_master: Option<String>, b_master: Option<String>, pos: Pos, mtu: Option<u32>) {
+    fn add_link_pair(
+        &mut self,
+        a: IfRef,
+        b: IfRef,
+        a_master: Option<String>,
+        b_master: Option<String>,
+        pos: Pos,
+        mtu: Option<u32>,
+    ) {
         if self.add_veth(a.clone(), b, b_master, pos, mtu) {
             self.ifaces.get_mut(&a).expect("just added").master = a_master;
         }
@@ -430,26 +644,51 @@ impl<'a> Builder<'a> {
         };
         if let Some(ifname) = ifname {
             if let Some(p) = ifname_problem(ifname) {
-                self.err(pos, format!("endpoint `{text}`: {p}"), "interface names have at most 15 bytes and no '/', ':' or spaces");
+                self.err(
+                    pos,
+                    format!("endpoint `{text}`: {p}"),
+                    "interface names have at most 15 bytes and no '/', ':' or spaces",
+                );
                 return None;
             }
         }
         if let Some(ns) = self.bridges.get(owner).cloned() {
-            return Some(Endpoint::Bridge { bridge: owner.to_string(), ns, port: ifname.map(str::to_string) });
+            return Some(Endpoint::Bridge {
+                bridge: owner.to_string(),
+                ns,
+                port: ifname.map(str::to_string),
+            });
         }
         match ifname {
-            Some(i) => self.ns_of(owner, pos).map(|ns| Endpoint::Iface(IfRef::new(ns, i))),
+            Some(i) => self
+                .ns_of(owner, pos)
+                .map(|ns| Endpoint::Iface(IfRef::new(ns, i))),
             None if self.nodes.contains_key(owner) || owner == "host" => {
-                self.err(pos, format!("endpoint `{text}` names a node but no interface"), format!("write `{owner}:eth0` (NODE:IFNAME)"));
+                self.err(
+                    pos,
+                    format!("endpoint `{text}` names a node but no interface"),
+                    format!("write `{owner}:eth0` (NODE:IFNAME)"),
+                );
                 None
             }
             None => {
-                let known: Vec<String> = self.bridges.keys().chain(self.nodes.keys()).cloned().collect();
+                let known: Vec<String> = self
+                    .bridges
+                    .keys()
+                    .chain(self.nodes.keys())
+                    .cloned()
+                    .collect();
                 let help = match did_you_mean(owner, known.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "an endpoint is NODE:IFNAME, host:IFNAME, BRIDGE or BRIDGE:PORTNAME".into(),
+                    None => {
+                        "an endpoint is NODE:IFNAME, host:IFNAME, BRIDGE or BRIDGE:PORTNAME".into()
+                    }
                 };
-                self.err(pos, format!("endpoint `{text}` names no node or bridge"), help);
+                self.err(
+                    pos,
+                    format!("endpoint `{text}` names no node or bridge"),
+                    help,
+                );
                 None
             }
         }
@@ -460,20 +699,35 @@ impl<'a> Builder<'a> {
     fn endpoint_ref(&mut self, ep: &Endpoint, other: &Endpoint) -> Option<IfRef> {
         match ep {
             Endpoint::Iface(r) => Some(r.clone()),
-            Endpoint::Bridge { ns, port: Some(p), .. } => Some(IfRef::new(ns.clone(), p)),
-            Endpoint::Bridge { ns, port: None, bridge, .. } => {
+            Endpoint::Bridge {
+                ns, port: Some(p), ..
+            } => Some(IfRef::new(ns.clone(), p)),
+            Endpoint::Bridge {
+                ns,
+                port: None,
+                bridge,
+                ..
+            } => {
                 let (owner, ifname) = match other {
                     Endpoint::Iface(r) => (r.ns.label().to_string(), r.name.clone()),
-                    Endpoint::Bridge { bridge: ob, port, .. } => (ob.clone(), port.clone().unwrap_or_else(|| bridge.clone())),
+                    Endpoint::Bridge {
+                        bridge: ob, port, ..
+                    } => (ob.clone(), port.clone().unwrap_or_else(|| bridge.clone())),
                 };
-                Some(IfRef::new(ns.clone(), port_name(&self.lab, &owner, &ifname)))
+                Some(IfRef::new(
+                    ns.clone(),
+                    port_name(&self.lab, &owner, &ifname),
+                ))
             }
         }
     }
 
     fn collect_interface_settings(&mut self, spec: &LabSpec) {
         let host = spec.host.as_ref().map(|h| (Ns::Host, &h.value.interfaces));
-        let nodes = spec.nodes.iter().map(|(n, s)| (Ns::Node(n.clone()), &s.value.interfaces));
+        let nodes = spec
+            .nodes
+            .iter()
+            .map(|(n, s)| (Ns::Node(n.clone()), &s.value.interfaces));
         let all: Vec<_> = host.into_iter().chain(nodes).collect();
         for (ns, ifaces) in all {
             for (name, set) in ifaces {
@@ -505,19 +759,36 @@ impl<'a> Builder<'a> {
                     } else {
                         "write an address with prefix length, e.g. `192.168.15.1/24` or `fd00::1/64`".to_string()
                     };
-                    self.err(pos, format!("`{}` is not an address with prefix length", a.value), help);
+                    self.err(
+                        pos,
+                        format!("`{}` is not an address with prefix length", a.value),
+                        help,
+                    );
                     continue;
                 }
             };
             let ns = link.ns.clone();
-            let dup = self.ifaces.iter().find(|(r, i)| r.ns == ns && i.addrs.iter().any(|(x, _)| x.addr() == net.addr()));
+            let dup = self
+                .ifaces
+                .iter()
+                .find(|(r, i)| r.ns == ns && i.addrs.iter().any(|(x, _)| x.addr() == net.addr()));
             if let Some((other, _)) = dup {
                 let msg = format!("address {} is already on {other}", net.addr());
                 self.err(pos, msg, "each address may be used once per namespace");
                 continue;
             }
-            self.origins.insert(Id::Address { link: link.clone(), address: net }, pos);
-            self.ifaces.get_mut(link).expect("interface exists").addrs.push((net, pos));
+            self.origins.insert(
+                Id::Address {
+                    link: link.clone(),
+                    address: net,
+                },
+                pos,
+            );
+            self.ifaces
+                .get_mut(link)
+                .expect("interface exists")
+                .addrs
+                .push((net, pos));
         }
     }
 
@@ -546,7 +817,11 @@ impl<'a> Builder<'a> {
             Some(v) => match v.value.parse::<IpAddr>() {
                 Ok(a) => Some(a),
                 Err(_) => {
-                    self.err(Pos::of(v), format!("`{}` is not an IP address", v.value), "write the gateway's address, e.g. `via: 192.168.15.5`");
+                    self.err(
+                        Pos::of(v),
+                        format!("`{}` is not an IP address", v.value),
+                        "write the gateway's address, e.g. `via: 192.168.15.5`",
+                    );
                     return;
                 }
             },
@@ -558,50 +833,106 @@ impl<'a> Builder<'a> {
                 _ => "0.0.0.0/0".parse().expect("literal"),
             }
         } else {
-            match spec.to.value.parse::<IpNet>().or_else(|_| spec.to.value.parse::<IpAddr>().map(IpNet::from)) {
+            match spec
+                .to
+                .value
+                .parse::<IpNet>()
+                .or_else(|_| spec.to.value.parse::<IpAddr>().map(IpNet::from))
+            {
                 Ok(n) if n.trunc() == n => n,
                 Ok(n) => {
-                    self.err(Pos::of(&spec.to), format!("`{n}` has host bits set"), format!("write the network: `to: {}`", n.trunc()));
+                    self.err(
+                        Pos::of(&spec.to),
+                        format!("`{n}` has host bits set"),
+                        format!("write the network: `to: {}`", n.trunc()),
+                    );
                     return;
                 }
                 Err(_) => {
-                    self.err(Pos::of(&spec.to), format!("`{}` is not a destination", spec.to.value), "write `default` or a prefix such as `10.9.0.0/16`");
+                    self.err(
+                        Pos::of(&spec.to),
+                        format!("`{}` is not a destination", spec.to.value),
+                        "write `default` or a prefix such as `10.9.0.0/16`",
+                    );
                     return;
                 }
             }
         };
         if via.is_none() && spec.dev.is_none() {
-            self.err(pos, "a route needs `via`, `dev` or both", "add `via: GATEWAY` or `dev: IFNAME`");
+            self.err(
+                pos,
+                "a route needs `via`, `dev` or both",
+                "add `via: GATEWAY` or `dev: IFNAME`",
+            );
             return;
         }
         if let Some(v) = via {
             if v.is_ipv4() != matches!(to, IpNet::V4(_)) {
-                self.err(pos, format!("route to {to} via {v} mixes IPv4 and IPv6"), "use a gateway of the destination's family");
+                self.err(
+                    pos,
+                    format!("route to {to} via {v} mixes IPv4 and IPv6"),
+                    "use a gateway of the destination's family",
+                );
                 return;
             }
         }
         let dev = spec.dev.as_ref().map(|d| d.value.clone());
         if let (Some(d), Ns::Node(_)) = (&spec.dev, ns) {
             if !self.ifaces.contains_key(&IfRef::new(ns.clone(), &d.value)) {
-                self.err(Pos::of(d), format!("`{}` is no interface of {ns}", d.value), "name an interface that a link or network creates in this node");
+                self.err(
+                    Pos::of(d),
+                    format!("`{}` is no interface of {ns}", d.value),
+                    "name an interface that a link or network creates in this node",
+                );
                 return;
             }
         }
         if let (Some(v), Ns::Node(_)) = (via, ns) {
-            let reachable = self.ifaces.iter().filter(|(l, _)| &l.ns == ns).flat_map(|(_, i)| &i.addrs).any(|(a, _)| a.contains(&v));
+            let reachable = self
+                .ifaces
+                .iter()
+                .filter(|(l, _)| &l.ns == ns)
+                .flat_map(|(_, i)| &i.addrs)
+                .any(|(a, _)| a.contains(&v));
             if !reachable {
-                let have: Vec<String> = self.ifaces.iter().filter(|(l, _)| &l.ns == ns).flat_map(|(_, i)| i.addrs.iter().map(|(a, _)| a.to_string())).collect();
-                let help = if have.is_empty() { format!("give {ns} an address in the gateway's subnet") } else { format!("{ns} has {}; use a gateway inside one of those subnets", have.join(", ")) };
-                self.err(spec.via.as_ref().map_or(pos, Pos::of), format!("gateway {v} is not reachable from any address of {ns}"), help);
+                let have: Vec<String> = self
+                    .ifaces
+                    .iter()
+                    .filter(|(l, _)| &l.ns == ns)
+                    .flat_map(|(_, i)| i.addrs.iter().map(|(a, _)| a.to_string()))
+                    .collect();
+                let help = if have.is_empty() {
+                    format!("give {ns} an address in the gateway's subnet")
+                } else {
+                    format!(
+                        "{ns} has {}; use a gateway inside one of those subnets",
+                        have.join(", ")
+                    )
+                };
+                self.err(
+                    spec.via.as_ref().map_or(pos, Pos::of),
+                    format!("gateway {v} is not reachable from any address of {ns}"),
+                    help,
+                );
                 return;
             }
         }
-        let key = RouteKey { to, metric: spec.metric.as_ref().map_or(0, |m| m.value) };
+        let key = RouteKey {
+            to,
+            metric: spec.metric.as_ref().map_or(0, |m| m.value),
+        };
         let routes = self.routes.entry(ns.clone()).or_default();
         if let Some((_, prev)) = routes.get(&key) {
             if prev.line != pos.line {
                 let line = prev.line;
-                self.err(pos, format!("a route to {to} with metric {} is already declared at line {line}", key.metric), "give one of them another `metric:`");
+                self.err(
+                    pos,
+                    format!(
+                        "a route to {to} with metric {} is already declared at line {line}",
+                        key.metric
+                    ),
+                    "give one of them another `metric:`",
+                );
                 return;
             }
         }
@@ -610,18 +941,37 @@ impl<'a> Builder<'a> {
 
     fn sysctl(&mut self, ns: &Ns, key: &str, value: &S<SysctlValue>) {
         let pos = Pos::of(value);
-        let ok_chars = key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        let ok_chars = key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if !key.starts_with("net.") || !ok_chars || key.contains("..") {
-            self.err(pos, format!("sysctl `{key}` is not a network sysctl"), "topo sets per-namespace sysctls under `net.`, e.g. `net.ipv4.ip_forward: 1`");
+            self.err(
+                pos,
+                format!("sysctl `{key}` is not a network sysctl"),
+                "topo sets per-namespace sysctls under `net.`, e.g. `net.ipv4.ip_forward: 1`",
+            );
             return;
         }
         let v = value.value.as_text();
         if v.is_empty() || v.contains('\n') {
-            self.err(pos, format!("sysctl `{key}` needs a one-line value"), "write e.g. `1`");
+            self.err(
+                pos,
+                format!("sysctl `{key}` needs a one-line value"),
+                "write e.g. `1`",
+            );
             return;
         }
-        self.origins.insert(Id::Sysctl { ns: ns.clone(), key: key.to_string() }, pos);
-        self.sysctls.entry(ns.clone()).or_default().insert(key.to_string(), (v, pos));
+        self.origins.insert(
+            Id::Sysctl {
+                ns: ns.clone(),
+                key: key.to_string(),
+            },
+            pos,
+        );
+        self.sysctls
+            .entry(ns.clone())
+            .or_default()
+            .insert(key.to_string(), (v, pos));
     }
 
     /// Every address on a bridge's segment must sit in one of its subnets,
@@ -629,22 +979,44 @@ impl<'a> Builder<'a> {
     fn check_subnets(&mut self) {
         let mut problems = Vec::new();
         for (link, iface) in &self.ifaces {
-            let IfKind::Veth { peer } = &iface.kind else { continue };
-            let known: Vec<IpNet> = match (&iface.master, self.ifaces.get(peer).and_then(|p| p.master.clone())) {
+            let IfKind::Veth { peer } = &iface.kind else {
+                continue;
+            };
+            let known: Vec<IpNet> = match (
+                &iface.master,
+                self.ifaces.get(peer).and_then(|p| p.master.clone()),
+            ) {
                 (Some(_), _) => continue,
                 (None, Some(br)) => self.bridge_subnets.get(&br).cloned().unwrap_or_default(),
-                (None, None) => self.ifaces.get(peer).map(|p| p.addrs.iter().map(|(a, _)| a.trunc()).collect()).unwrap_or_default(),
+                (None, None) => self
+                    .ifaces
+                    .get(peer)
+                    .map(|p| p.addrs.iter().map(|(a, _)| a.trunc()).collect())
+                    .unwrap_or_default(),
             };
             for (a, pos) in &iface.addrs {
-                let same_family: Vec<&IpNet> = known.iter().filter(|k| k.addr().is_ipv4() == a.addr().is_ipv4()).collect();
+                let same_family: Vec<&IpNet> = known
+                    .iter()
+                    .filter(|k| k.addr().is_ipv4() == a.addr().is_ipv4())
+                    .collect();
                 if !same_family.is_empty() && !same_family.iter().any(|k| k.contains(&a.addr())) {
                     let list: Vec<String> = same_family.iter().map(|k| k.to_string()).collect();
-                    problems.push((*pos, format!("address {a} on {link} is outside the link's subnet ({})", list.join(", "))));
+                    problems.push((
+                        *pos,
+                        format!(
+                            "address {a} on {link} is outside the link's subnet ({})",
+                            list.join(", ")
+                        ),
+                    ));
                 }
             }
         }
         for (pos, msg) in problems {
-            self.err(pos, msg, "use an address inside the subnet of the bridge or peer it is linked to");
+            self.err(
+                pos,
+                msg,
+                "use an address inside the subnet of the bridge or peer it is linked to",
+            );
         }
     }
 
@@ -655,15 +1027,28 @@ impl<'a> Builder<'a> {
         for (link, iface) in &self.ifaces {
             let segment = match &iface.kind {
                 IfKind::Bridge { .. } => format!("bridge {}", link.name),
-                IfKind::Veth { peer } => match iface.master.clone().or_else(|| self.ifaces.get(peer).and_then(|p| p.master.clone())) {
+                IfKind::Veth { peer } => match iface
+                    .master
+                    .clone()
+                    .or_else(|| self.ifaces.get(peer).and_then(|p| p.master.clone()))
+                {
                     Some(m) => format!("bridge {m}"),
                     None => {
-                        let (x, y) = if link < peer { (link, peer) } else { (peer, link) };
+                        let (x, y) = if link < peer {
+                            (link, peer)
+                        } else {
+                            (peer, link)
+                        };
                         format!("veth pair ({x}, {y})")
                     }
                 },
             };
-            all.extend(iface.addrs.iter().map(|(a, pos)| (*pos, segment.clone(), a.addr(), link.clone())));
+            all.extend(
+                iface
+                    .addrs
+                    .iter()
+                    .map(|(a, pos)| (*pos, segment.clone(), a.addr(), link.clone())),
+            );
         }
         // The later one in the file is the one reported.
         all.sort_by_key(|(pos, ..)| (pos.line, pos.col));
@@ -678,7 +1063,11 @@ impl<'a> Builder<'a> {
             }
         }
         for (pos, msg) in problems {
-            self.err(pos, msg, "give each interface on a bridge or veth pair its own address");
+            self.err(
+                pos,
+                msg,
+                "give each interface on a bridge or veth pair its own address",
+            );
         }
     }
 
@@ -689,10 +1078,23 @@ impl<'a> Builder<'a> {
                 *ports.entry(m).or_default() += 1;
             }
         }
-        let over: Vec<(String, usize)> = ports.into_iter().filter(|(_, n)| *n > BRIDGE_PORT_MAX).map(|(b, n)| (b.clone(), n)).collect();
+        let over: Vec<(String, usize)> = ports
+            .into_iter()
+            .filter(|(_, n)| *n > BRIDGE_PORT_MAX)
+            .map(|(b, n)| (b.clone(), n))
+            .collect();
         for (b, n) in over {
-            let pos = self.ifaces.iter().find(|(l, _)| l.name == b).map(|(_, i)| i.pos).unwrap_or_default();
-            self.err(pos, format!("bridge `{b}` would have {n} ports; Linux allows {BRIDGE_PORT_MAX}"), "split the nodes over several bridges or networks");
+            let pos = self
+                .ifaces
+                .iter()
+                .find(|(l, _)| l.name == b)
+                .map(|(_, i)| i.pos)
+                .unwrap_or_default();
+            self.err(
+                pos,
+                format!("bridge `{b}` would have {n} ports; Linux allows {BRIDGE_PORT_MAX}"),
+                "split the nodes over several bridges or networks",
+            );
         }
     }
 
@@ -700,11 +1102,19 @@ impl<'a> Builder<'a> {
         match s.value.parse::<IpNet>() {
             Ok(n) if n.trunc() == n => Some(n),
             Ok(n) => {
-                self.err(Pos::of(s), format!("subnet {n} has host bits set"), format!("write `subnet: {}`", n.trunc()));
+                self.err(
+                    Pos::of(s),
+                    format!("subnet {n} has host bits set"),
+                    format!("write `subnet: {}`", n.trunc()),
+                );
                 None
             }
             Err(_) => {
-                self.err(Pos::of(s), format!("`{}` is not a subnet", s.value), "write a prefix such as `12.0.6.0/24`");
+                self.err(
+                    Pos::of(s),
+                    format!("`{}` is not a subnet", s.value),
+                    "write a prefix such as `12.0.6.0/24`",
+                );
                 None
             }
         }
@@ -713,7 +1123,11 @@ impl<'a> Builder<'a> {
     fn mtu(&mut self, m: Option<&S<u32>>) -> Option<u32> {
         let m = m?;
         if !(68..=65535).contains(&m.value) {
-            self.err(Pos::of(m), format!("mtu {} is out of range", m.value), "an MTU is between 68 and 65535; 1500 is usual");
+            self.err(
+                Pos::of(m),
+                format!("mtu {} is out of range", m.value),
+                "an MTU is between 68 and 65535; 1500 is usual",
+            );
             return None;
         }
         Some(m.value)
@@ -723,28 +1137,53 @@ impl<'a> Builder<'a> {
         match m.value.parse::<Mac>() {
             Ok(mac) if mac.0[0] & 1 == 0 && mac.0 != [0; 6] => Some(mac),
             Ok(_) => {
-                self.err(Pos::of(m), format!("{} is not a unicast MAC address", m.value), "use a locally administered unicast address such as `02:00:00:00:00:01`");
+                self.err(
+                    Pos::of(m),
+                    format!("{} is not a unicast MAC address", m.value),
+                    "use a locally administered unicast address such as `02:00:00:00:00:01`",
+                );
                 None
             }
             Err(_) => {
-                self.err(Pos::of(m), format!("`{}` is not a MAC address", m.value), "write six hex pairs, e.g. `02:00:00:00:15:01`");
+                self.err(
+                    Pos::of(m),
+                    format!("`{}` is not a MAC address", m.value),
+                    "write six hex pairs, e.g. `02:00:00:00:15:01`",
+                );
                 None
             }
         }
     }
 
     fn any_v6(&self) -> bool {
-        self.ifaces.values().any(|i| i.addrs.iter().any(|(a, _)| a.addr().is_ipv6()))
-            || self.routes.values().flat_map(|m| m.keys()).any(|k| k.to.addr().is_ipv6())
+        self.ifaces
+            .values()
+            .any(|i| i.addrs.iter().any(|(a, _)| a.addr().is_ipv6()))
+            || self
+                .routes
+                .values()
+                .flat_map(|m| m.keys())
+                .any(|k| k.to.addr().is_ipv6())
     }
 
     /// NAT and filter rules of every namespace that declares some.
     fn collect_nat(&mut self, spec: &LabSpec) {
         let mut groups = Vec::new();
-        let host = spec.host.as_ref().map(|h| (&h.value.nat, &h.value.firewall));
-        groups.push((Ns::Host, host.and_then(|h| h.0.as_ref()), host.and_then(|h| h.1.as_ref())));
+        let host = spec
+            .host
+            .as_ref()
+            .map(|h| (&h.value.nat, &h.value.firewall));
+        groups.push((
+            Ns::Host,
+            host.and_then(|h| h.0.as_ref()),
+            host.and_then(|h| h.1.as_ref()),
+        ));
         for (n, node) in &spec.nodes {
-            groups.push((Ns::Node(n.clone()), node.value.nat.as_ref(), node.value.firewall.as_ref()));
+            groups.push((
+                Ns::Node(n.clone()),
+                node.value.nat.as_ref(),
+                node.value.firewall.as_ref(),
+            ));
         }
         for (ns, nat_spec, fw) in groups {
             let extra = self.masquerade.get(&ns).cloned().unwrap_or_default();
@@ -752,13 +1191,25 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let node_address = |n: &str| {
-                self.ifaces.iter().filter(|(l, _)| l.ns == Ns::Node(n.to_string())).flat_map(|(_, i)| &i.addrs).map(|(a, _)| a.addr()).find(IpAddr::is_ipv4)
+                self.ifaces
+                    .iter()
+                    .filter(|(l, _)| l.ns == Ns::Node(n.to_string()))
+                    .flat_map(|(_, i)| &i.addrs)
+                    .map(|(a, _)| a.addr())
+                    .find(IpAddr::is_ipv4)
             };
             let knows_interface = |i: &str| self.ifaces.contains_key(&IfRef::new(ns.clone(), i));
             let forwards = self.sysctls.get(&ns).is_some_and(|m| {
-                ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"].iter().any(|k| m.get(*k).is_some_and(|(v, _)| v == "1"))
+                ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"]
+                    .iter()
+                    .any(|k| m.get(*k).is_some_and(|(v, _)| v == "1"))
             });
-            let cx = nat::Context { ns: &ns, node_address: &node_address, knows_interface: &knows_interface, forwards };
+            let cx = nat::Context {
+                ns: &ns,
+                node_address: &node_address,
+                knows_interface: &knows_interface,
+                forwards,
+            };
             let compiled = nat::compile(&cx, nat_spec, fw, &extra);
             self.diags.extend(compiled.diags);
             for (id, res, pos) in compiled.objects {
@@ -781,24 +1232,52 @@ impl<'a> Builder<'a> {
                     st.insert(Id::Bridge { link: link.clone() }, Res::Bridge { stp: *stp });
                 }
                 IfKind::Veth { peer } if link < peer => {
-                    st.insert(Id::Veth { link: link.clone() }, Res::Veth { peer: peer.clone() });
+                    st.insert(
+                        Id::Veth { link: link.clone() },
+                        Res::Veth { peer: peer.clone() },
+                    );
                 }
                 IfKind::Veth { .. } => {}
             }
-            let res = Res::Link { up: true, mtu: iface.mtu, mac: iface.mac, master: iface.master.clone() };
+            let res = Res::Link {
+                up: true,
+                mtu: iface.mtu,
+                mac: iface.mac,
+                master: iface.master.clone(),
+            };
             st.insert(Id::Link { link: link.clone() }, res);
             for (a, _) in &iface.addrs {
-                st.insert(Id::Address { link: link.clone(), address: *a }, Res::Address);
+                st.insert(
+                    Id::Address {
+                        link: link.clone(),
+                        address: *a,
+                    },
+                    Res::Address,
+                );
             }
         }
         for (ns, routes) in &self.routes {
             for (key, (res, _)) in routes {
-                st.insert(Id::Route { ns: ns.clone(), key: key.clone() }, res.clone());
+                st.insert(
+                    Id::Route {
+                        ns: ns.clone(),
+                        key: key.clone(),
+                    },
+                    res.clone(),
+                );
             }
         }
         for (ns, sysctls) in &self.sysctls {
             for (key, (value, _)) in sysctls {
-                st.insert(Id::Sysctl { ns: ns.clone(), key: key.clone() }, Res::Sysctl { value: value.clone() });
+                st.insert(
+                    Id::Sysctl {
+                        ns: ns.clone(),
+                        key: key.clone(),
+                    },
+                    Res::Sysctl {
+                        value: value.clone(),
+                    },
+                );
             }
         }
         st.extend(self.nft.iter().cloned());
@@ -809,7 +1288,11 @@ impl<'a> Builder<'a> {
 /// One side of a link as written.
 enum Endpoint {
     Iface(IfRef),
-    Bridge { bridge: String, ns: Ns, port: Option<String> },
+    Bridge {
+        bridge: String,
+        ns: Ns,
+        port: Option<String>,
+    },
 }
 
 impl Endpoint {
@@ -825,9 +1308,16 @@ impl Endpoint {
 fn declared_addresses(spec: &LabSpec) -> BTreeSet<IpAddr> {
     let bridges = spec.bridges.values().flat_map(|b| &b.value.addresses);
     let host = spec.host.iter().flat_map(|h| h.value.interfaces.values());
-    let nodes = spec.nodes.values().flat_map(|n| n.value.interfaces.values());
+    let nodes = spec
+        .nodes
+        .values()
+        .flat_map(|n| n.value.interfaces.values());
     let ifaces = host.chain(nodes).flat_map(|i| &i.value.addresses);
-    bridges.chain(ifaces).filter_map(|a| a.value.parse::<IpNet>().ok()).map(|n| n.addr()).collect()
+    bridges
+        .chain(ifaces)
+        .filter_map(|a| a.value.parse::<IpNet>().ok())
+        .map(|n| n.addr())
+        .collect()
 }
 
 fn default_for(gw: IpAddr) -> IpNet {

@@ -25,7 +25,11 @@ pub enum IpamError {
 }
 
 /// Assigns one address per request, in order, none of them `reserved`.
-pub fn allocate(subnet: IpNet, reserved: &BTreeSet<IpAddr>, reqs: &[Request]) -> Result<Vec<IpAddr>, IpamError> {
+pub fn allocate(
+    subnet: IpNet,
+    reserved: &BTreeSet<IpAddr>,
+    reqs: &[Request],
+) -> Result<Vec<IpAddr>, IpamError> {
     let mut taken = reserved.clone();
     let mut out: Vec<Option<IpAddr>> = vec![None; reqs.len()];
     for (i, r) in reqs.iter().enumerate() {
@@ -38,7 +42,10 @@ pub fn allocate(subnet: IpNet, reserved: &BTreeSet<IpAddr>, reqs: &[Request]) ->
         if out[i].is_some() {
             continue;
         }
-        if let Some(a) = r.current.filter(|a| usable(subnet, *a) && !taken.contains(a)) {
+        if let Some(a) = r
+            .current
+            .filter(|a| usable(subnet, *a) && !taken.contains(a))
+        {
             taken.insert(a);
             out[i] = Some(a);
         }
@@ -46,12 +53,18 @@ pub fn allocate(subnet: IpNet, reserved: &BTreeSet<IpAddr>, reqs: &[Request]) ->
     let mut hosts = subnet.hosts().filter(|a| usable(subnet, *a));
     for (i, slot) in out.iter_mut().enumerate() {
         if slot.is_none() {
-            let a = hosts.by_ref().find(|a| !taken.contains(a)).ok_or(IpamError::Exhausted(i))?;
+            let a = hosts
+                .by_ref()
+                .find(|a| !taken.contains(a))
+                .ok_or(IpamError::Exhausted(i))?;
             taken.insert(a);
             *slot = Some(a);
         }
     }
-    Ok(out.into_iter().map(|a| a.expect("every slot filled")).collect())
+    Ok(out
+        .into_iter()
+        .map(|a| a.expect("every slot filled"))
+        .collect())
 }
 
 /// Inside the subnet and neither its network nor its broadcast address.
@@ -60,7 +73,9 @@ pub fn usable(subnet: IpNet, a: IpAddr) -> bool {
         return false;
     }
     match subnet {
-        IpNet::V4(n) if n.prefix_len() < 31 => IpAddr::V4(n.network()) != a && IpAddr::V4(n.broadcast()) != a,
+        IpNet::V4(n) if n.prefix_len() < 31 => {
+            IpAddr::V4(n.network()) != a && IpAddr::V4(n.broadcast()) != a
+        }
         IpNet::V6(n) if n.prefix_len() < 127 => IpAddr::V6(n.network()) != a,
         _ => true,
     }
@@ -74,7 +89,10 @@ mod tests {
         s.parse().unwrap()
     }
     fn req(fixed: Option<&str>, current: Option<&str>) -> Request {
-        Request { fixed: fixed.map(ip), current: current.map(ip) }
+        Request {
+            fixed: fixed.map(ip),
+            current: current.map(ip),
+        }
     }
     fn gw(s: &str) -> BTreeSet<IpAddr> {
         BTreeSet::from([ip(s)])
@@ -82,7 +100,11 @@ mod tests {
 
     #[test]
     fn starts_at_one_and_skips_the_gateway() {
-        let got = allocate("12.0.6.0/24".parse().unwrap(), &gw("12.0.6.1"), &[req(None, None), req(None, None)]);
+        let got = allocate(
+            "12.0.6.0/24".parse().unwrap(),
+            &gw("12.0.6.1"),
+            &[req(None, None), req(None, None)],
+        );
         assert_eq!(got.unwrap(), vec![ip("12.0.6.2"), ip("12.0.6.3")]);
     }
 
@@ -99,21 +121,38 @@ mod tests {
     #[test]
     fn removing_a_member_renumbers_nobody() {
         let net = "10.0.0.0/24".parse().unwrap();
-        let first = allocate(net, &gw("10.0.0.254"), &[req(None, None), req(None, None), req(None, None)]).unwrap();
+        let first = allocate(
+            net,
+            &gw("10.0.0.254"),
+            &[req(None, None), req(None, None), req(None, None)],
+        )
+        .unwrap();
         // The first member goes; the others keep what they have in the kernel.
         let reqs = [req(None, Some("10.0.0.2")), req(None, Some("10.0.0.3"))];
         let second = allocate(net, &gw("10.0.0.254"), &reqs).unwrap();
         assert_eq!(second, first[1..].to_vec());
         // A newcomer takes the lowest free address, not someone else's.
-        let reqs = [req(None, Some("10.0.0.2")), req(None, Some("10.0.0.3")), req(None, None)];
-        assert_eq!(allocate(net, &gw("10.0.0.254"), &reqs).unwrap()[2], ip("10.0.0.1"));
+        let reqs = [
+            req(None, Some("10.0.0.2")),
+            req(None, Some("10.0.0.3")),
+            req(None, None),
+        ];
+        assert_eq!(
+            allocate(net, &gw("10.0.0.254"), &reqs).unwrap()[2],
+            ip("10.0.0.1")
+        );
     }
 
     #[test]
     fn reserved_addresses_are_skipped_and_not_kept() {
         let net = "10.0.0.0/24".parse().unwrap();
         let reserved = BTreeSet::from([ip("10.0.0.254"), ip("10.0.0.1")]);
-        let got = allocate(net, &reserved, &[req(None, Some("10.0.0.1")), req(None, None)]).unwrap();
+        let got = allocate(
+            net,
+            &reserved,
+            &[req(None, Some("10.0.0.1")), req(None, None)],
+        )
+        .unwrap();
         assert_eq!(got, vec![ip("10.0.0.2"), ip("10.0.0.3")]);
     }
 

@@ -8,8 +8,14 @@ pub fn lab_name_problem(name: &str) -> Option<String> {
     if name.is_empty() || name.len() > 32 {
         return Some("a lab name has 1 to 32 characters".into());
     }
-    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || name.starts_with('-') {
-        return Some("a lab name uses lowercase letters, digits and '-', and does not start with '-'".into());
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || name.starts_with('-')
+    {
+        return Some(
+            "a lab name uses lowercase letters, digits and '-', and does not start with '-'".into(),
+        );
     }
     None
 }
@@ -25,8 +31,14 @@ pub fn node_name_problem(name: &str) -> Option<String> {
     if name.starts_with('.') || name.starts_with('-') {
         return Some("a node name must not start with '.' or '-'".into());
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        return Some("a node name uses letters, digits, '-', '_' and '.' only (it becomes /run/netns/NAME)".into());
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Some(
+            "a node name uses letters, digits, '-', '_' and '.' only (it becomes /run/netns/NAME)"
+                .into(),
+        );
     }
     None
 }
@@ -45,8 +57,13 @@ pub fn ifname_problem(name: &str) -> Option<String> {
     if name == "." || name == ".." {
         return Some("`.` and `..` are not interface names".into());
     }
-    if name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control()) {
-        return Some(format!("interface name `{name}` contains '/', ':' or whitespace, which Linux or topo reject"));
+    if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+    {
+        return Some(format!(
+            "interface name `{name}` contains '/', ':' or whitespace, which Linux or topo reject"
+        ));
     }
     None
 }
@@ -58,12 +75,17 @@ pub fn port_name(lab: &str, owner: &str, ifname: &str) -> String {
     if readable.len() <= IFNAME_MAX && ifname_problem(&readable).is_none() {
         return readable;
     }
-    format!("tp{:013x}", fnv1a(&format!("{lab}/{owner}/{ifname}")) & 0x1_ffff_ffff_ffff)
+    format!(
+        "tp{:013x}",
+        fnv1a(&format!("{lab}/{owner}/{ifname}")) & 0x1_ffff_ffff_ffff
+    )
 }
 
 /// FNV-1a: stable across Rust versions, unlike the std hasher.
 pub fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 use super::resource::{Id, Ns, Res};
 use crate::diag::{Diagnostic, Pos};
-use crate::spec::{DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, PortValue, SnatSpec, S};
+use crate::spec::{
+    DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, PortValue, SnatSpec, S,
+};
 use ipnet::IpNet;
 use serde_json::{json, Value};
 use std::net::{IpAddr, Ipv4Addr};
@@ -43,12 +45,25 @@ pub struct Compiled {
 
 impl Compiled {
     fn add(&mut self, ns: &Ns, chain: &str, text: String, expr: Vec<Value>, pos: Pos) {
-        let id = Id::Rule { ns: ns.clone(), chain: chain.to_string(), rule: text.clone() };
+        let id = Id::Rule {
+            ns: ns.clone(),
+            chain: chain.to_string(),
+            rule: text.clone(),
+        };
         if self.objects.iter().any(|(i, _, _)| *i == id) {
-            self.diags.push(Diagnostic::error(pos, format!("the same rule is declared twice: {text}")).help("remove one of them"));
+            self.diags.push(
+                Diagnostic::error(pos, format!("the same rule is declared twice: {text}"))
+                    .help("remove one of them"),
+            );
             return;
         }
-        self.objects.push((id, Res::Rule { expr: Value::Array(expr) }, pos));
+        self.objects.push((
+            id,
+            Res::Rule {
+                expr: Value::Array(expr),
+            },
+            pos,
+        ));
         self.chain(chain).2.push(text);
     }
 
@@ -61,12 +76,27 @@ impl Compiled {
     }
 }
 
-pub fn compile(cx: &Context<'_>, nat: Option<&S<NatSpec>>, fw: Option<&S<FirewallSpec>>, extra_masquerade: &[(IpNet, Pos)]) -> Compiled {
+pub fn compile(
+    cx: &Context<'_>,
+    nat: Option<&S<NatSpec>>,
+    fw: Option<&S<FirewallSpec>>,
+    extra_masquerade: &[(IpNet, Pos)],
+) -> Compiled {
     let mut c = Compiled::default();
     let ns = cx.ns;
     for (subnet, pos) in extra_masquerade {
-        let expr = vec![saddr(*subnet), daddr_not(*subnet), json!({"masquerade": null})];
-        c.add(ns, "postrouting", format!("masquerade from {subnet} not to {subnet}"), expr, *pos);
+        let expr = vec![
+            saddr(*subnet),
+            daddr_not(*subnet),
+            json!({"masquerade": null}),
+        ];
+        c.add(
+            ns,
+            "postrouting",
+            format!("masquerade from {subnet} not to {subnet}"),
+            expr,
+            *pos,
+        );
         if !cx.forwards {
             c.diags.push(no_forwarding(*pos, cx.ns));
         }
@@ -88,16 +118,25 @@ pub fn compile(cx: &Context<'_>, nat: Option<&S<NatSpec>>, fw: Option<&S<Firewal
                 c.add(ns, "nat-output", text, out, Pos::of(d));
             }
         }
-        let needs_forwarding = !nat.value.masquerade.is_empty() || !nat.value.snat.is_empty() || !nat.value.dnat.is_empty();
+        let needs_forwarding = !nat.value.masquerade.is_empty()
+            || !nat.value.snat.is_empty()
+            || !nat.value.dnat.is_empty();
         if needs_forwarding && !cx.forwards && extra_masquerade.is_empty() {
             c.diags.push(no_forwarding(Pos::of(nat), cx.ns));
         }
     }
     if let Some(fw) = fw {
-        for (chain, policy) in [("input", &fw.value.input), ("forward", &fw.value.forward), ("output", &fw.value.output)] {
+        for (chain, policy) in [
+            ("input", &fw.value.input),
+            ("forward", &fw.value.forward),
+            ("output", &fw.value.output),
+        ] {
             let Some(p) = policy else { continue };
             if p.value != "accept" && p.value != "drop" {
-                c.diags.push(Diagnostic::error(Pos::of(p), format!("`{}` is not a chain policy", p.value)).help("write `accept` or `drop`"));
+                c.diags.push(
+                    Diagnostic::error(Pos::of(p), format!("`{}` is not a chain policy", p.value))
+                        .help("write `accept` or `drop`"),
+                );
                 continue;
             }
             c.chain(chain).1 = Some(p.value.clone());
@@ -110,8 +149,17 @@ pub fn compile(cx: &Context<'_>, nat: Option<&S<NatSpec>>, fw: Option<&S<Firewal
     }
     for (name, policy, rules) in std::mem::take(&mut c.chains) {
         // A filter chain without a policy of its own accepts, as iptables does.
-        let policy = policy.or_else(|| (!name.contains("routing") && name != "nat-output").then(|| "accept".to_string()));
-        c.objects.push((Id::Chain { ns: cx.ns.clone(), chain: name }, Res::Chain { policy, rules }, Pos::default()));
+        let policy = policy.or_else(|| {
+            (!name.contains("routing") && name != "nat-output").then(|| "accept".to_string())
+        });
+        c.objects.push((
+            Id::Chain {
+                ns: cx.ns.clone(),
+                chain: name,
+            },
+            Res::Chain { policy, rules },
+            Pos::default(),
+        ));
     }
     c
 }
@@ -123,14 +171,26 @@ fn no_forwarding(pos: Pos, ns: &Ns) -> Diagnostic {
 
 fn prefix(c: &mut Compiled, s: &S<String>, what: &str) -> Option<IpNet> {
     let v = s.value.as_str();
-    match v.parse::<IpNet>().or_else(|_| v.parse::<IpAddr>().map(IpNet::from)) {
+    match v
+        .parse::<IpNet>()
+        .or_else(|_| v.parse::<IpAddr>().map(IpNet::from))
+    {
         Ok(n) if n.addr().is_ipv4() => Some(n.trunc()),
         Ok(_) => {
-            c.diags.push(Diagnostic::error(Pos::of(s), format!("{what} `{v}` is IPv6")).help("NAT rules are IPv4, like the seeds' iptables rules"));
+            c.diags.push(
+                Diagnostic::error(Pos::of(s), format!("{what} `{v}` is IPv6"))
+                    .help("NAT rules are IPv4, like the seeds' iptables rules"),
+            );
             None
         }
         Err(_) => {
-            c.diags.push(Diagnostic::error(Pos::of(s), format!("{what} `{v}` is not an address or prefix")).help("write e.g. `192.168.15.0/24` or `10.18.103.2`"));
+            c.diags.push(
+                Diagnostic::error(
+                    Pos::of(s),
+                    format!("{what} `{v}` is not an address or prefix"),
+                )
+                .help("write e.g. `192.168.15.0/24` or `10.18.103.2`"),
+            );
             None
         }
     }
@@ -140,8 +200,14 @@ fn interface(c: &mut Compiled, cx: &Context<'_>, s: &Option<S<String>>) -> Optio
     let s = s.as_ref()?;
     if !(cx.knows_interface)(&s.value) {
         c.diags.push(
-            Diagnostic::warning(Pos::of(s), format!("interface `{}` is not created by the lab in {}", s.value, cx.ns))
-                .help("fine if it is one of the machine's own interfaces; otherwise check the name"),
+            Diagnostic::warning(
+                Pos::of(s),
+                format!(
+                    "interface `{}` is not created by the lab in {}",
+                    s.value, cx.ns
+                ),
+            )
+            .help("fine if it is one of the machine's own interfaces; otherwise check the name"),
         );
     }
     Some(s.value.clone())
@@ -160,15 +226,27 @@ fn matches(left: Value, op: &str, right: Value) -> Value {
 }
 
 fn saddr(n: IpNet) -> Value {
-    matches(json!({"payload": {"protocol": "ip", "field": "saddr"}}), "==", net_json(n))
+    matches(
+        json!({"payload": {"protocol": "ip", "field": "saddr"}}),
+        "==",
+        net_json(n),
+    )
 }
 
 fn daddr(n: IpNet) -> Value {
-    matches(json!({"payload": {"protocol": "ip", "field": "daddr"}}), "==", net_json(n))
+    matches(
+        json!({"payload": {"protocol": "ip", "field": "daddr"}}),
+        "==",
+        net_json(n),
+    )
 }
 
 fn daddr_not(n: IpNet) -> Value {
-    matches(json!({"payload": {"protocol": "ip", "field": "daddr"}}), "!=", net_json(n))
+    matches(
+        json!({"payload": {"protocol": "ip", "field": "daddr"}}),
+        "!=",
+        net_json(n),
+    )
 }
 
 fn ifname(key: &str, name: &str) -> Value {
@@ -198,7 +276,10 @@ fn ports(c: &mut Compiled, p: &S<PortValue>) -> Option<(u16, u16)> {
         PortValue::Text(t) => parse_ports(t),
     };
     if parsed.is_none() {
-        c.diags.push(Diagnostic::error(Pos::of(p), "not a port or port range").help("write a port from 1 to 65535, or a range like `\"5000-5010\"`"));
+        c.diags.push(
+            Diagnostic::error(Pos::of(p), "not a port or port range")
+                .help("write a port from 1 to 65535, or a range like `\"5000-5010\"`"),
+        );
     }
     parsed
 }
@@ -209,7 +290,11 @@ fn parse_ports(t: &str) -> Option<(u16, u16)> {
     (a > 0 && a <= b).then_some((a, b))
 }
 
-fn masquerade(c: &mut Compiled, cx: &Context<'_>, m: &S<MasqueradeSpec>) -> Option<(String, Vec<Value>)> {
+fn masquerade(
+    c: &mut Compiled,
+    cx: &Context<'_>,
+    m: &S<MasqueradeSpec>,
+) -> Option<(String, Vec<Value>)> {
     let source = prefix(c, &m.value.source, "source")?;
     let mut text = format!("masquerade from {source}");
     let mut expr = vec![saddr(source)];
@@ -231,11 +316,23 @@ fn snat(c: &mut Compiled, cx: &Context<'_>, s: &S<SnatSpec>) -> Option<(String, 
     let to = &s.value.to;
     let (a, b) = to.value.split_once('-').unwrap_or((&to.value, &to.value));
     let (Ok(a), Ok(b)) = (a.trim().parse::<Ipv4Addr>(), b.trim().parse::<Ipv4Addr>()) else {
-        c.diags.push(Diagnostic::error(Pos::of(to), format!("`{}` is not an IPv4 address or range", to.value)).help("write `192.168.5.3` or `192.168.5.3-192.168.5.5`"));
+        c.diags.push(
+            Diagnostic::error(
+                Pos::of(to),
+                format!("`{}` is not an IPv4 address or range", to.value),
+            )
+            .help("write `192.168.5.3` or `192.168.5.3-192.168.5.5`"),
+        );
         return None;
     };
     if b < a {
-        c.diags.push(Diagnostic::error(Pos::of(to), format!("SNAT range {a}-{b} ends below its start")).help(format!("write `{b}-{a}`")));
+        c.diags.push(
+            Diagnostic::error(
+                Pos::of(to),
+                format!("SNAT range {a}-{b} ends below its start"),
+            )
+            .help(format!("write `{b}-{a}`")),
+        );
         return None;
     }
     let mut text = format!("snat from {source}");
@@ -244,8 +341,19 @@ fn snat(c: &mut Compiled, cx: &Context<'_>, s: &S<SnatSpec>) -> Option<(String, 
         text += &format!(" out {out}");
         expr.push(ifname("oifname", &out));
     }
-    let addr = if a == b { json!(a.to_string()) } else { json!({"range": [a.to_string(), b.to_string()]}) };
-    text += &format!(" to {}", if a == b { a.to_string() } else { format!("{a}-{b}") });
+    let addr = if a == b {
+        json!(a.to_string())
+    } else {
+        json!({"range": [a.to_string(), b.to_string()]})
+    };
+    text += &format!(
+        " to {}",
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}-{b}")
+        }
+    );
     expr.push(json!({"snat": {"family": "ip", "addr": addr}}));
     Some((text, expr))
 }
@@ -253,11 +361,21 @@ fn snat(c: &mut Compiled, cx: &Context<'_>, s: &S<SnatSpec>) -> Option<(String, 
 /// A DNAT becomes two rules with one description: in prerouting for traffic
 /// from outside, in the nat output chain for traffic the namespace sends to
 /// its own address.
-fn dnat(c: &mut Compiled, cx: &Context<'_>, d: &S<DnatSpec>) -> Option<(String, Vec<Value>, Vec<Value>)> {
+fn dnat(
+    c: &mut Compiled,
+    cx: &Context<'_>,
+    d: &S<DnatSpec>,
+) -> Option<(String, Vec<Value>, Vec<Value>)> {
     let spec = &d.value;
     let proto = spec.proto.value.as_str();
     if proto != "tcp" && proto != "udp" {
-        c.diags.push(Diagnostic::error(Pos::of(&spec.proto), format!("`{proto}` cannot be port-forwarded")).help("write `proto: tcp` or `proto: udp`"));
+        c.diags.push(
+            Diagnostic::error(
+                Pos::of(&spec.proto),
+                format!("`{proto}` cannot be port-forwarded"),
+            )
+            .help("write `proto: tcp` or `proto: udp`"),
+        );
         return None;
     }
     let (first, last) = ports(c, &spec.port)?;
@@ -272,8 +390,13 @@ fn dnat(c: &mut Compiled, cx: &Context<'_>, d: &S<DnatSpec>) -> Option<(String, 
         }
         if first != last && t1 != first {
             c.diags.push(
-                Diagnostic::error(Pos::of(&spec.to), "a port range can only be forwarded to the same ports")
-                    .help(format!("write `to: {target}` (ports are kept) or forward each port on its own")),
+                Diagnostic::error(
+                    Pos::of(&spec.to),
+                    "a port range can only be forwarded to the same ports",
+                )
+                .help(format!(
+                    "write `to: {target}` (ports are kept) or forward each port on its own"
+                )),
             );
             return None;
         }
@@ -282,21 +405,36 @@ fn dnat(c: &mut Compiled, cx: &Context<'_>, d: &S<DnatSpec>) -> Option<(String, 
         Some(s) => match s.value.parse::<IpAddr>() {
             Ok(a @ IpAddr::V4(_)) => Some(a),
             _ => {
-                c.diags.push(Diagnostic::error(Pos::of(s), format!("destination `{}` is not an IPv4 address", s.value)).help("write the address the forward listens on, e.g. `10.18.103.2`"));
+                c.diags.push(
+                    Diagnostic::error(
+                        Pos::of(s),
+                        format!("destination `{}` is not an IPv4 address", s.value),
+                    )
+                    .help("write the address the forward listens on, e.g. `10.18.103.2`"),
+                );
                 return None;
             }
         },
         None => None,
     };
-    if let Some((_, _, _, _, prev)) = c.dnat_keys.iter().find(|(p, a, b, ds, _)| p == proto && *a <= last && first <= *b && (ds.is_none() || dest.is_none() || *ds == dest)) {
+    if let Some((_, _, _, _, prev)) = c.dnat_keys.iter().find(|(p, a, b, ds, _)| {
+        p == proto && *a <= last && first <= *b && (ds.is_none() || dest.is_none() || *ds == dest)
+    }) {
         let line = prev.line;
         c.diags.push(
-            Diagnostic::error(Pos::of(d), format!("{proto} port {} is already forwarded at line {line}", port_text(first, last)))
-                .help("the first match would win: give each forward its own port or `destination:`"),
+            Diagnostic::error(
+                Pos::of(d),
+                format!(
+                    "{proto} port {} is already forwarded at line {line}",
+                    port_text(first, last)
+                ),
+            )
+            .help("the first match would win: give each forward its own port or `destination:`"),
         );
         return None;
     }
-    c.dnat_keys.push((proto.to_string(), first, last, dest, Pos::of(d)));
+    c.dnat_keys
+        .push((proto.to_string(), first, last, dest, Pos::of(d)));
     let mut text = format!("dnat {proto} {}", port_text(first, last));
     let mut common = Vec::new();
     match dest {
@@ -306,19 +444,34 @@ fn dnat(c: &mut Compiled, cx: &Context<'_>, d: &S<DnatSpec>) -> Option<(String, 
         }
         // Like Docker: only traffic to the namespace's own addresses, never
         // connections that merely pass through to the same port elsewhere.
-        None => common.push(matches(json!({"fib": {"result": "type", "flags": ["daddr"]}}), "==", json!("local"))),
+        None => common.push(matches(
+            json!({"fib": {"result": "type", "flags": ["daddr"]}}),
+            "==",
+            json!("local"),
+        )),
     }
-    common.push(matches(json!({"payload": {"protocol": proto, "field": "dport"}}), "==", ports_json(first, last)));
+    common.push(matches(
+        json!({"payload": {"protocol": proto, "field": "dport"}}),
+        "==",
+        ports_json(first, last),
+    ));
     let mut pre = common.clone();
     if let Some(i) = interface(c, cx, &spec.in_) {
         text += &format!(" in {i}");
         pre.insert(0, ifname("iifname", &i));
     }
     let nat = match to_ports {
-        Some((t1, _)) if first == last => json!({"dnat": {"family": "ip", "addr": target.to_string(), "port": t1}}),
+        Some((t1, _)) if first == last => {
+            json!({"dnat": {"family": "ip", "addr": target.to_string(), "port": t1}})
+        }
         _ => json!({"dnat": {"family": "ip", "addr": target.to_string()}}),
     };
-    text += &format!(" to {target}{}", to_ports.map(|(a, b)| format!(":{}", port_text(a, b))).unwrap_or_default());
+    text += &format!(
+        " to {target}{}",
+        to_ports
+            .map(|(a, b)| format!(":{}", port_text(a, b)))
+            .unwrap_or_default()
+    );
     pre.push(nat.clone());
     let mut out = common;
     out.push(nat);
@@ -326,7 +479,11 @@ fn dnat(c: &mut Compiled, cx: &Context<'_>, d: &S<DnatSpec>) -> Option<(String, 
 }
 
 /// `NODE[:PORT]` or `ADDRESS[:PORT]`.
-fn target(c: &mut Compiled, cx: &Context<'_>, to: &S<String>) -> Option<(IpAddr, Option<(u16, u16)>)> {
+fn target(
+    c: &mut Compiled,
+    cx: &Context<'_>,
+    to: &S<String>,
+) -> Option<(IpAddr, Option<(u16, u16)>)> {
     let v = to.value.as_str();
     let (host, port) = match v.rsplit_once(':') {
         Some((h, p)) if !h.contains(':') => (h, Some(p)),
@@ -336,7 +493,10 @@ fn target(c: &mut Compiled, cx: &Context<'_>, to: &S<String>) -> Option<(IpAddr,
         Some(p) => match parse_ports(p) {
             Some(pp) => Some(pp),
             None => {
-                c.diags.push(Diagnostic::error(Pos::of(to), format!("`{p}` is not a port")).help("write `NODE:PORT`, e.g. `blue:80`"));
+                c.diags.push(
+                    Diagnostic::error(Pos::of(to), format!("`{p}` is not a port"))
+                        .help("write `NODE:PORT`, e.g. `blue:80`"),
+                );
                 return None;
             }
         },
@@ -345,7 +505,10 @@ fn target(c: &mut Compiled, cx: &Context<'_>, to: &S<String>) -> Option<(IpAddr,
     let addr = match host.parse::<IpAddr>() {
         Ok(a @ IpAddr::V4(_)) => a,
         Ok(_) => {
-            c.diags.push(Diagnostic::error(Pos::of(to), "DNAT targets are IPv4 addresses").help("write an IPv4 address or a node name"));
+            c.diags.push(
+                Diagnostic::error(Pos::of(to), "DNAT targets are IPv4 addresses")
+                    .help("write an IPv4 address or a node name"),
+            );
             return None;
         }
         Err(_) => match (cx.node_address)(host) {
@@ -362,16 +525,32 @@ fn target(c: &mut Compiled, cx: &Context<'_>, to: &S<String>) -> Option<(IpAddr,
     Some((addr, port))
 }
 
-fn filter_rule(c: &mut Compiled, cx: &Context<'_>, r: &S<FilterRuleSpec>) -> Option<(String, String, Vec<Value>)> {
+fn filter_rule(
+    c: &mut Compiled,
+    cx: &Context<'_>,
+    r: &S<FilterRuleSpec>,
+) -> Option<(String, String, Vec<Value>)> {
     let spec = &r.value;
     let chain = spec.chain.value.as_str();
     if !["input", "forward", "output"].contains(&chain) {
-        c.diags.push(Diagnostic::error(Pos::of(&spec.chain), format!("`{chain}` is not a filter chain")).help("write `input`, `forward` or `output`"));
+        c.diags.push(
+            Diagnostic::error(
+                Pos::of(&spec.chain),
+                format!("`{chain}` is not a filter chain"),
+            )
+            .help("write `input`, `forward` or `output`"),
+        );
         return None;
     }
     let action = spec.action.value.as_str();
     if !["accept", "drop", "reject"].contains(&action) {
-        c.diags.push(Diagnostic::error(Pos::of(&spec.action), format!("`{action}` is not an action")).help("write `accept`, `drop` or `reject`"));
+        c.diags.push(
+            Diagnostic::error(
+                Pos::of(&spec.action),
+                format!("`{action}` is not an action"),
+            )
+            .help("write `accept`, `drop` or `reject`"),
+        );
         return None;
     }
     let mut text = chain.to_string();
@@ -399,7 +578,10 @@ fn filter_rule(c: &mut Compiled, cx: &Context<'_>, r: &S<FilterRuleSpec>) -> Opt
         None | Some("tcp" | "udp" | "icmp") => {}
         Some(p) => {
             let pos = Pos::of(spec.proto.as_ref().expect("matched Some"));
-            c.diags.push(Diagnostic::error(pos, format!("`{p}` is not a protocol topo filters")).help("write `tcp`, `udp` or `icmp`"));
+            c.diags.push(
+                Diagnostic::error(pos, format!("`{p}` is not a protocol topo filters"))
+                    .help("write `tcp`, `udp` or `icmp`"),
+            );
             return None;
         }
     }
@@ -407,10 +589,17 @@ fn filter_rule(c: &mut Compiled, cx: &Context<'_>, r: &S<FilterRuleSpec>) -> Opt
         (Some(p @ ("tcp" | "udp")), Some(port)) => {
             let (a, b) = ports(c, port)?;
             text += &format!(" {p} {}", port_text(a, b));
-            expr.push(matches(json!({"payload": {"protocol": p, "field": "dport"}}), "==", ports_json(a, b)));
+            expr.push(matches(
+                json!({"payload": {"protocol": p, "field": "dport"}}),
+                "==",
+                ports_json(a, b),
+            ));
         }
         (_, Some(port)) => {
-            c.diags.push(Diagnostic::error(Pos::of(port), "a port needs `proto: tcp` or `proto: udp`").help("add `proto: tcp`"));
+            c.diags.push(
+                Diagnostic::error(Pos::of(port), "a port needs `proto: tcp` or `proto: udp`")
+                    .help("add `proto: tcp`"),
+            );
             return None;
         }
         (Some(p), None) => {

@@ -48,7 +48,10 @@ pub struct IfRef {
 
 impl IfRef {
     pub fn new(ns: Ns, name: impl Into<String>) -> Self {
-        IfRef { ns, name: name.into() }
+        IfRef {
+            ns,
+            name: name.into(),
+        }
     }
 }
 
@@ -69,19 +72,43 @@ pub struct RouteKey {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Id {
-    Netns { name: String },
-    Bridge { link: IfRef },
+    Netns {
+        name: String,
+    },
+    Bridge {
+        link: IfRef,
+    },
     /// A veth pair, named by its first end (the smaller of the two).
-    Veth { link: IfRef },
+    Veth {
+        link: IfRef,
+    },
     /// The settings of an interface the lab created (bridge or veth end).
-    Link { link: IfRef },
-    Address { link: IfRef, address: IpNet },
-    Route { ns: Ns, key: RouteKey },
-    Sysctl { ns: Ns, key: String },
+    Link {
+        link: IfRef,
+    },
+    Address {
+        link: IfRef,
+        address: IpNet,
+    },
+    Route {
+        ns: Ns,
+        key: RouteKey,
+    },
+    Sysctl {
+        ns: Ns,
+        key: String,
+    },
     /// A chain of the lab's nftables table in `ns`.
-    Chain { ns: Ns, chain: String },
+    Chain {
+        ns: Ns,
+        chain: String,
+    },
     /// A rule of that table, identified by its comment.
-    Rule { ns: Ns, chain: String, rule: String },
+    Rule {
+        ns: Ns,
+        chain: String,
+        rule: String,
+    },
 }
 
 impl Id {
@@ -89,10 +116,14 @@ impl Id {
     pub fn ns(&self) -> Ns {
         match self {
             Id::Netns { name } => Ns::Node(name.clone()),
-            Id::Bridge { link } | Id::Veth { link } | Id::Link { link } | Id::Address { link, .. } => {
-                link.ns.clone()
-            }
-            Id::Route { ns, .. } | Id::Sysctl { ns, .. } | Id::Chain { ns, .. } | Id::Rule { ns, .. } => ns.clone(),
+            Id::Bridge { link }
+            | Id::Veth { link }
+            | Id::Link { link }
+            | Id::Address { link, .. } => link.ns.clone(),
+            Id::Route { ns, .. }
+            | Id::Sysctl { ns, .. }
+            | Id::Chain { ns, .. }
+            | Id::Rule { ns, .. } => ns.clone(),
         }
     }
 
@@ -121,7 +152,11 @@ impl fmt::Display for Id {
             Id::Link { link } => write!(f, "link {link}"),
             Id::Address { link, address } => write!(f, "address {address} on {link}"),
             Id::Route { ns, key } => {
-                let to = if key.to.prefix_len() == 0 { "default".to_string() } else { key.to.to_string() };
+                let to = if key.to.prefix_len() == 0 {
+                    "default".to_string()
+                } else {
+                    key.to.to_string()
+                };
                 write!(f, "route {to} in {ns}")?;
                 if key.metric != 0 {
                     write!(f, " metric {}", key.metric)?;
@@ -142,7 +177,11 @@ pub struct Mac(pub [u8; 6]);
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -169,18 +208,37 @@ impl std::str::FromStr for Mac {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Res {
     Netns,
-    Bridge { stp: bool },
-    Veth { peer: IfRef },
+    Bridge {
+        stp: bool,
+    },
+    Veth {
+        peer: IfRef,
+    },
     /// `None` in desired state means "whatever the kernel chooses".
-    Link { up: bool, mtu: Option<u32>, mac: Option<Mac>, master: Option<String> },
+    Link {
+        up: bool,
+        mtu: Option<u32>,
+        mac: Option<Mac>,
+        master: Option<String>,
+    },
     Address,
-    Route { via: Option<IpAddr>, dev: Option<String> },
-    Sysctl { value: String },
+    Route {
+        via: Option<IpAddr>,
+        dev: Option<String>,
+    },
+    Sysctl {
+        value: String,
+    },
     /// `policy` for filter chains; `rules` lists rule comments in order.
-    Chain { policy: Option<String>, rules: Vec<String> },
+    Chain {
+        policy: Option<String>,
+        rules: Vec<String>,
+    },
     /// The nftables JSON statements of a rule (desired state only: the
     /// kernel's canonical form differs, rules are compared by comment).
-    Rule { expr: serde_json::Value },
+    Rule {
+        expr: serde_json::Value,
+    },
 }
 
 /// One attribute that differs between desired and observed.
@@ -192,7 +250,8 @@ pub struct Change {
 }
 
 fn opt<T: fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map_or_else(|| "(none)".to_string(), T::to_string)
+    v.as_ref()
+        .map_or_else(|| "(none)".to_string(), T::to_string)
 }
 
 impl Res {
@@ -202,13 +261,34 @@ impl Res {
         let mut out = Vec::new();
         let mut push = |attr, before: String, after: String| {
             if before != after {
-                out.push(Change { attr, before, after })
+                out.push(Change {
+                    attr,
+                    before,
+                    after,
+                })
             }
         };
         match (self, live) {
-            (Res::Bridge { stp }, Res::Bridge { stp: was }) => push("stp", was.to_string(), stp.to_string()),
-            (Res::Veth { peer }, Res::Veth { peer: was }) => push("peer", was.to_string(), peer.to_string()),
-            (Res::Link { up, mtu, mac, master }, Res::Link { up: u0, mtu: m0, mac: a0, master: c0 }) => {
+            (Res::Bridge { stp }, Res::Bridge { stp: was }) => {
+                push("stp", was.to_string(), stp.to_string())
+            }
+            (Res::Veth { peer }, Res::Veth { peer: was }) => {
+                push("peer", was.to_string(), peer.to_string())
+            }
+            (
+                Res::Link {
+                    up,
+                    mtu,
+                    mac,
+                    master,
+                },
+                Res::Link {
+                    up: u0,
+                    mtu: m0,
+                    mac: a0,
+                    master: c0,
+                },
+            ) => {
                 push("up", u0.to_string(), up.to_string());
                 if mtu.is_some() {
                     push("mtu", opt(m0), opt(mtu));
@@ -224,8 +304,16 @@ impl Res {
                     push("dev", opt(d0), opt(dev));
                 }
             }
-            (Res::Sysctl { value }, Res::Sysctl { value: was }) => push("value", was.clone(), value.clone()),
-            (Res::Chain { policy, rules }, Res::Chain { policy: p0, rules: r0 }) => {
+            (Res::Sysctl { value }, Res::Sysctl { value: was }) => {
+                push("value", was.clone(), value.clone())
+            }
+            (
+                Res::Chain { policy, rules },
+                Res::Chain {
+                    policy: p0,
+                    rules: r0,
+                },
+            ) => {
                 push("policy", opt(p0), opt(policy));
                 // Order matters only among the rules both sides have; the
                 // others show as creates and deletes of their own.
@@ -245,7 +333,9 @@ impl Res {
     /// Whether a change of these attributes needs the object re-created.
     pub fn replace_reason(&self, changes: &[Change]) -> Option<String> {
         match self {
-            Res::Veth { .. } if changes.iter().any(|c| c.attr == "peer") => Some("veth peer moved".into()),
+            Res::Veth { .. } if changes.iter().any(|c| c.attr == "peer") => {
+                Some("veth peer moved".into())
+            }
             _ if changes.iter().any(|c| c.attr == "kind") => Some("object kind changed".into()),
             _ => None,
         }

@@ -25,7 +25,9 @@ impl Handles {
         let c = match ns {
             Ns::Host => Conn::open(None)?,
             Ns::Node(n) => {
-                let f = self.file(n)?.ok_or_else(|| KernelError::new(format!("open namespace {n}"), "it does not exist"))?;
+                let f = self.file(n)?.ok_or_else(|| {
+                    KernelError::new(format!("open namespace {n}"), "it does not exist")
+                })?;
                 Conn::open(Some(f.as_fd()))?
             }
         };
@@ -70,7 +72,11 @@ pub struct Observed {
 
 /// Reads every namespace the lab owns or wants. `model` may be `None` (destroy
 /// without a file): then only owned objects are found.
-pub async fn observe(lab: &str, model: Option<&Model>, h: &mut Handles) -> Result<Observed, KernelError> {
+pub async fn observe(
+    lab: &str,
+    model: Option<&Model>,
+    h: &mut Handles,
+) -> Result<Observed, KernelError> {
     let mark = owner_mark(lab);
     let desired = model.map(|m| &m.state);
     let mut obs = Observed {
@@ -88,13 +94,17 @@ pub async fn observe(lab: &str, model: Option<&Model>, h: &mut Handles) -> Resul
         let lo = conn.link_by_name("lo").await?;
         let owned = lo.as_ref().and_then(|l| l.alias.as_deref()) == Some(mark.as_str());
         if owned {
-            obs.state.insert(Id::Netns { name: name.clone() }, Res::Netns);
+            obs.state
+                .insert(Id::Netns { name: name.clone() }, Res::Netns);
             namespaces.push(ns.clone());
             dumps.push((ns, conn));
         } else {
             h.forget(&name);
             if wanted.contains(&name) {
-                obs.foreign.insert(Id::Netns { name: name.clone() }, format!("namespace {name} exists and is not owned by lab {lab}"));
+                obs.foreign.insert(
+                    Id::Netns { name: name.clone() },
+                    format!("namespace {name} exists and is not owned by lab {lab}"),
+                );
             }
         }
     }
@@ -109,8 +119,19 @@ pub async fn observe(lab: &str, model: Option<&Model>, h: &mut Handles) -> Resul
 
 /// Reads the lab's nft table where it may be: the host, namespaces whose
 /// desired state has rules, and namespaces where the lab once put a table.
-fn read_nft(lab: &str, present: &[Ns], desired: Option<&State>, h: &mut Handles, obs: &mut Observed) -> Result<(), KernelError> {
-    let wants = |ns: &Ns| desired.is_some_and(|s| s.keys().any(|i| matches!(i, Id::Chain { ns: n, .. } if n == ns)));
+fn read_nft(
+    lab: &str,
+    present: &[Ns],
+    desired: Option<&State>,
+    h: &mut Handles,
+    obs: &mut Observed,
+) -> Result<(), KernelError> {
+    let wants = |ns: &Ns| {
+        desired.is_some_and(|s| {
+            s.keys()
+                .any(|i| matches!(i, Id::Chain { ns: n, .. } if n == ns))
+        })
+    };
     for ns in present {
         if *ns != Ns::Host && !wants(ns) && !obs.lab_state.nft.contains(ns.label()) {
             continue;
@@ -119,16 +140,41 @@ fn read_nft(lab: &str, present: &[Ns], desired: Option<&State>, h: &mut Handles,
             Ns::Host => None,
             Ns::Node(n) => h.file(n)?.map(|f| f.as_fd()),
         };
-        let Some(chains) = nft::read(fd, lab)? else { continue };
+        let Some(chains) = nft::read(fd, lab)? else {
+            continue;
+        };
         for c in chains {
-            let label = |i: usize, r: &Option<String>| r.clone().unwrap_or_else(|| format!("unmanaged rule #{}", i + 1));
-            let rules: Vec<String> = c.rules.iter().enumerate().map(|(i, r)| label(i, r)).collect();
+            let label = |i: usize, r: &Option<String>| {
+                r.clone()
+                    .unwrap_or_else(|| format!("unmanaged rule #{}", i + 1))
+            };
+            let rules: Vec<String> = c
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| label(i, r))
+                .collect();
             for r in &rules {
-                obs.state.insert(Id::Rule { ns: ns.clone(), chain: c.name.clone(), rule: r.clone() }, Res::Rule { expr: serde_json::Value::Null });
+                obs.state.insert(
+                    Id::Rule {
+                        ns: ns.clone(),
+                        chain: c.name.clone(),
+                        rule: r.clone(),
+                    },
+                    Res::Rule {
+                        expr: serde_json::Value::Null,
+                    },
+                );
             }
             let filter = ["input", "forward", "output"].contains(&c.name.as_str());
             let policy = if filter { c.policy } else { None };
-            obs.state.insert(Id::Chain { ns: ns.clone(), chain: c.name }, Res::Chain { policy, rules });
+            obs.state.insert(
+                Id::Chain {
+                    ns: ns.clone(),
+                    chain: c.name,
+                },
+                Res::Chain { policy, rules },
+            );
         }
     }
     Ok(())
@@ -142,7 +188,11 @@ fn mac(m: Option<[u8; 6]>) -> Option<Mac> {
 fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &mut Observed) {
     let mark = owner_mark(lab);
     let by_index: BTreeMap<u32, &Link> = d.links.iter().map(|l| (l.index, l)).collect();
-    let owned = |l: &Link| l.alias.as_deref().is_some_and(|a| a == mark || a.starts_with(&format!("{mark}:")));
+    let owned = |l: &Link| {
+        l.alias
+            .as_deref()
+            .is_some_and(|a| a == mark || a.starts_with(&format!("{mark}:")))
+    };
     let wants = |id: &Id| desired.is_some_and(|s| s.contains_key(id));
     for l in &d.links {
         let r = IfRef::new(ns.clone(), &l.name);
@@ -150,7 +200,10 @@ fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &m
         if !owned(l) || l.name == "lo" {
             if l.name != "lo" && (wants(&Id::Link { link: r.clone() })) {
                 let what = l.kind.as_deref().unwrap_or("interface");
-                obs.foreign.insert(Id::Link { link: r.clone() }, format!("{what} {r} exists and is not owned by lab {lab}"));
+                obs.foreign.insert(
+                    Id::Link { link: r.clone() },
+                    format!("{what} {r} exists and is not owned by lab {lab}"),
+                );
             }
             // A foreign master (never ours to change) still needs its index.
             obs.index.insert(r, l.index);
@@ -159,38 +212,89 @@ fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &m
         obs.index.insert(r.clone(), l.index);
         match l.kind.as_deref() {
             Some("bridge") => {
-                obs.state.insert(Id::Bridge { link: r.clone() }, Res::Bridge { stp: l.stp.unwrap_or(false) });
+                obs.state.insert(
+                    Id::Bridge { link: r.clone() },
+                    Res::Bridge {
+                        stp: l.stp.unwrap_or(false),
+                    },
+                );
             }
             Some("veth") => {
                 // The alias names the peer: topo:LAB:NS/NAME.
-                if let Some(peer) = l.alias.as_deref().and_then(|a| a.strip_prefix(&format!("{mark}:"))).and_then(parse_peer) {
-                    let (a, b) = if r < peer { (r.clone(), peer) } else { (peer, r.clone()) };
-                    obs.state.insert(Id::Veth { link: a }, Res::Veth { peer: b });
+                if let Some(peer) = l
+                    .alias
+                    .as_deref()
+                    .and_then(|a| a.strip_prefix(&format!("{mark}:")))
+                    .and_then(parse_peer)
+                {
+                    let (a, b) = if r < peer {
+                        (r.clone(), peer)
+                    } else {
+                        (peer, r.clone())
+                    };
+                    obs.state
+                        .insert(Id::Veth { link: a }, Res::Veth { peer: b });
                 }
             }
             _ => {}
         }
-        let master = l.master.and_then(|m| by_index.get(&m)).map(|m| m.name.clone());
-        obs.state.insert(Id::Link { link: r.clone() }, Res::Link { up: l.up, mtu: Some(l.mtu), mac: mac(l.mac), master });
+        let master = l
+            .master
+            .and_then(|m| by_index.get(&m))
+            .map(|m| m.name.clone());
+        obs.state.insert(
+            Id::Link { link: r.clone() },
+            Res::Link {
+                up: l.up,
+                mtu: Some(l.mtu),
+                mac: mac(l.mac),
+                master,
+            },
+        );
     }
     for a in &d.addrs {
-        let Some(l) = by_index.get(&a.index) else { continue };
+        let Some(l) = by_index.get(&a.index) else {
+            continue;
+        };
         let r = IfRef::new(ns.clone(), &l.name);
         obs.prior.entry(r.clone()).or_default().push(a.net.addr());
-        let link_local = matches!(a.net.addr(), std::net::IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
+        let link_local =
+            matches!(a.net.addr(), std::net::IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
         if owned(l) && l.name != "lo" && !link_local {
-            obs.state.insert(Id::Address { link: r, address: a.net }, Res::Address);
+            obs.state.insert(
+                Id::Address {
+                    link: r,
+                    address: a.net,
+                },
+                Res::Address,
+            );
         }
     }
     for rt in &d.routes {
-        let key = RouteKey { to: rt.to, metric: rt.metric };
-        let id = Id::Route { ns: ns.clone(), key: key.clone() };
-        let ours = rt.protocol == RTPROT_TOPO && (*ns != Ns::Host || obs.lab_state.host_routes.contains(&key));
+        let key = RouteKey {
+            to: rt.to,
+            metric: rt.metric,
+        };
+        let id = Id::Route {
+            ns: ns.clone(),
+            key: key.clone(),
+        };
+        let ours = rt.protocol == RTPROT_TOPO
+            && (*ns != Ns::Host || obs.lab_state.host_routes.contains(&key));
         if ours {
-            let dev = rt.oif.and_then(|o| by_index.get(&o)).map(|l| l.name.clone());
+            let dev = rt
+                .oif
+                .and_then(|o| by_index.get(&o))
+                .map(|l| l.name.clone());
             obs.state.insert(id, Res::Route { via: rt.via, dev });
         } else if wants(&id) {
-            obs.foreign.insert(id, format!("a route to {} with metric {} exists in {ns} and is not owned by lab {lab}", rt.to, rt.metric));
+            obs.foreign.insert(
+                id,
+                format!(
+                    "a route to {} with metric {} exists in {ns} and is not owned by lab {lab}",
+                    rt.to, rt.metric
+                ),
+            );
         }
     }
 }
@@ -201,7 +305,13 @@ fn parse_peer(s: &str) -> Option<IfRef> {
 }
 
 /// Reads the sysctls the lab sets or once set, in namespaces that exist.
-fn read_sysctls(lab: &str, present: &[Ns], desired: Option<&State>, h: &mut Handles, obs: &mut Observed) -> Result<(), KernelError> {
+fn read_sysctls(
+    lab: &str,
+    present: &[Ns],
+    desired: Option<&State>,
+    h: &mut Handles,
+    obs: &mut Observed,
+) -> Result<(), KernelError> {
     let mut keys: BTreeSet<(Ns, String)> = BTreeSet::new();
     for id in desired.into_iter().flat_map(|s| s.keys()) {
         if let Id::Sysctl { ns, key } = id {
@@ -217,13 +327,22 @@ fn read_sysctls(lab: &str, present: &[Ns], desired: Option<&State>, h: &mut Hand
             Ns::Host => None,
             Ns::Node(n) => h.file(n)?.map(|f| f.as_fd()),
         };
-        let value = sysctl::read(fd, &key).map_err(|e| KernelError::new(format!("read sysctl {key} in {ns} (lab {lab})"), e))?;
+        let value = sysctl::read(fd, &key)
+            .map_err(|e| KernelError::new(format!("read sysctl {key} in {ns} (lab {lab})"), e))?;
         let Some(value) = value else { continue };
         let recorded = obs.lab_state.original(&ns, &key).is_some();
         // A sysctl is the lab's once the lab has set it; until then only its
         // current value matters, for the diff.
-        if recorded || desired.is_some_and(|s| s.contains_key(&Id::Sysctl { ns: ns.clone(), key: key.clone() })) {
-            obs.state.insert(Id::Sysctl { ns, key }, Res::Sysctl { value });
+        if recorded
+            || desired.is_some_and(|s| {
+                s.contains_key(&Id::Sysctl {
+                    ns: ns.clone(),
+                    key: key.clone(),
+                })
+            })
+        {
+            obs.state
+                .insert(Id::Sysctl { ns, key }, Res::Sysctl { value });
         }
     }
     Ok(())

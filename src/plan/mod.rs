@@ -79,12 +79,20 @@ pub enum PlanError {
 /// dependency order), then creates and changes (dependency order).
 pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanError> {
     if !obs.foreign.is_empty() {
-        return Err(PlanError::Foreign(obs.foreign.iter().map(|(i, m)| (i.clone(), m.clone())).collect()));
+        return Err(PlanError::Foreign(
+            obs.foreign
+                .iter()
+                .map(|(i, m)| (i.clone(), m.clone()))
+                .collect(),
+        ));
     }
     let live = &obs.state;
     let replaced: BTreeSet<&Id> = desired
         .iter()
-        .filter(|(id, want)| live.get(*id).is_some_and(|have| want.replace_reason(&want.changes_from(have)).is_some()))
+        .filter(|(id, want)| {
+            live.get(*id)
+                .is_some_and(|have| want.replace_reason(&want.changes_from(have)).is_some())
+        })
         .map(|(id, _)| id)
         .collect();
     let gone = Vanishing::new(desired, live, &replaced);
@@ -94,26 +102,54 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         if desired.contains_key(&id) || gone.implied(&id) {
             continue;
         }
-        actions.push(Action { op: Op::Delete, id: id.clone(), before: live.get(&id).cloned(), after: None, changes: vec![], reason: None });
+        actions.push(Action {
+            op: Op::Delete,
+            id: id.clone(),
+            before: live.get(&id).cloned(),
+            after: None,
+            changes: vec![],
+            reason: None,
+        });
     }
     for id in creation_order(desired)? {
         let want = &desired[&id];
         let have = live.get(&id).filter(|_| !gone.vanishes(&id));
         let action = match have {
-            None => Action { op: Op::Create, id: id.clone(), before: None, after: Some(want.clone()), changes: vec![], reason: None },
+            None => Action {
+                op: Op::Create,
+                id: id.clone(),
+                before: None,
+                after: Some(want.clone()),
+                changes: vec![],
+                reason: None,
+            },
             Some(have) => {
                 let changes = want.changes_from(have);
                 if changes.is_empty() {
                     continue;
                 }
                 let reason = want.replace_reason(&changes);
-                let op = if reason.is_some() { Op::Replace } else { Op::Update };
-                Action { op, id: id.clone(), before: Some(have.clone()), after: Some(want.clone()), changes, reason }
+                let op = if reason.is_some() {
+                    Op::Replace
+                } else {
+                    Op::Update
+                };
+                Action {
+                    op,
+                    id: id.clone(),
+                    before: Some(have.clone()),
+                    after: Some(want.clone()),
+                    changes,
+                    reason,
+                }
             }
         };
         actions.push(action);
     }
-    Ok(Plan { lab: lab.to_string(), actions })
+    Ok(Plan {
+        lab: lab.to_string(),
+        actions,
+    })
 }
 
 /// Objects that disappear with their container: everything in a deleted
@@ -128,7 +164,11 @@ struct Vanishing {
 
 impl Vanishing {
     fn new(desired: &State, live: &State, replaced: &BTreeSet<&Id>) -> Self {
-        let mut v = Vanishing { namespaces: BTreeSet::new(), links: BTreeSet::new(), veths: BTreeSet::new() };
+        let mut v = Vanishing {
+            namespaces: BTreeSet::new(),
+            links: BTreeSet::new(),
+            veths: BTreeSet::new(),
+        };
         for id in live.keys() {
             if let Id::Netns { name } = id {
                 if !desired.contains_key(id) {
@@ -162,7 +202,9 @@ impl Vanishing {
         match id {
             Id::Netns { .. } => false,
             Id::Veth { .. } => self.veths.contains(id),
-            Id::Link { link } | Id::Address { link, .. } => self.links.contains(link) || self.namespaces.contains(&link.ns),
+            Id::Link { link } | Id::Address { link, .. } => {
+                self.links.contains(link) || self.namespaces.contains(&link.ns)
+            }
             _ => self.namespaces.contains(&id.ns()),
         }
     }

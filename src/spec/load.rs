@@ -22,11 +22,18 @@ pub fn load_str(file: &str, text: &str) -> Result<LabSpec, LoadError> {
     options.with_snippet = false;
     options.budget = Some(budget);
     serde_saphyr::from_str_with_options::<LabSpec>(text, options).map_err(|e| {
-        let pos = e.location().map(|l| Pos::from_location(&l)).unwrap_or_default();
+        let pos = e
+            .location()
+            .map(|l| Pos::from_location(&l))
+            .unwrap_or_default();
         let diag = explain(pos, &e.to_string());
         LoadError {
             file: file.to_string(),
-            report: Report { file: file.to_string(), source: text.to_string(), diagnostics: vec![diag] },
+            report: Report {
+                file: file.to_string(),
+                source: text.to_string(),
+                diagnostics: vec![diag],
+            },
         }
     })
 }
@@ -45,7 +52,10 @@ fn explain(pos: Pos, raw: &str) -> Diagnostic {
     if let Some((field, expected)) = unknown_field(&msg) {
         let d = Diagnostic::error(pos, format!("unknown field `{field}`"));
         return match did_you_mean(&field, expected.iter().map(String::as_str)) {
-            Some(s) => d.help(format!("did you mean `{s}`? fields allowed here: {}", expected.join(", "))),
+            Some(s) => d.help(format!(
+                "did you mean `{s}`? fields allowed here: {}",
+                expected.join(", ")
+            )),
             None => d.help(format!("fields allowed here: {}", expected.join(", "))),
         };
     }
@@ -61,7 +71,10 @@ fn explain(pos: Pos, raw: &str) -> Diagnostic {
         "write a node name, or `{ node: NAME, address: A.B.C.D, interface: IFNAME }`"
     } else if msg.contains("untagged enum SysctlValue") {
         "write a number or a string, e.g. `net.ipv4.ip_forward: 1`"
-    } else if ["u8", "u16", "u32", "u64", "i32", "i64"].iter().any(|t| msg == format!("invalid {t}")) {
+    } else if ["u8", "u16", "u32", "u64", "i32", "i64"]
+        .iter()
+        .any(|t| msg == format!("invalid {t}"))
+    {
         "write a whole number here, e.g. `mtu: 1500`"
     } else if msg.starts_with("invalid boolean") {
         "write `true` or `false`"
@@ -100,14 +113,26 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> Diagnostic {
-        load_str("lab.yaml", text).unwrap_err().report.diagnostics.remove(0)
+        load_str("lab.yaml", text)
+            .unwrap_err()
+            .report
+            .diagnostics
+            .remove(0)
     }
 
     #[test]
     fn unknown_field_suggests_the_right_one() {
-        let d = err("name: x\nnodes:\n  red:\n    interfaces:\n      eth0: { adresses: [10.0.0.1/24] }\n");
+        let d = err(
+            "name: x\nnodes:\n  red:\n    interfaces:\n      eth0: { adresses: [10.0.0.1/24] }\n",
+        );
         assert_eq!(d.message, "unknown field `adresses`");
-        assert!(d.help.clone().unwrap().starts_with("did you mean `addresses`?"), "{d:?}");
+        assert!(
+            d.help
+                .clone()
+                .unwrap()
+                .starts_with("did you mean `addresses`?"),
+            "{d:?}"
+        );
         assert_eq!(d.pos.line, 5);
     }
 

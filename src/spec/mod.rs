@@ -20,7 +20,10 @@ pub type S<T> = Spanned<T>;
 /// The whole lab file.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "topo lab", description = "A topo lab file: namespaces, bridges, veth links, addresses, routes and sysctls.")]
+#[schemars(
+    title = "topo lab",
+    description = "A topo lab file: namespaces, bridges, veth links, addresses, routes and sysctls."
+)]
 pub struct LabSpec {
     /// The lab's name: lowercase letters, digits and '-', at most 32 bytes. It marks every object the lab owns.
     #[schemars(with = "String")]
