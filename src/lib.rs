@@ -151,12 +151,16 @@ pub struct ApplyReport {
     /// Indexes into `plan.actions`.
     pub done: Vec<usize>,
     pub failed: Option<usize>,
-    /// Kernel write requests sent (netlink, namespace, sysctl).
+    /// Kernel write requests sent (netlink, namespace, sysctl, nft).
     pub writes: u64,
+    /// After a failure: steps undone by rollback, newest first.
+    pub undone: Vec<String>,
+    /// After a failure: steps rollback could not undo, and why.
+    pub not_undone: Vec<(String, String)>,
 }
 
 /// Executes the session's plan, then observes again: the plan must be empty.
-pub async fn apply(mut s: Session) -> Result<ApplyReport, Error> {
+pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, Error> {
     let before = kernel::write_count();
     let out = apply::execute(
         &s.plan,
@@ -164,6 +168,7 @@ pub async fn apply(mut s: Session) -> Result<ApplyReport, Error> {
         s.model.ipv6,
         &s.observed,
         &mut s.handles,
+        opts,
     )
     .await;
     let mut report = ApplyReport {
@@ -171,6 +176,8 @@ pub async fn apply(mut s: Session) -> Result<ApplyReport, Error> {
         done: out.done,
         failed: None,
         writes: 0,
+        undone: out.undone,
+        not_undone: out.not_undone,
     };
     report.writes = kernel::write_count() - before;
     if let Some((i, error)) = out.failed {
@@ -233,11 +240,9 @@ pub fn lab_name_of(l: &Loaded) -> Result<String, Error> {
     }
 }
 
-/// Removes the lab's run folder (lock, empty state) after a destroy.
+/// After a verified destroy nothing of the lab is left to track: removes its
+/// state file and run folder (a killed earlier run may have left records).
 pub fn forget_lab(lab: &str) {
-    let dir = kernel::state_file::run_dir().join(lab);
-    if kernel::state_file::load(lab).is_ok_and(|s| s.is_empty()) {
-        let _ = std::fs::remove_file(dir.join("lock"));
-        let _ = std::fs::remove_dir(dir);
-    }
+    let _ = kernel::state_file::save(lab, &Default::default());
+    let _ = std::fs::remove_dir(kernel::state_file::run_dir().join(lab));
 }

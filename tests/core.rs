@@ -57,7 +57,11 @@ fn apply_reapply_destroy() {
 
     sb.topo_ok(&["destroy", &lab]);
     assert_eq!(sb.residue(), "");
-    assert_eq!(sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(), "0", "destroy restores sysctls");
+    assert_eq!(
+        sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(),
+        "0",
+        "destroy restores sysctls"
+    );
     // Destroying again is fine.
     sb.topo_ok(&["destroy", &lab]);
 }
@@ -103,11 +107,24 @@ fn changing_one_attribute_changes_only_it() {
     let Some(sb) = Sandbox::new() else { return };
     let lab = sb.lab("lab.yaml", LAB);
     sb.topo_ok(&["apply", &lab]);
-    let edited = sb.lab("lab.yaml", &LAB.replace("eth0: { addresses: [192.168.15.2/24] }", "eth0: { addresses: [192.168.15.2/24], mtu: 1400 }"));
+    let edited = sb.lab(
+        "lab.yaml",
+        &LAB.replace(
+            "eth0: { addresses: [192.168.15.2/24] }",
+            "eth0: { addresses: [192.168.15.2/24], mtu: 1400 }",
+        ),
+    );
     let plan = sb.plan_json(&edited);
     assert_eq!(actions(&plan), vec!["update link blue:eth0"]);
     let change = &plan["actions"][0]["changes"][0];
-    assert_eq!((change["attr"].as_str(), change["before"].as_str(), change["after"].as_str()), (Some("mtu"), Some("1500"), Some("1400")));
+    assert_eq!(
+        (
+            change["attr"].as_str(),
+            change["before"].as_str(),
+            change["after"].as_str()
+        ),
+        (Some("mtu"), Some("1500"), Some("1400"))
+    );
     sb.topo_ok(&["apply", &edited]);
     assert!(sb.sh_ok("ip -n blue link show eth0").contains("mtu 1400"));
     sb.topo_ok(&["destroy", &edited]);
@@ -123,8 +140,15 @@ fn removing_a_node_removes_only_it() {
     let plan = sb.plan_json(&edited);
     assert_eq!(actions(&plan), vec!["delete netns c1"], "{plan:#}");
     sb.topo_ok(&["apply", &edited]);
-    assert_eq!(sb.sh_ok("ip -n c2 -br addr show eth0"), before_c2, "c2 keeps its address");
-    assert!(!sb.sh_ok("ip -o link").contains("c1-eth0"), "c1's bridge port is gone");
+    assert_eq!(
+        sb.sh_ok("ip -n c2 -br addr show eth0"),
+        before_c2,
+        "c2 keeps its address"
+    );
+    assert!(
+        !sb.sh_ok("ip -o link").contains("c1-eth0"),
+        "c1's bridge port is gone"
+    );
     sb.ping("c2", "12.0.6.50");
     sb.topo_ok(&["destroy", &edited]);
     assert_eq!(sb.residue(), "");
@@ -143,19 +167,35 @@ fn destroy_with_an_edited_file_removes_what_the_lab_still_owns() {
 #[test]
 fn foreign_clashes_stop_plan_and_stay_untouched() {
     let Some(sb) = Sandbox::new() else { return };
-    sb.sh_ok("ip netns add red && ip link add v-net-0 type bridge && ip link add other0 type bridge");
+    sb.sh_ok(
+        "ip netns add red && ip link add v-net-0 type bridge && ip link add other0 type bridge",
+    );
     let before = sb.sh_ok("ip -d -j link show; ip netns list");
     let lab = sb.lab("lab.yaml", LAB);
     for verb in ["plan", "apply"] {
         let out = sb.topo(&[verb, &lab]);
         assert_eq!(out.status.code(), Some(1));
         let err = text(&out.stderr);
-        assert!(err.contains("namespace red exists and is not owned by lab core"), "{err}");
-        assert!(err.contains("bridge host:v-net-0 exists and is not owned by lab core"), "{err}");
+        assert!(
+            err.contains("namespace red exists and is not owned by lab core"),
+            "{err}"
+        );
+        assert!(
+            err.contains("bridge host:v-net-0 exists and is not owned by lab core"),
+            "{err}"
+        );
     }
-    assert_eq!(sb.sh_ok("ip -d -j link show; ip netns list"), before, "nothing changed");
+    assert_eq!(
+        sb.sh_ok("ip -d -j link show; ip netns list"),
+        before,
+        "nothing changed"
+    );
     sb.topo_ok(&["destroy", &lab]);
-    assert_eq!(sb.sh_ok("ip -d -j link show; ip netns list"), before, "destroy leaves foreign objects alone");
+    assert_eq!(
+        sb.sh_ok("ip -d -j link show; ip netns list"),
+        before,
+        "destroy leaves foreign objects alone"
+    );
 }
 
 #[test]
@@ -163,14 +203,39 @@ fn labs_without_ipv6_create_interfaces_without_it() {
     let Some(sb) = Sandbox::new() else { return };
     let v4 = sb.lab("v4.yaml", "name: v4\nlinks: [{ endpoints: [a:eth0, b:eth0] }]\nnodes:\n  a: { interfaces: { eth0: { addresses: [10.0.0.1/24] } } }\n  b: { interfaces: { eth0: { addresses: [10.0.0.2/24] } } }\n");
     sb.topo_ok(&["apply", &v4]);
-    assert!(!sb.sh_ok("ip -n a -6 addr show dev eth0").contains("fe80"), "no link-local without IPv6");
+    assert!(
+        !sb.sh_ok("ip -n a -6 addr show dev eth0").contains("fe80"),
+        "no link-local without IPv6"
+    );
     sb.ping("a", "10.0.0.2");
     sb.topo_ok(&["destroy", &v4]);
     let v6 = sb.lab("v6.yaml", "name: v6\nlinks: [{ endpoints: [a:eth0, b:eth0] }]\nnodes:\n  a: { interfaces: { eth0: { addresses: [10.0.0.1/24, 'fd00::1/64'] } } }\n  b: { interfaces: { eth0: { addresses: [10.0.0.2/24, 'fd00::2/64'] } } }\n");
     sb.topo_ok(&["apply", &v6]);
-    assert!(sb.sh_ok("ip -n a -6 addr show dev eth0").contains("fe80"), "IPv6 labs keep link-local");
+    assert!(
+        sb.sh_ok("ip -n a -6 addr show dev eth0").contains("fe80"),
+        "IPv6 labs keep link-local"
+    );
     sb.sh_ok("sleep 2");
     sb.ping("a", "fd00::2");
     sb.topo_ok(&["destroy", &v6]);
+    assert_eq!(sb.residue(), "");
+}
+
+#[test]
+fn renaming_an_interface_replans_the_routes_that_go_with_it() {
+    let Some(sb) = Sandbox::new() else { return };
+    let yaml = "name: ren\nnodes:\n  red:\n    interfaces:\n      eth0: { addresses: [10.10.0.2/24] }\n    routes:\n      - { to: default, via: 10.10.0.1 }\nbridges:\n  br0: { addresses: [10.10.0.1/24] }\nlinks:\n  - endpoints: [red:eth0, br0]\n";
+    let lab = sb.lab("lab.yaml", yaml);
+    sb.topo_ok(&["apply", &lab]);
+    let renamed = sb.lab("lab.yaml", &yaml.replace("eth0", "eth1"));
+    let mut got = actions(&sb.plan_json(&renamed));
+    got.sort();
+    assert!(
+        got.contains(&"create route default in red".to_string()),
+        "{got:?}"
+    );
+    sb.topo_ok(&["apply", &renamed]);
+    sb.ping("red", "10.10.0.1");
+    sb.topo_ok(&["destroy", &renamed]);
     assert_eq!(sb.residue(), "");
 }

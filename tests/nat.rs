@@ -19,7 +19,13 @@ fn outside(sb: &Sandbox) {
 /// `port` that answers with the peer address it sees, connects to it from
 /// `client` at `addr:cport`, and returns the answer ("" when no connection).
 fn tcp_peer(sb: &Sandbox, server: &str, port: u16, client: &str, addr: &str, cport: u16) -> String {
-    let inns = |ns: &str| if ns == "host" { String::new() } else { format!("ip netns exec {ns} ") };
+    let inns = |ns: &str| {
+        if ns == "host" {
+            String::new()
+        } else {
+            format!("ip netns exec {ns} ")
+        }
+    };
     let script = format!(
         "{s}timeout 5 socat -u TCP-LISTEN:{port},reuseaddr SYSTEM:'echo $SOCAT_PEERADDR' & pid=$!; \
          for i in $(seq 50); do {s}ss -ltn | grep -q ':{port} ' && break; sleep 0.05; done; \
@@ -47,15 +53,23 @@ links:
 "#;
 
 fn lab_with(sb: &Sandbox, host: &str) -> String {
-    sb.lab("lab.yaml", &format!("{BASE}host:\n  sysctls: {{ net.ipv4.ip_forward: 1 }}\n{host}"))
+    sb.lab(
+        "lab.yaml",
+        &format!("{BASE}host:\n  sysctls: {{ net.ipv4.ip_forward: 1 }}\n{host}"),
+    )
 }
 
 fn reapply_is_noop_and_destroy_is_clean(sb: &Sandbox, lab: &str) {
-    let again: serde_json::Value = serde_json::from_str(&sb.topo_ok(&["apply", "--json", lab])).unwrap();
+    let again: serde_json::Value =
+        serde_json::from_str(&sb.topo_ok(&["apply", "--json", lab])).unwrap();
     assert_eq!(again["writes"], 0, "re-apply changes nothing");
     let unrelated_before = sb.sh_ok("nft list table inet unrelated");
     sb.topo_ok(&["destroy", lab]);
-    assert_eq!(sb.sh_ok("nft list table inet unrelated"), unrelated_before, "an unrelated table is untouched");
+    assert_eq!(
+        sb.sh_ok("nft list table inet unrelated"),
+        unrelated_before,
+        "an unrelated table is untouched"
+    );
     sb.sh_ok("nft delete table inet unrelated && ip link del uplink0 && ip netns del out");
     assert_eq!(sb.residue(), "");
 }
@@ -70,10 +84,21 @@ fn masquerade_hides_nodes_behind_the_host_address() {
     let Some(sb) = Sandbox::new() else { return };
     outside(&sb);
     unrelated_table(&sb);
-    let lab = lab_with(&sb, "  nat:\n    masquerade: [ { source: 192.168.15.0/24, out: uplink0 } ]\n");
-    assert_eq!(tcp_peer(&sb, "out", 9000, "red", "10.99.0.2", 9000), "", "without the lab nothing routes");
+    let lab = lab_with(
+        &sb,
+        "  nat:\n    masquerade: [ { source: 192.168.15.0/24, out: uplink0 } ]\n",
+    );
+    assert_eq!(
+        tcp_peer(&sb, "out", 9000, "red", "10.99.0.2", 9000),
+        "",
+        "without the lab nothing routes"
+    );
     sb.topo_ok(&["apply", &lab]);
-    assert_eq!(tcp_peer(&sb, "out", 9000, "red", "10.99.0.2", 9000), "10.99.0.1", "the outside sees the host, not 192.168.15.1");
+    assert_eq!(
+        tcp_peer(&sb, "out", 9000, "red", "10.99.0.2", 9000),
+        "10.99.0.1",
+        "the outside sees the host, not 192.168.15.1"
+    );
     reapply_is_noop_and_destroy_is_clean(&sb, &lab);
 }
 
@@ -87,7 +112,10 @@ fn snat_to_a_range_uses_an_address_of_the_range() {
     let lab = lab_with(&sb, "  nat:\n    snat: [ { source: 192.168.15.0/24, out: uplink0, to: 10.99.5.3-10.99.5.5 } ]\n");
     sb.topo_ok(&["apply", &lab]);
     let seen = tcp_peer(&sb, "out", 9000, "blue", "10.99.0.2", 9000);
-    assert!(["10.99.5.3", "10.99.5.4", "10.99.5.5"].contains(&seen.as_str()), "outside saw {seen:?}");
+    assert!(
+        ["10.99.5.3", "10.99.5.4", "10.99.5.5"].contains(&seen.as_str()),
+        "outside saw {seen:?}"
+    );
     reapply_is_noop_and_destroy_is_clean(&sb, &lab);
 }
 
@@ -102,11 +130,20 @@ fn dnat_forwards_from_outside_from_the_host_and_a_range() {
     );
     sb.topo_ok(&["apply", &lab]);
     // From outside: to the host's address, answered by blue, which sees the client.
-    assert_eq!(tcp_peer(&sb, "blue", 80, "out", "10.99.0.1", 8080), "10.99.0.2");
+    assert_eq!(
+        tcp_peer(&sb, "blue", 80, "out", "10.99.0.1", 8080),
+        "10.99.0.2"
+    );
     // From the host itself, to its own address.
-    assert_eq!(tcp_peer(&sb, "blue", 80, "host", "10.99.0.1", 8080), "10.99.0.1");
+    assert_eq!(
+        tcp_peer(&sb, "blue", 80, "host", "10.99.0.1", 8080),
+        "10.99.0.1"
+    );
     // A range keeps its ports.
-    assert_eq!(tcp_peer(&sb, "red", 5007, "out", "10.99.0.1", 5007), "10.99.0.2");
+    assert_eq!(
+        tcp_peer(&sb, "red", 5007, "out", "10.99.0.1", 5007),
+        "10.99.0.2"
+    );
     // Not forwarded: outside the range.
     assert_eq!(tcp_peer(&sb, "red", 5011, "out", "10.99.0.1", 5011), "");
     reapply_is_noop_and_destroy_is_clean(&sb, &lab);
@@ -122,10 +159,26 @@ fn filter_rules_drop_and_accept() {
         "  firewall:\n    forward: accept\n    rules:\n      - { chain: input, proto: tcp, port: 22, source: 10.99.0.2, action: accept }\n      - { chain: input, proto: tcp, port: 3306, action: drop }\n      - { chain: input, proto: tcp, port: 22, action: drop }\n",
     );
     sb.topo_ok(&["apply", &lab]);
-    assert_eq!(tcp_peer(&sb, "host", 3306, "out", "10.99.0.1", 3306), "", "3306 is dropped");
-    assert_eq!(tcp_peer(&sb, "host", 22, "out", "10.99.0.1", 22), "10.99.0.2", "22 from 10.99.0.2 is accepted");
-    assert_eq!(tcp_peer(&sb, "host", 22, "red", "192.168.15.5", 22), "", "22 from elsewhere is dropped");
-    assert_eq!(tcp_peer(&sb, "host", 4000, "out", "10.99.0.1", 4000), "10.99.0.2", "other ports pass");
+    assert_eq!(
+        tcp_peer(&sb, "host", 3306, "out", "10.99.0.1", 3306),
+        "",
+        "3306 is dropped"
+    );
+    assert_eq!(
+        tcp_peer(&sb, "host", 22, "out", "10.99.0.1", 22),
+        "10.99.0.2",
+        "22 from 10.99.0.2 is accepted"
+    );
+    assert_eq!(
+        tcp_peer(&sb, "host", 22, "red", "192.168.15.5", 22),
+        "",
+        "22 from elsewhere is dropped"
+    );
+    assert_eq!(
+        tcp_peer(&sb, "host", 4000, "out", "10.99.0.1", 4000),
+        "10.99.0.2",
+        "other ports pass"
+    );
     reapply_is_noop_and_destroy_is_clean(&sb, &lab);
 }
 
@@ -162,7 +215,10 @@ fn a_flushed_ruleset_is_drift_and_apply_repairs_it() {
         ]
     );
     sb.topo_ok(&["apply", &lab]);
-    assert_eq!(tcp_peer(&sb, "blue", 80, "out", "10.99.0.1", 8080), "10.99.0.2");
+    assert_eq!(
+        tcp_peer(&sb, "blue", 80, "out", "10.99.0.1", 8080),
+        "10.99.0.2"
+    );
     sb.topo_ok(&["destroy", &lab]);
     sb.sh_ok("ip link del uplink0 && ip netns del out");
     assert_eq!(sb.residue(), "");
@@ -201,8 +257,12 @@ links:
     );
     sb.topo_ok(&["apply", &lab]);
     // `far` has no route back to 10.0.1.0/24: only SNAT makes this work.
-    assert_eq!(tcp_peer(&sb, "far", 9000, "vm1", "172.16.100.20", 9000), "172.16.100.1");
-    let again: serde_json::Value = serde_json::from_str(&sb.topo_ok(&["apply", "--json", &lab])).unwrap();
+    assert_eq!(
+        tcp_peer(&sb, "far", 9000, "vm1", "172.16.100.20", 9000),
+        "172.16.100.1"
+    );
+    let again: serde_json::Value =
+        serde_json::from_str(&sb.topo_ok(&["apply", "--json", &lab])).unwrap();
     assert_eq!(again["writes"], 0);
     sb.topo_ok(&["destroy", &lab]);
     assert_eq!(sb.residue(), "");
@@ -221,14 +281,32 @@ fn nat_validation_errors() {
         let yaml = format!("{BASE}host:\n  sysctls: {{ net.ipv4.ip_forward: 1 }}\n{host}");
         let spec = topo::spec::load_str("lab.yaml", &yaml).unwrap();
         let errs = topo::model::build(&spec, &Default::default()).unwrap_err();
-        assert!(errs.iter().any(|d| d.message.contains(want) && d.help.is_some() && d.pos.line > 0), "{want}: {errs:?}");
+        assert!(
+            errs.iter()
+                .any(|d| d.message.contains(want) && d.help.is_some() && d.pos.line > 0),
+            "{want}: {errs:?}"
+        );
     }
     let warn = |yaml: &str| {
         let spec = topo::spec::load_str("lab.yaml", yaml).unwrap();
-        topo::model::build(&spec, &Default::default()).unwrap().warnings.iter().map(|d| d.message.clone()).collect::<Vec<_>>()
+        topo::model::build(&spec, &Default::default())
+            .unwrap()
+            .warnings
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
     };
-    let w = warn(&format!("{BASE}host:\n  nat:\n    masquerade: [ {{ source: 192.168.15.0/24, out: wan9 }} ]\n"));
-    assert!(w.iter().any(|m| m.contains("interface `wan9` is not created by the lab")), "{w:?}");
-    assert!(w.iter().any(|m| m.contains("does not forward IPv4")), "{w:?}");
+    let w = warn(&format!(
+        "{BASE}host:\n  nat:\n    masquerade: [ {{ source: 192.168.15.0/24, out: wan9 }} ]\n"
+    ));
+    assert!(
+        w.iter()
+            .any(|m| m.contains("interface `wan9` is not created by the lab")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|m| m.contains("does not forward IPv4")),
+        "{w:?}"
+    );
     let _ = text;
 }

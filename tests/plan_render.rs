@@ -27,7 +27,10 @@ fn model_of(text: &str) -> Model {
 
 /// A kernel that holds exactly what `model` wants.
 fn converged(model: &Model) -> Observed {
-    Observed { state: model.state.clone(), ..Observed::default() }
+    Observed {
+        state: model.state.clone(),
+        ..Observed::default()
+    }
 }
 
 fn plan(model: &Model, observed: &Observed) -> Plan {
@@ -57,12 +60,17 @@ fn mtu_change_is_an_update() {
     // The kernel has blue's eth0 at 1500; the file now asks for 1400.
     let before = model_of(EXAMPLE);
     let mut observed = converged(&before);
-    let id = Id::Link { link: link("blue", "eth0") };
+    let id = Id::Link {
+        link: link("blue", "eth0"),
+    };
     match observed.state.get_mut(&id) {
         Some(Res::Link { mtu, .. }) => *mtu = Some(1500),
         other => panic!("{other:?}"),
     }
-    let m = model_of(&EXAMPLE.replace("eth0: { addresses: [10.10.0.3/24] }", "eth0: { addresses: [10.10.0.3/24], mtu: 1400 }"));
+    let m = model_of(&EXAMPLE.replace(
+        "eth0: { addresses: [10.10.0.3/24] }",
+        "eth0: { addresses: [10.10.0.3/24], mtu: 1400 }",
+    ));
     let p = plan(&m, &observed);
     assert_eq!(p.actions.len(), 1, "{p:#?}");
     snapshot("mtu_change_is_an_update", &p);
@@ -87,13 +95,43 @@ fn moved_veth_peer_is_replaced() {
     let m = model_of(EXAMPLE);
     let mut observed = converged(&m);
     let state = &mut observed.state;
-    state.insert(Id::Veth { link: link("host", "red-eth0") }, Res::Veth { peer: link("red", "eth1") });
-    let old_link = state.remove(&Id::Link { link: link("red", "eth0") }).expect("red:eth0");
-    state.insert(Id::Link { link: link("red", "eth1") }, old_link);
-    state.remove(&Id::Address { link: link("red", "eth0"), address: "10.10.0.2/24".parse().unwrap() }).expect("address");
-    state.insert(Id::Address { link: link("red", "eth1"), address: "10.10.0.2/24".parse().unwrap() }, Res::Address);
+    state.insert(
+        Id::Veth {
+            link: link("host", "red-eth0"),
+        },
+        Res::Veth {
+            peer: link("red", "eth1"),
+        },
+    );
+    let old_link = state
+        .remove(&Id::Link {
+            link: link("red", "eth0"),
+        })
+        .expect("red:eth0");
+    state.insert(
+        Id::Link {
+            link: link("red", "eth1"),
+        },
+        old_link,
+    );
+    state
+        .remove(&Id::Address {
+            link: link("red", "eth0"),
+            address: "10.10.0.2/24".parse().unwrap(),
+        })
+        .expect("address");
+    state.insert(
+        Id::Address {
+            link: link("red", "eth1"),
+            address: "10.10.0.2/24".parse().unwrap(),
+        },
+        Res::Address,
+    );
     let p = plan(&m, &observed);
-    assert!(p.actions.iter().any(|a| a.op == topo::plan::Op::Replace), "{p:#?}");
+    assert!(
+        p.actions.iter().any(|a| a.op == topo::plan::Op::Replace),
+        "{p:#?}"
+    );
     snapshot("moved_veth_peer_is_replaced", &p);
 }
 

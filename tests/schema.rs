@@ -25,14 +25,19 @@ fn json(rel: &str) -> Value {
 fn validator(rel: &str) -> jsonschema::Validator {
     let schema = json(rel);
     if let Err(e) = jsonschema::meta::validate(&schema) {
-        panic!("{rel} is not a valid JSON Schema: {e} at {}", e.instance_path());
+        panic!(
+            "{rel} is not a valid JSON Schema: {e} at {}",
+            e.instance_path()
+        );
     }
     jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 /// Every violation of `v` by `doc`, one per line; empty when valid.
 fn violations(v: &jsonschema::Validator, doc: &Value) -> String {
-    v.iter_errors(doc).map(|e| format!("  {} at {}\n", e, e.instance_path())).collect()
+    v.iter_errors(doc)
+        .map(|e| format!("  {} at {}\n", e, e.instance_path()))
+        .collect()
 }
 
 fn lab_files() -> Vec<String> {
@@ -61,12 +66,19 @@ fn committed_lab_schema_is_current() {
 fn every_bundled_lab_is_valid_against_the_lab_schema() {
     let v = validator("schemas/topo.schema.json");
     for file in lab_files() {
-        let doc: Value = serde_saphyr::from_str(&read(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let doc: Value =
+            serde_saphyr::from_str(&read(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let bad = violations(&v, &doc);
-        assert!(bad.is_empty(), "{file} does not match schemas/topo.schema.json:\n{bad}");
+        assert!(
+            bad.is_empty(),
+            "{file} does not match schemas/topo.schema.json:\n{bad}"
+        );
         // And topo itself accepts it.
         let l = topo::load(&root(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert!(topo::validate(&l, &Default::default()).is_ok(), "{file} does not validate");
+        assert!(
+            topo::validate(&l, &Default::default()).is_ok(),
+            "{file} does not validate"
+        );
     }
 }
 
@@ -76,10 +88,16 @@ fn lab_schema_rejects_what_topo_rejects() {
     for (why, yaml) in [
         ("unknown field", "name: x\nnodez: {}\n"),
         ("name is required", "nodes: {}\n"),
-        ("unknown interface field", "name: x\nnodes:\n  a:\n    interfaces:\n      eth0: { adresses: [10.0.0.1/24] }\n"),
+        (
+            "unknown interface field",
+            "name: x\nnodes:\n  a:\n    interfaces:\n      eth0: { adresses: [10.0.0.1/24] }\n",
+        ),
     ] {
         let doc: Value = serde_saphyr::from_str(yaml).expect("yaml");
-        assert!(!v.is_valid(&doc), "the lab schema accepts a lab with {why}:\n{yaml}");
+        assert!(
+            !v.is_valid(&doc),
+            "the lab schema accepts a lab with {why}:\n{yaml}"
+        );
     }
 }
 
@@ -93,8 +111,12 @@ fn snapshot_plans() -> Vec<(String, Value)> {
         }
         let text = read(&format!("tests/snapshots/{name}"));
         // An insta snapshot: a `---` delimited header, then the value.
-        let body = text.splitn(3, "---\n").nth(2).unwrap_or_else(|| panic!("{name}: no snapshot header"));
-        out.push((name, serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}"))));
+        let body = text
+            .splitn(3, "---\n")
+            .nth(2)
+            .unwrap_or_else(|| panic!("{name}: no snapshot header"));
+        let doc = serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push((name, doc));
     }
     assert!(out.len() >= 4, "plan snapshots missing: {out:?}");
     out
@@ -106,31 +128,61 @@ fn every_plan_snapshot_matches_the_plan_schema() {
     let mut ops = std::collections::BTreeSet::new();
     for (name, doc) in snapshot_plans() {
         let bad = violations(&v, &doc);
-        assert!(bad.is_empty(), "{name} does not match schemas/plan.schema.json:\n{bad}");
-        ops.extend(doc["actions"].as_array().unwrap().iter().map(|a| a["op"].as_str().unwrap().to_string()));
+        assert!(
+            bad.is_empty(),
+            "{name} does not match schemas/plan.schema.json:\n{bad}"
+        );
+        ops.extend(
+            doc["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["op"].as_str().unwrap().to_string()),
+        );
     }
-    assert_eq!(ops.into_iter().collect::<Vec<_>>(), ["create", "delete", "replace", "update"], "the snapshots cover every op");
+    assert_eq!(
+        ops.into_iter().collect::<Vec<_>>(),
+        ["create", "delete", "replace", "update"],
+        "the snapshots cover every op"
+    );
 }
+
+/// A way to break a valid plan document.
+type Breaker = fn(&mut Value);
 
 #[test]
 fn plan_schema_rejects_malformed_plans() {
     let v = validator("schemas/plan.schema.json");
-    let (_, good) = snapshot_plans().into_iter().find(|(n, _)| n.contains("mtu_change")).expect("mtu snapshot");
+    let (_, good) = snapshot_plans()
+        .into_iter()
+        .find(|(n, _)| n.contains("mtu_change"))
+        .expect("mtu snapshot");
     assert!(v.is_valid(&good));
-    let broken: [(&str, fn(&mut Value)); 6] = [
-        ("unknown op", |d| d["actions"][0]["op"] = "frobnicate".into()),
+    let broken: [(&str, Breaker); 6] = [
+        ("unknown op", |d| {
+            d["actions"][0]["op"] = "frobnicate".into()
+        }),
         ("no summary", |d| {
             d.as_object_mut().unwrap().remove("summary");
         }),
         ("other format version", |d| d["format_version"] = 2.into()),
-        ("update without changes", |d| d["actions"][0]["changes"] = Value::Array(vec![])),
-        ("create with a before", |d| d["actions"][0]["op"] = "create".into()),
-        ("mtu as text", |d| d["actions"][0]["after"]["mtu"] = "1400".into()),
+        ("update without changes", |d| {
+            d["actions"][0]["changes"] = Value::Array(vec![])
+        }),
+        ("create with a before", |d| {
+            d["actions"][0]["op"] = "create".into()
+        }),
+        ("mtu as text", |d| {
+            d["actions"][0]["after"]["mtu"] = "1400".into()
+        }),
     ];
     for (why, edit) in broken {
         let mut doc = good.clone();
         edit(&mut doc);
-        assert!(!v.is_valid(&doc), "the plan schema accepts a plan with {why}:\n{doc:#}");
+        assert!(
+            !v.is_valid(&doc),
+            "the plan schema accepts a plan with {why}:\n{doc:#}"
+        );
     }
 }
 
@@ -141,7 +193,10 @@ fn real_plans_match_the_plan_schema() {
     let file = root("topologies/example.yaml");
     let check = |doc: &Value, what: &str| {
         let bad = violations(&v, doc);
-        assert!(bad.is_empty(), "{what}: `topo plan --json` does not match schemas/plan.schema.json:\n{bad}\n{doc:#}");
+        assert!(
+            bad.is_empty(),
+            "{what}: `topo plan --json` does not match schemas/plan.schema.json:\n{bad}\n{doc:#}"
+        );
     };
     let create = sb.plan_json(&file);
     assert!(!create["actions"].as_array().unwrap().is_empty());
@@ -155,7 +210,11 @@ fn real_plans_match_the_plan_schema() {
     assert_eq!(none["actions"], Value::Array(vec![]));
     check(&none, "empty plan");
     // A file without green: a delete.
-    let edited = sb.lab("example.yaml", &read("topologies/example.yaml").replace("      - { node: green, address: 10.20.0.10 }\n", ""));
+    let edited = sb.lab(
+        "example.yaml",
+        &read("topologies/example.yaml")
+            .replace("      - { node: green, address: 10.20.0.10 }\n", ""),
+    );
     let delete = sb.plan_json(&edited);
     assert_eq!(common::actions(&delete), ["delete netns green"]);
     check(&delete, "plan with a removed node");

@@ -7,8 +7,14 @@ mod common;
 use common::{text, Sandbox};
 
 /// The labs tested here; `every_lab_file_has_a_test` keeps it complete.
-const COVERED: &[&str] =
-    &["example.yaml", "seed-000-meganet.yaml", "seed-001-router.yaml", "seed-002-two-namespaces.yaml", "seed-003-bridge.yaml", "seed-004-red-blue.yaml"];
+const COVERED: &[&str] = &[
+    "example.yaml",
+    "seed-000-meganet.yaml",
+    "seed-001-router.yaml",
+    "seed-002-two-namespaces.yaml",
+    "seed-003-bridge.yaml",
+    "seed-004-red-blue.yaml",
+];
 
 fn lab_path(name: &str) -> String {
     format!("{}/topologies/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -16,24 +22,53 @@ fn lab_path(name: &str) -> String {
 
 /// Applies the lab and checks the first run wrote something.
 fn apply(sb: &Sandbox, file: &str) {
-    let report: serde_json::Value = serde_json::from_str(&sb.topo_ok(&["apply", "--json", file])).expect("apply JSON");
-    assert!(report["writes"].as_u64().unwrap() > 0, "the first apply writes: {report:#}");
-    assert!(report["actions"].as_array().unwrap().iter().all(|a| a["status"] == "done"), "{report:#}");
+    let report: serde_json::Value =
+        serde_json::from_str(&sb.topo_ok(&["apply", "--json", file])).expect("apply JSON");
+    assert!(
+        report["writes"].as_u64().unwrap() > 0,
+        "the first apply writes: {report:#}"
+    );
+    assert!(
+        report["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "done"),
+        "{report:#}"
+    );
 }
 
 /// A ping that must go unanswered (the lab does not connect the two).
 fn no_ping(sb: &Sandbox, from: &str, to: &str) {
     let out = sb.sh(&format!("ip netns exec {from} ping -c1 -W1 {to}"));
-    assert!(!out.status.success(), "{from} should not reach {to}:\n{}", text(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "{from} should not reach {to}:\n{}",
+        text(&out.stdout)
+    );
 }
 
 /// The second run has nothing to do, then destroy leaves no residue.
 fn converged_then_destroyed(sb: &Sandbox, file: &str) {
     let out = sb.topo(&["plan", "--detailed-exitcode", file]);
-    assert_eq!(out.status.code(), Some(0), "plan after apply is empty:\n{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("No changes."), "{}", text(&out.stdout));
-    let again: serde_json::Value = serde_json::from_str(&sb.topo_ok(&["apply", "--json", file])).expect("apply JSON");
-    assert_eq!(again["writes"], 0, "a second apply sends no write request: {again:#}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "plan after apply is empty:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).starts_with("No changes."),
+        "{}",
+        text(&out.stdout)
+    );
+    let again: serde_json::Value =
+        serde_json::from_str(&sb.topo_ok(&["apply", "--json", file])).expect("apply JSON");
+    assert_eq!(
+        again["writes"], 0,
+        "a second apply sends no write request: {again:#}"
+    );
     assert_eq!(again["actions"].as_array().unwrap().len(), 0, "{again:#}");
     sb.topo_ok(&["destroy", file]);
     assert_eq!(sb.residue(), "", "destroy leaves nothing behind");
@@ -41,13 +76,17 @@ fn converged_then_destroyed(sb: &Sandbox, file: &str) {
 
 #[test]
 fn every_lab_file_has_a_test() {
-    let mut files: Vec<String> = std::fs::read_dir(format!("{}/topologies", env!("CARGO_MANIFEST_DIR")))
-        .expect("topologies/")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(format!("{}/topologies", env!("CARGO_MANIFEST_DIR")))
+            .expect("topologies/")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+            .collect();
     files.sort();
-    assert_eq!(files, COVERED, "add a test to tests/seeds.rs for each new lab in topologies/ (and list it in COVERED)");
+    assert_eq!(
+        files, COVERED,
+        "add a test to tests/seeds.rs for each new lab in topologies/ (and list it in COVERED)"
+    );
 }
 
 #[test]
@@ -83,10 +122,20 @@ fn seed_000_meganet() {
     for c in ["c1", "c2", "c3"] {
         sb.ping(c, "12.0.6.200");
     }
-    assert!(sb.sh_ok("ip -n c1 route show default").contains("via 12.0.6.200"));
-    assert_eq!(sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(), "1", "the host forwards");
+    assert!(sb
+        .sh_ok("ip -n c1 route show default")
+        .contains("via 12.0.6.200"));
+    assert_eq!(
+        sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(),
+        "1",
+        "the host forwards"
+    );
     converged_then_destroyed(&sb, &file);
-    assert_eq!(sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(), "0", "destroy restores ip_forward");
+    assert_eq!(
+        sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(),
+        "0",
+        "destroy restores ip_forward"
+    );
 }
 
 #[test]
@@ -104,8 +153,16 @@ fn seed_001_router() {
     sb.ping("vm1", "172.16.100.10");
     sb.ping("vm2", "172.16.100.10");
     sb.ping("lan1", "10.0.1.11");
-    assert_eq!(sb.sh_ok("ip netns exec r1 sysctl -n net.ipv4.ip_forward").trim(), "1");
-    assert_eq!(sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(), "0", "only r1 forwards, not the host");
+    assert_eq!(
+        sb.sh_ok("ip netns exec r1 sysctl -n net.ipv4.ip_forward")
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(),
+        "0",
+        "only r1 forwards, not the host"
+    );
     converged_then_destroyed(&sb, &file);
 }
 
@@ -116,7 +173,9 @@ fn seed_002_two_namespaces() {
     apply(&sb, &file);
     sb.ping("ns1", "172.18.0.3");
     sb.ping("ns2", "172.18.0.2");
-    assert!(sb.sh_ok("ip -n ns1 route show default").contains("dev veth0"));
+    assert!(sb
+        .sh_ok("ip -n ns1 route show default")
+        .contains("dev veth0"));
     converged_then_destroyed(&sb, &file);
 }
 
@@ -128,7 +187,10 @@ fn seed_003_bridge() {
     // foons reaches its gateway on foobr0, and the host reaches foons.
     sb.ping("foons", "172.18.0.1");
     sb.ping("host", "172.18.0.20");
-    assert!(sb.sh_ok("ip -o link show veth0").contains("master foobr0"), "the seed's port name is kept");
+    assert!(
+        sb.sh_ok("ip -o link show veth0").contains("master foobr0"),
+        "the seed's port name is kept"
+    );
     converged_then_destroyed(&sb, &file);
 }
 
@@ -142,8 +204,18 @@ fn seed_004_red_blue() {
     sb.ping("red", "192.168.15.5");
     sb.ping("blue", "192.168.15.5");
     sb.ping("host", "192.168.15.1");
-    assert!(sb.sh_ok("ip -n blue route show 192.168.1.0/24").contains("via 192.168.15.5"));
-    assert_eq!(sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(), "1", "the host forwards");
+    assert!(sb
+        .sh_ok("ip -n blue route show 192.168.1.0/24")
+        .contains("via 192.168.15.5"));
+    assert_eq!(
+        sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(),
+        "1",
+        "the host forwards"
+    );
     converged_then_destroyed(&sb, &file);
-    assert_eq!(sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(), "0", "destroy restores ip_forward");
+    assert_eq!(
+        sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(),
+        "0",
+        "destroy restores ip_forward"
+    );
 }

@@ -78,7 +78,10 @@ fn the_error(text: &str) -> Diagnostic {
 
 /// The 1-based line of the first line containing `needle`.
 fn line_of(text: &str, needle: &str) -> u32 {
-    let i = text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("`{needle}` not in the text"));
+    let i = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("`{needle}` not in the text"));
     i as u32 + 1
 }
 
@@ -90,7 +93,10 @@ fn check(d: &Diagnostic, fragments: &[&str], line: u32) -> String {
     }
     assert_eq!(d.pos.line, line, "wrong line for {d:?}");
     assert!(d.pos.col > 0, "no column for {d:?}");
-    let help = d.help.clone().unwrap_or_else(|| panic!("no help for {d:?}"));
+    let help = d
+        .help
+        .clone()
+        .unwrap_or_else(|| panic!("no help for {d:?}"));
     assert!(!help.trim().is_empty());
     help
 }
@@ -119,7 +125,10 @@ fn addresses(state: &State, link: &IfRef) -> Vec<String> {
 }
 
 fn link_res(state: &State, link: &IfRef) -> Res {
-    state.get(&Id::Link { link: link.clone() }).unwrap_or_else(|| panic!("no link {link}")).clone()
+    state
+        .get(&Id::Link { link: link.clone() })
+        .unwrap_or_else(|| panic!("no link {link}"))
+        .clone()
 }
 
 fn master(state: &State, link: &IfRef) -> Option<String> {
@@ -142,11 +151,22 @@ fn peer(state: &State, link: &IfRef) -> IfRef {
 }
 
 fn route(state: &State, ns: Ns, to: &str, metric: u32) -> Option<Res> {
-    state.get(&Id::Route { ns, key: RouteKey { to: to.parse().unwrap(), metric } }).cloned()
+    state
+        .get(&Id::Route {
+            ns,
+            key: RouteKey {
+                to: to.parse().unwrap(),
+                metric,
+            },
+        })
+        .cloned()
 }
 
 fn default_via(gw: &str, dev: Option<&str>) -> Res {
-    Res::Route { via: Some(ip(gw)), dev: dev.map(str::to_string) }
+    Res::Route {
+        via: Some(ip(gw)),
+        dev: dev.map(str::to_string),
+    }
 }
 
 // ------------------------------------------------------- the example lab
@@ -168,11 +188,20 @@ fn example_network_allocates_addresses_and_default_routes() {
     assert_eq!(addresses(&st, &node_if("c1", "eth0")), ["12.0.6.1/24"]);
     assert_eq!(addresses(&st, &node_if("c2", "eth0")), ["12.0.6.2/24"]);
     assert_eq!(addresses(&st, &node_if("c3", "eth0")), ["12.0.6.50/24"]);
-    assert_eq!(st.get(&Id::Bridge { link: host_if("megaNet") }), Some(&Res::Bridge { stp: false }));
+    assert_eq!(
+        st.get(&Id::Bridge {
+            link: host_if("megaNet")
+        }),
+        Some(&Res::Bridge { stp: false })
+    );
     assert_eq!(addresses(&st, &host_if("megaNet")), ["12.0.6.200/24"]);
     for c in ["c1", "c2", "c3"] {
         assert_eq!(st.get(&Id::Netns { name: c.into() }), Some(&Res::Netns));
-        assert_eq!(route(&st, Ns::Node(c.into()), "0.0.0.0/0", 0), Some(default_via("12.0.6.200", Some("eth0"))), "{c}");
+        assert_eq!(
+            route(&st, Ns::Node(c.into()), "0.0.0.0/0", 0),
+            Some(default_via("12.0.6.200", Some("eth0"))),
+            "{c}"
+        );
         // Each member's eth0 pairs with a port of megaNet in the host.
         let port = peer(&st, &node_if(c, "eth0"));
         assert_eq!(port, host_if(&format!("{c}-eth0")));
@@ -188,7 +217,12 @@ fn example_bridge_endpoint_gets_a_generated_port() {
     assert_eq!(port, host_if("red-eth0"));
     assert_eq!(master(&st, &port).as_deref(), Some("v-net-0"));
     assert_eq!(master(&st, &node_if("red", "eth0")), None);
-    assert_eq!(st.get(&Id::Bridge { link: host_if("v-net-0") }), Some(&Res::Bridge { stp: false }));
+    assert_eq!(
+        st.get(&Id::Bridge {
+            link: host_if("v-net-0")
+        }),
+        Some(&Res::Bridge { stp: false })
+    );
     assert_eq!(addresses(&st, &host_if("v-net-0")), ["192.168.15.5/24"]);
 }
 
@@ -198,7 +232,10 @@ fn example_named_bridge_port_lives_in_the_bridge_namespace() {
     let port = peer(&st, &node_if("blue", "eth0"));
     assert_eq!(port, host_if("veth-blue-br"));
     assert_eq!(master(&st, &port).as_deref(), Some("v-net-0"));
-    assert_eq!(addresses(&st, &node_if("blue", "eth0")), ["192.168.15.2/24"]);
+    assert_eq!(
+        addresses(&st, &node_if("blue", "eth0")),
+        ["192.168.15.2/24"]
+    );
 }
 
 #[test]
@@ -214,31 +251,88 @@ fn example_interface_settings_routes_and_sysctls() {
     let st = valid(EXAMPLE).model.state;
     let red = node_if("red", "eth0");
     let mac = Mac([0x02, 0, 0, 0, 0x15, 0x01]);
-    assert_eq!(link_res(&st, &red), Res::Link { up: true, mtu: Some(1500), mac: Some(mac), master: None });
+    assert_eq!(
+        link_res(&st, &red),
+        Res::Link {
+            up: true,
+            mtu: Some(1500),
+            mac: Some(mac),
+            master: None
+        }
+    );
     assert_eq!(addresses(&st, &red), ["192.168.15.1/24", "fd00:15::1/64"]);
 
     let red_ns = Ns::Node("red".into());
-    assert_eq!(route(&st, red_ns.clone(), "0.0.0.0/0", 0), Some(default_via("192.168.15.5", None)));
-    let dev_route = Res::Route { via: None, dev: Some("eth0".into()) };
-    assert_eq!(route(&st, red_ns.clone(), "10.9.0.0/16", 100), Some(dev_route));
-    assert_eq!(route(&st, Ns::Node("blue".into()), "0.0.0.0/0", 0), Some(default_via("192.168.15.5", None)));
-    let host_route = Res::Route { via: Some(ip("192.168.0.1")), dev: None };
+    assert_eq!(
+        route(&st, red_ns.clone(), "0.0.0.0/0", 0),
+        Some(default_via("192.168.15.5", None))
+    );
+    let dev_route = Res::Route {
+        via: None,
+        dev: Some("eth0".into()),
+    };
+    assert_eq!(
+        route(&st, red_ns.clone(), "10.9.0.0/16", 100),
+        Some(dev_route)
+    );
+    assert_eq!(
+        route(&st, Ns::Node("blue".into()), "0.0.0.0/0", 0),
+        Some(default_via("192.168.15.5", None))
+    );
+    let host_route = Res::Route {
+        via: Some(ip("192.168.0.1")),
+        dev: None,
+    };
     assert_eq!(route(&st, Ns::Host, "12.0.1.0/24", 0), Some(host_route));
 
     let one = Some(&Res::Sysctl { value: "1".into() });
-    assert_eq!(st.get(&Id::Sysctl { ns: red_ns, key: "net.ipv4.ip_forward".into() }), one);
-    assert_eq!(st.get(&Id::Sysctl { ns: Ns::Host, key: "net.ipv4.ip_forward".into() }), one);
+    assert_eq!(
+        st.get(&Id::Sysctl {
+            ns: red_ns,
+            key: "net.ipv4.ip_forward".into()
+        }),
+        one
+    );
+    assert_eq!(
+        st.get(&Id::Sysctl {
+            ns: Ns::Host,
+            key: "net.ipv4.ip_forward".into()
+        }),
+        one
+    );
     // Nodes not mentioned get no sysctls.
-    assert!(!st.contains_key(&Id::Sysctl { ns: Ns::Node("blue".into()), key: "net.ipv4.ip_forward".into() }));
+    assert!(!st.contains_key(&Id::Sysctl {
+        ns: Ns::Node("blue".into()),
+        key: "net.ipv4.ip_forward".into()
+    }));
 }
 
 #[test]
 fn example_origins_point_at_declarations() {
     let v = valid(EXAMPLE);
-    let origin = |id: Id| v.model.origins.get(&id).unwrap_or_else(|| panic!("no origin for {id}")).line;
-    assert_eq!(origin(Id::Bridge { link: host_if("v-net-0") }), line_of(EXAMPLE, "v-net-0: {"));
-    assert_eq!(origin(Id::Veth { link: host_if("veth-red") }), line_of(EXAMPLE, "red:e1"));
-    let addr = Id::Address { link: node_if("red", "eth0"), address: "fd00:15::1/64".parse().unwrap() };
+    let origin = |id: Id| {
+        v.model
+            .origins
+            .get(&id)
+            .unwrap_or_else(|| panic!("no origin for {id}"))
+            .line
+    };
+    assert_eq!(
+        origin(Id::Bridge {
+            link: host_if("v-net-0")
+        }),
+        line_of(EXAMPLE, "v-net-0: {")
+    );
+    assert_eq!(
+        origin(Id::Veth {
+            link: host_if("veth-red")
+        }),
+        line_of(EXAMPLE, "red:e1")
+    );
+    let addr = Id::Address {
+        link: node_if("red", "eth0"),
+        address: "fd00:15::1/64".parse().unwrap(),
+    };
     assert_eq!(origin(addr), line_of(EXAMPLE, "fd00:15::1/64"));
 }
 
@@ -251,10 +345,23 @@ fn node_under_nodes_and_in_a_network_is_one_node() {
     let nodes: Vec<&str> = v.model.nodes.iter().map(String::as_str).collect();
     assert_eq!(nodes, ["c1", "c2"]);
     let st = v.model.state;
-    assert_eq!(st.keys().filter(|id| matches!(id, Id::Netns { .. })).count(), 2);
+    assert_eq!(
+        st.keys()
+            .filter(|id| matches!(id, Id::Netns { .. }))
+            .count(),
+        2
+    );
     assert_eq!(addresses(&st, &node_if("c1", "eth0")), ["10.1.0.2/24"]);
     // Settings under `nodes:` apply to the interface the network creates.
-    assert_eq!(link_res(&st, &node_if("c2", "eth0")), Res::Link { up: true, mtu: Some(9000), mac: None, master: None });
+    assert_eq!(
+        link_res(&st, &node_if("c2", "eth0")),
+        Res::Link {
+            up: true,
+            mtu: Some(9000),
+            mac: None,
+            master: None
+        }
+    );
     assert_eq!(addresses(&st, &node_if("c2", "eth0")), ["10.1.0.3/24"]);
     // The default gateway is the first usable address.
     assert_eq!(addresses(&st, &host_if("net")), ["10.1.0.1/24"]);
@@ -265,7 +372,10 @@ fn node_under_nodes_and_in_a_network_is_one_node() {
 fn explicit_default_route_wins_over_the_network_gateway() {
     let text = "name: lab\nnodes:\n  c1:\n    routes: [ { to: default, via: 10.1.0.254 } ]\nnetworks:\n  net:\n    subnet: 10.1.0.0/24\n    nodes: [c1]\n";
     let st = valid(text).model.state;
-    assert_eq!(route(&st, Ns::Node("c1".into()), "0.0.0.0/0", 0), Some(default_via("10.1.0.254", None)));
+    assert_eq!(
+        route(&st, Ns::Node("c1".into()), "0.0.0.0/0", 0),
+        Some(default_via("10.1.0.254", None))
+    );
 }
 
 #[test]
@@ -274,8 +384,13 @@ fn network_member_options_and_bridge_name() {
     let st = valid(text).model.state;
     assert_eq!(addresses(&st, &node_if("a", "lan0")), ["10.1.0.2/24"]);
     assert_eq!(addresses(&st, &node_if("b", "eth0")), ["10.1.0.9/24"]);
-    assert_eq!(master(&st, &peer(&st, &node_if("a", "lan0"))).as_deref(), Some("br-net"));
-    assert!(st.contains_key(&Id::Bridge { link: host_if("br-net") }));
+    assert_eq!(
+        master(&st, &peer(&st, &node_if("a", "lan0"))).as_deref(),
+        Some("br-net")
+    );
+    assert!(st.contains_key(&Id::Bridge {
+        link: host_if("br-net")
+    }));
 }
 
 // ---------------------------------------------------------------- IPAM
@@ -309,7 +424,11 @@ fn ipam_keeps_prior_addresses_when_an_earlier_member_goes() {
 #[test]
 fn ipam_newcomer_takes_the_lowest_free_address() {
     let text = "name: lab\nnetworks:\n  net:\n    subnet: 10.2.0.0/24\n    nodes: [d, b, c]\n";
-    let prior: Prior = [(node_if("b", "eth0"), vec![ip("10.2.0.3")]), (node_if("c", "eth0"), vec![ip("10.2.0.4")])].into();
+    let prior: Prior = [
+        (node_if("b", "eth0"), vec![ip("10.2.0.3")]),
+        (node_if("c", "eth0"), vec![ip("10.2.0.4")]),
+    ]
+    .into();
     let st = valid_with(text, &prior).model.state;
     assert_eq!(addresses(&st, &node_if("d", "eth0")), ["10.2.0.2/24"]);
     assert_eq!(addresses(&st, &node_if("b", "eth0")), ["10.2.0.3/24"]);
@@ -328,7 +447,10 @@ fn ipam_skips_addresses_written_elsewhere_in_the_file() {
     // on its own: allocation must not hand them out again.
     let text = "name: lab\nbridges:\n  net: { addresses: [10.2.0.2/24] }\nnodes:\n  c: { interfaces: { eth1: { addresses: [10.2.0.3/24] } } }\nlinks:\n  - endpoints: [c:eth1, net]\nnetworks:\n  net:\n    subnet: 10.2.0.0/24\n    nodes: [a, b]\n";
     let st = valid(text).model.state;
-    assert_eq!(addresses(&st, &host_if("net")), ["10.2.0.1/24", "10.2.0.2/24"]);
+    assert_eq!(
+        addresses(&st, &host_if("net")),
+        ["10.2.0.1/24", "10.2.0.2/24"]
+    );
     assert_eq!(addresses(&st, &node_if("a", "eth0")), ["10.2.0.4/24"]);
     assert_eq!(addresses(&st, &node_if("b", "eth0")), ["10.2.0.5/24"]);
 }
@@ -337,7 +459,11 @@ fn ipam_skips_addresses_written_elsewhere_in_the_file() {
 fn ipam_full_subnet_is_an_error() {
     let text = "name: lab\nnetworks:\n  net:\n    subnet: 10.2.0.0/30\n    nodes: [a, b]\n";
     let d = the_error(text);
-    check(&d, &["network `net` has no free address left in 10.2.0.0/30"], line_of(text, "nodes:"));
+    check(
+        &d,
+        &["network `net` has no free address left in 10.2.0.0/30"],
+        line_of(text, "nodes:"),
+    );
 }
 
 // ------------------------------------------------- parse errors (load_str)
@@ -349,12 +475,16 @@ fn unknown_top_level_field_suggests_the_right_one() {
     assert_eq!(d.message, "unknown field `node`");
     let help = check(&d, &[], 2);
     assert!(help.starts_with("did you mean `nodes`?"), "{help}");
-    assert!(help.contains("bridges"), "the help lists the allowed fields: {help}");
+    assert!(
+        help.contains("bridges"),
+        "the help lists the allowed fields: {help}"
+    );
 }
 
 #[test]
 fn unknown_interface_field_suggests_the_right_one() {
-    let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      eth0: { adresses: [10.0.0.1/24] }\n";
+    let text =
+        "name: lab\nnodes:\n  red:\n    interfaces:\n      eth0: { adresses: [10.0.0.1/24] }\n";
     let d = load_error(text);
     let help = check(&d, &["unknown field `adresses`"], 5);
     assert!(help.starts_with("did you mean `addresses`?"), "{help}");
@@ -428,7 +558,8 @@ fn wrong_type_sysctl_value() {
 #[test]
 fn wrong_type_network_member_list() {
     // A list must not be read as `{ node, address, interface }` in order.
-    let d = load_error("name: lab\nnetworks:\n  net:\n    subnet: 10.0.0.0/24\n    nodes: [ [c3] ]\n");
+    let d =
+        load_error("name: lab\nnetworks:\n  net:\n    subnet: 10.0.0.0/24\n    nodes: [ [c3] ]\n");
     check(&d, &["sequence", "node name"], 5);
 }
 
@@ -563,7 +694,8 @@ fn endpoint_naming_nothing_alike() {
 
 #[test]
 fn endpoint_naming_a_node_without_interface() {
-    let text = "name: lab\nnodes:\n  red: {}\n  blue: {}\nlinks:\n  - endpoints: [red, blue:eth0]\n";
+    let text =
+        "name: lab\nnodes:\n  red: {}\n  blue: {}\nlinks:\n  - endpoints: [red, blue:eth0]\n";
     let d = the_error(text);
     let help = check(&d, &["endpoint `red` names a node but no interface"], 6);
     assert!(help.contains("red:eth0"), "{help}");
@@ -588,7 +720,11 @@ fn bridge_in_an_unknown_node() {
 fn settings_for_an_interface_nothing_creates() {
     let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      eht0: { mtu: 1400 }\n";
     let d = the_error(text);
-    let help = check(&d, &["interface red:eht0 is not created by any link or network"], 5);
+    let help = check(
+        &d,
+        &["interface red:eht0 is not created by any link or network"],
+        5,
+    );
     assert!(help.contains("red:eht0"), "{help}");
 }
 
@@ -604,9 +740,12 @@ fn interface_name_over_15_bytes() {
 
 #[test]
 fn interface_name_of_exactly_15_bytes_is_fine() {
-    let text = "name: lab\nnodes:\n  red: {}\nlinks:\n  - endpoints: [red:abcdefghijklmno, host:v-red]\n";
+    let text =
+        "name: lab\nnodes:\n  red: {}\nlinks:\n  - endpoints: [red:abcdefghijklmno, host:v-red]\n";
     let st = valid(text).model.state;
-    assert!(st.contains_key(&Id::Link { link: node_if("red", "abcdefghijklmno") }));
+    assert!(st.contains_key(&Id::Link {
+        link: node_if("red", "abcdefghijklmno")
+    }));
 }
 
 #[test]
@@ -642,7 +781,11 @@ fn bridge_name_too_long() {
 fn network_name_too_long_for_its_bridge() {
     let text = "name: lab\nnetworks:\n  averyverylongnetwork: { subnet: 10.0.0.0/24 }\n";
     let d = the_error(text);
-    let help = check(&d, &["network bridge `averyverylongnetwork`", "20 bytes"], 3);
+    let help = check(
+        &d,
+        &["network bridge `averyverylongnetwork`", "20 bytes"],
+        3,
+    );
     assert!(help.contains("bridge: NAME"), "{help}");
 }
 
@@ -684,8 +827,14 @@ fn network_member_with_an_unsafe_name() {
 fn host_as_a_network_member() {
     let text = "name: lab\nnetworks:\n  net:\n    subnet: 10.0.0.0/24\n    nodes: [host]\n";
     let ds = errors(text);
-    assert!(ds.iter().all(|d| d.pos.line == 5 && d.help.is_some()), "{ds:#?}");
-    assert!(ds.iter().any(|d| d.message.contains("not `host`")), "{ds:#?}");
+    assert!(
+        ds.iter().all(|d| d.pos.line == 5 && d.help.is_some()),
+        "{ds:#?}"
+    );
+    assert!(
+        ds.iter().any(|d| d.message.contains("not `host`")),
+        "{ds:#?}"
+    );
 }
 
 #[test]
@@ -701,7 +850,11 @@ fn bad_lab_name() {
 fn address_outside_the_bridge_subnet() {
     let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      eth0: { addresses: [10.0.0.1/24] }\nbridges:\n  br0: { addresses: [192.168.1.1/24] }\nlinks:\n  - endpoints: [red:eth0, br0]\n";
     let d = the_error(text);
-    let help = check(&d, &["address 10.0.0.1/24 on red:eth0 is outside the link's subnet (192.168.1.0/24)"], 5);
+    let help = check(
+        &d,
+        &["address 10.0.0.1/24 on red:eth0 is outside the link's subnet (192.168.1.0/24)"],
+        5,
+    );
     assert!(help.contains("subnet"), "{help}");
 }
 
@@ -709,14 +862,22 @@ fn address_outside_the_bridge_subnet() {
 fn address_outside_the_network_subnet() {
     let text = "name: lab\nnodes:\n  c1:\n    interfaces:\n      eth0: { addresses: [10.9.0.1/24] }\nnetworks:\n  net:\n    subnet: 10.0.0.0/24\n    nodes: [c1]\n";
     let d = the_error(text);
-    check(&d, &["address 10.9.0.1/24 on c1:eth0 is outside the link's subnet (10.0.0.0/24)"], 5);
+    check(
+        &d,
+        &["address 10.9.0.1/24 on c1:eth0 is outside the link's subnet (10.0.0.0/24)"],
+        5,
+    );
 }
 
 #[test]
 fn address_outside_the_peer_subnet() {
     let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      e1: { addresses: [10.0.0.1/24] }\n  blue:\n    interfaces:\n      e1: { addresses: [10.0.0.2/24, 10.0.1.2/24] }\nlinks:\n  - endpoints: [red:e1, blue:e1]\n";
     let d = the_error(text);
-    check(&d, &["address 10.0.1.2/24 on blue:e1 is outside the link's subnet (10.0.0.0/24)"], 8);
+    check(
+        &d,
+        &["address 10.0.1.2/24 on blue:e1 is outside the link's subnet (10.0.0.0/24)"],
+        8,
+    );
 }
 
 #[test]
@@ -745,7 +906,14 @@ fn same_address_twice_in_a_namespace() {
 fn same_address_on_two_nodes_of_one_bridge() {
     let text = "name: lab\nnodes:\n  red: { interfaces: { eth0: { addresses: [10.0.0.1/24] } } }\n  blue: { interfaces: { eth0: { addresses: [10.0.0.1/24] } } }\nbridges:\n  br: {}\nlinks:\n  - endpoints: [red:eth0, br]\n  - endpoints: [blue:eth0, br]\n";
     let d = the_error(text);
-    let help = check(&d, &["address 10.0.0.1 on blue:eth0 is also on red:eth0 (line 3)", "bridge br"], 4);
+    let help = check(
+        &d,
+        &[
+            "address 10.0.0.1 on blue:eth0 is also on red:eth0 (line 3)",
+            "bridge br",
+        ],
+        4,
+    );
     assert!(help.contains("own address"), "{help}");
 }
 
@@ -753,12 +921,17 @@ fn same_address_on_two_nodes_of_one_bridge() {
 fn same_address_on_both_ends_of_a_veth() {
     let text = "name: lab\nnodes:\n  red: { interfaces: { e1: { addresses: [10.0.0.1/24] } } }\n  blue: { interfaces: { e1: { addresses: [10.0.0.1/24] } } }\nlinks:\n  - endpoints: [red:e1, blue:e1]\n";
     let d = the_error(text);
-    check(&d, &["address 10.0.0.1 on blue:e1 is also on red:e1", "veth pair"], 4);
+    check(
+        &d,
+        &["address 10.0.0.1 on blue:e1 is also on red:e1", "veth pair"],
+        4,
+    );
 }
 
 #[test]
 fn overlapping_networks() {
-    let text = "name: lab\nnetworks:\n  a:\n    subnet: 10.0.0.0/16\n  b:\n    subnet: 10.0.5.0/24\n";
+    let text =
+        "name: lab\nnetworks:\n  a:\n    subnet: 10.0.0.0/16\n  b:\n    subnet: 10.0.5.0/24\n";
     let d = the_error(text);
     let help = check(&d, &["network `b` (10.0.5.0/24) overlaps network `a`"], 6);
     assert!(help.contains("own subnet"), "{help}");
@@ -776,7 +949,11 @@ fn subnet_with_host_bits() {
 fn gateway_outside_its_subnet() {
     let text = "name: lab\nnetworks:\n  a:\n    subnet: 10.0.0.0/24\n    gateway: 10.0.1.1\n";
     let d = the_error(text);
-    let help = check(&d, &["gateway 10.0.1.1 is not a usable address of 10.0.0.0/24"], 5);
+    let help = check(
+        &d,
+        &["gateway 10.0.1.1 is not a usable address of 10.0.0.0/24"],
+        5,
+    );
     assert!(help.contains("gateway: 10.0.0.1"), "{help}");
 }
 
@@ -791,7 +968,11 @@ fn gateway_on_the_broadcast_address() {
 fn member_address_outside_the_subnet() {
     let text = "name: lab\nnetworks:\n  a:\n    subnet: 10.0.0.0/24\n    nodes:\n      - { node: c1, address: 10.0.1.5 }\n";
     let d = the_error(text);
-    let help = check(&d, &["address 10.0.1.5 of `c1` is not a usable address of 10.0.0.0/24"], 6);
+    let help = check(
+        &d,
+        &["address 10.0.1.5 of `c1` is not a usable address of 10.0.0.0/24"],
+        6,
+    );
     assert!(help.contains("address: 10.0.0.2"), "{help}");
 }
 
@@ -799,14 +980,22 @@ fn member_address_outside_the_subnet() {
 fn member_address_is_the_gateway() {
     let text = "name: lab\nnetworks:\n  a:\n    subnet: 10.0.0.0/24\n    nodes:\n      - { node: c1, address: 10.0.0.1 }\n";
     let d = the_error(text);
-    check(&d, &["address 10.0.0.1 of `c1` is the gateway of network `a`"], 6);
+    check(
+        &d,
+        &["address 10.0.0.1 of `c1` is the gateway of network `a`"],
+        6,
+    );
 }
 
 #[test]
 fn two_members_with_one_fixed_address() {
     let text = "name: lab\nnetworks:\n  a:\n    subnet: 10.0.0.0/24\n    nodes:\n      - { node: c1, address: 10.0.0.5 }\n      - { node: c2, address: 10.0.0.5 }\n";
     let d = the_error(text);
-    check(&d, &["address 10.0.0.5 of `c2` is already given to `c1`"], 7);
+    check(
+        &d,
+        &["address 10.0.0.5 of `c2` is already given to `c1`"],
+        7,
+    );
 }
 
 #[test]
@@ -822,15 +1011,26 @@ fn member_address_written_on_the_bridge() {
 fn route_via_unreachable_gateway() {
     let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      eth0: { addresses: [10.0.0.1/24] }\n    routes:\n      - { to: default, via: 10.0.1.1 }\nlinks:\n  - endpoints: [red:eth0, host:v-red]\n";
     let d = the_error(text);
-    let help = check(&d, &["gateway 10.0.1.1 is not reachable from any address of red"], 7);
-    assert!(help.contains("10.0.0.1/24"), "the help lists the node's addresses: {help}");
+    let help = check(
+        &d,
+        &["gateway 10.0.1.1 is not reachable from any address of red"],
+        7,
+    );
+    assert!(
+        help.contains("10.0.0.1/24"),
+        "the help lists the node's addresses: {help}"
+    );
 }
 
 #[test]
 fn route_via_a_node_without_addresses() {
     let text = "name: lab\nnodes:\n  red:\n    routes: [ { to: 10.5.0.0/16, via: 10.0.0.1 } ]\n";
     let d = the_error(text);
-    let help = check(&d, &["gateway 10.0.0.1 is not reachable from any address of red"], 4);
+    let help = check(
+        &d,
+        &["gateway 10.0.0.1 is not reachable from any address of red"],
+        4,
+    );
     assert!(help.contains("give red an address"), "{help}");
 }
 
@@ -838,7 +1038,10 @@ fn route_via_a_node_without_addresses() {
 fn route_via_an_allocated_address_is_reachable() {
     let text = "name: lab\nnodes:\n  c1:\n    routes: [ { to: 10.5.0.0/16, via: 10.0.0.254 } ]\nnetworks:\n  net:\n    subnet: 10.0.0.0/24\n    nodes: [c1]\n";
     let st = valid(text).model.state;
-    assert_eq!(route(&st, Ns::Node("c1".into()), "10.5.0.0/16", 0), Some(default_via("10.0.0.254", None)));
+    assert_eq!(
+        route(&st, Ns::Node("c1".into()), "10.5.0.0/16", 0),
+        Some(default_via("10.0.0.254", None))
+    );
 }
 
 #[test]
@@ -887,21 +1090,31 @@ fn sysctl_outside_net() {
 
 fn network_of(n: usize) -> String {
     let members: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-    format!("name: lab\nnetworks:\n  big: {{ subnet: 10.100.0.0/16, nodes: [{}] }}\n", members.join(", "))
+    format!(
+        "name: lab\nnetworks:\n  big: {{ subnet: 10.100.0.0/16, nodes: [{}] }}\n",
+        members.join(", ")
+    )
 }
 
 #[test]
 fn bridge_with_1025_ports() {
     let text = network_of(1025);
     let d = the_error(&text);
-    let help = check(&d, &["bridge `big` would have 1025 ports; Linux allows 1024"], 3);
+    let help = check(
+        &d,
+        &["bridge `big` would have 1025 ports; Linux allows 1024"],
+        3,
+    );
     assert!(help.contains("split"), "{help}");
 }
 
 #[test]
 fn bridge_with_1024_ports_is_fine() {
     let st = valid(&network_of(1024)).model.state;
-    let ports = st.values().filter(|r| matches!(r, Res::Link { master: Some(m), .. } if m == "big")).count();
+    let ports = st
+        .values()
+        .filter(|r| matches!(r, Res::Link { master: Some(m), .. } if m == "big"))
+        .count();
     assert_eq!(ports, 1024);
 }
 
@@ -931,7 +1144,8 @@ fn bridge_mtu_too_large() {
 
 #[test]
 fn link_mtu_zero() {
-    let text = "name: lab\nnodes:\n  red: {}\nlinks:\n  - endpoints: [red:eth0, host:v-red]\n    mtu: 0\n";
+    let text =
+        "name: lab\nnodes:\n  red: {}\nlinks:\n  - endpoints: [red:eth0, host:v-red]\n    mtu: 0\n";
     let d = the_error(text);
     check(&d, &["mtu 0 is out of range"], 6);
 }
@@ -1003,7 +1217,14 @@ networks:
     let ds = errors(text);
     let lines: Vec<u32> = ds.iter().map(|d| d.pos.line).collect();
     assert_eq!(lines, [5, 5, 6, 8, 11, 14], "{ds:#?}");
-    let expect = ["mtu 10 is out of range", "`zz` is not a MAC address", "node `..`", "names both a node and a bridge", "no node named `rde`", "overlaps network `a`"];
+    let expect = [
+        "mtu 10 is out of range",
+        "`zz` is not a MAC address",
+        "node `..`",
+        "names both a node and a bridge",
+        "no node named `rde`",
+        "overlaps network `a`",
+    ];
     for (d, e) in ds.iter().zip(expect) {
         assert!(d.message.contains(e), "{:?} lacks {e:?}", d.message);
         assert!(d.help.is_some(), "{d:?}");
@@ -1016,7 +1237,11 @@ networks:
 fn errors_render_with_file_line_and_help() {
     let text = "name: lab\nnodes:\n  red: {}\nlinks:\n  - endpoints: [rde:eth0, host:v-red]\n";
     let diagnostics = errors(text);
-    let report = topo::diag::Report { file: "lab.yaml".into(), source: text.into(), diagnostics };
+    let report = topo::diag::Report {
+        file: "lab.yaml".into(),
+        source: text.into(),
+        diagnostics,
+    };
     assert!(report.has_errors());
     let out = report.render(false);
     assert!(out.contains("lab.yaml:5:"), "{out}");

@@ -15,15 +15,35 @@ pub struct Outcome {
     pub done: Vec<usize>,
     /// The action that failed, and why; later ones were not attempted.
     pub failed: Option<(usize, KernelError)>,
+    /// After a failure: what was undone, newest first.
+    pub undone: Vec<String>,
+    /// After a failure: what could not be undone, and why.
+    pub not_undone: Vec<(String, String)>,
 }
 
-/// Runs `plan` in order and stops at the first failure.
+/// How to run a plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// On failure, put back what this run changed.
+    pub rollback: bool,
+}
+
+/// Test hooks, never documented to users: fail action K with an injected
+/// error (`TOPO_TEST_FAULT_AT=K`), or die by SIGKILL after K actions
+/// (`TOPO_TEST_KILL_AFTER=K`), to prove rollback and crash recovery.
+fn test_hook(var: &str) -> Option<usize> {
+    std::env::var(var).ok()?.parse().ok()
+}
+
+/// Runs `plan` in order and stops at the first failure; with rollback, then
+/// undoes what it did.
 pub async fn execute(
     plan: &Plan,
     desired: &State,
     ipv6: bool,
     obs: &Observed,
     h: &mut Handles,
+    opts: Options,
 ) -> Outcome {
     let mut ex = Executor {
         lab: &plan.lab,
@@ -34,12 +54,28 @@ pub async fn execute(
         h,
         deleted_ns: vec![],
         nft_synced: Default::default(),
+        nft_snapshots: vec![],
     };
+    let fault_at = test_hook("TOPO_TEST_FAULT_AT");
+    let kill_after = test_hook("TOPO_TEST_KILL_AFTER");
     let mut out = Outcome::default();
     for (i, a) in plan.actions.iter().enumerate() {
+        if kill_after == Some(i) {
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        }
         tracing::debug!(action = %a.id, op = ?a.op, "executing");
-        match ex.run(a).await {
-            Ok(()) => out.done.push(i),
+        let result = if fault_at == Some(i) {
+            Err(KernelError::new(
+                a.id.to_string(),
+                "injected fault (TOPO_TEST_FAULT_AT)",
+            ))
+        } else {
+            ex.run(a).await
+        };
+        match result {
+            Ok(()) => {
+                out.done.push(i);
+            }
             Err(e) => {
                 out.failed = Some((i, e));
                 break;
@@ -48,6 +84,9 @@ pub async fn execute(
     }
     if let Err(e) = ex.settle().await {
         out.failed.get_or_insert((plan.actions.len(), e));
+    }
+    if out.failed.is_some() && opts.rollback {
+        ex.roll_back(obs, &mut out).await;
     }
     out
 }
@@ -62,6 +101,8 @@ struct Executor<'a> {
     deleted_ns: Vec<String>,
     /// Namespaces whose nft table already matches the file in this run.
     nft_synced: std::collections::BTreeSet<Ns>,
+    /// nft tables as they were before this run replaced them.
+    nft_snapshots: Vec<(Ns, Option<String>)>,
 }
 
 /// Deleting something already gone is success: destroy and apply must
@@ -107,6 +148,70 @@ impl Executor<'_> {
     fn save_state(&self) -> Result<(), KernelError> {
         state_file::save(self.lab, &self.lab_state)
             .map_err(|e| KernelError::new("write lab state", e))
+    }
+
+    /// Puts back what this run changed: converges to the state observed
+    /// before the run (which also brings back what vanished with a deleted
+    /// device), then restores the nft tables it replaced.
+    async fn roll_back(&mut self, before: &Observed, out: &mut Outcome) {
+        let not_nft = |st: &State| -> State {
+            st.iter()
+                .filter(|(id, _)| !matches!(id, Id::Chain { .. } | Id::Rule { .. }))
+                .map(|(i, r)| (i.clone(), r.clone()))
+                .collect()
+        };
+        let plan = match crate::observe::observe(self.lab, None, self.h).await {
+            Ok(now) => {
+                self.index = now.index.clone();
+                self.lab_state = now.lab_state.clone();
+                let now = Observed {
+                    state: not_nft(&now.state),
+                    ..now
+                };
+                crate::plan::diff(self.lab, &not_nft(&before.state), &now)
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match plan {
+            Ok(plan) => {
+                for a in &plan.actions {
+                    let what = match (a.op, &a.id) {
+                        (Op::Create, Id::Netns { name }) => {
+                            format!("re-create netns {name} (programs that ran inside it are gone)")
+                        }
+                        (Op::Create, id) => format!("re-create {id}"),
+                        (Op::Delete, id) => format!("remove {id}"),
+                        (_, id) => format!("restore {id}"),
+                    };
+                    match self.run(a).await {
+                        Ok(()) => out.undone.push(what),
+                        Err(e) => out.not_undone.push((what, e.to_string())),
+                    }
+                }
+            }
+            Err(e) => out
+                .not_undone
+                .push(("read the kernel to roll back".into(), e)),
+        }
+        for (ns, snapshot) in std::mem::take(&mut self.nft_snapshots) {
+            let what = format!("restore the nft table in {ns}");
+            let r = match self.ns_file_if_exists(&ns) {
+                Ok(Some(f)) => {
+                    nft::restore(f.as_ref().map(|f| f.as_fd()), self.lab, snapshot.as_deref())
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(()) => out.undone.push(what),
+                Err(e) => out.not_undone.push((what, e.to_string())),
+            }
+        }
+        if let Err(e) = self.settle().await {
+            out.not_undone
+                .push(("wait for deleted namespaces".into(), e.to_string()));
+        }
     }
 
     async fn run(&mut self, a: &Action) -> Result<(), KernelError> {
@@ -333,6 +438,8 @@ impl Executor<'_> {
             return Ok(());
         };
         let fd = file.as_ref().map(|f| f.as_fd());
+        self.nft_snapshots
+            .push((ns.clone(), nft::snapshot(fd, self.lab)?));
         if chains.is_empty() {
             nft::delete(fd, self.lab)?;
             if self.lab_state.nft.remove(ns.label()) {

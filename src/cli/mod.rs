@@ -60,6 +60,9 @@ pub enum Verb {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// On failure, keep what was done instead of undoing it (for debugging).
+        #[arg(long)]
+        no_rollback: bool,
     },
     /// Remove everything the lab owns, and nothing else.
     #[command(
@@ -147,13 +150,23 @@ async fn run(verb: Verb) -> Result<i32, Error> {
                 exit::OK
             })
         }
-        Verb::Apply { file, json } => {
+        Verb::Apply {
+            file,
+            json,
+            no_rollback,
+        } => {
             let l = load_with_warnings(&file)?;
             let s = crate::prepare(&l).await?;
             if !json {
                 print!("{}", plan_text(&s.plan, color()));
             }
-            let report = crate::apply(s).await?;
+            let report = crate::apply(
+                s,
+                crate::apply::Options {
+                    rollback: !no_rollback,
+                },
+            )
+            .await?;
             finish(&report, json, "Apply");
             Ok(exit::OK)
         }
@@ -167,7 +180,9 @@ async fn run(verb: Verb) -> Result<i32, Error> {
             if !json {
                 print!("{}", plan_text(&s.plan, color()));
             }
-            let report = crate::apply(s).await?;
+            // Destroy keeps going forward: undoing a half-done destroy would
+            // only rebuild what the user wants gone.
+            let report = crate::apply(s, crate::apply::Options { rollback: false }).await?;
             crate::forget_lab(&lab);
             finish(&report, json, "Destroy");
             Ok(exit::OK)

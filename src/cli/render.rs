@@ -169,6 +169,8 @@ pub(crate) fn report_json(r: &ApplyReport) -> Value {
         }).collect::<Vec<_>>(),
         "summary": r.plan.summary(),
         "writes": r.writes,
+        "undone": r.undone,
+        "not_undone": r.not_undone.iter().map(|(w, e)| json!({"step": w, "error": e})).collect::<Vec<_>>(),
     })
 }
 
@@ -182,11 +184,26 @@ fn status(r: &ApplyReport, i: usize) -> &'static str {
     }
 }
 
-/// After a failed run: which actions succeeded, failed, or were not tried.
+/// After a failed run: which actions succeeded, failed, or were not tried,
+/// and what rollback undid or could not undo.
 pub(crate) fn outcome_text(r: &ApplyReport) -> String {
     let mut out = String::new();
     for (i, a) in r.plan.actions.iter().enumerate() {
         let _ = writeln!(out, "  {:<14} {} {}", status(r, i), sigil(a.op), a.id);
+    }
+    if !r.undone.is_empty() || !r.not_undone.is_empty() {
+        let _ = writeln!(out, "Rollback:");
+        for u in &r.undone {
+            let _ = writeln!(out, "  undone         {u}");
+        }
+        for (u, why) in &r.not_undone {
+            let _ = writeln!(out, "  NOT undone     {u}: {why}");
+        }
+    } else if !r.done.is_empty() {
+        let _ = writeln!(
+            out,
+            "Nothing was rolled back (--no-rollback): the done steps stay."
+        );
     }
     out
 }

@@ -173,3 +173,51 @@ fn transaction(ns: Option<BorrowedFd<'_>>, lab: &str, cmds: Vec<Value>) -> Resul
     }
     Ok(())
 }
+
+/// The lab's table in `ns` as nft prints it, for a later `restore`.
+pub fn snapshot(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<String>, KernelError> {
+    let table = table_name(lab);
+    let (ok, out, err) = nft(ns, &["-j", "list", "table", "inet", &table], None)?;
+    if ok {
+        return Ok(Some(out));
+    }
+    if err.contains("No such file or directory") || err.contains("does not exist") {
+        return Ok(None);
+    }
+    Err(KernelError::new(
+        format!("read nft table {table}"),
+        err.trim(),
+    ))
+}
+
+/// Puts back a table saved by `snapshot` (`None`: removes the table).
+pub fn restore(
+    ns: Option<BorrowedFd<'_>>,
+    lab: &str,
+    snapshot: Option<&str>,
+) -> Result<(), KernelError> {
+    let Some(text) = snapshot else {
+        return delete(ns, lab);
+    };
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| KernelError::new("parse nft snapshot", e))?;
+    let table = json!({"family": "inet", "name": table_name(lab)});
+    let mut cmds = vec![
+        json!({"add": {"table": table}}),
+        json!({"delete": {"table": table}}),
+    ];
+    for obj in doc["nftables"].as_array().into_iter().flatten() {
+        let Some((kind, body)) = obj.as_object().and_then(|o| o.iter().next()) else {
+            continue;
+        };
+        if !["table", "chain", "rule"].contains(&kind.as_str()) {
+            continue;
+        }
+        let mut body = body.clone();
+        if let Some(o) = body.as_object_mut() {
+            o.remove("handle");
+        }
+        cmds.push(json!({"add": { kind.as_str(): body }}));
+    }
+    transaction(ns, lab, cmds)
+}

@@ -160,6 +160,8 @@ struct Vanishing {
     links: BTreeSet<IfRef>,
     /// veth pairs the kernel removes with a deleted namespace.
     veths: BTreeSet<Id>,
+    /// Routes the kernel removes with their output interface.
+    routes: BTreeSet<Id>,
 }
 
 impl Vanishing {
@@ -168,6 +170,7 @@ impl Vanishing {
             namespaces: BTreeSet::new(),
             links: BTreeSet::new(),
             veths: BTreeSet::new(),
+            routes: BTreeSet::new(),
         };
         for id in live.keys() {
             if let Id::Netns { name } = id {
@@ -194,6 +197,13 @@ impl Vanishing {
                 _ => {}
             }
         }
+        for (id, res) in live {
+            if let (Id::Route { ns, .. }, Res::Route { dev: Some(d), .. }) = (id, res) {
+                if v.links.contains(&IfRef::new(ns.clone(), d)) {
+                    v.routes.insert(id.clone());
+                }
+            }
+        }
         v
     }
 
@@ -202,6 +212,7 @@ impl Vanishing {
         match id {
             Id::Netns { .. } => false,
             Id::Veth { .. } => self.veths.contains(id),
+            Id::Route { .. } if self.routes.contains(id) => true,
             Id::Link { link } | Id::Address { link, .. } => {
                 self.links.contains(link) || self.namespaces.contains(&link.ns)
             }

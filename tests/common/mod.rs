@@ -32,7 +32,12 @@ pub fn kernel_tests_possible() -> bool {
 fn nix_uid_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:").map(|v| v.split_whitespace().nth(1) == Some("0"))))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("Uid:")
+                    .map(|v| v.split_whitespace().nth(1) == Some("0"))
+            })
+        })
         .unwrap_or(false)
 }
 
@@ -51,20 +56,40 @@ impl Sandbox {
         let script = "mount --make-rprivate / && mount -t tmpfs tmpfs /run/netns && mount -t tmpfs tmpfs /run/topo \
                       && ip link set lo up && echo ready && exec sleep infinity";
         let mut holder = Command::new("unshare")
-            .args(["--mount", "--net", "--propagation", "private", "sh", "-c", script])
+            .args([
+                "--mount",
+                "--net",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start unshare (util-linux)");
         let mut line = String::new();
-        BufReader::new(holder.stdout.take().expect("stdout")).read_line(&mut line).expect("holder output");
+        BufReader::new(holder.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("holder output");
         assert_eq!(line.trim(), "ready", "sandbox did not start");
-        Some(Sandbox { holder, dir: tempdir::Dir::new() })
+        Some(Sandbox {
+            holder,
+            dir: tempdir::Dir::new(),
+        })
     }
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
-        c.args(["--target", &self.holder.id().to_string(), "--mount", "--net", "--", program]);
+        c.args([
+            "--target",
+            &self.holder.id().to_string(),
+            "--mount",
+            "--net",
+            "--",
+            program,
+        ]);
         c.env_remove("TOPO_LOG");
         c
     }
@@ -72,7 +97,11 @@ impl Sandbox {
     /// Runs topo inside the sandbox.
     pub fn topo(&self, args: &[&str]) -> Output {
         let bin = topo_bin();
-        let out = self.command(bin.to_str().expect("utf-8 path")).args(args).output().expect("run topo");
+        let out = self
+            .command(bin.to_str().expect("utf-8 path"))
+            .args(args)
+            .output()
+            .expect("run topo");
         log("topo", args, &out);
         out
     }
@@ -80,35 +109,59 @@ impl Sandbox {
     /// Runs topo and insists on success; returns stdout.
     pub fn topo_ok(&self, args: &[&str]) -> String {
         let out = self.topo(args);
-        assert!(out.status.success(), "topo {args:?} failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "topo {args:?} failed:\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
     /// Runs a shell command inside the sandbox.
     pub fn sh(&self, script: &str) -> Output {
-        let out = self.command("sh").args(["-c", script]).output().expect("run sh");
+        let out = self
+            .command("sh")
+            .args(["-c", script])
+            .output()
+            .expect("run sh");
         log("sh", &[script], &out);
         out
     }
 
     pub fn sh_ok(&self, script: &str) -> String {
         let out = self.sh(script);
-        assert!(out.status.success(), "`{script}` failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "`{script}` failed:\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
     /// Writes a lab file into the test's folder and returns its path.
     pub fn lab(&self, name: &str, yaml: &str) -> String {
         let p = self.dir.path().join(name);
-        std::fs::File::create(&p).and_then(|mut f| f.write_all(yaml.as_bytes())).expect("write lab");
+        std::fs::File::create(&p)
+            .and_then(|mut f| f.write_all(yaml.as_bytes()))
+            .expect("write lab");
         p.to_string_lossy().into_owned()
     }
 
     /// One ping from a node (or the host, `host`) that must be answered.
     pub fn ping(&self, from: &str, to: &str) {
-        let cmd = if from == "host" { format!("ping -c1 -W2 {to}") } else { format!("ip netns exec {from} ping -c1 -W2 {to}") };
+        let cmd = if from == "host" {
+            format!("ping -c1 -W2 {to}")
+        } else {
+            format!("ip netns exec {from} ping -c1 -W2 {to}")
+        };
         let out = self.sh(&cmd);
-        assert!(out.status.success(), "{from} cannot reach {to}:\n{}", text(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{from} cannot reach {to}:\n{}",
+            text(&out.stdout)
+        );
     }
 
     /// Everything a lab could leave behind: namespaces, non-lo links, nft
@@ -135,12 +188,28 @@ pub fn text(b: &[u8]) -> String {
 }
 
 fn log(what: &str, args: &[&str], out: &Output) {
-    eprintln!("$ {what} {}\n{}{}", args.join(" "), text(&out.stdout), text(&out.stderr));
+    eprintln!(
+        "$ {what} {}\n{}{}",
+        args.join(" "),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
 
 /// The actions of a JSON plan as "op address" lines.
 pub fn actions(plan: &serde_json::Value) -> Vec<String> {
-    plan["actions"].as_array().expect("actions").iter().map(|a| format!("{} {}", a["op"].as_str().unwrap(), a["address"].as_str().unwrap())).collect()
+    plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {}",
+                a["op"].as_str().unwrap(),
+                a["address"].as_str().unwrap()
+            )
+        })
+        .collect()
 }
 
 pub mod tempdir {
@@ -153,7 +222,11 @@ pub mod tempdir {
         pub fn new() -> Dir {
             use std::sync::atomic::{AtomicU32, Ordering};
             static N: AtomicU32 = AtomicU32::new(0);
-            let p = std::env::temp_dir().join(format!("topo-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+            let p = std::env::temp_dir().join(format!(
+                "topo-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
             std::fs::create_dir_all(&p).expect("temp dir");
             Dir(p)
         }
