@@ -11,28 +11,46 @@ use std::collections::BTreeMap;
 #[error("dependency cycle through {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → "))]
 pub struct Cycle(pub Vec<Id>);
 
+/// Lookups that `dependencies` needs, built once per state so ordering
+/// stays linear in the number of objects.
+struct Index<'a> {
+    /// The bridge or veth pair that creates an interface.
+    creators: BTreeMap<&'a IfRef, Vec<&'a Id>>,
+    /// Links and addresses per namespace.
+    in_ns: BTreeMap<&'a Ns, Vec<&'a Id>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(st: &'a State) -> Self {
+        let mut ix = Index {
+            creators: BTreeMap::new(),
+            in_ns: BTreeMap::new(),
+        };
+        for (id, res) in st {
+            match (id, res) {
+                (Id::Bridge { link }, _) => ix.creators.entry(link).or_default().push(id),
+                (Id::Veth { link }, Res::Veth { peer }) => {
+                    ix.creators.entry(link).or_default().push(id);
+                    ix.creators.entry(peer).or_default().push(id);
+                }
+                (Id::Link { link } | Id::Address { link, .. }, _) => {
+                    ix.in_ns.entry(&link.ns).or_default().push(id)
+                }
+                _ => {}
+            }
+        }
+        ix
+    }
+}
+
 /// What `id` needs to exist first, among the objects of `st`.
-fn dependencies(id: &Id, res: &Res, st: &State) -> Vec<Id> {
+fn dependencies(id: &Id, res: &Res, st: &State, ix: &Index<'_>) -> Vec<Id> {
     let mut deps = Vec::new();
     if let Ns::Node(n) = id.ns() {
         if !matches!(id, Id::Netns { .. }) {
             deps.push(Id::Netns { name: n });
         }
     }
-    let creator = |l: &IfRef| -> Vec<Id> {
-        let bridge = Id::Bridge { link: l.clone() };
-        if st.contains_key(&bridge) {
-            return vec![bridge];
-        }
-        st.iter()
-            .filter_map(|(i, r)| match (i, r) {
-                (Id::Veth { link }, Res::Veth { peer }) if link == l || peer == l => {
-                    Some(i.clone())
-                }
-                _ => None,
-            })
-            .collect()
-    };
     match (id, res) {
         (Id::Veth { link }, Res::Veth { peer }) => {
             for ns in [&link.ns, &peer.ns] {
@@ -42,7 +60,13 @@ fn dependencies(id: &Id, res: &Res, st: &State) -> Vec<Id> {
             }
         }
         (Id::Link { link }, Res::Link { master, .. }) => {
-            deps.extend(creator(link));
+            deps.extend(
+                ix.creators
+                    .get(link)
+                    .into_iter()
+                    .flatten()
+                    .map(|i| (*i).clone()),
+            );
             if let Some(m) = master {
                 deps.push(Id::Link {
                     link: IfRef::new(link.ns.clone(), m),
@@ -57,8 +81,7 @@ fn dependencies(id: &Id, res: &Res, st: &State) -> Vec<Id> {
         (Id::Route { ns, .. }, _) | (Id::Sysctl { ns, .. }, _) => {
             // Routes need their interfaces up and addressed; per-interface
             // sysctls need the interface.
-            let in_ns = |i: &Id| matches!(i, Id::Link { link } | Id::Address { link, .. } if &link.ns == ns);
-            deps.extend(st.keys().filter(|i| in_ns(i)).cloned());
+            deps.extend(ix.in_ns.get(ns).into_iter().flatten().map(|i| (*i).clone()));
         }
         _ => {}
     }
@@ -71,8 +94,9 @@ fn dependencies(id: &Id, res: &Res, st: &State) -> Vec<Id> {
 pub fn creation_order(st: &State) -> Result<Vec<Id>, Cycle> {
     let mut g: DiGraph<Id, ()> = DiGraph::new();
     let idx: BTreeMap<&Id, NodeIndex> = st.keys().map(|id| (id, g.add_node(id.clone()))).collect();
+    let ix = Index::new(st);
     for (id, res) in st {
-        for dep in dependencies(id, res, st) {
+        for dep in dependencies(id, res, st, &ix) {
             g.add_edge(idx[&dep], idx[id], ());
         }
     }
