@@ -1,12 +1,13 @@
 //! Plans as people and programs see them, built without a kernel: the
 //! desired state comes from a lab file, the observed state is written by hand
 //! (empty, drifted, or equal), and `plan::diff` makes the plan. The text and
-//! JSON renderings are snapshots under tests/snapshots/.
+//! JSON renderings, and the markdown one for pull-request comments, are
+//! snapshots under tests/snapshots/.
 //!
 //! After a deliberate change of the output: `INSTA_UPDATE=always cargo nextest
 //! run --test plan_render` (or `cargo insta review`), then read the diff.
 
-use topo::cli::{plan_json, plan_text};
+use topo::cli::{plan_json, plan_markdown, plan_text};
 use topo::model::{Id, IfRef, Model, Ns, Prior, Res};
 use topo::observe::Observed;
 use topo::plan::{diff, Plan};
@@ -41,10 +42,11 @@ fn link(ns: &str, name: &str) -> IfRef {
     IfRef::new(Ns::parse(ns), name)
 }
 
-/// Snapshots both renderings of `p` under `name`.
+/// Snapshots the three renderings of `p` under `name`.
 fn snapshot(name: &str, p: &Plan) {
     insta::assert_snapshot!(format!("{name}_text"), plan_text(p, false));
     insta::assert_snapshot!(format!("{name}_json"), plan_json(p));
+    insta::assert_snapshot!(format!("{name}_markdown"), plan_markdown(p));
 }
 
 #[test]
@@ -141,4 +143,98 @@ fn nothing_to_do() {
     let p = plan(&m, &converged(&m));
     assert!(p.is_empty(), "{p:#?}");
     snapshot("nothing_to_do", &p);
+}
+
+/// A lab with NAT on the host: masquerade of the lab's subnet, a port
+/// forward to a node, and a filter rule with a chain policy.
+const NAT: &str = r#"
+name: nat
+nodes:
+  red:
+    interfaces: { eth0: { addresses: [192.168.15.1/24] } }
+    routes: [ { to: default, via: 192.168.15.5 } ]
+  blue:
+    interfaces: { eth0: { addresses: [192.168.15.2/24] } }
+    routes: [ { to: default, via: 192.168.15.5 } ]
+bridges:
+  v-net-0: { addresses: [192.168.15.5/24] }
+links:
+  - endpoints: [red:eth0, v-net-0]
+  - endpoints: [blue:eth0, v-net-0]
+host:
+  sysctls: { net.ipv4.ip_forward: 1 }
+  nat:
+    masquerade: [ { source: 192.168.15.0/24, exclude: 192.168.15.0/24 } ]
+    dnat: [ { proto: tcp, port: 8080, to: "blue:80" } ]
+  firewall:
+    forward: drop
+    rules:
+      - { chain: forward, in: v-net-0, action: accept }
+      - { chain: input, proto: tcp, port: 22, source: 10.99.0.2, action: accept }
+      - { chain: input, proto: tcp, port: 22, action: drop }
+"#;
+
+#[test]
+fn nat_from_nothing() {
+    let m = model_of(NAT);
+    let p = plan(&m, &Observed::default());
+    assert_eq!(p.summary().add, m.state.len());
+    assert!(p.actions.iter().any(|a| a.id.kind() == "rule"), "{p:#?}");
+    snapshot("nat_from_nothing", &p);
+}
+
+#[test]
+fn nat_drift_is_updated() {
+    // The kernel's table drifted: forward's policy was set to accept and its
+    // rule removed, and a rule without a comment was added to postrouting by
+    // hand (`unmanaged rule #2`), and input's two rules are swapped.
+    // Expected: forward's policy and rules updated and its rule created
+    // again, input's rule order updated, the unmanaged rule deleted.
+    let m = model_of(NAT);
+    let mut observed = converged(&m);
+    let host = Ns::Host;
+    let chain = |c: &str| Id::Chain {
+        ns: host.clone(),
+        chain: c.into(),
+    };
+    match observed.state.get_mut(&chain("forward")) {
+        Some(Res::Chain { policy, rules }) => {
+            *policy = Some("accept".into());
+            rules.clear();
+        }
+        other => panic!("{other:?}"),
+    }
+    match observed.state.get_mut(&chain("input")) {
+        Some(Res::Chain { rules, .. }) => rules.reverse(),
+        other => panic!("{other:?}"),
+    }
+    observed
+        .state
+        .retain(|id, _| !matches!(id, Id::Rule { chain, .. } if chain == "forward"));
+    match observed.state.get_mut(&chain("postrouting")) {
+        Some(Res::Chain { rules, .. }) => rules.push("unmanaged rule #2".into()),
+        other => panic!("{other:?}"),
+    }
+    observed.state.insert(
+        Id::Rule {
+            ns: host.clone(),
+            chain: "postrouting".into(),
+            rule: "unmanaged rule #2".into(),
+        },
+        Res::Rule {
+            expr: serde_json::Value::Null,
+        },
+    );
+    let p = plan(&m, &observed);
+    let ops: Vec<String> = p
+        .actions
+        .iter()
+        .map(|a| format!("{:?} {}", a.op, a.id))
+        .collect();
+    assert!(
+        ops.iter()
+            .any(|o| o == "Delete nft rule postrouting in host: unmanaged rule #2"),
+        "{ops:#?}"
+    );
+    snapshot("nat_drift_is_updated", &p);
 }

@@ -1,12 +1,19 @@
 //! The command line: clap definitions, one function per verb, and the exit
-//! codes. Renderers of results live in `render`.
+//! codes. Renderers of results live in `render`; the newer verbs each have a
+//! file of their own (`exec`, `show`, `graph`, `gen` for completions and man
+//! pages), and `progress` is the spinner of apply and destroy.
 
+mod exec;
+mod gen;
+pub mod graph;
+mod progress;
 mod render;
+pub mod show;
 
-pub use render::{plan_json, plan_text};
+pub use render::{plan_json, plan_markdown, plan_text};
 
 use crate::{Error, Loaded};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 
 /// Exit codes (also in README and --help).
@@ -17,24 +24,78 @@ pub mod exit {
     pub const ERROR: i32 = 1;
     /// `plan --detailed-exitcode`: changes are pending.
     pub const CHANGES: i32 = 2;
+    /// `exec`: topo itself failed before running the command (bad file,
+    /// unknown node, missing namespace), as `env` and `docker run` do.
+    pub const EXEC_FAILED: i32 = 125;
+    /// `exec`: the command was found but could not be run.
+    pub const EXEC_CANNOT_RUN: i32 = 126;
+    /// `exec`: the command was not found.
+    pub const EXEC_NOT_FOUND: i32 = 127;
 }
 
 const AFTER_HELP: &str = "\
 Examples:
-  topo validate lab.yaml          check the file, no kernel needed
-  topo plan lab.yaml              show the changes apply would make
-  topo plan --json lab.yaml       the same plan as a JSON document
-  topo apply lab.yaml             converge the kernel to the file
-  topo destroy lab.yaml           remove everything the lab owns
-  topo destroy --lab lab1         the same, without the file
+  topo validate lab.yaml            check the file, no kernel needed
+  topo plan lab.yaml                show the changes apply would make
+  topo plan --json lab.yaml         the same plan as a JSON document
+  topo plan --format markdown lab.yaml   the plan as a pull-request comment
+  topo apply lab.yaml               converge the kernel to the file
+  topo show lab.yaml                the lab as it is live, with drift
+  topo exec lab.yaml red -- ping -c1 10.0.0.2   run a command in node red
+  topo graph lab.yaml --format svg -o lab.svg   draw the lab (Graphviz)
+  topo destroy lab.yaml             remove everything the lab owns
+  topo destroy --lab lab1           the same, without the file
+  topo completions bash > /etc/bash_completion.d/topo
+  topo man > topo.1                 the man page
 
-Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error, 2 changes pending (plan --detailed-exitcode).";
+Logging: -v (info), -vv (debug), -vvv (trace), -q (errors only), or
+TOPO_LOG=<filter> (wins over -v/-q, e.g. TOPO_LOG=topo=debug). Logs go to
+stderr; results, and every --json document, go to stdout.
+
+Exit codes:
+  0    success; plan --detailed-exitcode: no changes
+  1    error: invalid file, plan refused, failed run
+  2    plan --detailed-exitcode: changes are pending
+  exec passes the command's exit code through (128+N when killed by signal N);
+  125  exec: topo failed before running the command
+  126  exec: the command cannot be run
+  127  exec: the command was not found";
 
 #[derive(Parser, Debug)]
 #[command(name = "topo", version, about = "Declarative network labs for Linux: namespaces, bridges, veths, addresses, routes, sysctls", after_help = AFTER_HELP)]
 pub struct Cli {
+    /// More log output on stderr: -v info, -vv debug, -vvv trace.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr; apply and destroy print only their last line.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub verb: Verb,
+}
+
+/// How `plan` prints the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// For people, grouped by namespace (the default).
+    Text,
+    /// A versioned JSON document (schemas/plan.schema.json); same as --json.
+    Json,
+    /// A collapsed <details> block for a pull-request comment.
+    Markdown,
+}
+
+/// What `graph` draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz source.
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub markdown).
+    Mermaid,
+    /// SVG, drawn by Graphviz `dot`.
+    Svg,
+    /// PNG, drawn by Graphviz `dot`.
+    Png,
 }
 
 #[derive(Subcommand, Debug)]
@@ -43,12 +104,17 @@ pub enum Verb {
     #[command(after_help = "Example: topo validate topologies/example.yaml")]
     Validate { file: String },
     /// Show the ordered changes apply would make, without making them.
-    #[command(after_help = "Example: topo plan --detailed-exitcode topologies/example.yaml")]
+    #[command(after_help = "Examples:
+  topo plan --detailed-exitcode topologies/example.yaml
+  topo plan --format markdown topologies/example.yaml > plan.md")]
     Plan {
         file: String,
-        /// Print the plan as a versioned JSON document.
-        #[arg(long)]
+        /// Print the plan as a versioned JSON document (= --format json).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: PlanFormat,
         /// Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
@@ -78,20 +144,97 @@ pub enum Verb {
         #[arg(long)]
         json: bool,
     },
+    /// Show the lab as it is live in the kernel: nodes, interfaces, NAT and
+    /// filter rules, each with its status against the file.
+    #[command(after_help = "Examples:
+  topo show topologies/example.yaml         status: ok, drifted, missing or extra
+  topo show --lab example                   without the file (status: present)
+  topo show --json topologies/example.yaml")]
+    Show {
+        /// The lab file; statuses compare the kernel with it.
+        #[arg(required_unless_present = "lab", conflicts_with = "lab")]
+        file: Option<String>,
+        /// Show a lab by name, without its file.
+        #[arg(long)]
+        lab: Option<String>,
+        /// Print a JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command inside a node's network namespace, by node name.
+    ///
+    /// The command runs exactly as given (no shell); its exit code is topo's.
+    #[command(after_help = "Examples:
+  topo exec topologies/example.yaml red -- ping -c1 10.10.0.3
+  topo exec topologies/example.yaml blue -- sh -c 'ip -br addr; ip route'
+
+Exit codes: the command's own (128+N when killed by signal N); 125 when topo
+fails before running it (invalid file, unknown node, missing namespace); 126
+when it cannot be run; 127 when it is not found.")]
+    Exec {
+        file: String,
+        /// A node of the lab.
+        node: String,
+        /// The command and its arguments, after `--`.
+        #[arg(required = true, last = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// Draw the lab from the file: nodes, bridges, links with interface
+    /// names and addresses. Needs no kernel.
+    #[command(after_help = "Examples:
+  topo graph topologies/example.yaml                   Graphviz source
+  topo graph topologies/example.yaml --format mermaid  for a markdown file
+  topo graph topologies/example.yaml --format svg -o lab.svg")]
+    Graph {
+        file: String,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+        /// Write to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<String>,
+    },
     /// Print the JSON Schema of the lab file.
     Schema,
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  topo completions bash > /etc/bash_completion.d/topo
+  topo completions zsh > \"${fpath[1]}/_topo\"
+  topo completions fish > ~/.config/fish/completions/topo.fish")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, made from this command line's definition.
+    #[command(after_help = "Examples:
+  topo man | man -l -
+  topo man --dir /usr/local/share/man/man1   one page per verb")]
+    Man {
+        /// Write topo.1 and one topo-VERB.1 per verb into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<String>,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.verbose, cli.quiet);
+    let out = Output { quiet: cli.quiet };
+    // exec replaces this process: it runs before any runtime thread exists.
+    if let Verb::Exec {
+        file,
+        node,
+        command,
+    } = &cli.verb
+    {
+        return exec::run(file, node, command);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match rt.block_on(run(cli.verb)) {
+    match rt.block_on(run(cli.verb, out)) {
         Ok(code) => code,
         Err(e) => {
             report_error(&e);
@@ -100,20 +243,34 @@ pub fn main() -> i32 {
     }
 }
 
-fn init_tracing() {
+/// Logs on stderr: TOPO_LOG when set, else the level of -v/-q.
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        (_, 2) => "debug",
+        _ => "trace",
+    };
     let filter =
-        tracing_subscriber::EnvFilter::try_from_env("TOPO_LOG").unwrap_or_else(|_| "warn".into());
+        tracing_subscriber::EnvFilter::try_from_env("TOPO_LOG").unwrap_or_else(|_| level.into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
 }
 
+/// What the global flags say about output.
+#[derive(Clone, Copy, Debug)]
+struct Output {
+    quiet: bool,
+}
+
 fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
-async fn run(verb: Verb) -> Result<i32, Error> {
+async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
     match verb {
         Verb::Validate { file } => {
             let l = crate::load(&file)?;
@@ -135,14 +292,16 @@ async fn run(verb: Verb) -> Result<i32, Error> {
         Verb::Plan {
             file,
             json,
+            format,
             detailed_exitcode,
         } => {
             let l = load_with_warnings(&file)?;
             let s = crate::prepare(&l).await?;
-            if json {
-                println!("{}", plan_json(&s.plan));
-            } else {
-                print!("{}", plan_text(&s.plan, color()));
+            tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
+            match if json { PlanFormat::Json } else { format } {
+                PlanFormat::Json => println!("{}", plan_json(&s.plan)),
+                PlanFormat::Text => print!("{}", plan_text(&s.plan, color())),
+                PlanFormat::Markdown => print!("{}", plan_markdown(&s.plan)),
             }
             Ok(if detailed_exitcode && !s.plan.is_empty() {
                 exit::CHANGES
@@ -157,16 +316,21 @@ async fn run(verb: Verb) -> Result<i32, Error> {
         } => {
             let l = load_with_warnings(&file)?;
             let s = crate::prepare(&l).await?;
-            if !json {
+            tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
+            if !json && !out.quiet {
                 print!("{}", plan_text(&s.plan, color()));
             }
+            let spinner =
+                progress::Spinner::start("Applying", s.plan.actions.len(), json || out.quiet);
             let report = crate::apply(
                 s,
                 crate::apply::Options {
                     rollback: !no_rollback,
                 },
             )
-            .await?;
+            .await;
+            drop(spinner);
+            let report = report?;
             finish(&report, json, "Apply");
             Ok(exit::OK)
         }
@@ -177,12 +341,17 @@ async fn run(verb: Verb) -> Result<i32, Error> {
                 (None, None) => unreachable!("clap requires one"),
             };
             let s = crate::prepare_destroy(&lab).await?;
-            if !json {
+            tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
+            if !json && !out.quiet {
                 print!("{}", plan_text(&s.plan, color()));
             }
+            let spinner =
+                progress::Spinner::start("Destroying", s.plan.actions.len(), json || out.quiet);
             // Destroy keeps going forward: undoing a half-done destroy would
             // only rebuild what the user wants gone.
-            let report = crate::apply(s, crate::apply::Options { rollback: false }).await?;
+            let report = crate::apply(s, crate::apply::Options { rollback: false }).await;
+            drop(spinner);
+            let report = report?;
             crate::forget_lab(&lab);
             finish(&report, json, "Destroy");
             Ok(exit::OK)
@@ -191,6 +360,18 @@ async fn run(verb: Verb) -> Result<i32, Error> {
             print!("{}", crate::spec::json_schema());
             Ok(exit::OK)
         }
+        Verb::Show { file, lab, json } => show::run(file.as_deref(), lab.as_deref(), json).await,
+        Verb::Graph {
+            file,
+            format,
+            output,
+        } => graph::run(&file, format, output.as_deref()),
+        Verb::Completions { shell } => {
+            gen::completions(shell);
+            Ok(exit::OK)
+        }
+        Verb::Man { dir } => gen::man(dir.as_deref()),
+        Verb::Exec { .. } => unreachable!("exec runs before the runtime starts"),
     }
 }
 

@@ -133,7 +133,93 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     out
 }
 
-fn action_json(a: &Action) -> Value {
+/// One action as a line: sigil, object, and what it will be (or why it is
+/// replaced); then one line per changed attribute.
+fn action_lines(a: &Action, sigil: &str) -> Vec<String> {
+    let res = a
+        .after
+        .as_ref()
+        .or(a.before.as_ref())
+        .map(describe)
+        .unwrap_or_default();
+    let mut line = format!("{sigil} {}", a.id);
+    if !res.is_empty() && a.op != Op::Update {
+        line += &format!("  ({res})");
+    }
+    if let Some(r) = &a.reason {
+        line += &format!("  [replace: {r}]");
+    }
+    let mut out = vec![line];
+    for c in &a.changes {
+        out.push(format!("      {}: {} → {}", c.attr, c.before, c.after));
+    }
+    out
+}
+
+/// The plan as a pull-request comment: a summary line that stays visible and
+/// the actions in a collapsed `<details>` block, one `diff` code block per
+/// namespace, so creates show green and deletes red. Changes in place are
+/// marked `!` (highlighted as a change), replaces `-/+` (a delete first).
+pub fn plan_markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "**topo plan** for lab `{}`: no changes. The lab matches the file.",
+            plan.lab
+        );
+        return out;
+    }
+    let s = plan.summary();
+    let destroy = if s.destroy > 0 {
+        format!("<b>{} to destroy</b>", s.destroy)
+    } else {
+        "0 to destroy".to_string()
+    };
+    let _ = writeln!(out, "<details>");
+    let _ = writeln!(
+        out,
+        "<summary><b>topo plan</b> for lab <code>{}</code>: {} to add, {} to change, {destroy}</summary>",
+        html_escape(&plan.lab),
+        s.add,
+        s.change,
+    );
+    let mut groups: BTreeMap<Ns, Vec<&Action>> = BTreeMap::new();
+    for a in &plan.actions {
+        groups.entry(a.id.ns()).or_default().push(a);
+    }
+    for (ns, actions) in groups {
+        let title = if ns == Ns::Host {
+            "host".to_string()
+        } else {
+            format!("node `{ns}`")
+        };
+        let _ = writeln!(out, "\n#### {title}\n\n```diff");
+        for a in actions {
+            let sigil = match a.op {
+                Op::Update => "!",
+                op => sigil(op),
+            };
+            for l in action_lines(a, sigil) {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+        let _ = writeln!(out, "```");
+    }
+    let _ = writeln!(
+        out,
+        "\n`+` create, `-` delete, `!` change in place, `-/+` replace. Actions run in plan order, deletes first.\n</details>"
+    );
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+pub(crate) fn action_json(a: &Action) -> Value {
     json!({
         "op": a.op,
         "kind": a.id.kind(),

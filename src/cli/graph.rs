@@ -1,0 +1,460 @@
+//! `topo graph`: the lab drawn from the validated model, without a kernel.
+//!
+//! Nodes sit on the left (a "nodes" cluster), the host's bridges on the right
+//! (a "host" cluster), and every veth is one line between the two things its
+//! ends are attached to: a node, a bridge (for a bridge port), or the host
+//! itself (a host end without a bridge). A line's label names both ends'
+//! interfaces with their addresses. Dot and Mermaid text come from the same
+//! `Diagram`; SVG and PNG are drawn by Graphviz `dot` from the dot text.
+
+use super::{exit, GraphFormat};
+use crate::model::{Id, IfRef, Model, Ns, Res};
+use crate::Error;
+use ipnet::IpNet;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Something a line can end at.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Vertex {
+    Node(String),
+    Bridge(IfRef),
+    Host,
+}
+
+/// One end of a veth: where it attaches, and its interface.
+#[derive(Clone, Debug)]
+struct End {
+    at: Vertex,
+    iface: IfRef,
+    addrs: Vec<IpNet>,
+}
+
+impl End {
+    fn text(&self) -> String {
+        let mut s = match self.at {
+            Vertex::Bridge(_) => format!("port {}", self.iface.name),
+            _ => self.iface.name.clone(),
+        };
+        for a in &self.addrs {
+            s += &format!(" {a}");
+        }
+        s
+    }
+}
+
+/// What the drawing holds, in a stable order.
+struct Diagram {
+    lab: String,
+    /// Node name → label lines under the name (routes, rules).
+    nodes: BTreeMap<String, Vec<String>>,
+    /// Bridge → its addresses.
+    bridges: BTreeMap<IfRef, Vec<IpNet>>,
+    /// Whether a veth ends on the host without a bridge.
+    host: bool,
+    /// The host's rules (NAT, filter), by comment.
+    host_rules: Vec<String>,
+    /// Veths, node end first when there is one.
+    edges: Vec<(End, End)>,
+}
+
+fn diagram(m: &Model) -> Diagram {
+    let mut addrs: BTreeMap<&IfRef, Vec<IpNet>> = BTreeMap::new();
+    let mut masters: BTreeMap<&IfRef, &str> = BTreeMap::new();
+    let mut d = Diagram {
+        lab: m.lab.clone(),
+        nodes: m.nodes.iter().map(|n| (n.clone(), vec![])).collect(),
+        bridges: BTreeMap::new(),
+        host: false,
+        host_rules: vec![],
+        edges: vec![],
+    };
+    for (id, res) in &m.state {
+        match (id, res) {
+            (Id::Address { link, address }, _) => addrs.entry(link).or_default().push(*address),
+            (
+                Id::Link { link },
+                Res::Link {
+                    master: Some(mst), ..
+                },
+            ) => {
+                masters.insert(link, mst);
+            }
+            (Id::Bridge { link }, _) => {
+                d.bridges.insert(link.clone(), vec![]);
+            }
+            (Id::Route { ns, key }, Res::Route { via, dev }) => {
+                let to = if key.to.prefix_len() == 0 {
+                    "default".to_string()
+                } else {
+                    key.to.to_string()
+                };
+                let mut line = to;
+                if let Some(v) = via {
+                    line += &format!(" via {v}");
+                }
+                if let Some(dv) = dev.as_ref().filter(|_| via.is_none()) {
+                    line += &format!(" dev {dv}");
+                }
+                if let Ns::Node(n) = ns {
+                    d.nodes.entry(n.clone()).or_default().push(line);
+                }
+            }
+            (Id::Rule { ns, rule, .. }, _) => match ns {
+                Ns::Host => d.host_rules.push(rule.clone()),
+                Ns::Node(n) => d.nodes.entry(n.clone()).or_default().push(rule.clone()),
+            },
+            _ => {}
+        }
+    }
+    for (b, list) in d.bridges.iter_mut() {
+        *list = addrs.get(b).cloned().unwrap_or_default();
+    }
+    let end = |r: &IfRef| End {
+        at: match (masters.get(r), &r.ns) {
+            (Some(mst), ns) => Vertex::Bridge(IfRef::new(ns.clone(), *mst)),
+            (None, Ns::Host) => Vertex::Host,
+            (None, Ns::Node(n)) => Vertex::Node(n.clone()),
+        },
+        iface: r.clone(),
+        addrs: addrs.get(r).cloned().unwrap_or_default(),
+    };
+    for (id, res) in &m.state {
+        if let (Id::Veth { link }, Res::Veth { peer }) = (id, res) {
+            let (a, b) = (end(link), end(peer));
+            // The node end first: dot ranks tails left of heads.
+            let pair = if matches!(a.at, Vertex::Node(_)) || !matches!(b.at, Vertex::Node(_)) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            d.host |= pair.0.at == Vertex::Host || pair.1.at == Vertex::Host;
+            d.edges.push(pair);
+        }
+    }
+    d
+}
+
+fn dot_id(v: &Vertex) -> String {
+    match v {
+        Vertex::Node(n) => format!("\"node:{n}\""),
+        Vertex::Bridge(b) => format!("\"bridge:{b}\""),
+        Vertex::Host => "\"host\"".to_string(),
+    }
+}
+
+fn dot_label(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| l.replace('\\', "\\\\").replace('"', "\\\""))
+        .collect::<Vec<_>>()
+        .join("\\n")
+}
+
+fn bridge_name(b: &IfRef) -> String {
+    match &b.ns {
+        Ns::Host => b.name.clone(),
+        _ => b.to_string(),
+    }
+}
+
+/// Graphviz source: left to right, nodes and host in clusters, bridges as
+/// hexagons, the host (when a veth ends on it) as a house.
+pub fn dot(m: &Model) -> String {
+    let d = diagram(m);
+    let mut o = String::new();
+    let _ = writeln!(o, "graph \"{}\" {{", d.lab);
+    let _ = writeln!(
+        o,
+        "  graph [rankdir=LR, fontname=\"Helvetica\", label=\"lab {}\", labelloc=t, nodesep=0.3, ranksep=1.4, newrank=true];",
+        d.lab
+    );
+    let _ = writeln!(
+        o,
+        "  node [fontname=\"Helvetica\", fontsize=11, style=\"filled\"];"
+    );
+    let _ = writeln!(o, "  edge [fontname=\"Helvetica\", fontsize=9];");
+    let _ = writeln!(o, "  subgraph cluster_nodes {{");
+    let _ = writeln!(o, "    label=\"nodes\"; style=\"rounded,dashed\";");
+    for (n, extra) in &d.nodes {
+        let mut lines = vec![n.clone()];
+        lines.extend(extra.iter().cloned());
+        let _ = writeln!(
+            o,
+            "    {} [shape=box, style=\"rounded,filled\", fillcolor=\"#fff3c4\", label=\"{}\"];",
+            dot_id(&Vertex::Node(n.clone())),
+            dot_label(&lines)
+        );
+    }
+    let _ = writeln!(o, "  }}");
+    let _ = writeln!(o, "  subgraph cluster_host {{");
+    let _ = writeln!(o, "    label=\"host\"; style=\"rounded,dashed\";");
+    for (b, addrs) in &d.bridges {
+        let mut lines = vec![bridge_name(b)];
+        lines.extend(addrs.iter().map(IpNet::to_string));
+        let _ = writeln!(
+            o,
+            "    {} [shape=hexagon, fillcolor=\"#d6e8ff\", label=\"{}\"];",
+            dot_id(&Vertex::Bridge(b.clone())),
+            dot_label(&lines)
+        );
+    }
+    if d.host {
+        let _ = writeln!(
+            o,
+            "    \"host\" [shape=house, fillcolor=\"#e4e4e4\", label=\"host\"];"
+        );
+    }
+    if !d.host_rules.is_empty() {
+        let _ = writeln!(
+            o,
+            "    \"host-rules\" [shape=note, fillcolor=\"#f4f4f4\", fontsize=9, label=\"{}\\l\"];",
+            dot_label(&d.host_rules).replace("\\n", "\\l")
+        );
+    }
+    let _ = writeln!(o, "  }}");
+    for (a, b) in &d.edges {
+        let _ = writeln!(
+            o,
+            "  {} -- {} [label=\"{}\"];",
+            dot_id(&a.at),
+            dot_id(&b.at),
+            dot_label(&[a.text(), b.text()])
+        );
+    }
+    let _ = writeln!(o, "}}");
+    o
+}
+
+fn mermaid_text(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| l.replace('"', "#quot;"))
+        .collect::<Vec<_>>()
+        .join("<br/>")
+}
+
+/// A Mermaid flowchart with the same content as `dot`.
+pub fn mermaid(m: &Model) -> String {
+    let d = diagram(m);
+    let mut ids: BTreeMap<Vertex, String> = BTreeMap::new();
+    for (i, n) in d.nodes.keys().enumerate() {
+        ids.insert(Vertex::Node(n.clone()), format!("n{i}"));
+    }
+    for (i, b) in d.bridges.keys().enumerate() {
+        ids.insert(Vertex::Bridge(b.clone()), format!("b{i}"));
+    }
+    ids.insert(Vertex::Host, "host".to_string());
+    let mut o = String::new();
+    let _ = writeln!(o, "flowchart LR");
+    let _ = writeln!(o, "  subgraph nodes [nodes]");
+    for (n, extra) in &d.nodes {
+        let mut lines = vec![n.clone()];
+        lines.extend(extra.iter().cloned());
+        let _ = writeln!(
+            o,
+            "    {}(\"{}\")",
+            ids[&Vertex::Node(n.clone())],
+            mermaid_text(&lines)
+        );
+    }
+    let _ = writeln!(o, "  end");
+    let _ = writeln!(o, "  subgraph hostns [host]");
+    for (b, addrs) in &d.bridges {
+        let mut lines = vec![bridge_name(b)];
+        lines.extend(addrs.iter().map(IpNet::to_string));
+        let _ = writeln!(
+            o,
+            "    {}{{{{\"{}\"}}}}",
+            ids[&Vertex::Bridge(b.clone())],
+            mermaid_text(&lines)
+        );
+    }
+    if d.host {
+        let _ = writeln!(o, "    host[/\"host\"\\]");
+    }
+    if !d.host_rules.is_empty() {
+        let _ = writeln!(o, "    hostrules[\"{}\"]", mermaid_text(&d.host_rules));
+    }
+    let _ = writeln!(o, "  end");
+    for (a, b) in &d.edges {
+        let _ = writeln!(
+            o,
+            "  {} ---|\"{}\"| {}",
+            ids[&a.at],
+            mermaid_text(&[a.text(), b.text()]),
+            ids[&b.at]
+        );
+    }
+    o
+}
+
+/// Finds `prog` on PATH.
+fn which(prog: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(prog))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Draws `source` with Graphviz (`dot`, the program found on PATH) into the
+/// bytes of `format` (svg, png).
+fn render_with_dot(source: &str, format: &str, dot: Option<PathBuf>) -> Result<Vec<u8>, String> {
+    let Some(dot) = dot else {
+        return Err(format!(
+            "drawing {format} needs Graphviz's `dot`, which is not on PATH\nhelp: install it (apt-get install graphviz), or print the source with --format dot or --format mermaid"
+        ));
+    };
+    let mut child = Command::new(&dot)
+        .arg(format!("-T{format}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", dot.display()))?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(source.as_bytes())
+        .map_err(|e| format!("cannot write to dot: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("cannot run dot: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "dot failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
+}
+
+/// The `graph` verb.
+pub fn run(file: &str, format: GraphFormat, output: Option<&str>) -> Result<i32, Error> {
+    let l = super::load_with_warnings(file)?;
+    let m = crate::validate(&l, &Default::default())?.model;
+    let bytes = match format {
+        GraphFormat::Dot => dot(&m).into_bytes(),
+        GraphFormat::Mermaid => mermaid(&m).into_bytes(),
+        GraphFormat::Svg | GraphFormat::Png => {
+            let f = if format == GraphFormat::Svg {
+                "svg"
+            } else {
+                "png"
+            };
+            if f == "png" && output.is_none() && std::io::stdout().is_terminal() {
+                eprintln!("error: a PNG is binary: write it to a file with -o lab.png (or redirect stdout)");
+                return Ok(exit::ERROR);
+            }
+            match render_with_dot(&dot(&m), f, which("dot")) {
+                Ok(b) => b,
+                Err(msg) => {
+                    eprintln!("error: {msg}");
+                    return Ok(exit::ERROR);
+                }
+            }
+        }
+    };
+    let written = match output {
+        Some(path) => std::fs::write(path, &bytes).map_err(|e| format!("cannot write {path}: {e}")),
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .map_err(|e| format!("cannot write to stdout: {e}")),
+    };
+    if let Err(msg) = written {
+        eprintln!("error: {msg}");
+        return Ok(exit::ERROR);
+    }
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAB: &str = r##"
+name: tiny
+nodes:
+  red:
+    interfaces: { eth0: { addresses: [10.0.0.2/24] } }
+    routes: [ { to: default, via: 10.0.0.1 } ]
+  blue:
+    interfaces:
+      eth0: { addresses: [10.0.0.3/24] }
+      eth1: { addresses: [10.9.0.1/30] }
+bridges:
+  br0: { addresses: [10.0.0.1/24] }
+links:
+  - endpoints: [red:eth0, br0]
+  - endpoints: [blue:eth0, br0]
+  - endpoints: [blue:eth1, host:up0]
+"##;
+
+    fn model(text: &str) -> Model {
+        let spec = crate::spec::load_str("tiny.yaml", text)
+            .unwrap_or_else(|e| panic!("{:?}", e.report.diagnostics));
+        crate::model::build(&spec, &Default::default())
+            .unwrap_or_else(|d| panic!("{d:?}"))
+            .model
+    }
+
+    #[test]
+    fn dot_has_clusters_shapes_and_labelled_links() {
+        let d = dot(&model(LAB));
+        assert!(d.contains("rankdir=LR"), "{d}");
+        assert!(d.contains("subgraph cluster_nodes"), "{d}");
+        assert!(d.contains("subgraph cluster_host"), "{d}");
+        assert!(
+            d.contains(r##""bridge:host:br0" [shape=hexagon, fillcolor="#d6e8ff", label="br0\n10.0.0.1/24"];"##),
+            "{d}"
+        );
+        assert!(
+            d.contains(r##""node:red" [shape=box, style="rounded,filled", fillcolor="#fff3c4", label="red\ndefault via 10.0.0.1"];"##),
+            "{d}"
+        );
+        // A bridge port: node end first, the port named on the bridge side.
+        assert!(
+            d.contains(
+                r##""node:red" -- "bridge:host:br0" [label="eth0 10.0.0.2/24\nport red-eth0"];"##
+            ),
+            "{d}"
+        );
+        // A host end without a bridge ends at the host.
+        assert!(d.contains(r##""host" [shape=house"##), "{d}");
+        assert!(
+            d.contains(r##""node:blue" -- "host" [label="eth1 10.9.0.1/30\nup0"];"##),
+            "{d}"
+        );
+        insta::assert_snapshot!(d);
+    }
+
+    #[test]
+    fn mermaid_has_the_same_content() {
+        let m = mermaid(&model(LAB));
+        assert!(m.starts_with("flowchart LR\n"), "{m}");
+        assert!(m.contains(r##"b0{{"br0<br/>10.0.0.1/24"}}"##), "{m}");
+        assert!(m.contains(r##"n1("red<br/>default via 10.0.0.1")"##), "{m}");
+        assert!(
+            m.contains(r##"n1 ---|"eth0 10.0.0.2/24<br/>port red-eth0"| b0"##),
+            "{m}"
+        );
+        assert!(
+            m.contains(r##"n0 ---|"eth1 10.9.0.1/30<br/>up0"| host"##),
+            "{m}"
+        );
+        insta::assert_snapshot!(m);
+    }
+
+    #[test]
+    fn missing_dot_program_says_how_to_install_it() {
+        let msg = render_with_dot("graph x {}", "svg", None).expect_err("no dot");
+        assert!(msg.contains("apt-get install graphviz"), "{msg}");
+    }
+}
