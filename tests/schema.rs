@@ -221,3 +221,62 @@ fn real_plans_match_the_plan_schema() {
     sb.topo_ok(&["destroy", &file]);
     assert_eq!(sb.residue(), "");
 }
+
+#[test]
+fn plan_schema_rejects_malformed_nat_plans() {
+    let v = validator("schemas/plan.schema.json");
+    let (_, good) = snapshot_plans()
+        .into_iter()
+        .find(|(n, _)| n.contains("nat_drift"))
+        .expect("nat drift snapshot");
+    assert!(v.is_valid(&good), "{}", violations(&v, &good));
+    let index = |kind: &str, op: &str| {
+        good["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|a| a["kind"] == kind && a["op"] == op)
+            .unwrap_or_else(|| panic!("no {op} of a {kind} in {good:#}"))
+    };
+    let (chain, rule) = (index("chain", "update"), index("rule", "create"));
+    let broken: [(&str, Box<dyn Fn(&mut Value)>); 5] = [
+        (
+            "a rule without its chain",
+            Box::new(move |d| {
+                d["actions"][rule]["id"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("chain");
+            }),
+        ),
+        (
+            "a rule without expr",
+            Box::new(move |d| {
+                d["actions"][rule]["after"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("expr");
+            }),
+        ),
+        (
+            "a chain whose rules are not a list",
+            Box::new(move |d| d["actions"][chain]["after"]["rules"] = "input tcp 22 drop".into()),
+        ),
+        (
+            "a numeric policy",
+            Box::new(move |d| d["actions"][chain]["after"]["policy"] = 1.into()),
+        ),
+        (
+            "an unknown change attribute",
+            Box::new(move |d| d["actions"][chain]["changes"][0]["attr"] = "rules".into()),
+        ),
+    ];
+    for (why, edit) in broken {
+        let mut doc = good.clone();
+        edit(&mut doc);
+        assert!(
+            !v.is_valid(&doc),
+            "the plan schema accepts a plan with {why}:\n{doc:#}"
+        );
+    }
+}
