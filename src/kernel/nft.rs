@@ -5,7 +5,7 @@
 
 use super::count_write;
 use super::netlink::KernelError;
-use nftables::schema::{NfListObject, NfObject, Nftables};
+use nftables::schema::Nftables;
 use nix::sched::{setns, CloneFlags};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -34,8 +34,8 @@ pub struct WantChain<'a> {
     pub hook: &'a str,
     pub prio: i32,
     pub policy: Option<&'a str>,
-    /// (comment, statements) in order.
-    pub rules: Vec<(&'a str, &'a Value)>,
+    /// (comment, statements as JSON text) in order.
+    pub rules: Vec<(&'a str, &'a str)>,
 }
 
 /// Runs `nft` inside the namespace `ns` (here when `None`).
@@ -98,22 +98,22 @@ pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<Vec<LiveChai
             err.trim(),
         ));
     }
-    let doc: Nftables = serde_json::from_str(&out)
-        .map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
+    // Only names, policies and comments matter here: reading them from the
+    // untyped document skips parsing every rule's statements.
+    let doc: Value = serde_json::from_str(&out).map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
     let mut chains: Vec<LiveChain> = Vec::new();
-    for obj in doc.objects.iter() {
-        match obj {
-            NfObject::ListObject(NfListObject::Chain(c)) => chains.push(LiveChain {
-                name: c.name.to_string(),
-                policy: c.policy.map(|p| format!("{p:?}").to_lowercase()),
+    for obj in doc["nftables"].as_array().into_iter().flatten() {
+        if let Some(c) = obj.get("chain") {
+            chains.push(LiveChain {
+                name: c["name"].as_str().unwrap_or_default().to_string(),
+                policy: c["policy"].as_str().map(str::to_string),
                 rules: vec![],
-            }),
-            NfObject::ListObject(NfListObject::Rule(r)) => {
-                if let Some(c) = chains.iter_mut().find(|c| c.name == r.chain) {
-                    c.rules.push(r.comment.as_ref().map(|s| s.to_string()));
-                }
+            });
+        } else if let Some(r) = obj.get("rule") {
+            let chain = r["chain"].as_str().unwrap_or_default();
+            if let Some(c) = chains.iter_mut().find(|c| c.name == chain) {
+                c.rules.push(r["comment"].as_str().map(str::to_string));
             }
-            _ => {}
         }
     }
     Ok(Some(chains))
@@ -138,6 +138,7 @@ pub fn replace(
         }
         cmds.push(json!({"add": {"chain": chain}}));
         for (comment, expr) in &c.rules {
+            let expr: Value = serde_json::from_str(expr).map_err(|e| KernelError::new(format!("rule `{comment}`"), e))?;
             cmds.push(json!({"add": {"rule": {"family": "inet", "table": table_name(lab), "chain": c.name, "expr": expr, "comment": comment}}}));
         }
     }
