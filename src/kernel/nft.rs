@@ -98,21 +98,35 @@ pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<Vec<LiveChai
             err.trim(),
         ));
     }
-    // Only names, policies and comments matter here: reading them from the
-    // untyped document skips parsing every rule's statements.
-    let doc: Value = serde_json::from_str(&out).map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
+    // Only names, policies and comments matter here; serde skips the rest
+    // (every rule's statements) without building it.
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        nftables: Vec<Obj>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Obj {
+        chain: Option<ChainJson>,
+        rule: Option<RuleJson>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ChainJson {
+        name: String,
+        policy: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct RuleJson {
+        chain: String,
+        comment: Option<String>,
+    }
+    let doc: Doc = serde_json::from_str(&out).map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
     let mut chains: Vec<LiveChain> = Vec::new();
-    for obj in doc["nftables"].as_array().into_iter().flatten() {
-        if let Some(c) = obj.get("chain") {
-            chains.push(LiveChain {
-                name: c["name"].as_str().unwrap_or_default().to_string(),
-                policy: c["policy"].as_str().map(str::to_string),
-                rules: vec![],
-            });
-        } else if let Some(r) = obj.get("rule") {
-            let chain = r["chain"].as_str().unwrap_or_default();
-            if let Some(c) = chains.iter_mut().find(|c| c.name == chain) {
-                c.rules.push(r["comment"].as_str().map(str::to_string));
+    for obj in doc.nftables {
+        if let Some(c) = obj.chain {
+            chains.push(LiveChain { name: c.name, policy: c.policy, rules: vec![] });
+        } else if let Some(r) = obj.rule {
+            if let Some(c) = chains.iter_mut().find(|c| c.name == r.chain) {
+                c.rules.push(r.comment);
             }
         }
     }
