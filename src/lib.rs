@@ -92,6 +92,8 @@ pub struct Session {
     pub observed: Observed,
     pub plan: Plan,
     pub handles: Handles,
+    /// Findings that do not stop the run.
+    pub warnings: Vec<Diagnostic>,
     _lock: kernel::lock::LabLock,
 }
 
@@ -128,19 +130,42 @@ pub fn check_privileges() -> Result<(), Error> {
 /// Locks the lab, observes the kernel and diffs it against the file.
 pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
     check_privileges()?;
-    let first = validate(l, &Prior::new())?.model;
+    let t = std::time::Instant::now();
+    let Validated { model: first, warnings } = validate(l, &Prior::new())?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated");
     let lock = kernel::lock::acquire(&first.lab, LOCK_WAIT).map_err(Error::Lock)?;
     let mut handles = Handles::default();
     let observed = observe::observe(&first.lab, Some(&first), &mut handles).await?;
-    // Allocation keeps the addresses members already have.
-    let model = validate(l, &observed.prior)?.model;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "observed");
+    // Allocation keeps the addresses members already have: build again only
+    // when the live addresses differ from a fresh allocation.
+    let model = if allocation_holds(&first, &observed.prior) { first } else { validate(l, &observed.prior)?.model };
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated with live addresses");
     let plan = plan::diff(&model.lab, &model.state, &observed)?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, actions = plan.actions.len(), "planned");
     Ok(Session {
         model,
         observed,
         plan,
         handles,
+        warnings,
         _lock: lock,
+    })
+}
+
+/// Whether every allocated member already has its fresh address live, or
+/// no address at all yet: then the live addresses change nothing.
+fn allocation_holds(m: &Model, prior: &Prior) -> bool {
+    m.allocated.iter().all(|link| {
+        let Some(live) = prior.get(link) else { return true };
+        let from = model::Id::Address { link: link.clone(), address: ipnet::IpNet::V4(Default::default()) };
+        m.state
+            .range(from..)
+            .map_while(|(id, _)| match id {
+                model::Id::Address { link: l, address } if l == link => Some(address.addr()),
+                _ => None,
+            })
+            .any(|a| live.contains(&a))
     })
 }
 
@@ -220,11 +245,13 @@ pub async fn prepare_destroy(lab: &str) -> Result<Session, Error> {
         origins: Default::default(),
         allocated: Default::default(),
     };
+    let warnings = Vec::new();
     Ok(Session {
         model,
         observed,
         plan,
         handles,
+        warnings,
         _lock: lock,
     })
 }

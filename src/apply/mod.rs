@@ -419,7 +419,7 @@ impl Executor<'_> {
                             chain: name.to_string(),
                             rule: r.clone(),
                         }) {
-                            Some(Res::Rule { expr }) => Some((r.as_str(), expr)),
+                            Some(Res::Rule { expr }) => Some((r.as_str(), expr.as_str())),
                             _ => None,
                         }
                     })

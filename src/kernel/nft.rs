@@ -5,7 +5,7 @@
 
 use super::count_write;
 use super::netlink::KernelError;
-use nftables::schema::{NfListObject, NfObject, Nftables};
+use nftables::schema::Nftables;
 use nix::sched::{setns, CloneFlags};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -34,8 +34,8 @@ pub struct WantChain<'a> {
     pub hook: &'a str,
     pub prio: i32,
     pub policy: Option<&'a str>,
-    /// (comment, statements) in order.
-    pub rules: Vec<(&'a str, &'a Value)>,
+    /// (comment, statements as JSON text) in order.
+    pub rules: Vec<(&'a str, &'a str)>,
 }
 
 /// Runs `nft` inside the namespace `ns` (here when `None`).
@@ -98,22 +98,36 @@ pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<Vec<LiveChai
             err.trim(),
         ));
     }
-    let doc: Nftables = serde_json::from_str(&out)
-        .map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
+    // Only names, policies and comments matter here; serde skips the rest
+    // (every rule's statements) without building it.
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        nftables: Vec<Obj>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Obj {
+        chain: Option<ChainJson>,
+        rule: Option<RuleJson>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ChainJson {
+        name: String,
+        policy: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct RuleJson {
+        chain: String,
+        comment: Option<String>,
+    }
+    let doc: Doc = serde_json::from_str(&out).map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
     let mut chains: Vec<LiveChain> = Vec::new();
-    for obj in doc.objects.iter() {
-        match obj {
-            NfObject::ListObject(NfListObject::Chain(c)) => chains.push(LiveChain {
-                name: c.name.to_string(),
-                policy: c.policy.map(|p| format!("{p:?}").to_lowercase()),
-                rules: vec![],
-            }),
-            NfObject::ListObject(NfListObject::Rule(r)) => {
-                if let Some(c) = chains.iter_mut().find(|c| c.name == r.chain) {
-                    c.rules.push(r.comment.as_ref().map(|s| s.to_string()));
-                }
+    for obj in doc.nftables {
+        if let Some(c) = obj.chain {
+            chains.push(LiveChain { name: c.name, policy: c.policy, rules: vec![] });
+        } else if let Some(r) = obj.rule {
+            if let Some(c) = chains.iter_mut().find(|c| c.name == r.chain) {
+                c.rules.push(r.comment);
             }
-            _ => {}
         }
     }
     Ok(Some(chains))
@@ -138,6 +152,7 @@ pub fn replace(
         }
         cmds.push(json!({"add": {"chain": chain}}));
         for (comment, expr) in &c.rules {
+            let expr: Value = serde_json::from_str(expr).map_err(|e| KernelError::new(format!("rule `{comment}`"), e))?;
             cmds.push(json!({"add": {"rule": {"family": "inet", "table": table_name(lab), "chain": c.name, "expr": expr, "comment": comment}}}));
         }
     }

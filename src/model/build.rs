@@ -55,7 +55,7 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
         ipv6,
         nodes: b.nodes.keys().cloned().collect(),
         state: b.state(),
-        origins: b.origins.clone(),
+        origins: std::mem::take(&mut b.origins),
         allocated: b.allocated.clone(),
     };
     Ok(Validated {
@@ -128,6 +128,11 @@ impl<'a> Builder<'a> {
             masquerade: BTreeMap::new(),
             nft: Vec::new(),
         }
+    }
+
+    /// The interfaces of one namespace: a range of the sorted map, not a scan.
+    fn in_ns<'s>(&'s self, ns: &'s Ns) -> impl Iterator<Item = (&'s IfRef, &'s Iface)> + 's {
+        self.ifaces.range(IfRef::new(ns.clone(), "")..).take_while(move |(l, _)| &l.ns == ns)
     }
 
     fn err(&mut self, pos: Pos, msg: impl Into<String>, help: impl Into<String>) {
@@ -769,9 +774,8 @@ impl<'a> Builder<'a> {
             };
             let ns = link.ns.clone();
             let dup = self
-                .ifaces
-                .iter()
-                .find(|(r, i)| r.ns == ns && i.addrs.iter().any(|(x, _)| x.addr() == net.addr()));
+                .in_ns(&ns)
+                .find(|(_, i)| i.addrs.iter().any(|(x, _)| x.addr() == net.addr()));
             if let Some((other, _)) = dup {
                 let msg = format!("address {} is already on {other}", net.addr());
                 self.err(pos, msg, "each address may be used once per namespace");
@@ -889,16 +893,12 @@ impl<'a> Builder<'a> {
         }
         if let (Some(v), Ns::Node(_)) = (via, ns) {
             let reachable = self
-                .ifaces
-                .iter()
-                .filter(|(l, _)| &l.ns == ns)
+                .in_ns(ns)
                 .flat_map(|(_, i)| &i.addrs)
                 .any(|(a, _)| a.contains(&v));
             if !reachable {
                 let have: Vec<String> = self
-                    .ifaces
-                    .iter()
-                    .filter(|(l, _)| &l.ns == ns)
+                    .in_ns(ns)
                     .flat_map(|(_, i)| i.addrs.iter().map(|(a, _)| a.to_string()))
                     .collect();
                 let help = if have.is_empty() {
@@ -1190,13 +1190,12 @@ impl<'a> Builder<'a> {
             if nat_spec.is_none() && fw.is_none() && extra.is_empty() {
                 continue;
             }
+            // The binding keeps `node` alive past the iterator (edition 2021).
+            #[allow(clippy::let_and_return)]
             let node_address = |n: &str| {
-                self.ifaces
-                    .iter()
-                    .filter(|(l, _)| l.ns == Ns::Node(n.to_string()))
-                    .flat_map(|(_, i)| &i.addrs)
-                    .map(|(a, _)| a.addr())
-                    .find(IpAddr::is_ipv4)
+                let node = Ns::Node(n.to_string());
+                let first = self.in_ns(&node).flat_map(|(_, i)| &i.addrs).map(|(a, _)| a.addr()).find(IpAddr::is_ipv4);
+                first
             };
             let knows_interface = |i: &str| self.ifaces.contains_key(&IfRef::new(ns.clone(), i));
             let forwards = self.sysctls.get(&ns).is_some_and(|m| {
@@ -1221,7 +1220,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn state(&self) -> State {
+    fn state(&mut self) -> State {
         let mut st = State::new();
         for n in self.nodes.keys() {
             st.insert(Id::Netns { name: n.clone() }, Res::Netns);
@@ -1280,7 +1279,7 @@ impl<'a> Builder<'a> {
                 );
             }
         }
-        st.extend(self.nft.iter().cloned());
+        st.extend(std::mem::take(&mut self.nft));
         st
     }
 }

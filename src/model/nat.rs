@@ -60,7 +60,7 @@ impl Compiled {
         self.objects.push((
             id,
             Res::Rule {
-                expr: Value::Array(expr),
+                expr: Value::Array(expr).to_string(),
             },
             pos,
         ));

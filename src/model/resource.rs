@@ -234,10 +234,11 @@ pub enum Res {
         policy: Option<String>,
         rules: Vec<String>,
     },
-    /// The nftables JSON statements of a rule (desired state only: the
-    /// kernel's canonical form differs, rules are compared by comment).
+    /// The rule's nftables JSON statements, as compact text (desired state
+    /// only: the kernel's canonical form differs, rules are compared by
+    /// comment). Text, not a JSON tree: a tree costs kilobytes per rule.
     Rule {
-        expr: serde_json::Value,
+        expr: String,
     },
 }
 

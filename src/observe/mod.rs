@@ -6,7 +6,11 @@ use crate::kernel::{netns, nft, owner_mark, state_file, sysctl, RTPROT_TOPO};
 use crate::model::{Id, IfRef, Mac, Model, Ns, Prior, Res, RouteKey, State};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
+use futures::StreamExt;
 use std::os::fd::AsFd;
+
+/// Namespaces read at the same time.
+const IN_FLIGHT: usize = 64;
 
 /// Open handles to every namespace the lab touches: one netlink connection
 /// per namespace, reused by observe and apply.
@@ -83,24 +87,57 @@ pub async fn observe(
         lab_state: state_file::load(lab).map_err(|e| KernelError::new("read lab state", e))?,
         ..Observed::default()
     };
-    let mut namespaces: Vec<Ns> = vec![Ns::Host];
     let wanted: BTreeSet<&String> = model.map(|m| m.nodes.iter().collect()).unwrap_or_default();
-    let mut dumps: Vec<(Ns, Conn)> = vec![(Ns::Host, h.conn(&Ns::Host)?)];
+    // Namespaces the file names are dumped whole; of any other, only lo's
+    // alias is read, to learn whether the lab owns it.
+    let mut jobs: Vec<(Ns, Option<File>, bool)> = vec![(Ns::Host, None, true)];
     for name in netns::list().map_err(|e| KernelError::new("list namespaces", e))? {
-        let ns = Ns::Node(name.clone());
-        // Only lo's alias is read from a namespace the lab does not want,
-        // to learn whether the lab owns it.
-        let Ok(conn) = h.conn(&ns) else { continue };
-        let lo = conn.link_by_name("lo").await?;
-        let owned = lo.as_ref().and_then(|l| l.alias.as_deref()) == Some(mark.as_str());
-        if owned {
-            obs.state
-                .insert(Id::Netns { name: name.clone() }, Res::Netns);
+        let full = wanted.contains(&name);
+        let Some(file) = h.file(&name)? else { continue };
+        let file = file.try_clone().map_err(|e| KernelError::new("duplicate namespace handle", e))?;
+        jobs.push((Ns::Node(name), Some(file), full));
+    }
+    let host = h.conn(&Ns::Host)?;
+    // Connections are opened as jobs start and dropped as they end, so at
+    // most IN_FLIGHT are alive: each holds about 72 KiB of buffers.
+    let results: Vec<(Ns, Result<Dump, KernelError>)> = futures::stream::iter(jobs)
+        .map(|(ns, file, full)| {
+            let conn = match &file {
+                None => Ok(host.clone()),
+                Some(f) => Conn::open(Some(f.as_fd())),
+            };
+            async move {
+                let dump = match conn {
+                    Err(e) => Err(e),
+                    Ok(conn) if full => conn.dump().await,
+                    Ok(conn) => conn
+                        .link_by_name("lo")
+                        .await
+                        .map(|lo| Dump { links: lo.into_iter().collect(), ..Dump::default() }),
+                };
+                (ns, dump)
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    tracing::debug!(namespaces = results.len(), "dumped");
+    let mut namespaces: Vec<Ns> = vec![Ns::Host];
+    let mut dumps: Vec<(Ns, Dump)> = Vec::new();
+    for (ns, dump) in results {
+        let dump = dump?;
+        let Ns::Node(name) = &ns else {
+            dumps.push((ns, dump));
+            continue;
+        };
+        let lo_alias = dump.links.iter().find(|l| l.name == "lo").and_then(|l| l.alias.as_deref());
+        if lo_alias == Some(mark.as_str()) {
+            obs.state.insert(Id::Netns { name: name.clone() }, Res::Netns);
             namespaces.push(ns.clone());
-            dumps.push((ns, conn));
+            dumps.push((ns, dump));
         } else {
-            h.forget(&name);
-            if wanted.contains(&name) {
+            h.forget(name);
+            if wanted.contains(name) {
                 obs.foreign.insert(
                     Id::Netns { name: name.clone() },
                     format!("namespace {name} exists and is not owned by lab {lab}"),
@@ -108,12 +145,15 @@ pub async fn observe(
             }
         }
     }
-    let results = futures::future::join_all(dumps.iter().map(|(_, c)| c.dump())).await;
-    for ((ns, _), dump) in dumps.iter().zip(results) {
-        read_namespace(lab, ns, &dump?, desired, &mut obs);
+    dumps.sort_by(|a, b| a.0.cmp(&b.0));
+    for (ns, dump) in &dumps {
+        read_namespace(lab, ns, dump, desired, &mut obs);
     }
+    tracing::debug!("parsed");
     read_sysctls(lab, &namespaces, desired, h, &mut obs)?;
+    tracing::debug!("sysctls read");
     read_nft(lab, &namespaces, desired, h, &mut obs)?;
+    tracing::debug!("nft read");
     Ok(obs)
 }
 
@@ -126,14 +166,16 @@ fn read_nft(
     h: &mut Handles,
     obs: &mut Observed,
 ) -> Result<(), KernelError> {
-    let wants = |ns: &Ns| {
-        desired.is_some_and(|s| {
-            s.keys()
-                .any(|i| matches!(i, Id::Chain { ns: n, .. } if n == ns))
+    let wanting: BTreeSet<&Ns> = desired
+        .into_iter()
+        .flat_map(|s| s.keys())
+        .filter_map(|i| match i {
+            Id::Chain { ns, .. } => Some(ns),
+            _ => None,
         })
-    };
+        .collect();
     for ns in present {
-        if *ns != Ns::Host && !wants(ns) && !obs.lab_state.nft.contains(ns.label()) {
+        if *ns != Ns::Host && !wanting.contains(ns) && !obs.lab_state.nft.contains(ns.label()) {
             continue;
         }
         let fd = match ns {
@@ -161,9 +203,7 @@ fn read_nft(
                         chain: c.name.clone(),
                         rule: r.clone(),
                     },
-                    Res::Rule {
-                        expr: serde_json::Value::Null,
-                    },
+                    Res::Rule { expr: String::new() },
                 );
             }
             let filter = ["input", "forward", "output"].contains(&c.name.as_str());
