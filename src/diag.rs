@@ -96,7 +96,8 @@ impl Report {
         };
         let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
         let mut out = String::new();
-        for d in &self.diagnostics {
+        // Each rendering scans the source: past a screenful, a count says more.
+        for d in self.diagnostics.iter().take(RENDER_MAX) {
             let mut md = MietteDiagnostic::new(format!(
                 "{}:{}:{}: {}",
                 self.file, d.pos.line, d.pos.col, d.message
@@ -120,9 +121,16 @@ impl Report {
                 .with_source_code(NamedSource::new(&self.file, self.source.clone()));
             let _ = handler.render_report(&mut out, report.as_ref());
         }
+        if self.diagnostics.len() > RENDER_MAX {
+            let more = self.diagnostics.len() - RENDER_MAX;
+            out += &format!("... and {more} more; fix these first, then run `topo validate {}` again\n", self.file);
+        }
         out
     }
 }
+
+/// Diagnostics rendered in full; the rest are counted.
+pub const RENDER_MAX: usize = 50;
 
 /// The closest candidate to `word`, if it is close enough to be a typo.
 pub fn did_you_mean<'a>(

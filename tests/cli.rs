@@ -174,7 +174,7 @@ fn show_reports_the_live_lab_and_its_drift() {
         .expect("the bridge port");
     assert_eq!(port["master"], "v-net-0");
     assert_eq!(
-        doc["rules"][0]["rule"], "masquerade from 192.168.15.0/24",
+        doc["rules"][0]["rule"], "masquerade from 192.168.15.0/24 not to 192.168.15.0/24",
         "{doc:#}"
     );
 

@@ -198,7 +198,7 @@ fn a_flushed_ruleset_is_drift_and_apply_repairs_it() {
             "create nft chain postrouting in host",
             "create nft chain prerouting in host",
             "create nft rule nat-output in host: dnat tcp 8080 to 192.168.15.2:80",
-            "create nft rule postrouting in host: masquerade from 192.168.15.0/24",
+            "create nft rule postrouting in host: masquerade from 192.168.15.0/24 not to 192.168.15.0/24",
             "create nft rule prerouting in host: dnat tcp 8080 to 192.168.15.2:80",
         ]
     );

@@ -298,13 +298,22 @@ fn a_clean_lab_leaves_foreign_objects_byte_for_byte() {
 /// a clash like the others, so plan must refuse rather than plan to delete
 /// the chains in it.
 #[test]
-#[ignore = "topo adopts a foreign `inet topo-LAB` table: plan deletes its chains (see report)"]
 fn a_foreign_table_with_the_lab_name_is_a_clash() {
     let Some(sb) = setup() else { return };
     sb.sh_ok("nft add table inet topo-own && nft add chain inet topo-own mine '{ type filter hook input priority 5; }' && nft add rule inet topo-own mine tcp dport 1 accept");
     let lab = sb.lab("own.yaml", CLEAN);
     let before = all_dumps(&sb);
-    let out = sb.topo(&["plan", &lab]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    for verb in ["plan", "apply"] {
+        let out = sb.topo(&[verb, &lab]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+        assert!(text(&out.stderr).contains("nft table inet topo-own exists in host and was not made by topo"), "{}", text(&out.stderr));
+    }
     assert_same(&before, &all_dumps(&sb), "foreign topo-own table");
+    // A lab that wants no rules in the host leaves the table alone, and so
+    // does destroy.
+    let no_nat = sb.lab("own.yaml", &CLEAN[..CLEAN.find("  nat:").unwrap()]);
+    let plan = sb.topo_ok(&["plan", &no_nat]);
+    assert!(!plan.contains("nft"), "{plan}");
+    sb.topo_ok(&["destroy", &no_nat]);
+    assert!(sb.sh_ok("nft list table inet topo-own").contains("tcp dport 1 accept"));
 }

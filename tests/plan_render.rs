@@ -222,7 +222,7 @@ fn nat_drift_is_updated() {
             rule: "unmanaged rule #2".into(),
         },
         Res::Rule {
-            expr: serde_json::Value::Null,
+            expr: String::new(),
         },
     );
     let p = plan(&m, &observed);

@@ -160,7 +160,7 @@ impl Executor<'_> {
                 .map(|(i, r)| (i.clone(), r.clone()))
                 .collect()
         };
-        let plan = match crate::observe::observe(self.lab, None, self.h).await {
+        let plan = match crate::observe::observe_with(self.lab, None, true, self.h).await {
             Ok(now) => {
                 self.index = now.index.clone();
                 self.lab_state = now.lab_state.clone();

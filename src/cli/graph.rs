@@ -338,8 +338,12 @@ fn render_with_dot(source: &str, format: &str, dot: Option<PathBuf>) -> Result<V
 
 /// The `graph` verb.
 pub fn run(file: &str, format: GraphFormat, output: Option<&str>) -> Result<i32, Error> {
-    let l = super::load_with_warnings(file)?;
-    let m = crate::validate(&l, &Default::default())?.model;
+    let l = crate::load(file)?;
+    let v = crate::validate(&l, &Default::default())?;
+    if !v.warnings.is_empty() {
+        eprint!("{}", l.report(v.warnings).render(std::io::IsTerminal::is_terminal(&std::io::stderr())));
+    }
+    let m = v.model;
     let bytes = match format {
         GraphFormat::Dot => dot(&m).into_bytes(),
         GraphFormat::Mermaid => mermaid(&m).into_bytes(),

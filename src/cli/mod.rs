@@ -12,7 +12,7 @@ pub mod show;
 
 pub use render::{plan_json, plan_markdown, plan_text};
 
-use crate::{Error, Loaded};
+use crate::Error;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 
@@ -295,8 +295,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             format,
             detailed_exitcode,
         } => {
-            let l = load_with_warnings(&file)?;
-            let s = crate::prepare(&l).await?;
+            let s = prepare_with_warnings(&file).await?;
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             match if json { PlanFormat::Json } else { format } {
                 PlanFormat::Json => println!("{}", plan_json(&s.plan)),
@@ -314,8 +313,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             json,
             no_rollback,
         } => {
-            let l = load_with_warnings(&file)?;
-            let s = crate::prepare(&l).await?;
+            let s = prepare_with_warnings(&file).await?;
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             if !json && !out.quiet {
                 print!("{}", plan_text(&s.plan, color()));
@@ -375,16 +373,15 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
     }
 }
 
-fn load_with_warnings(file: &str) -> Result<Loaded, Error> {
+/// Loads, locks, observes and plans; prints the file's warnings on stderr.
+async fn prepare_with_warnings(file: &str) -> Result<crate::Session, Error> {
     let l = crate::load(file)?;
-    let v = crate::validate(&l, &Default::default())?;
-    if !v.warnings.is_empty() {
-        eprint!(
-            "{}",
-            l.report(v.warnings).render(std::io::stderr().is_terminal())
-        );
+    let mut s = crate::prepare(&l).await?;
+    let warnings = std::mem::take(&mut s.warnings);
+    if !warnings.is_empty() {
+        eprint!("{}", l.report(warnings).render(std::io::stderr().is_terminal()));
     }
-    Ok(l)
+    Ok(s)
 }
 
 fn finish(r: &crate::ApplyReport, json: bool, verb: &str) {

@@ -219,6 +219,15 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A resource as JSON; a rule's statements (kept as text) become JSON again,
+/// and `null` where only the kernel's copy, compared by comment, is known.
+fn res_json(r: &Option<Res>) -> Value {
+    match r {
+        Some(Res::Rule { expr }) => json!({"kind": "rule", "expr": serde_json::from_str::<Value>(expr).unwrap_or(Value::Null)}),
+        other => json!(other),
+    }
+}
+
 pub(crate) fn action_json(a: &Action) -> Value {
     json!({
         "op": a.op,
@@ -226,8 +235,8 @@ pub(crate) fn action_json(a: &Action) -> Value {
         "namespace": a.id.ns().label(),
         "address": a.id.to_string(),
         "id": a.id,
-        "before": a.before,
-        "after": a.after,
+        "before": res_json(&a.before),
+        "after": res_json(&a.after),
         "changes": a.changes,
         "reason": a.reason,
     })

@@ -7,7 +7,7 @@
 //! everything found is `present`. Only what the lab owns is shown.
 
 use super::render::action_json;
-use super::{exit, load_with_warnings, plan_text};
+use super::{exit, plan_text, prepare_with_warnings};
 use crate::model::{Id, IfRef, Ns, Res, State};
 use crate::plan::{Op, Plan};
 use crate::Error;
@@ -497,8 +497,7 @@ pub async fn run(file: Option<&str>, lab: Option<&str>, json: bool) -> Result<i3
             build(lab, None, &s.observed.state, None, None)
         }
         (Some(file), None) => {
-            let l = load_with_warnings(file)?;
-            let s = crate::prepare(&l).await?;
+            let s = prepare_with_warnings(file).await?;
             build(
                 &s.model.lab,
                 Some(file),

@@ -85,13 +85,30 @@ fn nft(
     ))
 }
 
-/// The lab's table in `ns`, or `None` when it does not exist.
-pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<Vec<LiveChain>>, KernelError> {
+/// A chain without hook or rules whose presence marks the table as made by
+/// topo: nft 1.0 keeps no table comment, and the name alone proves nothing.
+pub const MARK_CHAIN: &str = "topo-owned";
+
+/// The lab's table as found in a namespace.
+pub enum Found {
+    Absent,
+    /// A table of that name that topo did not make.
+    Foreign,
+    Owned(Vec<LiveChain>),
+}
+
+/// Whether `e` says the `nft` program is not installed.
+pub fn is_missing(e: &KernelError) -> bool {
+    e.detail.contains("the `nft` program is missing")
+}
+
+/// The lab's table in `ns`.
+pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Found, KernelError> {
     let table = table_name(lab);
     let (ok, out, err) = nft(ns, &["-j", "list", "table", "inet", &table], None)?;
     if !ok {
         if err.contains("No such file or directory") || err.contains("does not exist") {
-            return Ok(None);
+            return Ok(Found::Absent);
         }
         return Err(KernelError::new(
             format!("read nft table {table}"),
@@ -130,7 +147,11 @@ pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Option<Vec<LiveChai
             }
         }
     }
-    Ok(Some(chains))
+    let Some(mark) = chains.iter().position(|c| c.name == MARK_CHAIN) else {
+        return Ok(Found::Foreign);
+    };
+    chains.remove(mark);
+    Ok(Found::Owned(chains))
 }
 
 /// Replaces the lab's table in `ns` with exactly `chains`, atomically.
@@ -144,6 +165,7 @@ pub fn replace(
         json!({"add": {"table": table}}),
         json!({"delete": {"table": table}}),
         json!({"add": {"table": table}}),
+        json!({"add": {"chain": {"family": "inet", "table": table_name(lab), "name": MARK_CHAIN}}}),
     ];
     for c in chains {
         let mut chain = json!({"family": "inet", "table": table_name(lab), "name": c.name, "type": c.kind, "hook": c.hook, "prio": c.prio});

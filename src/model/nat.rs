@@ -302,11 +302,14 @@ fn masquerade(
         text += &format!(" out {out}");
         expr.push(ifname("oifname", &out));
     }
-    if let Some(ex) = &m.value.exclude {
-        let ex = prefix(c, ex, "exclude")?;
-        text += &format!(" not to {ex}");
-        expr.push(daddr_not(ex));
-    }
+    // Traffic that stays inside the source subnet never needs masquerading,
+    // and with br_netfilter loaded bridged packets would otherwise be caught.
+    let ex = match &m.value.exclude {
+        Some(ex) => prefix(c, ex, "exclude")?,
+        None => source,
+    };
+    text += &format!(" not to {ex}");
+    expr.push(daddr_not(ex));
     expr.push(json!({"masquerade": null}));
     Some((text, expr))
 }

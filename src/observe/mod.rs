@@ -76,9 +76,16 @@ pub struct Observed {
 
 /// Reads every namespace the lab owns or wants. `model` may be `None` (destroy
 /// without a file): then only owned objects are found.
-pub async fn observe(
+pub async fn observe(lab: &str, model: Option<&Model>, h: &mut Handles) -> Result<Observed, KernelError> {
+    observe_with(lab, model, false, h).await
+}
+
+/// Like `observe`, and with `everything` also dumps owned namespaces the
+/// file does not name (rollback needs their contents; destroy does not).
+pub async fn observe_with(
     lab: &str,
     model: Option<&Model>,
+    everything: bool,
     h: &mut Handles,
 ) -> Result<Observed, KernelError> {
     let mark = owner_mark(lab);
@@ -92,7 +99,7 @@ pub async fn observe(
     // alias is read, to learn whether the lab owns it.
     let mut jobs: Vec<(Ns, Option<File>, bool)> = vec![(Ns::Host, None, true)];
     for name in netns::list().map_err(|e| KernelError::new("list namespaces", e))? {
-        let full = wanted.contains(&name);
+        let full = everything || wanted.contains(&name);
         let Some(file) = h.file(&name)? else { continue };
         let file = file.try_clone().map_err(|e| KernelError::new("duplicate namespace handle", e))?;
         jobs.push((Ns::Node(name), Some(file), full));
@@ -182,8 +189,21 @@ fn read_nft(
             Ns::Host => None,
             Ns::Node(n) => h.file(n)?.map(|f| f.as_fd()),
         };
-        let Some(chains) = nft::read(fd, lab)? else {
-            continue;
+        let wanted = wanting.contains(ns) || obs.lab_state.nft.contains(ns.label());
+        let chains = match nft::read(fd, lab) {
+            Ok(nft::Found::Owned(chains)) => chains,
+            Ok(nft::Found::Absent) => continue,
+            Ok(nft::Found::Foreign) => {
+                if wanting.contains(ns) {
+                    let id = desired.into_iter().flat_map(|s| s.keys()).find(|i| matches!(i, Id::Chain { ns: n, .. } if n == ns));
+                    let msg = format!("nft table inet {} exists in {ns} and was not made by topo", nft::table_name(lab));
+                    obs.foreign.insert(id.cloned().expect("a wanted namespace has a chain"), msg);
+                }
+                continue;
+            }
+            // Without nft there can be no table of the lab's where none is wanted.
+            Err(e) if nft::is_missing(&e) && !wanted => continue,
+            Err(e) => return Err(e),
         };
         for c in chains {
             let label = |i: usize, r: &Option<String>| {

@@ -48,7 +48,13 @@ fn explain(pos: Pos, raw: &str) -> Diagnostic {
         Some((head, rest)) if head.starts_with("line ") => rest,
         _ => msg,
     };
-    let msg = msg.split(" at line ").next().unwrap_or(msg).to_string();
+    // A trailing " at line L column C" repeats the position; anything else
+    // after " at line" is part of the message.
+    let msg = match msg.rsplit_once(" at line ") {
+        Some((head, tail)) if tail.split(' ').next().is_some_and(|n| n.trim_end_matches(',').parse::<u32>().is_ok()) => head,
+        _ => msg,
+    }
+    .to_string();
     if let Some((field, expected)) = unknown_field(&msg) {
         let d = Diagnostic::error(pos, format!("unknown field `{field}`"));
         return match did_you_mean(&field, expected.iter().map(String::as_str)) {
