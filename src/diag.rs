@@ -123,7 +123,10 @@ impl Report {
         }
         if self.diagnostics.len() > RENDER_MAX {
             let more = self.diagnostics.len() - RENDER_MAX;
-            out += &format!("... and {more} more; fix these first, then run `topo validate {}` again\n", self.file);
+            out += &format!(
+                "... and {more} more; fix these first, then run `topo validate {}` again\n",
+                self.file
+            );
         }
         out
     }

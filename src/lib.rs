@@ -131,7 +131,10 @@ pub fn check_privileges() -> Result<(), Error> {
 pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
     check_privileges()?;
     let t = std::time::Instant::now();
-    let Validated { model: first, warnings } = validate(l, &Prior::new())?;
+    let Validated {
+        model: first,
+        warnings,
+    } = validate(l, &Prior::new())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated");
     let lock = kernel::lock::acquire(&first.lab, LOCK_WAIT).map_err(Error::Lock)?;
     let mut handles = Handles::default();
@@ -139,10 +142,21 @@ pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "observed");
     // Allocation keeps the addresses members already have: build again only
     // when the live addresses differ from a fresh allocation.
-    let model = if allocation_holds(&first, &observed.prior) { first } else { validate(l, &observed.prior)?.model };
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated with live addresses");
+    let model = if allocation_holds(&first, &observed.prior) {
+        first
+    } else {
+        validate(l, &observed.prior)?.model
+    };
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "validated with live addresses"
+    );
     let plan = plan::diff(&model.lab, &model.state, &observed)?;
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, actions = plan.actions.len(), "planned");
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        actions = plan.actions.len(),
+        "planned"
+    );
     Ok(Session {
         model,
         observed,
@@ -157,8 +171,13 @@ pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
 /// no address at all yet: then the live addresses change nothing.
 fn allocation_holds(m: &Model, prior: &Prior) -> bool {
     m.allocated.iter().all(|link| {
-        let Some(live) = prior.get(link) else { return true };
-        let from = model::Id::Address { link: link.clone(), address: ipnet::IpNet::V4(Default::default()) };
+        let Some(live) = prior.get(link) else {
+            return true;
+        };
+        let from = model::Id::Address {
+            link: link.clone(),
+            address: ipnet::IpNet::V4(Default::default()),
+        };
         m.state
             .range(from..)
             .map_while(|(id, _)| match id {

@@ -306,7 +306,12 @@ fn a_foreign_table_with_the_lab_name_is_a_clash() {
     for verb in ["plan", "apply"] {
         let out = sb.topo(&[verb, &lab]);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-        assert!(text(&out.stderr).contains("nft table inet topo-own exists in host and was not made by topo"), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr)
+                .contains("nft table inet topo-own exists in host and was not made by topo"),
+            "{}",
+            text(&out.stderr)
+        );
     }
     assert_same(&before, &all_dumps(&sb), "foreign topo-own table");
     // A lab that wants no rules in the host leaves the table alone, and so
@@ -315,5 +320,7 @@ fn a_foreign_table_with_the_lab_name_is_a_clash() {
     let plan = sb.topo_ok(&["plan", &no_nat]);
     assert!(!plan.contains("nft"), "{plan}");
     sb.topo_ok(&["destroy", &no_nat]);
-    assert!(sb.sh_ok("nft list table inet topo-own").contains("tcp dport 1 accept"));
+    assert!(sb
+        .sh_ok("nft list table inet topo-own")
+        .contains("tcp dport 1 accept"));
 }

@@ -150,6 +150,9 @@ fn every_plan_snapshot_matches_the_plan_schema() {
 /// A way to break a valid plan document.
 type Breaker = fn(&mut Value);
 
+/// A way to break a valid plan document that captures values.
+type BoxedBreaker = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn plan_schema_rejects_malformed_plans() {
     let v = validator("schemas/plan.schema.json");
@@ -239,7 +242,7 @@ fn plan_schema_rejects_malformed_nat_plans() {
             .unwrap_or_else(|| panic!("no {op} of a {kind} in {good:#}"))
     };
     let (chain, rule) = (index("chain", "update"), index("rule", "create"));
-    let broken: [(&str, Box<dyn Fn(&mut Value)>); 5] = [
+    let broken: [(&str, BoxedBreaker); 5] = [
         (
             "a rule without its chain",
             Box::new(move |d| {

@@ -28,6 +28,20 @@ pub struct Options {
     pub rollback: bool,
 }
 
+/// For each namespace, the index of the last action that touches it.
+fn last_use(plan: &Plan) -> std::collections::BTreeMap<Ns, usize> {
+    let mut last = std::collections::BTreeMap::new();
+    for (i, a) in plan.actions.iter().enumerate() {
+        last.insert(a.id.ns(), i);
+        for r in [&a.before, &a.after].into_iter().flatten() {
+            if let Res::Veth { peer } = r {
+                last.insert(peer.ns.clone(), i);
+            }
+        }
+    }
+    last
+}
+
 /// Test hooks, never documented to users: fail action K with an injected
 /// error (`TOPO_TEST_FAULT_AT=K`), or die by SIGKILL after K actions
 /// (`TOPO_TEST_KILL_AFTER=K`), to prove rollback and crash recovery.
@@ -59,6 +73,7 @@ pub async fn execute(
     let fault_at = test_hook("TOPO_TEST_FAULT_AT");
     let kill_after = test_hook("TOPO_TEST_KILL_AFTER");
     let mut out = Outcome::default();
+    let last_use = last_use(plan);
     for (i, a) in plan.actions.iter().enumerate() {
         if kill_after == Some(i) {
             let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
@@ -75,6 +90,13 @@ pub async fn execute(
         match result {
             Ok(()) => {
                 out.done.push(i);
+                // The plan keeps each node's actions together: once its
+                // last one is done, its connection's buffers can go.
+                for (ns, _) in last_use.iter().filter(|(_, last)| **last == i) {
+                    if let Ns::Node(n) = ns {
+                        ex.h.forget(n);
+                    }
+                }
             }
             Err(e) => {
                 out.failed = Some((i, e));

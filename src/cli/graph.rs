@@ -341,7 +341,11 @@ pub fn run(file: &str, format: GraphFormat, output: Option<&str>) -> Result<i32,
     let l = crate::load(file)?;
     let v = crate::validate(&l, &Default::default())?;
     if !v.warnings.is_empty() {
-        eprint!("{}", l.report(v.warnings).render(std::io::IsTerminal::is_terminal(&std::io::stderr())));
+        eprint!(
+            "{}",
+            l.report(v.warnings)
+                .render(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        );
     }
     let m = v.model;
     let bytes = match format {

@@ -229,8 +229,7 @@ pub fn main() -> i32 {
     {
         return exec::run(file, node, command);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
@@ -379,7 +378,10 @@ async fn prepare_with_warnings(file: &str) -> Result<crate::Session, Error> {
     let mut s = crate::prepare(&l).await?;
     let warnings = std::mem::take(&mut s.warnings);
     if !warnings.is_empty() {
-        eprint!("{}", l.report(warnings).render(std::io::stderr().is_terminal()));
+        eprint!(
+            "{}",
+            l.report(warnings).render(std::io::stderr().is_terminal())
+        );
     }
     Ok(s)
 }

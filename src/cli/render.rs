@@ -223,7 +223,9 @@ fn html_escape(s: &str) -> String {
 /// and `null` where only the kernel's copy, compared by comment, is known.
 fn res_json(r: &Option<Res>) -> Value {
     match r {
-        Some(Res::Rule { expr }) => json!({"kind": "rule", "expr": serde_json::from_str::<Value>(expr).unwrap_or(Value::Null)}),
+        Some(Res::Rule { expr }) => {
+            json!({"kind": "rule", "expr": serde_json::from_str::<Value>(expr).unwrap_or(Value::Null)})
+        }
         other => json!(other),
     }
 }

@@ -100,29 +100,85 @@ pub fn creation_order(st: &State) -> Result<Vec<Id>, Cycle> {
             g.add_edge(idx[&dep], idx[id], ());
         }
     }
-    match toposort(&g, None) {
-        Ok(order) => Ok(stable(&g, order)),
-        Err(c) => Err(Cycle(cycle_through(&g, c.node_id()))),
+    if let Err(c) = toposort(&g, None) {
+        return Err(Cycle(cycle_through(&g, c.node_id())));
+    }
+    Ok(grouped(&g, st, &ix))
+}
+
+/// The node namespace an object belongs to, for grouping: a node's own
+/// objects, and the host end of a veth into it. Host objects belong to none.
+fn home<'a>(id: &'a Id, st: &'a State, ix: &Index<'a>) -> Option<&'a str> {
+    let node = |ns: &'a Ns| match ns {
+        Ns::Node(n) => Some(n.as_str()),
+        Ns::Host => None,
+    };
+    match id {
+        Id::Netns { name } => Some(name),
+        Id::Veth { link } => match st.get(id) {
+            Some(Res::Veth { peer }) => node(&link.ns).or(node(&peer.ns)),
+            _ => node(&link.ns),
+        },
+        Id::Link { link } | Id::Address { link, .. } => node(&link.ns).or_else(|| {
+            ix.creators
+                .get(link)
+                .into_iter()
+                .flatten()
+                .find_map(|c| match st.get(*c) {
+                    Some(Res::Veth { peer }) if peer != link => node(&peer.ns),
+                    Some(Res::Veth { .. }) => match c {
+                        Id::Veth { link: a } => node(&a.ns),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+        }),
+        other => match other.ns() {
+            Ns::Node(_) => node(match other {
+                Id::Route { ns, .. }
+                | Id::Sysctl { ns, .. }
+                | Id::Chain { ns, .. }
+                | Id::Rule { ns, .. } => ns,
+                _ => unreachable!("covered above"),
+            }),
+            Ns::Host => None,
+        },
     }
 }
 
-/// Re-sorts a topological order by depth, then by id, for stable output.
-fn stable(g: &DiGraph<Id, ()>, order: Vec<NodeIndex>) -> Vec<Id> {
-    let mut depth: BTreeMap<NodeIndex, usize> = BTreeMap::new();
-    for n in &order {
-        let d = g
-            .neighbors_directed(*n, petgraph::Direction::Incoming)
-            .map(|p| depth[&p] + 1)
-            .max()
-            .unwrap_or(0);
-        depth.insert(*n, d);
-    }
-    let mut out: Vec<(usize, Id)> = order
-        .into_iter()
-        .map(|n| (depth[&n], g[n].clone()))
+/// A topological order that keeps each node's objects together (host
+/// objects first when ready, then node by node), ties broken by id: the
+/// same state always gives the same order, and apply can finish one
+/// namespace and let go of it before the next.
+fn grouped(g: &DiGraph<Id, ()>, st: &State, ix: &Index<'_>) -> Vec<Id> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    // (home namespace, id): what the order prefers among ready objects.
+    type Key = (Option<String>, Id);
+    let key = |n: NodeIndex| -> Key { (home(&g[n], st, ix).map(str::to_string), g[n].clone()) };
+    let mut waiting: Vec<usize> = g
+        .node_indices()
+        .map(|n| {
+            g.neighbors_directed(n, petgraph::Direction::Incoming)
+                .count()
+        })
         .collect();
-    out.sort();
-    out.into_iter().map(|(_, id)| id).collect()
+    let mut ready: BinaryHeap<Reverse<(Key, NodeIndex)>> = g
+        .node_indices()
+        .filter(|n| waiting[n.index()] == 0)
+        .map(|n| Reverse((key(n), n)))
+        .collect();
+    let mut out = Vec::with_capacity(g.node_count());
+    while let Some(Reverse((_, n))) = ready.pop() {
+        out.push(g[n].clone());
+        for m in g.neighbors_directed(n, petgraph::Direction::Outgoing) {
+            waiting[m.index()] -= 1;
+            if waiting[m.index()] == 0 {
+                ready.push(Reverse((key(m), m)));
+            }
+        }
+    }
+    out
 }
 
 /// The objects on a cycle that passes through `start`.

@@ -136,11 +136,16 @@ pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Found, KernelError>
         chain: String,
         comment: Option<String>,
     }
-    let doc: Doc = serde_json::from_str(&out).map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
+    let doc: Doc = serde_json::from_str(&out)
+        .map_err(|e| KernelError::new(format!("parse nft table {table}"), e))?;
     let mut chains: Vec<LiveChain> = Vec::new();
     for obj in doc.nftables {
         if let Some(c) = obj.chain {
-            chains.push(LiveChain { name: c.name, policy: c.policy, rules: vec![] });
+            chains.push(LiveChain {
+                name: c.name,
+                policy: c.policy,
+                rules: vec![],
+            });
         } else if let Some(r) = obj.rule {
             if let Some(c) = chains.iter_mut().find(|c| c.name == r.chain) {
                 c.rules.push(r.comment);
@@ -174,7 +179,8 @@ pub fn replace(
         }
         cmds.push(json!({"add": {"chain": chain}}));
         for (comment, expr) in &c.rules {
-            let expr: Value = serde_json::from_str(expr).map_err(|e| KernelError::new(format!("rule `{comment}`"), e))?;
+            let expr: Value = serde_json::from_str(expr)
+                .map_err(|e| KernelError::new(format!("rule `{comment}`"), e))?;
             cmds.push(json!({"add": {"rule": {"family": "inet", "table": table_name(lab), "chain": c.name, "expr": expr, "comment": comment}}}));
         }
     }

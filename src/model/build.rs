@@ -132,7 +132,9 @@ impl<'a> Builder<'a> {
 
     /// The interfaces of one namespace: a range of the sorted map, not a scan.
     fn in_ns<'s>(&'s self, ns: &'s Ns) -> impl Iterator<Item = (&'s IfRef, &'s Iface)> + 's {
-        self.ifaces.range(IfRef::new(ns.clone(), "")..).take_while(move |(l, _)| &l.ns == ns)
+        self.ifaces
+            .range(IfRef::new(ns.clone(), "")..)
+            .take_while(move |(l, _)| &l.ns == ns)
     }
 
     fn err(&mut self, pos: Pos, msg: impl Into<String>, help: impl Into<String>) {
@@ -1194,7 +1196,11 @@ impl<'a> Builder<'a> {
             #[allow(clippy::let_and_return)]
             let node_address = |n: &str| {
                 let node = Ns::Node(n.to_string());
-                let first = self.in_ns(&node).flat_map(|(_, i)| &i.addrs).map(|(a, _)| a.addr()).find(IpAddr::is_ipv4);
+                let first = self
+                    .in_ns(&node)
+                    .flat_map(|(_, i)| &i.addrs)
+                    .map(|(a, _)| a.addr())
+                    .find(IpAddr::is_ipv4);
                 first
             };
             let knows_interface = |i: &str| self.ifaces.contains_key(&IfRef::new(ns.clone(), i));

@@ -4,9 +4,9 @@
 use crate::kernel::netlink::{Conn, Dump, KernelError, Link};
 use crate::kernel::{netns, nft, owner_mark, state_file, sysctl, RTPROT_TOPO};
 use crate::model::{Id, IfRef, Mac, Model, Ns, Prior, Res, RouteKey, State};
+use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use futures::StreamExt;
 use std::os::fd::AsFd;
 
 /// Namespaces read at the same time.
@@ -76,7 +76,11 @@ pub struct Observed {
 
 /// Reads every namespace the lab owns or wants. `model` may be `None` (destroy
 /// without a file): then only owned objects are found.
-pub async fn observe(lab: &str, model: Option<&Model>, h: &mut Handles) -> Result<Observed, KernelError> {
+pub async fn observe(
+    lab: &str,
+    model: Option<&Model>,
+    h: &mut Handles,
+) -> Result<Observed, KernelError> {
     observe_with(lab, model, false, h).await
 }
 
@@ -101,7 +105,9 @@ pub async fn observe_with(
     for name in netns::list().map_err(|e| KernelError::new("list namespaces", e))? {
         let full = everything || wanted.contains(&name);
         let Some(file) = h.file(&name)? else { continue };
-        let file = file.try_clone().map_err(|e| KernelError::new("duplicate namespace handle", e))?;
+        let file = file
+            .try_clone()
+            .map_err(|e| KernelError::new("duplicate namespace handle", e))?;
         jobs.push((Ns::Node(name), Some(file), full));
     }
     let host = h.conn(&Ns::Host)?;
@@ -117,10 +123,10 @@ pub async fn observe_with(
                 let dump = match conn {
                     Err(e) => Err(e),
                     Ok(conn) if full => conn.dump().await,
-                    Ok(conn) => conn
-                        .link_by_name("lo")
-                        .await
-                        .map(|lo| Dump { links: lo.into_iter().collect(), ..Dump::default() }),
+                    Ok(conn) => conn.link_by_name("lo").await.map(|lo| Dump {
+                        links: lo.into_iter().collect(),
+                        ..Dump::default()
+                    }),
                 };
                 (ns, dump)
             }
@@ -137,9 +143,14 @@ pub async fn observe_with(
             dumps.push((ns, dump));
             continue;
         };
-        let lo_alias = dump.links.iter().find(|l| l.name == "lo").and_then(|l| l.alias.as_deref());
+        let lo_alias = dump
+            .links
+            .iter()
+            .find(|l| l.name == "lo")
+            .and_then(|l| l.alias.as_deref());
         if lo_alias == Some(mark.as_str()) {
-            obs.state.insert(Id::Netns { name: name.clone() }, Res::Netns);
+            obs.state
+                .insert(Id::Netns { name: name.clone() }, Res::Netns);
             namespaces.push(ns.clone());
             dumps.push((ns, dump));
         } else {
@@ -195,9 +206,16 @@ fn read_nft(
             Ok(nft::Found::Absent) => continue,
             Ok(nft::Found::Foreign) => {
                 if wanting.contains(ns) {
-                    let id = desired.into_iter().flat_map(|s| s.keys()).find(|i| matches!(i, Id::Chain { ns: n, .. } if n == ns));
-                    let msg = format!("nft table inet {} exists in {ns} and was not made by topo", nft::table_name(lab));
-                    obs.foreign.insert(id.cloned().expect("a wanted namespace has a chain"), msg);
+                    let id = desired
+                        .into_iter()
+                        .flat_map(|s| s.keys())
+                        .find(|i| matches!(i, Id::Chain { ns: n, .. } if n == ns));
+                    let msg = format!(
+                        "nft table inet {} exists in {ns} and was not made by topo",
+                        nft::table_name(lab)
+                    );
+                    obs.foreign
+                        .insert(id.cloned().expect("a wanted namespace has a chain"), msg);
                 }
                 continue;
             }
@@ -223,7 +241,9 @@ fn read_nft(
                         chain: c.name.clone(),
                         rule: r.clone(),
                     },
-                    Res::Rule { expr: String::new() },
+                    Res::Rule {
+                        expr: String::new(),
+                    },
                 );
             }
             let filter = ["input", "forward", "output"].contains(&c.name.as_str());

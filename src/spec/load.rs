@@ -51,7 +51,14 @@ fn explain(pos: Pos, raw: &str) -> Diagnostic {
     // A trailing " at line L column C" repeats the position; anything else
     // after " at line" is part of the message.
     let msg = match msg.rsplit_once(" at line ") {
-        Some((head, tail)) if tail.split(' ').next().is_some_and(|n| n.trim_end_matches(',').parse::<u32>().is_ok()) => head,
+        Some((head, tail))
+            if tail
+                .split(' ')
+                .next()
+                .is_some_and(|n| n.trim_end_matches(',').parse::<u32>().is_ok()) =>
+        {
+            head
+        }
         _ => msg,
     }
     .to_string();
