@@ -358,6 +358,12 @@ def bench_topo(topo, d, n, ipv6, with_nat, full, rec):
         r = timed("plan_noop", ["plan", "--detailed-exitcode"])  # exit 0: nothing to do
         timed("apply_noop", ["apply"])
         converged("apply with nothing to do")
+        # Untimed: a second no-op apply with --json reports its netlink write requests (must be 0).
+        r = must(run([topo, "apply", "--json", lab], env=env), "topo apply --json (nothing to do)")
+        try:
+            rec("apply_noop_writes", json.loads(r.out)["writes"], None)
+        except (ValueError, KeyError, TypeError):
+            raise BenchError(f"apply --json printed no \"writes\": {tail(r.out, 300)}")
         k = max(1, n // 100)
         victims = sorted({min(n, max(1, round((j + 0.5) * n / k))) for j in range(k)})
         for i in victims:
@@ -574,6 +580,9 @@ def table(raw, summary):
         drift = s.get("topo", {}).get("drift_nodes")
         if drift:
             lines.append(f"drift: {int(drift['median_s'])} node(s) lost eth0")
+        writes = raw["sizes"][n].get("topo", {}).get("apply_noop_writes")
+        if writes:
+            lines.append(f"no-op apply netlink write requests (apply --json \"writes\"): {writes['seconds']}")
         lines.append(f"ratios (baselines' {base}):")
         lines.append(f"  set up:    topo/batch {fmt(r['setup_topo_over_batch'])}   shell/topo {fmt(r['setup_shell_over_topo'])}"
                      f"   | with ipv6:true: topo/batch {fmt(r['setup_topo_ipv6_over_batch'])}   shell/topo {fmt(r['setup_shell_over_topo_ipv6'])}")
@@ -601,10 +610,16 @@ def git_info():
 
     def g(*a):
         r = subprocess.run(["git", "-C", REPO, *a], capture_output=True, text=True, env=env)
-        return r.stdout.strip() if r.returncode == 0 else None
+        return r.stdout.rstrip("\n") if r.returncode == 0 else None
     status = g("status", "--porcelain", "--untracked-files=no")
-    return {"commit": g("rev-parse", "HEAD"), "src_modified": bool(status) if status is not None else None,
+    return {"repo": REPO, "commit": g("rev-parse", "HEAD"), "src_modified": bool(status) if status is not None else None,
             "modified": status.splitlines() if status else []}
+
+
+def sha256(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def outer(args):
@@ -620,6 +635,7 @@ def outer(args):
     if not set(methods) <= {"topo", "topo_ipv6", "shell", "batch"}:
         sys.exit("--methods: topo,topo_ipv6,shell,batch")
 
+    build = git_info()  # before building: the tree the binary comes from (another user may edit it later)
     if args.topo:
         src_bin = os.path.abspath(args.topo)
     else:
@@ -676,7 +692,9 @@ def outer(args):
     summary = summarize(raw)
     doc = {"date": started.isoformat(timespec="seconds"),
            "command": " ".join(["python3", os.path.relpath(os.path.abspath(__file__), os.getcwd())] + sys.argv[1:]),
-           "wall_seconds": round(wall, 1), "machine": machine(), "topo_build": git_info(), "nat_in_topo": raw["nat"],
+           "wall_seconds": round(wall, 1), "machine": machine(), "topo_build": build,
+           "topo_bin": {"path": src_bin, "given": bool(args.topo), "sha256": sha256(topo),
+                        "mtime": datetime.datetime.fromtimestamp(os.stat(src_bin).st_mtime).astimezone().isoformat(timespec="seconds")}, "nat_in_topo": raw["nat"],
            "sizes": sizes, "reps": args.reps, "methods": methods, "host_unchanged": unchanged,
            "host_diff": diff, "inner_exit": rc, "errors": raw["errors"], "summary": summary, "raw": raw["sizes"]}
     path = args.json or os.path.join(HERE, "results", f"scale-{started.strftime('%Y-%m-%d-%H%M%S')}.json")

@@ -181,3 +181,55 @@ fn a_second_run_on_the_same_lab_waits_for_the_first() {
         "another lab does not wait"
     );
 }
+
+/// SIGKILL at moments spread over a whole apply (and destroy) of a 20-node
+/// lab, mid-action included: the next run converges and destroy leaves
+/// nothing. Delays are fixed fractions of a measured run, so a failure
+/// reproduces.
+#[test]
+fn killed_at_any_moment_the_next_run_converges() {
+    let Some(sb) = Sandbox::new() else { return };
+    let file = sb.lab("lab.yaml", &lab(20));
+    let topo = common::topo_bin();
+    let timed = |verb: &str| -> f64 {
+        let out = sb.sh_ok(&format!(
+            "s=$(date +%s%N); {} {verb} {file} >/dev/null; echo $(( ($(date +%s%N) - s) / 1000 ))",
+            topo.display()
+        ));
+        out.trim().parse::<f64>().unwrap() / 1e6
+    };
+    let apply_s = timed("apply");
+    let destroy_s = timed("destroy");
+    let steps = 24;
+    for i in 0..steps {
+        let frac = (i as f64 + 0.5) / steps as f64;
+        let kill = |verb: &str, secs: f64| {
+            sb.sh(&format!("{} {verb} {file} >/dev/null 2>&1 & p=$!; sleep {secs:.4}; kill -9 $p 2>/dev/null; wait $p; true", topo.display()));
+        };
+        kill("apply", apply_s * frac);
+        let again = sb.topo(&["apply", &file]);
+        assert!(
+            again.status.success(),
+            "apply after a kill at {:.0}% of apply:\n{}{}",
+            frac * 100.0,
+            text(&again.stdout),
+            text(&again.stderr)
+        );
+        assert_eq!(
+            action_count(&sb, &file),
+            0,
+            "kill at {:.0}% of apply",
+            frac * 100.0
+        );
+        kill("destroy", destroy_s * frac);
+        let gone = sb.topo(&["destroy", &file]);
+        assert!(
+            gone.status.success(),
+            "destroy after a kill at {:.0}% of destroy:\n{}",
+            frac * 100.0,
+            text(&gone.stderr)
+        );
+        assert_eq!(sb.residue(), "", "kill at {:.0}%", frac * 100.0);
+    }
+    eprintln!("killed {steps} applies and {steps} destroys at spread moments (apply {apply_s:.3} s, destroy {destroy_s:.3} s)");
+}

@@ -107,6 +107,17 @@ pub async fn execute(
     if let Err(e) = ex.settle().await {
         out.failed.get_or_insert((plan.actions.len(), e));
     }
+    // What completed carries its mark; a failed creation stays journaled.
+    let failed_creating = out.failed.as_ref().is_some_and(|(i, _)| {
+        plan.actions
+            .get(*i)
+            .is_some_and(|a| ex.lab_state.pending.contains(&a.id))
+    });
+    if !failed_creating {
+        if let Err(e) = ex.journal(None) {
+            out.failed.get_or_insert((plan.actions.len(), e));
+        }
+    }
     if out.failed.is_some() && opts.rollback {
         ex.roll_back(obs, &mut out).await;
     }
@@ -236,7 +247,25 @@ impl Executor<'_> {
         }
     }
 
+    /// Records, before creating (or deleting) it, the one object that exists
+    /// unmarked while it is being made (or unmade), so a run killed in
+    /// between can reclaim it.
+    fn journal(&mut self, id: Option<&Id>) -> Result<(), KernelError> {
+        let pending: std::collections::BTreeSet<Id> = id.into_iter().cloned().collect();
+        if self.lab_state.pending != pending {
+            self.lab_state.pending = pending;
+            self.save_state()?;
+        }
+        Ok(())
+    }
+
     async fn run(&mut self, a: &Action) -> Result<(), KernelError> {
+        // A namespace is also half-gone between unmount and unlink.
+        let half_made = matches!(a.op, Op::Create | Op::Replace)
+            && matches!(a.id, Id::Bridge { .. } | Id::Veth { .. });
+        if half_made || matches!(a.id, Id::Netns { .. }) {
+            self.journal(Some(&a.id))?;
+        }
         if let Id::Chain { ns, .. } | Id::Rule { ns, .. } = &a.id {
             return self.sync_nft(ns);
         }
@@ -276,6 +305,10 @@ impl Executor<'_> {
             (Id::Netns { name }, _) => {
                 self.h.forget(name);
                 self.forget_sysctls(name)?;
+                if self.deleted_ns.contains(name) {
+                    // Its old veths must be gone before new ones take their names.
+                    self.settle().await?;
+                }
                 netns::create(name)
                     .map_err(|e| KernelError::new(format!("create namespace {name}"), e))?;
                 let c = self.conn(&Ns::Node(name.clone()))?;
@@ -588,6 +621,7 @@ impl Executor<'_> {
                 })
                 .collect();
             if lingering.is_empty() {
+                self.deleted_ns.clear();
                 return Ok(());
             }
             if !forced && start.elapsed() > Duration::from_secs(2) {

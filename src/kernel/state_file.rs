@@ -25,6 +25,11 @@ pub struct LabState {
     /// running `nft` in every node to look.
     #[serde(default)]
     pub nft: BTreeSet<String>,
+    /// The namespace, bridge or veth being created (or namespace being
+    /// deleted) when the last run stopped: it may exist without its
+    /// ownership mark, and is the lab's.
+    #[serde(default)]
+    pub pending: BTreeSet<crate::model::Id>,
 }
 
 impl LabState {
@@ -67,6 +72,7 @@ impl LabState {
         self.host_routes.is_empty()
             && self.sysctls.values().all(BTreeMap::is_empty)
             && self.nft.is_empty()
+            && self.pending.is_empty()
     }
 }
 

@@ -72,6 +72,10 @@ pub struct Observed {
     pub prior: Prior,
     /// What the kernel cannot hold: host routes, previous sysctl values.
     pub lab_state: state_file::LabState,
+    /// Objects an interrupted run was creating: the lab's, but without their
+    /// mark (or, for a namespace, maybe not even mounted). Plan re-creates
+    /// them when the file wants them and deletes them otherwise.
+    pub interrupted: BTreeSet<Id>,
 }
 
 /// Reads every namespace the lab owns or wants. `model` may be `None` (destroy
@@ -138,10 +142,29 @@ pub async fn observe_with(
     let mut namespaces: Vec<Ns> = vec![Ns::Host];
     let mut dumps: Vec<(Ns, Dump)> = Vec::new();
     for (ns, dump) in results {
-        let dump = dump?;
         let Ns::Node(name) = &ns else {
-            dumps.push((ns, dump));
+            dumps.push((ns, dump?));
             continue;
+        };
+        let pending = obs
+            .lab_state
+            .pending
+            .contains(&Id::Netns { name: name.clone() });
+        let dump = match dump {
+            Ok(d) => d,
+            // Not a namespace (a file left by a crash between creating the
+            // name and mounting the namespace on it, or someone else's).
+            Err(_) if pending => {
+                obs.interrupted.insert(Id::Netns { name: name.clone() });
+                continue;
+            }
+            Err(e) if wanted.contains(name) => {
+                let msg =
+                    format!("/run/netns/{name} exists and is not a usable network namespace ({e})");
+                obs.foreign.insert(Id::Netns { name: name.clone() }, msg);
+                continue;
+            }
+            Err(_) => continue,
         };
         let lo_alias = dump
             .links
@@ -155,7 +178,9 @@ pub async fn observe_with(
             dumps.push((ns, dump));
         } else {
             h.forget(name);
-            if wanted.contains(name) {
+            if pending {
+                obs.interrupted.insert(Id::Netns { name: name.clone() });
+            } else if wanted.contains(name) {
                 obs.foreign.insert(
                     Id::Netns { name: name.clone() },
                     format!("namespace {name} exists and is not owned by lab {lab}"),
@@ -274,11 +299,33 @@ fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &m
             .is_some_and(|a| a == mark || a.starts_with(&format!("{mark}:")))
     };
     let wants = |id: &Id| desired.is_some_and(|s| s.contains_key(id));
+    // The device an interrupted run was creating, by either of its names.
+    let pending: Vec<(&Id, IfRef)> = obs
+        .lab_state
+        .pending
+        .iter()
+        .flat_map(|id| {
+            let (Id::Bridge { link } | Id::Veth { link }) = id else {
+                return vec![];
+            };
+            let mut ends = vec![(id, link.clone())];
+            if let Some(Res::Veth { peer }) = desired.and_then(|s| s.get(id)) {
+                ends.push((id, peer.clone()));
+            }
+            ends
+        })
+        .collect();
     for l in &d.links {
         let r = IfRef::new(ns.clone(), &l.name);
         // A node's lo carries the namespace's mark; it is not a lab interface.
         if !owned(l) || l.name == "lo" {
-            if l.name != "lo" && (wants(&Id::Link { link: r.clone() })) {
+            if let Some((id, _)) = pending
+                .iter()
+                .find(|(_, end)| *end == r)
+                .filter(|_| l.name != "lo")
+            {
+                obs.interrupted.insert((*id).clone());
+            } else if l.name != "lo" && (wants(&Id::Link { link: r.clone() })) {
                 let what = l.kind.as_deref().unwrap_or("interface");
                 obs.foreign.insert(
                     Id::Link { link: r.clone() },

@@ -75,6 +75,9 @@ pub enum PlanError {
     Cycle(#[from] Cycle),
 }
 
+/// Why an object left half-made by a killed run is re-created.
+const INTERRUPTED: &str = "an earlier run was interrupted while creating it";
+
 /// The actions that make `obs` into `desired`. Deletes come first (reverse
 /// dependency order), then creates and changes (dependency order).
 pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanError> {
@@ -98,6 +101,20 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
     let gone = Vanishing::new(desired, live, &replaced);
 
     let mut actions = Vec::new();
+    for id in obs
+        .interrupted
+        .iter()
+        .filter(|id| !desired.contains_key(*id))
+    {
+        actions.push(Action {
+            op: Op::Delete,
+            id: id.clone(),
+            before: None,
+            after: None,
+            changes: vec![],
+            reason: Some(INTERRUPTED.into()),
+        });
+    }
     for id in creation_order(live)?.into_iter().rev() {
         if desired.contains_key(&id) || gone.implied(&id) {
             continue;
@@ -114,6 +131,17 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
     for id in creation_order(desired)? {
         let want = &desired[&id];
         let have = live.get(&id).filter(|_| !gone.vanishes(&id));
+        if obs.interrupted.contains(&id) {
+            actions.push(Action {
+                op: Op::Replace,
+                id: id.clone(),
+                before: None,
+                after: Some(want.clone()),
+                changes: vec![],
+                reason: Some(INTERRUPTED.into()),
+            });
+            continue;
+        }
         let action = match have {
             None => Action {
                 op: Op::Create,
