@@ -5,37 +5,6 @@ mod common;
 
 use common::{actions, text, Sandbox};
 
-/// An outside world: namespace `out` at 10.99.0.2, the host at 10.99.0.1 on
-/// `uplink0`. Created by the test, not by the lab.
-fn outside(sb: &Sandbox) {
-    sb.sh_ok(
-        "ip netns add out && ip link add uplink0 type veth peer name eth0 netns out \
-         && ip addr add 10.99.0.1/24 dev uplink0 && ip link set uplink0 up \
-         && ip -n out addr add 10.99.0.2/24 dev eth0 && ip -n out link set eth0 up && ip -n out link set lo up",
-    );
-}
-
-/// Runs a one-shot TCP server in `server` (a node, `out`, or `host`) on
-/// `port` that answers with the peer address it sees, connects to it from
-/// `client` at `addr:cport`, and returns the answer ("" when no connection).
-fn tcp_peer(sb: &Sandbox, server: &str, port: u16, client: &str, addr: &str, cport: u16) -> String {
-    let inns = |ns: &str| {
-        if ns == "host" {
-            String::new()
-        } else {
-            format!("ip netns exec {ns} ")
-        }
-    };
-    let script = format!(
-        "{s}timeout 5 socat -u TCP-LISTEN:{port},reuseaddr SYSTEM:'echo $SOCAT_PEERADDR' & pid=$!; \
-         for i in $(seq 50); do {s}ss -ltn | grep -q ':{port} ' && break; sleep 0.05; done; \
-         {c}timeout 2 socat -u TCP:{addr}:{cport},connect-timeout=1 STDOUT; kill $pid 2>/dev/null; wait $pid 2>/dev/null; true",
-        s = inns(server),
-        c = inns(client),
-    );
-    sb.sh_ok(&script).trim().to_string()
-}
-
 const BASE: &str = r#"
 name: nat
 nodes:
@@ -82,20 +51,20 @@ fn unrelated_table(sb: &Sandbox) {
 #[test]
 fn masquerade_hides_nodes_behind_the_host_address() {
     let Some(sb) = Sandbox::new() else { return };
-    outside(&sb);
+    sb.outside();
     unrelated_table(&sb);
     let lab = lab_with(
         &sb,
         "  nat:\n    masquerade: [ { source: 192.168.15.0/24, out: uplink0 } ]\n",
     );
     assert_eq!(
-        tcp_peer(&sb, "out", 9000, "red", "10.99.0.2", 9000),
+        sb.tcp_peer("out", 9000, "red", "10.99.0.2", 9000),
         "",
         "without the lab nothing routes"
     );
     sb.topo_ok(&["apply", &lab]);
     assert_eq!(
-        tcp_peer(&sb, "out", 9000, "red", "10.99.0.2", 9000),
+        sb.tcp_peer("out", 9000, "red", "10.99.0.2", 9000),
         "10.99.0.1",
         "the outside sees the host, not 192.168.15.1"
     );
@@ -105,13 +74,13 @@ fn masquerade_hides_nodes_behind_the_host_address() {
 #[test]
 fn snat_to_a_range_uses_an_address_of_the_range() {
     let Some(sb) = Sandbox::new() else { return };
-    outside(&sb);
+    sb.outside();
     unrelated_table(&sb);
     // The outside routes the range back to the host.
     sb.sh_ok("ip -n out route add 10.99.5.0/24 via 10.99.0.1");
     let lab = lab_with(&sb, "  nat:\n    snat: [ { source: 192.168.15.0/24, out: uplink0, to: 10.99.5.3-10.99.5.5 } ]\n");
     sb.topo_ok(&["apply", &lab]);
-    let seen = tcp_peer(&sb, "out", 9000, "blue", "10.99.0.2", 9000);
+    let seen = sb.tcp_peer("out", 9000, "blue", "10.99.0.2", 9000);
     assert!(
         ["10.99.5.3", "10.99.5.4", "10.99.5.5"].contains(&seen.as_str()),
         "outside saw {seen:?}"
@@ -122,7 +91,7 @@ fn snat_to_a_range_uses_an_address_of_the_range() {
 #[test]
 fn dnat_forwards_from_outside_from_the_host_and_a_range() {
     let Some(sb) = Sandbox::new() else { return };
-    outside(&sb);
+    sb.outside();
     unrelated_table(&sb);
     let lab = lab_with(
         &sb,
@@ -131,28 +100,28 @@ fn dnat_forwards_from_outside_from_the_host_and_a_range() {
     sb.topo_ok(&["apply", &lab]);
     // From outside: to the host's address, answered by blue, which sees the client.
     assert_eq!(
-        tcp_peer(&sb, "blue", 80, "out", "10.99.0.1", 8080),
+        sb.tcp_peer("blue", 80, "out", "10.99.0.1", 8080),
         "10.99.0.2"
     );
     // From the host itself, to its own address.
     assert_eq!(
-        tcp_peer(&sb, "blue", 80, "host", "10.99.0.1", 8080),
+        sb.tcp_peer("blue", 80, "host", "10.99.0.1", 8080),
         "10.99.0.1"
     );
     // A range keeps its ports.
     assert_eq!(
-        tcp_peer(&sb, "red", 5007, "out", "10.99.0.1", 5007),
+        sb.tcp_peer("red", 5007, "out", "10.99.0.1", 5007),
         "10.99.0.2"
     );
     // Not forwarded: outside the range.
-    assert_eq!(tcp_peer(&sb, "red", 5011, "out", "10.99.0.1", 5011), "");
+    assert_eq!(sb.tcp_peer("red", 5011, "out", "10.99.0.1", 5011), "");
     reapply_is_noop_and_destroy_is_clean(&sb, &lab);
 }
 
 #[test]
 fn filter_rules_drop_and_accept() {
     let Some(sb) = Sandbox::new() else { return };
-    outside(&sb);
+    sb.outside();
     unrelated_table(&sb);
     let lab = lab_with(
         &sb,
@@ -160,22 +129,22 @@ fn filter_rules_drop_and_accept() {
     );
     sb.topo_ok(&["apply", &lab]);
     assert_eq!(
-        tcp_peer(&sb, "host", 3306, "out", "10.99.0.1", 3306),
+        sb.tcp_peer("host", 3306, "out", "10.99.0.1", 3306),
         "",
         "3306 is dropped"
     );
     assert_eq!(
-        tcp_peer(&sb, "host", 22, "out", "10.99.0.1", 22),
+        sb.tcp_peer("host", 22, "out", "10.99.0.1", 22),
         "10.99.0.2",
         "22 from 10.99.0.2 is accepted"
     );
     assert_eq!(
-        tcp_peer(&sb, "host", 22, "red", "192.168.15.5", 22),
+        sb.tcp_peer("host", 22, "red", "192.168.15.5", 22),
         "",
         "22 from elsewhere is dropped"
     );
     assert_eq!(
-        tcp_peer(&sb, "host", 4000, "out", "10.99.0.1", 4000),
+        sb.tcp_peer("host", 4000, "out", "10.99.0.1", 4000),
         "10.99.0.2",
         "other ports pass"
     );
@@ -185,7 +154,7 @@ fn filter_rules_drop_and_accept() {
 #[test]
 fn a_flushed_ruleset_is_drift_and_apply_repairs_it() {
     let Some(sb) = Sandbox::new() else { return };
-    outside(&sb);
+    sb.outside();
     let lab = lab_with(&sb, "  nat:\n    masquerade: [ { source: 192.168.15.0/24 } ]\n    dnat: [ { proto: tcp, port: 8080, to: \"blue:80\" } ]\n");
     sb.topo_ok(&["apply", &lab]);
     sb.sh_ok("nft flush ruleset");
@@ -216,7 +185,7 @@ fn a_flushed_ruleset_is_drift_and_apply_repairs_it() {
     );
     sb.topo_ok(&["apply", &lab]);
     assert_eq!(
-        tcp_peer(&sb, "blue", 80, "out", "10.99.0.1", 8080),
+        sb.tcp_peer("blue", 80, "out", "10.99.0.1", 8080),
         "10.99.0.2"
     );
     sb.topo_ok(&["destroy", &lab]);
@@ -258,7 +227,7 @@ links:
     sb.topo_ok(&["apply", &lab]);
     // `far` has no route back to 10.0.1.0/24: only SNAT makes this work.
     assert_eq!(
-        tcp_peer(&sb, "far", 9000, "vm1", "172.16.100.20", 9000),
+        sb.tcp_peer("far", 9000, "vm1", "172.16.100.20", 9000),
         "172.16.100.1"
     );
     let again: serde_json::Value =

@@ -191,6 +191,22 @@ fn seed_003_bridge() {
         sb.sh_ok("ip -o link show veth0").contains("master foobr0"),
         "the seed's port name is kept"
     );
+    // NAT, end to end: foons reaches the outside as the host, and the
+    // outside reaches foons' service through both forwarded ports.
+    sb.outside();
+    assert_eq!(
+        sb.tcp_peer("out", 9000, "foons", "10.99.0.2", 9000),
+        "10.99.0.1"
+    );
+    assert_eq!(
+        sb.tcp_peer("foons", 10050, "out", "10.99.0.1", 10050),
+        "10.99.0.2"
+    );
+    assert_eq!(
+        sb.tcp_peer("foons", 10050, "out", "10.99.0.1", 50010),
+        "10.99.0.2"
+    );
+    sb.drop_outside();
     converged_then_destroyed(&sb, &file);
 }
 
@@ -212,6 +228,24 @@ fn seed_004_red_blue() {
         "1",
         "the host forwards"
     );
+    // NAT, end to end: red reaches the outside as the host; the outside and
+    // the host itself reach blue's web server through the host's port 80.
+    sb.outside();
+    assert_eq!(
+        sb.tcp_peer("out", 9000, "red", "10.99.0.2", 9000),
+        "10.99.0.1"
+    );
+    assert_eq!(sb.tcp_peer("blue", 80, "out", "10.99.0.1", 80), "10.99.0.2");
+    assert_eq!(
+        sb.tcp_peer("blue", 80, "host", "10.99.0.1", 80),
+        "10.99.0.1"
+    );
+    // Still bridged, not masqueraded, between the namespaces.
+    assert_eq!(
+        sb.tcp_peer("blue", 8000, "red", "192.168.15.2", 8000),
+        "192.168.15.1"
+    );
+    sb.drop_outside();
     converged_then_destroyed(&sb, &file);
     assert_eq!(
         sb.sh_ok("sysctl -n net.ipv4.ip_forward").trim(),

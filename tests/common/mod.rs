@@ -170,6 +170,48 @@ impl Sandbox {
         self.sh("ip netns list; ip -o link show | grep -v ': lo:' ; nft list tables 2>/dev/null; ls -A /run/topo; ip route show proto 157").stdout.iter().map(|b| *b as char).collect()
     }
 
+    /// An outside world: namespace `out` at 10.99.0.2, the host at 10.99.0.1
+    /// on `uplink0`. Made by the test, not by the lab; `drop_outside` removes it.
+    pub fn outside(&self) {
+        self.sh_ok(
+            "ip netns add out && ip link add uplink0 type veth peer name eth0 netns out \
+             && ip addr add 10.99.0.1/24 dev uplink0 && ip link set uplink0 up \
+             && ip -n out addr add 10.99.0.2/24 dev eth0 && ip -n out link set eth0 up && ip -n out link set lo up",
+        );
+    }
+
+    pub fn drop_outside(&self) {
+        self.sh_ok("ip link del uplink0 && ip netns del out");
+    }
+
+    /// Runs a one-shot TCP server in `server` (a node, `out`, or `host`) on
+    /// `port` that answers with the peer address it sees, connects to it from
+    /// `client` at `addr:cport`, and returns the answer ("" when no connection).
+    pub fn tcp_peer(
+        &self,
+        server: &str,
+        port: u16,
+        client: &str,
+        addr: &str,
+        cport: u16,
+    ) -> String {
+        let inns = |ns: &str| {
+            if ns == "host" {
+                String::new()
+            } else {
+                format!("ip netns exec {ns} ")
+            }
+        };
+        let script = format!(
+            "{s}timeout 5 socat -u TCP-LISTEN:{port},reuseaddr SYSTEM:'echo $SOCAT_PEERADDR' & pid=$!; \
+             for i in $(seq 50); do {s}ss -ltn | grep -q ':{port} ' && break; sleep 0.05; done; \
+             {c}timeout 2 socat -u TCP:{addr}:{cport},connect-timeout=1 STDOUT; kill $pid 2>/dev/null; wait $pid 2>/dev/null; true",
+            s = inns(server),
+            c = inns(client),
+        );
+        self.sh_ok(&script).trim().to_string()
+    }
+
     /// The plan as JSON.
     pub fn plan_json(&self, file: &str) -> serde_json::Value {
         serde_json::from_str(&self.topo_ok(&["plan", "--json", file])).expect("plan JSON")
