@@ -53,6 +53,8 @@ pub enum Error {
         error: KernelError,
         report: Box<ApplyReport>,
     },
+    #[error("the saved plan is stale: the kernel changed since it was made, so nothing was applied: {}; run `topo plan -o` again", .0.join("; "))]
+    Stale(Vec<String>),
     #[error("after apply the kernel still differs from the file in {} place(s): {}", .0.actions.len(), .0.actions.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", "))]
     Verify(Plan),
 }
@@ -256,14 +258,7 @@ pub async fn prepare_destroy(lab: &str) -> Result<Session, Error> {
     let observed = observe::observe(lab, None, &mut handles).await?;
     let empty = model::State::new();
     let plan = plan::diff(lab, &empty, &observed)?;
-    let model = Model {
-        lab: lab.to_string(),
-        ipv6: false,
-        nodes: Default::default(),
-        state: empty,
-        origins: Default::default(),
-        allocated: Default::default(),
-    };
+    let model = bare_model(lab, false, Default::default(), empty);
     let warnings = Vec::new();
     Ok(Session {
         model,
@@ -291,4 +286,61 @@ pub fn lab_name_of(l: &Loaded) -> Result<String, Error> {
 pub fn forget_lab(lab: &str) {
     let _ = kernel::state_file::save(lab, &Default::default());
     let _ = std::fs::remove_dir(kernel::state_file::run_dir().join(lab));
+}
+
+/// A model known only by its resources (destroy, saved plans): no file
+/// positions, no allocation to keep.
+fn bare_model(
+    lab: &str,
+    ipv6: bool,
+    nodes: std::collections::BTreeSet<String>,
+    state: model::State,
+) -> Model {
+    Model {
+        lab: lab.to_string(),
+        ipv6,
+        nodes,
+        state,
+        origins: Default::default(),
+        allocated: Default::default(),
+    }
+}
+
+/// The session's plan as a saved plan document.
+pub fn save_plan(s: &Session, file: &str) -> plan::saved::SavedPlan {
+    plan::saved::SavedPlan::new(
+        file,
+        s.model.ipv6,
+        s.model.nodes.iter().cloned().collect(),
+        &s.model.state,
+        &s.plan,
+    )
+}
+
+/// Locks the lab and checks that a saved plan still applies: every object
+/// it touches must be as the plan observed it. Changes nothing.
+pub async fn prepare_saved(saved: &plan::saved::SavedPlan) -> Result<Session, Error> {
+    check_privileges()?;
+    let lab = saved.plan.lab.clone();
+    let lock = kernel::lock::acquire(&lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let model = bare_model(
+        &lab,
+        saved.ipv6,
+        saved.nodes.iter().cloned().collect(),
+        saved.desired_state(),
+    );
+    let mut handles = Handles::default();
+    let observed = observe::observe(&lab, Some(&model), &mut handles).await?;
+    let stale = saved.stale(&observed);
+    if !stale.is_empty() {
+        return Err(Error::Stale(stale));
+    }
+    Ok(Session {
+        model,
+        observed,
+        plan: saved.plan.clone(),
+        handles,
+        warnings: Vec::new(),
+        _lock: lock,
+    })
 }

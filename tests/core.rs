@@ -239,3 +239,53 @@ fn renaming_an_interface_replans_the_routes_that_go_with_it() {
     sb.topo_ok(&["destroy", &renamed]);
     assert_eq!(sb.residue(), "");
 }
+
+#[test]
+fn a_saved_plan_applies_exactly_and_refuses_when_stale() {
+    let Some(sb) = Sandbox::new() else { return };
+    let lab = sb.lab("lab.yaml", LAB);
+    let saved = format!("{}/plan.json", sb.dir.path().display());
+    sb.topo_ok(&["plan", "-o", &saved, &lab]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(doc["kind"], "topo-saved-plan");
+    // The saved plan, applied: exactly its actions, and the lab is up.
+    let applied: serde_json::Value =
+        serde_json::from_str(&sb.topo_ok(&["apply", "--json", &saved])).unwrap();
+    assert_eq!(
+        applied["actions"].as_array().unwrap().len(),
+        doc["plan"]["actions"].as_array().unwrap().len()
+    );
+    sb.ping("red", "192.168.15.2");
+    assert_eq!(actions(&sb.plan_json(&lab)), Vec::<String>::new());
+
+    // A plan made, then the kernel changes under it: apply refuses, naming
+    // the object, and changes nothing.
+    let edited = sb.lab(
+        "lab.yaml",
+        &LAB.replace(
+            "eth0: { addresses: [192.168.15.2/24] }",
+            "eth0: { addresses: [192.168.15.2/24], mtu: 1400 }",
+        ),
+    );
+    sb.topo_ok(&["plan", "-o", &saved, &edited]);
+    sb.sh_ok("ip -n blue link set eth0 mtu 1300");
+    let before = sb.sh_ok("ip -o link; ip -n blue -o link");
+    let out = sb.topo(&["apply", &saved]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the saved plan is stale") && err.contains("link blue:eth0"),
+        "{err}"
+    );
+    assert_eq!(
+        sb.sh_ok("ip -o link; ip -n blue -o link"),
+        before,
+        "nothing changed"
+    );
+    // A fresh plan applies.
+    sb.topo_ok(&["apply", &edited]);
+    assert!(sb.sh_ok("ip -n blue link show eth0").contains("mtu 1400"));
+    sb.topo_ok(&["destroy", &edited]);
+    assert_eq!(sb.residue(), "");
+}

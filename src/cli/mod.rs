@@ -118,10 +118,14 @@ pub enum Verb {
         /// Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Also save the plan, with what it observed, for `topo apply FILE`.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out_file: Option<String>,
     },
-    /// Converge the kernel to the file; a second apply changes nothing.
+    /// Converge the kernel to the file (or apply a saved plan exactly).
     #[command(after_help = "Example: topo apply topologies/example.yaml")]
     Apply {
+        /// A lab file, or a plan saved by `topo plan -o`.
         file: String,
         /// Print the result as JSON.
         #[arg(long)]
@@ -293,8 +297,18 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             json,
             format,
             detailed_exitcode,
+            out_file,
         } => {
             let s = prepare_with_warnings(&file).await?;
+            if let Some(path) = &out_file {
+                let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &file))
+                    .expect("saved plan serializes");
+                std::fs::write(path, doc + "\n").map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                eprintln!("Saved the plan to {path}: `topo apply {path}` applies exactly these actions, or refuses if the kernel has changed.");
+            }
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             match if json { PlanFormat::Json } else { format } {
                 PlanFormat::Json => println!("{}", plan_json(&s.plan)),
@@ -312,7 +326,10 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             json,
             no_rollback,
         } => {
-            let s = prepare_with_warnings(&file).await?;
+            let s = match saved_plan(&file)? {
+                Some(saved) => crate::prepare_saved(&saved).await?,
+                None => prepare_with_warnings(&file).await?,
+            };
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             if !json && !out.quiet {
                 print!("{}", plan_text(&s.plan, color()));
@@ -370,6 +387,37 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
         Verb::Man { dir } => gen::man(dir.as_deref()),
         Verb::Exec { .. } => unreachable!("exec runs before the runtime starts"),
     }
+}
+
+/// The saved plan in `file`, or `None` when it is a lab file.
+fn saved_plan(file: &str) -> Result<Option<crate::plan::saved::SavedPlan>, Error> {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::Read {
+        path: file.to_string(),
+        source,
+    })?;
+    if !text.trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    let saved: crate::plan::saved::SavedPlan =
+        serde_json::from_str(&text).map_err(|e| Error::Read {
+            path: file.to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not a saved plan: {e}"),
+            ),
+        })?;
+    if saved.kind != crate::plan::saved::SAVED_PLAN_KIND
+        || saved.format_version != crate::plan::saved::SAVED_PLAN_VERSION
+    {
+        return Err(Error::Read {
+            path: file.to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not a saved plan of this topo version; make it again with `topo plan -o`",
+            ),
+        });
+    }
+    Ok(Some(saved))
 }
 
 /// Loads, locks, observes and plans; prints the file's warnings on stderr.

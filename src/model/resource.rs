@@ -243,9 +243,9 @@ pub enum Res {
 }
 
 /// One attribute that differs between desired and observed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
-    pub attr: &'static str,
+    pub attr: std::borrow::Cow<'static, str>,
     pub before: String,
     pub after: String,
 }
@@ -260,10 +260,10 @@ impl Res {
     /// attributes left to the kernel (`None` mtu or mac) never differ.
     pub fn changes_from(&self, live: &Res) -> Vec<Change> {
         let mut out = Vec::new();
-        let mut push = |attr, before: String, after: String| {
+        let mut push = |attr: &'static str, before: String, after: String| {
             if before != after {
                 out.push(Change {
-                    attr,
+                    attr: attr.into(),
                     before,
                     after,
                 })

@@ -1,13 +1,15 @@
 //! The diff of desired and observed state, as ordered actions. Plan output
 //! and apply both consume this one value; renderers live in `cli`.
 
+pub mod saved;
+
 use crate::graph::{creation_order, Cycle};
 use crate::model::{Change, Id, IfRef, Ns, Res, State};
 use crate::observe::Observed;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Op {
     Create,
@@ -18,7 +20,7 @@ pub enum Op {
 }
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Action {
     pub op: Op,
     pub id: Id,
@@ -30,7 +32,7 @@ pub struct Action {
 }
 
 /// Ordered actions that take the kernel from observed to desired.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Plan {
     pub lab: String,
     pub actions: Vec<Action>,
