@@ -246,6 +246,7 @@ pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, 
             return Err(Error::Verify(left));
         }
     }
+    remember_applied(&s.model)?;
     Ok(report)
 }
 
@@ -343,4 +344,16 @@ pub async fn prepare_saved(saved: &plan::saved::SavedPlan) -> Result<Session, Er
         warnings: Vec::new(),
         _lock: lock,
     })
+}
+
+/// Records what the file wanted, per namespace, after a verified apply.
+fn remember_applied(m: &Model) -> Result<(), Error> {
+    let io = |e| Error::Kernel(KernelError::new("write lab state", e));
+    let mut st = kernel::state_file::load(&m.lab).map_err(io)?;
+    let applied = model::digests(&m.state);
+    if st.applied != applied {
+        st.applied = applied;
+        kernel::state_file::save(&m.lab, &st).map_err(io)?;
+    }
+    Ok(())
 }

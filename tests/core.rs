@@ -73,6 +73,17 @@ fn drift_is_planned_exactly_and_repaired() {
     sb.topo_ok(&["apply", &lab]);
     sb.sh_ok("ip link del veth-blue-br && ip -n red addr del 192.168.15.1/24 dev eth0 && ip -n c1 route del default");
     let plan = sb.plan_json(&lab);
+    assert!(
+        plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["drift"] == true),
+        "the file did not change: all of it is drift"
+    );
+    assert!(sb
+        .topo_ok(&["plan", &lab])
+        .contains("[drift: changed outside topo]"));
     let mut got = actions(&plan);
     got.sort();
     // Deleting the veth takes blue's address and default route with it, and
@@ -116,6 +127,10 @@ fn changing_one_attribute_changes_only_it() {
     );
     let plan = sb.plan_json(&edited);
     assert_eq!(actions(&plan), vec!["update link blue:eth0"]);
+    assert_eq!(
+        plan["actions"][0]["drift"], false,
+        "the file changed: not drift"
+    );
     let change = &plan["actions"][0]["changes"][0];
     assert_eq!(
         (

@@ -118,6 +118,9 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
             if let Some(r) = &a.reason {
                 line += &format!("  [replace: {r}]");
             }
+            if a.drift {
+                line += "  [drift: changed outside topo]";
+            }
             let _ = writeln!(out, "    {line}");
             for c in &a.changes {
                 let _ = writeln!(out, "          {}: {} → {}", c.attr, c.before, c.after);
@@ -148,6 +151,9 @@ fn action_lines(a: &Action, sigil: &str) -> Vec<String> {
     }
     if let Some(r) = &a.reason {
         line += &format!("  [replace: {r}]");
+    }
+    if a.drift {
+        line += "  [drift: changed outside topo]";
     }
     let mut out = vec![line];
     for c in &a.changes {
@@ -241,6 +247,7 @@ pub(crate) fn action_json(a: &Action) -> Value {
         "after": res_json(&a.after),
         "changes": a.changes,
         "reason": a.reason,
+        "drift": a.drift,
     })
 }
 

@@ -30,6 +30,10 @@ pub struct LabState {
     /// ownership mark, and is the lab's.
     #[serde(default)]
     pub pending: BTreeSet<crate::model::Id>,
+    /// Per namespace, a fingerprint of what the file wanted at the last
+    /// successful apply: where it still matches, a plan's changes are drift.
+    #[serde(default)]
+    pub applied: BTreeMap<String, u64>,
 }
 
 impl LabState {
@@ -73,6 +77,7 @@ impl LabState {
             && self.sysctls.values().all(BTreeMap::is_empty)
             && self.nft.is_empty()
             && self.pending.is_empty()
+            && self.applied.is_empty()
     }
 }
 

@@ -345,3 +345,17 @@ impl Res {
 
 /// A set of managed objects.
 pub type State = BTreeMap<Id, Res>;
+
+/// A fingerprint of the desired objects of each namespace (by label), to
+/// tell later whether the file changed there.
+pub fn digests(st: &State) -> BTreeMap<String, u64> {
+    let mut text: BTreeMap<String, String> = BTreeMap::new();
+    for (id, res) in st {
+        let t = text.entry(id.ns().label().to_string()).or_default();
+        t.push_str(&serde_json::to_string(&(id, res)).expect("resources serialize"));
+        t.push('\n');
+    }
+    text.into_iter()
+        .map(|(ns, t)| (ns, super::names::fnv1a(&t)))
+        .collect()
+}

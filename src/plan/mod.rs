@@ -29,6 +29,10 @@ pub struct Action {
     pub changes: Vec<Change>,
     /// Why a replace is needed.
     pub reason: Option<String>,
+    /// The file did not change here since the last apply: the kernel did,
+    /// by hand or by other software.
+    #[serde(default)]
+    pub drift: bool,
 }
 
 /// Ordered actions that take the kernel from observed to desired.
@@ -115,6 +119,7 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
             after: None,
             changes: vec![],
             reason: Some(INTERRUPTED.into()),
+            drift: false,
         });
     }
     for id in creation_order(live)?.into_iter().rev() {
@@ -128,6 +133,7 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
             after: None,
             changes: vec![],
             reason: None,
+            drift: false,
         });
     }
     for id in creation_order(desired)? {
@@ -141,6 +147,7 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
                 after: Some(want.clone()),
                 changes: vec![],
                 reason: Some(INTERRUPTED.into()),
+                drift: false,
             });
             continue;
         }
@@ -152,6 +159,7 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
                 after: Some(want.clone()),
                 changes: vec![],
                 reason: None,
+                drift: false,
             },
             Some(have) => {
                 let changes = want.changes_from(have);
@@ -171,10 +179,23 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
                     after: Some(want.clone()),
                     changes,
                     reason,
+                    drift: false,
                 }
             }
         };
         actions.push(action);
+    }
+    // Where the file is as it was at the last apply, any difference was
+    // made outside topo.
+    let now = crate::model::digests(desired);
+    for a in &mut actions {
+        let ns = a.id.ns();
+        let label = ns.label();
+        a.drift = obs
+            .lab_state
+            .applied
+            .get(label)
+            .is_some_and(|d| now.get(label) == Some(d));
     }
     Ok(Plan {
         lab: lab.to_string(),
