@@ -233,3 +233,32 @@ fn killed_at_any_moment_the_next_run_converges() {
     }
     eprintln!("killed {steps} applies and {steps} destroys at spread moments (apply {apply_s:.3} s, destroy {destroy_s:.3} s)");
 }
+
+/// A step the kernel "accepted" without effect: the re-read after apply
+/// catches it and names the object.
+#[test]
+fn verify_after_apply_names_what_the_kernel_did_not_do() {
+    let Some(sb) = Sandbox::new() else { return };
+    let file = sb.lab("lab.yaml", &lab(3));
+    let plan = sb.plan_json(&file);
+    let actions = plan["actions"].as_array().unwrap();
+    let k = actions
+        .iter()
+        .position(|a| a["kind"] == "sysctl" && a["namespace"] == "n1")
+        .expect("a node sysctl action");
+    let what = actions[k]["address"].as_str().unwrap().to_string();
+    let run = sb.sh(&format!(
+        "TOPO_TEST_SKIP_AT={k} {} apply {file}",
+        common::topo_bin().display()
+    ));
+    assert_eq!(run.status.code(), Some(1));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("after apply the kernel still differs from the file"),
+        "{err}"
+    );
+    assert!(err.contains(&what), "{what} is named: {err}");
+    sb.topo_ok(&["apply", &file]);
+    sb.topo_ok(&["destroy", &file]);
+    assert_eq!(sb.residue(), "");
+}

@@ -43,8 +43,9 @@ fn last_use(plan: &Plan) -> std::collections::BTreeMap<Ns, usize> {
 }
 
 /// Test hooks, never documented to users: fail action K with an injected
-/// error (`TOPO_TEST_FAULT_AT=K`), or die by SIGKILL after K actions
-/// (`TOPO_TEST_KILL_AFTER=K`), to prove rollback and crash recovery.
+/// error (`TOPO_TEST_FAULT_AT=K`), die by SIGKILL after K actions
+/// (`TOPO_TEST_KILL_AFTER=K`), or skip action K while reporting success
+/// (`TOPO_TEST_SKIP_AT=K`), to prove rollback, crash recovery and verify.
 fn test_hook(var: &str) -> Option<usize> {
     std::env::var(var).ok()?.parse().ok()
 }
@@ -72,6 +73,7 @@ pub async fn execute(
     };
     let fault_at = test_hook("TOPO_TEST_FAULT_AT");
     let kill_after = test_hook("TOPO_TEST_KILL_AFTER");
+    let skip_at = test_hook("TOPO_TEST_SKIP_AT");
     let mut out = Outcome::default();
     let last_use = last_use(plan);
     for (i, a) in plan.actions.iter().enumerate() {
@@ -84,6 +86,10 @@ pub async fn execute(
                 a.id.to_string(),
                 "injected fault (TOPO_TEST_FAULT_AT)",
             ))
+        } else if skip_at == Some(i) {
+            // Stands for kernel behaviour topo does not model: the step
+            // "succeeds" without effect, and only verify can notice.
+            Ok(())
         } else {
             ex.run(a).await
         };
