@@ -103,10 +103,16 @@ fn diagram(m: &Model) -> Diagram {
                     d.nodes.entry(n.clone()).or_default().push(line);
                 }
             }
-            (Id::Rule { ns, rule, .. }, _) => match ns {
-                Ns::Host => d.host_rules.push(rule.clone()),
-                Ns::Node(n) => d.nodes.entry(n.clone()).or_default().push(rule.clone()),
-            },
+            // A DNAT is two rules (prerouting, nat-output) with one text.
+            (Id::Rule { ns, rule, .. }, _) => {
+                let list = match ns {
+                    Ns::Host => &mut d.host_rules,
+                    Ns::Node(n) => d.nodes.entry(n.clone()).or_default(),
+                };
+                if !list.contains(rule) {
+                    list.push(rule.clone());
+                }
+            }
             _ => {}
         }
     }
