@@ -79,6 +79,24 @@ fn describe(res: &Res) -> String {
     }
 }
 
+/// What follows an action's head: the object in a few words, why it is
+/// replaced, and whether the difference was made outside topo.
+fn notes(a: &Action, res: &str) -> String {
+    let mut s = String::new();
+    if !res.is_empty() && a.op != Op::Update {
+        s += &format!("  ({res})");
+    }
+    match (&a.reason, a.op) {
+        (Some(r), Op::Replace) => s += &format!("  [replace: {r}]"),
+        (Some(r), _) => s += &format!("  [{r}]"),
+        (None, _) => {}
+    }
+    if a.drift {
+        s += "  [drift: changed outside topo]";
+    }
+    s
+}
+
 /// The plan for people: grouped by namespace, `+` create, `-` delete,
 /// `~` change with `attr: before → after`, `-/+` replace with the reason,
 /// and a closing summary line.
@@ -111,16 +129,7 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
                 .map(describe)
                 .unwrap_or_default();
             let head = format!("{:>3} {}", sigil(a.op), a.id);
-            let mut line = paint(&head, a.op, color);
-            if !res.is_empty() && a.op != Op::Update {
-                line += &format!("  ({res})");
-            }
-            if let Some(r) = &a.reason {
-                line += &format!("  [replace: {r}]");
-            }
-            if a.drift {
-                line += "  [drift: changed outside topo]";
-            }
+            let line = paint(&head, a.op, color) + &notes(a, &res);
             let _ = writeln!(out, "    {line}");
             for c in &a.changes {
                 let _ = writeln!(out, "          {}: {} → {}", c.attr, c.before, c.after);
@@ -145,16 +154,7 @@ fn action_lines(a: &Action, sigil: &str) -> Vec<String> {
         .or(a.before.as_ref())
         .map(describe)
         .unwrap_or_default();
-    let mut line = format!("{sigil} {}", a.id);
-    if !res.is_empty() && a.op != Op::Update {
-        line += &format!("  ({res})");
-    }
-    if let Some(r) = &a.reason {
-        line += &format!("  [replace: {r}]");
-    }
-    if a.drift {
-        line += "  [drift: changed outside topo]";
-    }
+    let line = format!("{sigil} {}", a.id) + &notes(a, &res);
     let mut out = vec![line];
     for c in &a.changes {
         out.push(format!("      {}: {} → {}", c.attr, c.before, c.after));
