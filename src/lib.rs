@@ -75,7 +75,27 @@ pub fn load(path: &str) -> Result<Loaded, Error> {
 
 /// Checks everything that needs no kernel.
 pub fn validate(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
-    model::build(&l.spec, prior).map_err(|diagnostics| Error::Invalid(l.report(diagnostics)))
+    let v = model::build(&l.spec, prior)
+        .map_err(|diagnostics| Error::Invalid(l.report(diagnostics)))?;
+    // An order must exist before anything runs: a cycle is a file error.
+    if let Err(graph::Cycle(ids)) = graph::creation_order(&v.model.state) {
+        let pos = ids
+            .iter()
+            .find_map(|id| v.model.origins.get(id))
+            .copied()
+            .unwrap_or_default();
+        let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let d = Diagnostic::error(
+            pos,
+            format!(
+                "these objects depend on each other in a circle: {}",
+                names.join(" → ")
+            ),
+        )
+        .help("break the circle: an interface cannot be enslaved to a bridge that depends on it");
+        return Err(Error::Invalid(l.report(vec![d])));
+    }
+    Ok(v)
 }
 
 impl Loaded {
