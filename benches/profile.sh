@@ -11,8 +11,9 @@
 # runs inside unshare --mount --net --pid --fork --mount-proc --propagation private
 set -u
 BIN=$(realpath "$1"); FP=$(realpath "$2"); OUT=$(realpath "$3")
-[ "$(stat -L -c %i /proc/self/ns/net)" != "$(stat -L -c %i /proc/1/ns/net)" ] || [ "$$" = 1 ] || { echo "run me under unshare (see the header)"; exit 2; }
-mount -t tmpfs tmpfs /run/netns && mount -t tmpfs tmpfs /run/topo && ip link set lo up
+# Safety: only as PID 1 of a fresh PID namespace, i.e. under the unshare command above.
+[ "$$" = 1 ] && [ -x "$BIN" ] || { echo "usage: run under unshare as in the header; BIN must exist" >&2; exit 2; }
+mount -t tmpfs tmpfs /run/netns && mount -t tmpfs tmpfs /run/topo && ip link set lo up || exit 2
 cd "$(dirname "$(realpath "$0")")" && python3 -c "import scale; open('$OUT/lab.yaml','w').write(scale.topo_lab(1000, False, True))"
 LAB=$OUT/lab.yaml
 gone() { while [ "$(ip -o link | wc -l)" != 1 ] || [ -n "$(ls /run/netns)" ]; do sleep 0.005; done; }
