@@ -16,6 +16,9 @@ pub struct LoadError {
 pub fn load_str(file: &str, text: &str) -> Result<LabSpec, LoadError> {
     let mut budget = Budget::default();
     budget.max_depth = 64;
+    // Lab files merge a handful of anchors; thousands is a bomb, and the
+    // default limit lets one burn a quarter second before it trips.
+    budget.max_merge_keys = 1_000;
     let mut options = Options::default();
     options.strict_booleans = true;
     options.duplicate_keys = DuplicateKeyPolicy::Error;
