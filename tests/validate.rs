@@ -1248,3 +1248,27 @@ fn errors_render_with_file_line_and_help() {
     assert!(out.contains("no node named `rde`"), "{out}");
     assert!(out.contains("did you mean `red`?"), "{out}");
 }
+
+#[test]
+fn networks_give_one_default_route_per_family() {
+    let yaml = "name: lab\nnetworks:\n  v6:\n    subnet: fd00:1::/64\n    gateway: fd00:1::1\n    nodes: [{ node: a, interface: eth1 }]\n  v4:\n    subnet: 10.1.0.0/24\n    nodes: [a]\n";
+    let spec = topo::spec::load_str("lab.yaml", yaml).unwrap();
+    let m = topo::model::build(&spec, &Default::default())
+        .unwrap()
+        .model;
+    let defaults: Vec<String> =
+        m.state
+            .iter()
+            .filter_map(|(id, res)| match (id, res) {
+                (
+                    topo::model::Id::Route { key, .. },
+                    topo::model::Res::Route { via: Some(v), .. },
+                ) if key.to.prefix_len() == 0 => Some(format!("{} via {v}", key.to)),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        defaults,
+        vec!["0.0.0.0/0 via 10.1.0.1", "::/0 via fd00:1::1"]
+    );
+}

@@ -93,10 +93,11 @@ struct Builder<'a> {
     bridge_subnets: BTreeMap<String, Vec<IpNet>>,
     routes: BTreeMap<Ns, BTreeMap<RouteKey, (Res, Pos)>>,
     sysctls: BTreeMap<Ns, BTreeMap<String, (String, Pos)>>,
-    /// Nodes that got a default route from a network.
-    has_default: BTreeSet<String>,
-    /// Nodes whose file entry declares a default route: networks add none.
-    explicit_default: BTreeSet<String>,
+    /// (node, is IPv4) that got a default route from a network.
+    has_default: BTreeSet<(String, bool)>,
+    /// (node, is IPv4) whose file entry declares a default route of that
+    /// family: networks add none of it.
+    explicit_default: BTreeSet<(String, bool)>,
     allocated: BTreeSet<IfRef>,
     origins: BTreeMap<Id, Pos>,
     /// Every address the file writes in an `addresses:` list: a network
@@ -161,13 +162,22 @@ impl<'a> Builder<'a> {
     fn collect_nodes(&mut self, spec: &LabSpec) {
         for (name, node) in &spec.nodes {
             self.add_node(name, Pos::of(node));
-            if node
-                .value
-                .routes
-                .iter()
-                .any(|r| r.value.to.value == "default")
-            {
-                self.explicit_default.insert(name.clone());
+            for r in &node.value.routes {
+                let to = r.value.to.value.as_str();
+                // `default` takes its family from `via`; a zero prefix counts too.
+                let v6 = r.value.via.as_ref().is_some_and(|v| v.value.contains(':'));
+                match to {
+                    "default" => {
+                        self.explicit_default.insert((name.clone(), !v6));
+                    }
+                    "0.0.0.0/0" => {
+                        self.explicit_default.insert((name.clone(), true));
+                    }
+                    "::/0" => {
+                        self.explicit_default.insert((name.clone(), false));
+                    }
+                    _ => {}
+                }
             }
         }
         for net in spec.networks.values() {
@@ -534,8 +544,8 @@ impl<'a> Builder<'a> {
                 .addrs
                 .push((a, pos));
             self.allocated.insert(link.clone());
-            let node = link.ns.label().to_string();
-            if !self.explicit_default.contains(&node) && self.has_default.insert(node) {
+            let family = (link.ns.label().to_string(), gw.is_ipv4());
+            if !self.explicit_default.contains(&family) && self.has_default.insert(family) {
                 let key = RouteKey {
                     to: default_for(gw),
                     metric: 0,
