@@ -1272,3 +1272,21 @@ fn networks_give_one_default_route_per_family() {
         vec!["0.0.0.0/0 via 10.1.0.1", "::/0 via fd00:1::1"]
     );
 }
+
+#[test]
+fn an_ipv6_network_gateway_defaults_to_the_first_usable_address() {
+    let yaml = "name: lab\nnetworks:\n  v6:\n    subnet: fd00:1::/64\n    nodes: [a]\n";
+    let spec = topo::spec::load_str("lab.yaml", yaml).unwrap();
+    let m = topo::model::build(&spec, &Default::default())
+        .unwrap()
+        .model;
+    let addrs: Vec<String> = m
+        .state
+        .keys()
+        .filter_map(|id| match id {
+            topo::model::Id::Address { link, address } => Some(format!("{link} {address}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(addrs, vec!["host:v6 fd00:1::1/64", "a:eth0 fd00:1::2/64"]);
+}

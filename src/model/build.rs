@@ -325,7 +325,9 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                 },
-                None => match subnet.hosts().next() {
+                // The first usable address: for IPv6, `hosts()` starts at the
+                // subnet's own address, which is not one.
+                None => match subnet.hosts().find(|a| ipam::usable(subnet, *a)) {
                     Some(a) => a,
                     None => continue,
                 },
