@@ -24,6 +24,9 @@ pub fn load_str(file: &str, text: &str) -> Result<LabSpec, LoadError> {
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     options.with_snippet = false;
     options.budget = Some(budget);
+    // Aliases replay events; a lab file replays few. A tenth of the default
+    // stops an alias bomb buffered inside one value ten times sooner.
+    options.alias_limits.max_total_replayed_events = 100_000;
     serde_saphyr::from_str_with_options::<LabSpec>(text, options).map_err(|e| {
         let pos = e
             .location()
@@ -41,6 +44,12 @@ pub fn load_str(file: &str, text: &str) -> Result<LabSpec, LoadError> {
     })
 }
 
+/// `L, column C` and nothing more.
+fn is_line_column(s: &str) -> bool {
+    s.split_once(", column ")
+        .is_some_and(|(l, c)| l.parse::<u32>().is_ok() && c.parse::<u32>().is_ok())
+}
+
 /// Rewrites serde's messages into ones that say what to write instead.
 fn explain(pos: Pos, raw: &str) -> Diagnostic {
     // The parser may append its own location; ours is shown separately.
@@ -54,14 +63,7 @@ fn explain(pos: Pos, raw: &str) -> Diagnostic {
     // A trailing " at line L column C" repeats the position; anything else
     // after " at line" is part of the message.
     let msg = match msg.rsplit_once(" at line ") {
-        Some((head, tail))
-            if tail
-                .split(' ')
-                .next()
-                .is_some_and(|n| n.trim_end_matches(',').parse::<u32>().is_ok()) =>
-        {
-            head
-        }
+        Some((head, tail)) if is_line_column(tail) => head,
         _ => msg,
     }
     .to_string();
