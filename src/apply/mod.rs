@@ -514,19 +514,11 @@ impl Executor<'_> {
         nft::replace(fd, self.lab, &chains)
     }
 
-    /// A fresh handle on a node's namespace file (`None` for the host).
+    /// A fresh handle on a node's namespace file (`None` for the host);
+    /// an error when the namespace does not exist.
     fn ns_file(&mut self, ns: &Ns) -> Result<Option<std::fs::File>, KernelError> {
-        match ns {
-            Ns::Host => Ok(None),
-            Ns::Node(n) => {
-                let f = self.h.file(n)?.ok_or_else(|| {
-                    KernelError::new(format!("open namespace {n}"), "it does not exist")
-                })?;
-                Ok(Some(f.try_clone().map_err(|e| {
-                    KernelError::new("duplicate namespace handle", e)
-                })?))
-            }
-        }
+        self.ns_file_if_exists(ns)?
+            .ok_or_else(|| KernelError::new(format!("open namespace {ns}"), "it does not exist"))
     }
 
     async fn remove(&mut self, id: &Id, before: Option<&Res>) -> Result<(), KernelError> {

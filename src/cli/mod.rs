@@ -474,6 +474,10 @@ fn report_error(e: &Error) {
             eprintln!("error: {e}");
             eprint!("{}", plan_text(left, false));
         }
+        Error::Kernel(_) => {
+            eprintln!("error: {e}");
+            eprintln!("help: nothing after this request was attempted; `topo plan FILE` shows what the kernel holds now, and TOPO_LOG=topo=debug logs every step");
+        }
         _ => eprintln!("error: {e}"),
     }
 }
