@@ -241,8 +241,19 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             report_error(&e);
-            exit::ERROR
+            match e {
+                Error::Interrupted { signal, .. } => 128 + signal,
+                _ => exit::ERROR,
+            }
         }
+    }
+}
+
+/// A first SIGINT or SIGTERM stops the run after the step in flight, with
+/// rollback and the usual summary; a second one stops at once.
+fn catch_signals() {
+    if let Err(e) = crate::kernel::signals::catch() {
+        tracing::warn!("cannot catch SIGINT and SIGTERM: {e}");
     }
 }
 
@@ -336,10 +347,12 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             }
             let spinner =
                 progress::Spinner::start("Applying", s.plan.actions.len(), json || out.quiet);
+            catch_signals();
             let report = crate::apply(
                 s,
                 crate::apply::Options {
                     rollback: !no_rollback,
+                    verify: true,
                 },
             )
             .await;
@@ -363,7 +376,12 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                 progress::Spinner::start("Destroying", s.plan.actions.len(), json || out.quiet);
             // Destroy keeps going forward: undoing a half-done destroy would
             // only rebuild what the user wants gone.
-            let report = crate::apply(s, crate::apply::Options { rollback: false }).await;
+            catch_signals();
+            let options = crate::apply::Options {
+                rollback: false,
+                verify: true,
+            };
+            let report = crate::apply(s, options).await;
             drop(spinner);
             let report = report?;
             crate::forget_lab(&lab);
@@ -435,6 +453,12 @@ async fn prepare_with_warnings(file: &str) -> Result<crate::Session, Error> {
 }
 
 fn finish(r: &crate::ApplyReport, json: bool, verb: &str) {
+    if !r.not_ready.is_empty() {
+        eprintln!(
+            "warning: the kernel matches the file, but these interfaces carried no traffic yet when topo stopped waiting: {}",
+            r.not_ready.join(", ")
+        );
+    }
     if json {
         println!(
             "{}",
@@ -470,9 +494,14 @@ fn report_error(e: &Error) {
             eprintln!("error: apply failed at `{failed}`: {error}");
             eprint!("{}", render::outcome_text(report));
         }
-        Error::Verify(left) => {
+        Error::Verify { left, report } => {
             eprintln!("error: {e}");
             eprint!("{}", plan_text(left, false));
+            eprint!("{}", render::outcome_text(report));
+        }
+        Error::Interrupted { report, .. } => {
+            eprintln!("error: {e}; the step in flight was finished");
+            eprint!("{}", render::outcome_text(report));
         }
         Error::Kernel(_) => {
             eprintln!("error: {e}");

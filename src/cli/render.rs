@@ -60,15 +60,18 @@ fn describe(res: &Res) -> String {
             }
             parts.join(", ")
         }
-        Res::Route { via, dev } => {
-            let mut s = String::new();
+        Res::Route { via, dev, scope } => {
+            let mut s = Vec::new();
             if let Some(v) = via {
-                s += &format!("via {v}");
+                s.push(format!("via {v}"));
             }
             if let Some(d) = dev {
-                s += &format!("{}dev {d}", if s.is_empty() { "" } else { " " });
+                s.push(format!("dev {d}"));
             }
-            s
+            if *scope != crate::model::Scope::Global {
+                s.push(format!("scope {scope}"));
+            }
+            s.join(" ")
         }
         Res::Sysctl { value } => format!("= {value}"),
         Res::Chain { policy, .. } => policy
@@ -275,6 +278,7 @@ pub(crate) fn report_json(r: &ApplyReport) -> Value {
         "writes": r.writes,
         "undone": r.undone,
         "not_undone": r.not_undone.iter().map(|(w, e)| json!({"step": w, "error": e})).collect::<Vec<_>>(),
+        "not_ready": r.not_ready,
     })
 }
 

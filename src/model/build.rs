@@ -3,7 +3,7 @@
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
 use super::nat;
-use super::resource::{Id, IfRef, Mac, Ns, Res, RouteKey, State};
+use super::resource::{Id, IfRef, Mac, Ns, Res, RouteKey, Scope, State};
 use crate::diag::{did_you_mean, Diagnostic, Level, Pos};
 use crate::spec::{LabSpec, NetworkMember, RouteSpec, SysctlValue, S};
 use ipnet::IpNet;
@@ -19,6 +19,8 @@ pub struct Model {
     pub lab: String,
     /// Whether interfaces topo creates keep IPv6 address generation.
     pub ipv6: bool,
+    /// Whether IPv6 addresses go through duplicate address detection.
+    pub dad: bool,
     pub nodes: BTreeSet<String>,
     pub state: State,
     /// Where in the file each object was declared.
@@ -45,14 +47,22 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
     if b.diags.iter().any(|d| d.level == Level::Error) {
         return Err(b.diags);
     }
-    let ipv6 = spec
-        .ipv6
-        .as_ref()
-        .map(|v| v.value)
-        .unwrap_or_else(|| b.any_v6());
+    let ipv6 = match &spec.ipv6 {
+        Some(v) if !v.value && b.any_v6() => {
+            let d = Diagnostic::error(
+                Pos::of(v),
+                "`ipv6: false` turns IPv6 off on the lab's interfaces, but the file gives them IPv6 addresses or routes",
+            )
+            .help("remove `ipv6: false`, or the IPv6 addresses and routes");
+            return Err(vec![d]);
+        }
+        Some(v) => v.value,
+        None => b.any_v6(),
+    };
     let model = Model {
         lab: b.lab.clone(),
         ipv6,
+        dad: spec.dad.as_ref().is_some_and(|d| d.value),
         nodes: b.nodes.keys().cloned().collect(),
         state: b.state(),
         origins: std::mem::take(&mut b.origins),
@@ -548,14 +558,13 @@ impl<'a> Builder<'a> {
             self.allocated.insert(link.clone());
             let family = (link.ns.label().to_string(), gw.is_ipv4());
             if !self.explicit_default.contains(&family) && self.has_default.insert(family) {
-                let key = RouteKey {
-                    to: default_for(gw),
-                    metric: 0,
-                };
+                let to = default_for(gw);
                 let res = Res::Route {
                     via: Some(gw),
                     dev: Some(link.name.clone()),
+                    scope: Scope::of_route(&to, Some(gw)),
                 };
+                let key = RouteKey::new(to, 0);
                 self.routes
                     .entry(link.ns.clone())
                     .or_default()
@@ -819,8 +828,15 @@ impl<'a> Builder<'a> {
             groups.push((Ns::Node(n.clone()), &s.value.routes, &s.value.sysctls));
         }
         for (ns, routes, sysctls) in groups {
+            // Prefixes routed straight onto a device: gateways inside them
+            // are reachable, as the kernel sees it.
+            let on_link: Vec<IpNet> = routes
+                .iter()
+                .filter(|r| r.value.via.is_none() && r.value.dev.is_some())
+                .filter_map(|r| r.value.to.value.parse::<IpNet>().ok())
+                .collect();
             for r in routes {
-                self.route(&ns, r);
+                self.route(&ns, r, &on_link);
             }
             for (key, value) in sysctls {
                 self.sysctl(&ns, key, value);
@@ -828,7 +844,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn route(&mut self, ns: &Ns, r: &S<RouteSpec>) {
+    fn route(&mut self, ns: &Ns, r: &S<RouteSpec>, on_link: &[IpNet]) {
         let pos = Pos::of(r);
         let spec = &r.value;
         let via = match &spec.via {
@@ -909,7 +925,8 @@ impl<'a> Builder<'a> {
             let reachable = self
                 .in_ns(ns)
                 .flat_map(|(_, i)| &i.addrs)
-                .any(|(a, _)| a.contains(&v));
+                .any(|(a, _)| a.contains(&v))
+                || on_link.iter().any(|n| n.contains(&v));
             if !reachable {
                 let have: Vec<String> = self
                     .in_ns(ns)
@@ -931,10 +948,7 @@ impl<'a> Builder<'a> {
                 return;
             }
         }
-        let key = RouteKey {
-            to,
-            metric: spec.metric.as_ref().map_or(0, |m| m.value),
-        };
+        let key = RouteKey::new(to, spec.metric.as_ref().map_or(0, |m| m.value));
         let routes = self.routes.entry(ns.clone()).or_default();
         if let Some((_, prev)) = routes.get(&key) {
             if prev.line != pos.line {
@@ -950,7 +964,8 @@ impl<'a> Builder<'a> {
                 return;
             }
         }
-        routes.insert(key, (Res::Route { via, dev }, pos));
+        let scope = Scope::of_route(&to, via);
+        routes.insert(key, (Res::Route { via, dev, scope }, pos));
     }
 
     fn sysctl(&mut self, ns: &Ns, key: &str, value: &S<SysctlValue>) {
@@ -1259,7 +1274,7 @@ impl<'a> Builder<'a> {
             let res = Res::Link {
                 up: true,
                 mtu: iface.mtu,
-                mac: iface.mac,
+                mac: Some(iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link))),
                 master: iface.master.clone(),
             };
             st.insert(Id::Link { link: link.clone() }, res);

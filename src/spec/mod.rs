@@ -32,6 +32,10 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub ipv6: Option<S<bool>>,
+    /// Run IPv6 duplicate address detection on the lab's addresses. Off by default: topo checks that every address is unique in the lab, and without DAD an address is usable the moment apply returns instead of two seconds later.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub dad: Option<S<bool>>,
     /// Network namespaces, each named exactly like its node.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, NodeSpec>")]
