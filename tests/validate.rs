@@ -193,7 +193,10 @@ fn example_network_allocates_addresses_and_default_routes() {
         st.get(&Id::Bridge {
             link: host_if("megaNet")
         }),
-        Some(&Res::Bridge { stp: false })
+        Some(&Res::Bridge {
+            stp: false,
+            forward_delay: None
+        })
     );
     assert_eq!(addresses(&st, &host_if("megaNet")), ["12.0.6.200/24"]);
     for c in ["c1", "c2", "c3"] {
@@ -222,7 +225,10 @@ fn example_bridge_endpoint_gets_a_generated_port() {
         st.get(&Id::Bridge {
             link: host_if("v-net-0")
         }),
-        Some(&Res::Bridge { stp: false })
+        Some(&Res::Bridge {
+            stp: false,
+            forward_delay: None
+        })
     );
     assert_eq!(addresses(&st, &host_if("v-net-0")), ["192.168.15.5/24"]);
 }

@@ -1,7 +1,7 @@
 //! The create half of an action, and changes in place.
 
 use super::Executor;
-use crate::kernel::netlink::{KernelError, LinkSettings, RouteSpec};
+use crate::kernel::netlink::{BridgeOptions, KernelError, LinkSettings, RouteSpec};
 use crate::kernel::{netns, owner_mark, sysctl};
 use crate::model::{Id, IfRef, Mac, Ns, Res};
 use std::os::fd::AsFd;
@@ -35,13 +35,17 @@ impl Executor<'_> {
                 c.set_link(lo.index, &s, &format!("mark and bring up lo in {name}"))
                     .await
             }
-            (Id::Bridge { link }, Res::Bridge { stp }) => {
+            (Id::Bridge { link }, Res::Bridge { stp, forward_delay }) => {
                 let c = self.conn(&link.ns)?;
+                let opts = BridgeOptions {
+                    stp: *stp,
+                    forward_delay: *forward_delay,
+                };
                 if before.is_some() {
-                    return c.change_bridge(self.index_of(link)?, *stp, &what).await;
+                    return c.change_bridge(self.index_of(link)?, &opts, &what).await;
                 }
                 self.settle_names(&[link]).await?;
-                c.create_bridge(&link.name, *stp, self.desired_mac(link))
+                c.create_bridge(&link.name, &opts, self.desired_mac(link))
                     .await?;
                 self.mark(link, &mark).await
             }
@@ -174,7 +178,7 @@ impl Executor<'_> {
         let index = self.learn_index(l).await?;
         let s = LinkSettings {
             alias: Some(alias),
-            fresh: Some(self.model.ipv6),
+            fresh: true,
             ..Default::default()
         };
         self.conn(&l.ns)?

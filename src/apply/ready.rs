@@ -57,7 +57,7 @@ impl Executor<'_> {
             .model
             .state
             .values()
-            .any(|r| matches!(r, Res::Bridge { stp: true }));
+            .any(|r| matches!(r, Res::Bridge { stp: true, .. }));
         let limit = if stp { READY_STP } else { READY };
         let start = Instant::now();
         while !settling.is_empty() && start.elapsed() < limit {
@@ -71,9 +71,19 @@ impl Executor<'_> {
             }
             settling.clear();
             for (ns, names) in by_ns {
-                for l in self.conn(&ns)?.dump_links().await? {
+                let c = self.conn(&ns)?;
+                let links = c.dump_links().await?;
+                let tentative: BTreeSet<u32> = c
+                    .dump_addresses()
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.tentative)
+                    .map(|a| a.index)
+                    .collect();
+                for l in links {
                     let quiet = l.kind.as_deref() != Some("bridge") && !l.running;
-                    if names.contains(&l.name) && l.up && (quiet || l.port_settling) {
+                    let coming = l.up && (quiet || l.port_settling);
+                    if names.contains(&l.name) && (coming || tentative.contains(&l.index)) {
                         settling.insert(IfRef::new(ns.clone(), l.name));
                     }
                 }

@@ -36,7 +36,10 @@ fn paint(s: &str, op: Op, color: bool) -> String {
 fn describe(res: &Res) -> String {
     match res {
         Res::Netns | Res::Address => String::new(),
-        Res::Bridge { stp } => format!("stp: {stp}"),
+        Res::Bridge { stp, forward_delay } => match forward_delay {
+            Some(d) => format!("stp: {stp}, forward_delay: {d}"),
+            None => format!("stp: {stp}"),
+        },
         Res::Veth { peer } => format!("peer {peer}"),
         Res::Link {
             up,

@@ -258,7 +258,10 @@ mod tests {
             Id::Bridge {
                 link: link("host", "br0"),
             },
-            Res::Bridge { stp: false },
+            Res::Bridge {
+                stp: false,
+                forward_delay: None,
+            },
         );
         st.insert(
             Id::Veth { link: port.clone() },

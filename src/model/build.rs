@@ -64,7 +64,7 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
         ipv6,
         dad: spec.dad.as_ref().is_some_and(|d| d.value),
         nodes: b.nodes.keys().cloned().collect(),
-        state: b.state(),
+        state: b.state(ipv6),
         origins: std::mem::take(&mut b.origins),
         allocated: b.allocated.clone(),
     };
@@ -76,7 +76,10 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum IfKind {
-    Bridge { stp: bool },
+    Bridge {
+        stp: bool,
+        forward_delay: Option<u32>,
+    },
     Veth { peer: IfRef },
 }
 
@@ -265,13 +268,24 @@ impl<'a> Builder<'a> {
                 None => Ns::Host,
             };
             let stp = br.value.stp.as_ref().is_some_and(|s| s.value);
+            let forward_delay = match &br.value.forward_delay {
+                Some(d) if !(2..=30).contains(&d.value) => {
+                    self.err(
+                        Pos::of(d),
+                        format!("forward_delay {} is out of range", d.value),
+                        "the kernel takes 2 to 30 seconds; 15 is its default",
+                    );
+                    continue;
+                }
+                d => d.as_ref().map(|d| d.value),
+            };
             let mtu = self.mtu(br.value.mtu.as_ref());
             self.bridges.insert(name.clone(), ns.clone());
             let link = IfRef::new(ns, name);
             self.origins.insert(Id::Bridge { link: link.clone() }, pos);
             let iface = Iface {
                 pos,
-                kind: IfKind::Bridge { stp },
+                kind: IfKind::Bridge { stp, forward_delay },
                 master: None,
                 mtu,
                 mac: None,
@@ -397,7 +411,10 @@ impl<'a> Builder<'a> {
             .or_insert(pos);
         let iface = self.ifaces.entry(link).or_insert(Iface {
             pos,
-            kind: IfKind::Bridge { stp: false },
+            kind: IfKind::Bridge {
+                stp: false,
+                forward_delay: None,
+            },
             master: None,
             mtu: None,
             mac: None,
@@ -1028,7 +1045,15 @@ impl<'a> Builder<'a> {
                     .iter()
                     .filter(|k| k.addr().is_ipv4() == a.addr().is_ipv4())
                     .collect();
-                if !same_family.is_empty() && !same_family.iter().any(|k| k.contains(&a.addr())) {
+                let inside = |a: &IpNet| same_family.iter().any(|k| k.contains(&a.addr()));
+                // More subnets on one segment are fine once one of this
+                // family is shared: gateways of the others are reached by
+                // routes onto the device.
+                let shares = iface
+                    .addrs
+                    .iter()
+                    .any(|(b, _)| b.addr().is_ipv4() == a.addr().is_ipv4() && inside(b));
+                if !same_family.is_empty() && !shares {
                     let list: Vec<String> = same_family.iter().map(|k| k.to_string()).collect();
                     problems.push((
                         *pos,
@@ -1253,15 +1278,39 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn state(&mut self) -> State {
+    /// A veth end's MTU: its own, else its peer's or its bridge's, else
+    /// the kernel's 1500, so an MTU changed by hand is put back. A bridge
+    /// without one follows its ports, as the kernel does.
+    fn effective_mtu(&self, link: &IfRef, iface: &Iface) -> Option<u32> {
+        let IfKind::Veth { peer: peer_ref } = &iface.kind else {
+            return iface.mtu;
+        };
+        let bridge_mtu = |l: &IfRef, i: &Iface| {
+            let m = i.master.as_ref()?;
+            self.ifaces.get(&IfRef::new(l.ns.clone(), m))?.mtu
+        };
+        let peer = self.ifaces.get(peer_ref);
+        iface
+            .mtu
+            .or_else(|| peer.and_then(|p| p.mtu))
+            .or_else(|| bridge_mtu(link, iface))
+            .or_else(|| peer.and_then(|p| bridge_mtu(peer_ref, p)))
+            .or(Some(1500))
+    }
+
+    fn state(&mut self, ipv6: bool) -> State {
         let mut st = State::new();
         for n in self.nodes.keys() {
             st.insert(Id::Netns { name: n.clone() }, Res::Netns);
         }
         for (link, iface) in &self.ifaces {
             match &iface.kind {
-                IfKind::Bridge { stp } => {
-                    st.insert(Id::Bridge { link: link.clone() }, Res::Bridge { stp: *stp });
+                IfKind::Bridge { stp, forward_delay } => {
+                    let res = Res::Bridge {
+                        stp: *stp,
+                        forward_delay: *forward_delay,
+                    };
+                    st.insert(Id::Bridge { link: link.clone() }, res);
                 }
                 IfKind::Veth { peer } if link < peer => {
                     st.insert(
@@ -1271,13 +1320,26 @@ impl<'a> Builder<'a> {
                 }
                 IfKind::Veth { .. } => {}
             }
+            let mac = iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link));
             let res = Res::Link {
                 up: true,
-                mtu: iface.mtu,
-                mac: Some(iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link))),
+                mtu: self.effective_mtu(link, iface),
+                mac: Some(mac),
                 master: iface.master.clone(),
             };
             st.insert(Id::Link { link: link.clone() }, res);
+            // The kernel makes no link-local address on what topo creates:
+            // topo adds it, from the MAC, as the kernel would.
+            let link_local = |a: &IpNet| matches!(a, IpNet::V6(v) if v.addr().is_unicast_link_local());
+            if ipv6 && !iface.addrs.iter().any(|(a, _)| link_local(a)) {
+                st.insert(
+                    Id::Address {
+                        link: link.clone(),
+                        address: mac.link_local(),
+                    },
+                    Res::Address,
+                );
+            }
             for (a, _) in &iface.addrs {
                 st.insert(
                     Id::Address {

@@ -266,6 +266,25 @@ impl Mac {
     }
 }
 
+impl Mac {
+    /// The IPv6 link-local address made from this MAC (modified EUI-64),
+    /// as the kernel would make it.
+    pub fn link_local(&self) -> IpNet {
+        let m = self.0;
+        let ip = std::net::Ipv6Addr::new(
+            0xfe80,
+            0,
+            0,
+            0,
+            u16::from_be_bytes([m[0] ^ 0x02, m[1]]),
+            u16::from_be_bytes([m[2], 0xff]),
+            u16::from_be_bytes([0xfe, m[3]]),
+            u16::from_be_bytes([m[4], m[5]]),
+        );
+        IpNet::new(IpAddr::V6(ip), 64).expect("64 is a valid IPv6 prefix")
+    }
+}
+
 impl std::str::FromStr for Mac {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
@@ -291,6 +310,8 @@ pub enum Res {
     Netns,
     Bridge {
         stp: bool,
+        /// Seconds; `None` in desired state leaves the kernel's.
+        forward_delay: Option<u32>,
     },
     Veth {
         peer: IfRef,
@@ -352,8 +373,17 @@ impl Res {
             }
         };
         match (self, live) {
-            (Res::Bridge { stp }, Res::Bridge { stp: was }) => {
-                push("stp", was.to_string(), stp.to_string())
+            (
+                Res::Bridge { stp, forward_delay },
+                Res::Bridge {
+                    stp: was,
+                    forward_delay: fd0,
+                },
+            ) => {
+                push("stp", was.to_string(), stp.to_string());
+                if forward_delay.is_some() {
+                    push("forward_delay", opt(fd0), opt(forward_delay));
+                }
             }
             (Res::Veth { peer }, Res::Veth { peer: was }) => {
                 push("peer", was.to_string(), peer.to_string())

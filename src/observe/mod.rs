@@ -363,6 +363,7 @@ fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &m
                     Id::Bridge { link: r.clone() },
                     Res::Bridge {
                         stp: l.stp.unwrap_or(false),
+                        forward_delay: l.forward_delay,
                     },
                 );
             }
@@ -405,9 +406,10 @@ fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &m
         };
         let r = IfRef::new(ns.clone(), &l.name);
         obs.prior.entry(r.clone()).or_default().push(a.net.addr());
-        let link_local =
-            matches!(a.net.addr(), std::net::IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
-        if owned(l) && l.name != "lo" && !link_local {
+        if a.tentative {
+            obs.settling.insert(r.clone());
+        }
+        if owned(l) && l.name != "lo" {
             let id = Id::Address {
                 link: r,
                 address: a.net,

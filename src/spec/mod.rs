@@ -144,6 +144,10 @@ pub struct BridgeSpec {
     #[serde(default)]
     #[schemars(with = "bool")]
     pub stp: Option<S<bool>>,
+    /// Seconds a port listens and then learns before it forwards, with spanning tree on (2 to 30; the kernel's default is 15).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub forward_delay: Option<S<u32>>,
     /// MTU in bytes.
     #[serde(default)]
     #[schemars(with = "Option<u32>")]

@@ -75,8 +75,9 @@ pub struct Link {
     pub up: bool,
     /// Operationally up: carrier on both ends of a veth, traffic flows.
     pub running: bool,
-    /// Spanning tree state, for bridges.
+    /// Spanning tree state and forward delay (seconds), for bridges.
     pub stp: Option<bool>,
+    pub forward_delay: Option<u32>,
     /// A bridge port that does not forward yet, nor block for good: no
     /// carrier yet, or spanning tree still listening or learning.
     pub port_settling: bool,
@@ -91,6 +92,8 @@ pub struct Addr {
     /// An IPv4 address after the first one of its subnet on the interface:
     /// the kernel deletes it with that first (primary) one.
     pub secondary: bool,
+    /// An IPv6 address still in duplicate address detection: not usable.
+    pub tentative: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +194,21 @@ impl Conn {
             .collect())
     }
 
+    pub async fn dump_addresses(&self) -> Result<Vec<Addr>> {
+        let addrs = self
+            .handle
+            .address()
+            .get()
+            .execute()
+            .try_collect::<Vec<_>>()
+            .await;
+        Ok(addrs
+            .map_err(|e| KernelError::netlink("dump addresses", e))?
+            .iter()
+            .filter_map(parse_addr)
+            .collect())
+    }
+
     pub async fn link_by_name(&self, name: &str) -> Result<Option<Link>> {
         let mut s = self
             .handle
@@ -210,10 +228,15 @@ impl Conn {
     /// Creates a bridge, down. Marking and IPv6 settings follow with
     /// `set_link`: the kernel refuses them in a create request.
     /// A fixed MAC keeps the bridge's address when its ports change.
-    pub async fn create_bridge(&self, name: &str, stp: bool, mac: Option<[u8; 6]>) -> Result<()> {
+    pub async fn create_bridge(
+        &self,
+        name: &str,
+        opts: &BridgeOptions,
+        mac: Option<[u8; 6]>,
+    ) -> Result<()> {
         let mut b = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Bridge)
             .name(name.to_string())
-            .set_info_data(bridge_data(stp));
+            .set_info_data(bridge_data(opts));
         if let Some(m) = mac {
             b = b.address(m.to_vec());
         }
@@ -224,10 +247,10 @@ impl Conn {
     /// Changes a bridge's own options. They live in the link info, which
     /// the kernel reads only from an RTM_NEWLINK without NLM_F_CREATE (a
     /// "changelink"); RTM_SETLINK ignores them.
-    pub async fn change_bridge(&self, index: u32, stp: bool, what: &str) -> Result<()> {
+    pub async fn change_bridge(&self, index: u32, opts: &BridgeOptions, what: &str) -> Result<()> {
         let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Bridge)
             .index(index)
-            .set_info_data(bridge_data(stp))
+            .set_info_data(bridge_data(opts))
             .build();
         count_write();
         self.handle
@@ -289,8 +312,8 @@ impl Conn {
         if let Some(alias) = s.alias {
             b = b.alias(alias.to_string());
         }
-        if let Some(ipv6) = s.fresh {
-            b = b.append_extra_attribute(fresh_settings(ipv6));
+        if s.fresh {
+            b = b.append_extra_attribute(fresh_settings());
         }
         match s.master {
             Some(0) => b = b.nocontroller(),
@@ -397,10 +420,9 @@ pub struct LinkSettings<'a> {
     pub mac: Option<[u8; 6]>,
     pub master: Option<u32>,
     /// For an interface topo just made: keep IPv4 secondaries when their
-    /// primary goes, announce address changes by gratuitous ARP, and with
-    /// `Some(false)` turn IPv6 address generation off (before it first
-    /// comes up).
-    pub fresh: Option<bool>,
+    /// primary goes, announce address changes by gratuitous ARP, and leave
+    /// IPv6 addresses to topo (no kernel-made link-local, no DAD on it).
+    pub fresh: bool,
 }
 
 /// A route as topo writes it.
@@ -436,24 +458,36 @@ fn route_message(r: &RouteSpec) -> Result<RouteMessage> {
     Ok(msg)
 }
 
-fn bridge_data(stp: bool) -> InfoData {
-    InfoData::Bridge(vec![InfoBridge::StpState(if stp { 1 } else { 0 }.into())])
+/// A bridge's own options; a forward delay is in clock ticks (USER_HZ).
+fn bridge_data(b: &BridgeOptions) -> InfoData {
+    let mut opts = vec![InfoBridge::StpState(if b.stp { 1 } else { 0 }.into())];
+    if let Some(d) = b.forward_delay {
+        // Before spanning tree starts: it takes the delay as it starts.
+        opts.insert(0, InfoBridge::ForwardDelay(d * 100));
+    }
+    InfoData::Bridge(opts)
 }
 
-/// The per-interface settings of a new interface, in one attribute.
-/// Without IPv6 it comes up with no link-local address, no DAD and no
-/// multicast reports: most of the kernel's cost on big bridges.
-fn fresh_settings(ipv6: bool) -> LinkAttribute {
+/// What topo sets on a bridge itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BridgeOptions {
+    pub stp: bool,
+    /// Seconds; the kernel's when `None`.
+    pub forward_delay: Option<u32>,
+}
+
+/// The per-interface settings of a new interface, in one attribute, set
+/// before it first comes up. IPv6 address generation is off: topo adds the
+/// link-local address itself when the lab has IPv6, without DAD, so it is
+/// usable at once (and a big bridge is spared the kernel's DAD flood).
+fn fresh_settings() -> LinkAttribute {
     let mut conf = InetDevConf::default();
     conf.promote_secondaries = 1;
     conf.arp_notify = 1;
-    let mut spec = vec![AfSpecUnspec::Inet(vec![AfSpecInet::DevConfRequest(conf)])];
-    if !ipv6 {
-        spec.push(AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(
-            In6AddrGenMode::None,
-        )]));
-    }
-    LinkAttribute::AfSpecUnspec(spec)
+    LinkAttribute::AfSpecUnspec(vec![
+        AfSpecUnspec::Inet(vec![AfSpecInet::DevConfRequest(conf)]),
+        AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]),
+    ])
 }
 
 fn family(a: IpAddr) -> AddressFamily {

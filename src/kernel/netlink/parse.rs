@@ -27,6 +27,7 @@ pub(super) fn parse_link(m: &LinkMessage) -> Link {
         up: m.header.flags.contains(LinkFlags::Up),
         running: false,
         stp: None,
+        forward_delay: None,
         port_settling: false,
         promote: false,
     };
@@ -54,10 +55,14 @@ pub(super) fn parse_link(m: &LinkMessage) -> Link {
                     match i {
                         LinkInfo::Kind(k) => l.kind = Some(k.to_string()),
                         LinkInfo::Data(InfoData::Bridge(opts)) => {
-                            l.stp = opts.iter().find_map(|o| match o {
-                                InfoBridge::StpState(s) => Some(u32::from(*s) != 0),
-                                _ => None,
-                            })
+                            for o in opts {
+                                match o {
+                                    InfoBridge::StpState(s) => l.stp = Some(u32::from(*s) != 0),
+                                    // In clock ticks (USER_HZ, 100 a second).
+                                    InfoBridge::ForwardDelay(d) => l.forward_delay = Some(d / 100),
+                                    _ => {}
+                                }
+                            }
                         }
                         LinkInfo::PortData(InfoPortData::BridgePort(opts)) => {
                             l.port_settling = opts.iter().any(|o| {
@@ -87,11 +92,15 @@ pub(super) fn parse_addr(m: &AddressMessage) -> Option<Addr> {
     let mut local = None;
     let mut address = None;
     let mut secondary = m.header.flags.contains(AddressHeaderFlags::Secondary);
+    let mut tentative = m.header.flags.contains(AddressHeaderFlags::Tentative);
     for a in &m.attributes {
         match a {
             AddressAttribute::Local(ip) => local = Some(*ip),
             AddressAttribute::Address(ip) => address = Some(*ip),
-            AddressAttribute::Flags(f) => secondary |= f.contains(AddressFlags::Secondary),
+            AddressAttribute::Flags(f) => {
+                secondary |= f.contains(AddressFlags::Secondary);
+                tentative |= f.contains(AddressFlags::Tentative);
+            }
             _ => {}
         }
     }
@@ -100,6 +109,7 @@ pub(super) fn parse_addr(m: &AddressMessage) -> Option<Addr> {
         index: m.header.index,
         net: IpNet::new(ip, m.header.prefix_len).ok()?,
         secondary,
+        tentative,
     })
 }
 
