@@ -251,7 +251,7 @@ impl Sandbox {
     /// port)` connects at the same time. One line per client, `tcp
     /// SERVER:PORT <- CLIENT -> ADDRESS:PORT: PEER`, with PEER `none` when
     /// no connection was made. Servers in one namespace need distinct ports.
-    pub fn tcp_matrix(&self, servers: &[(&str, u16, &[(&str, &str, u16)])]) -> Vec<String> {
+    pub fn tcp_matrix(&self, servers: &[TcpServer<'_>]) -> Vec<String> {
         let mut script = String::from("servers=; clients=\n");
         for (server, port, _) in servers {
             let s = in_ns(server);
@@ -298,6 +298,12 @@ impl Drop for Sandbox {
         let _ = self.holder.wait();
     }
 }
+
+/// A TCP client for `Sandbox::tcp_matrix`: (namespace, address, port).
+pub type TcpClient<'a> = (&'a str, &'a str, u16);
+
+/// A TCP server for `Sandbox::tcp_matrix`: (namespace, port, its clients).
+pub type TcpServer<'a> = (&'a str, u16, &'a [TcpClient<'a>]);
 
 /// The prefix that runs a command in a namespace: nothing for `host`.
 pub fn in_ns(ns: &str) -> String {
