@@ -936,7 +936,7 @@ nft add chain ip nat POSTROUTING '{ type nat hook postrouting priority srcnat; p
 nft add rule ip nat POSTROUTING ip saddr 192.168.15.0/24 masquerade
 ip netns exec blue ip route add default via 192.168.15.5
 # 7. iptables -t nat -A PREROUTING --dport 80 --to-destination 192.168.15.2:80 -j DNAT
-# (iptables refuses --dport without -p tcp)
+# (iptables refuses --dport without -p tcp, and --to-destination before -j DNAT)
 nft add chain ip nat PREROUTING '{ type nat hook prerouting priority dstnat; policy accept; }'
 nft add rule ip nat PREROUTING tcp dport 80 dnat to 192.168.15.2:80
 "#;
