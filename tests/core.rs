@@ -126,7 +126,11 @@ fn changing_one_attribute_changes_only_it() {
         ),
     );
     let plan = sb.plan_json(&edited);
-    assert_eq!(actions(&plan), vec!["update link blue:eth0"]);
+    // Both ends of a veth carry the MTU one end is given.
+    assert_eq!(
+        actions(&plan),
+        vec!["update link host:veth-blue-br", "update link blue:eth0"]
+    );
     assert_eq!(
         plan["actions"][0]["drift"], false,
         "the file changed: not drift"

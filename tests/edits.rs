@@ -88,7 +88,10 @@ fn walk(before: &str, before_pings: &[(&str, &str)], after: &str, after_pings: &
     sb.topo_ok(&["apply", &b]);
     converged(&sb, &b, "first apply");
     pings(&sb, "before the edit", before_pings);
-    for (file, list, what) in [(&a, after_pings, "the edit"), (&b, before_pings, "its undo")] {
+    for (file, list, what) in [
+        (&a, after_pings, "the edit"),
+        (&b, before_pings, "its undo"),
+    ] {
         let plan = sb.plan_json(file);
         let drift: Vec<&serde_json::Value> = plan["actions"]
             .as_array()
@@ -96,7 +99,10 @@ fn walk(before: &str, before_pings: &[(&str, &str)], after: &str, after_pings: &
             .iter()
             .filter(|a| a["drift"] == true)
             .collect();
-        assert!(drift.is_empty(), "{what}: only the file changed, yet drift: {drift:#?}");
+        assert!(
+            drift.is_empty(),
+            "{what}: only the file changed, yet drift: {drift:#?}"
+        );
         sb.topo_ok(&["apply", file]);
         converged(&sb, file, what);
         pings(&sb, &format!("after {what}"), list);
@@ -182,14 +188,22 @@ fn mtu_change_of_an_interface_and_a_link() {
             ),
         ],
     );
-    walk(BASE, BASE_PINGS, &after, &[("a", "10.5.0.3"), ("c", "10.5.0.2")]);
+    walk(
+        BASE,
+        BASE_PINGS,
+        &after,
+        &[("a", "10.5.0.3"), ("c", "10.5.0.2")],
+    );
     // The MTUs are the file's: a full-size unfragmentable packet passes,
     // one byte more does not.
     let Some(sb) = Sandbox::new() else { return };
     let f = sb.lab("after.yaml", &after);
     sb.topo_ok(&["apply", &f]);
     sb.sh_ok("ip netns exec a ping -c1 -W2 -M do -s 1372 10.5.0.3");
-    assert!(!sb.sh("ip netns exec a ping -c1 -W1 -M do -s 1373 10.5.0.3").status.success());
+    assert!(!sb
+        .sh("ip netns exec a ping -c1 -W1 -M do -s 1373 10.5.0.3")
+        .status
+        .success());
     sb.sh_ok("ip netns exec c ping -c1 -W2 -M do -s 8972 10.6.0.1");
     sb.topo_ok(&["destroy", &f]);
 }
@@ -282,7 +296,11 @@ fn bridge_losing_its_lowest_port_keeps_its_mac() {
     );
     walk(
         &before,
-        &[("b", "10.5.0.254"), ("r", "10.5.0.254"), ("a", "10.5.0.254")],
+        &[
+            ("b", "10.5.0.254"),
+            ("r", "10.5.0.254"),
+            ("a", "10.5.0.254"),
+        ],
         &after,
         &[("b", "10.5.0.254"), ("r", "10.5.0.254")],
     );
@@ -309,7 +327,10 @@ fn network_subnet_change_renumbers_members_and_routes() {
     walk(
         NET,
         &[("x", "10.8.0.50"), ("z", "10.8.0.1")],
-        &replaced(NET, &[("10.8.0.0/24", "10.18.0.0/24"), ("10.8.0.50", "10.18.0.50")]),
+        &replaced(
+            NET,
+            &[("10.8.0.0/24", "10.18.0.0/24"), ("10.8.0.50", "10.18.0.50")],
+        ),
         &[("x", "10.18.0.50"), ("z", "10.18.0.1"), ("y", "10.18.0.2")],
     );
 }
@@ -321,8 +342,14 @@ fn ipv4_lab_becomes_dual_stack_and_back() {
         &[
             ("[10.5.0.2/24]", "[10.5.0.2/24, 'fd05::2/64']"),
             ("[10.5.0.3/24]", "[10.5.0.3/24, 'fd05::3/64']"),
-            ("eth0: { addresses: [10.5.0.1/24] }", "eth0: { addresses: [10.5.0.1/24, 'fd05::1/64'] }"),
-            ("eth1: { addresses: [10.6.0.1/24] }", "eth1: { addresses: [10.6.0.1/24, 'fd06::1/64'] }"),
+            (
+                "eth0: { addresses: [10.5.0.1/24] }",
+                "eth0: { addresses: [10.5.0.1/24, 'fd05::1/64'] }",
+            ),
+            (
+                "eth1: { addresses: [10.6.0.1/24] }",
+                "eth1: { addresses: [10.6.0.1/24, 'fd06::1/64'] }",
+            ),
             ("[10.6.0.2/24]", "[10.6.0.2/24, 'fd06::2/64']"),
             (
                 "routes: [{ to: default, via: 10.6.0.1 }]",
@@ -371,7 +398,10 @@ links:
   - endpoints: [a:eth0, r:eth0]
   - endpoints: [r:eth1, c:eth0]
 "#;
-    let after = replaced(lab, &[("metric: 7", "metric: 8"), ("'fd05::2/64'", "'fd05::4/64'")]);
+    let after = replaced(
+        lab,
+        &[("metric: 7", "metric: 8"), ("'fd05::2/64'", "'fd05::4/64'")],
+    );
     walk(
         lab,
         &[("a", "fd06::2"), ("c", "fd05::2")],
@@ -431,7 +461,10 @@ fn drift_namespace_deleted() {
 
 #[test]
 fn drift_address_deleted() {
-    repair("ip -n r addr del 10.5.0.1/24 dev eth0", "address 10.5.0.1/24 on r:eth0");
+    repair(
+        "ip -n r addr del 10.5.0.1/24 dev eth0",
+        "address 10.5.0.1/24 on r:eth0",
+    );
 }
 
 #[test]
@@ -441,7 +474,10 @@ fn drift_route_deleted() {
 
 #[test]
 fn drift_mac_changed() {
-    repair("ip -n b link set eth0 address 02:11:22:33:44:55", "link b:eth0");
+    repair(
+        "ip -n b link set eth0 address 02:11:22:33:44:55",
+        "link b:eth0",
+    );
 }
 
 #[test]
