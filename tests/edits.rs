@@ -315,18 +315,29 @@ fn bridge_spanning_tree_switched_on_and_off() {
 fn new_ports_of_a_spanning_tree_bridge_forward_when_apply_returns() {
     // Ports listen and learn for two forward delays before they forward:
     // apply waits for that, so the first ping after it arrives.
-    let stp = replaced(BASE, &[("  br0: {}", "  br0: { stp: true, forward_delay: 2 }")]);
+    let stp = replaced(
+        BASE,
+        &[("  br0: {}", "  br0: { stp: true, forward_delay: 2 }")],
+    );
     let more = replaced(
         &stp,
-        &[(
-            "  - endpoints: [a:eth0, br0]\n",
-            "  - endpoints: [a:eth0, br0]\n  - endpoints: [d:eth0, br0]\n",
-        ), (
-            "  c:\n",
-            "  d:\n    interfaces: { eth0: { addresses: [10.5.0.8/24] } }\n  c:\n",
-        )],
+        &[
+            (
+                "  - endpoints: [a:eth0, br0]\n",
+                "  - endpoints: [a:eth0, br0]\n  - endpoints: [d:eth0, br0]\n",
+            ),
+            (
+                "  c:\n",
+                "  d:\n    interfaces: { eth0: { addresses: [10.5.0.8/24] } }\n  c:\n",
+            ),
+        ],
     );
-    walk(&stp, BASE_PINGS, &more, &[("d", "10.5.0.2"), ("a", "10.5.0.8")]);
+    walk(
+        &stp,
+        BASE_PINGS,
+        &more,
+        &[("d", "10.5.0.2"), ("a", "10.5.0.8")],
+    );
 }
 
 #[test]
@@ -346,8 +357,14 @@ links:
     let after = replaced(
         lab,
         &[
-            ("  sw: {}", "  sw: {}\n  c: { interfaces: { eth0: { addresses: [10.3.0.4/24] } } }"),
-            ("  - endpoints: [b:eth0, br1]", "  - endpoints: [b:eth0, br1]\n  - endpoints: [c:eth0, br1]"),
+            (
+                "  sw: {}",
+                "  sw: {}\n  c: { interfaces: { eth0: { addresses: [10.3.0.4/24] } } }",
+            ),
+            (
+                "  - endpoints: [b:eth0, br1]",
+                "  - endpoints: [b:eth0, br1]\n  - endpoints: [c:eth0, br1]",
+            ),
         ],
     );
     walk(

@@ -1,6 +1,7 @@
 //! The create half of an action, and changes in place.
 
 use super::Executor;
+use crate::kernel::host_sysctls::{self, Shared};
 use crate::kernel::netlink::{BridgeOptions, KernelError, LinkSettings, RouteSpec};
 use crate::kernel::{netns, owner_mark, sysctl};
 use crate::model::{Id, IfRef, Mac, Ns, Res};
@@ -115,12 +116,46 @@ impl Executor<'_> {
                     // still leave the route recognisable as the lab's.
                     self.save_state()?;
                 }
-                let added = self.conn(ns)?.put_route(&spec, &format!("add {what}")).await;
+                let added = self
+                    .conn(ns)?
+                    .put_route(&spec, &format!("add {what}"))
+                    .await;
                 if added.is_err() && recorded {
                     self.lab_state.host_routes.remove(key);
                     self.save_state()?;
                 }
                 added
+            }
+            (Id::Sysctl { ns: Ns::Host, key }, Res::Sysctl { value }) => {
+                // Take this lab's share first (a crash after the write still
+                // leaves the value from before recorded), then write.
+                let current = match before {
+                    Some(Res::Sysctl { value }) => Some(value.clone()),
+                    _ => sysctl::read(None, key)
+                        .map_err(|e| KernelError::new(format!("read {what}"), e))?,
+                };
+                let was = self
+                    .lab_state
+                    .original(&Ns::Host, key)
+                    .cloned()
+                    .or(current)
+                    .ok_or_else(|| KernelError::new(&what, "no such sysctl in this kernel"))?;
+                let lab = self.lab.to_string();
+                host_sysctls::update(|r| {
+                    let e = r.entry(key.clone()).or_insert_with(|| Shared {
+                        original: was,
+                        holders: Default::default(),
+                    });
+                    e.holders.insert(lab, value.clone());
+                    Ok(())
+                })
+                .map_err(|e| KernelError::new(format!("record {what}"), e))?;
+                if self.lab_state.original(&Ns::Host, key).is_some() {
+                    self.lab_state.forget(&Ns::Host, key);
+                    self.save_state()?;
+                }
+                sysctl::write(None, key, value)
+                    .map_err(|e| KernelError::new(format!("set {what} = {value}"), e))
             }
             (Id::Sysctl { ns, key }, Res::Sysctl { value }) => {
                 let fd_owner = self.ns_file(ns)?;

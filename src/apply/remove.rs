@@ -3,7 +3,7 @@
 
 use super::Executor;
 use crate::kernel::netlink::{KernelError, RouteSpec};
-use crate::kernel::{netns, sysctl};
+use crate::kernel::{host_sysctls, netns, sysctl};
 use crate::model::{Id, Ns, Res};
 use std::os::fd::AsFd;
 
@@ -57,6 +57,28 @@ impl Executor<'_> {
                     self.save_state()?;
                 }
                 Ok(())
+            }
+            Id::Sysctl { ns: Ns::Host, key } => {
+                // The value from before comes back when the last holder goes.
+                let lab = self.lab.to_string();
+                let recorded = self.lab_state.original(&Ns::Host, key).cloned();
+                let restore = host_sysctls::update(|r| {
+                    let Some(e) = r.get_mut(key) else {
+                        return Ok(recorded);
+                    };
+                    e.holders.remove(&lab);
+                    if !e.holders.is_empty() {
+                        return Ok(None);
+                    }
+                    Ok(r.remove(key).map(|e| e.original))
+                })
+                .map_err(|e| KernelError::new(format!("release {id}"), e))?;
+                if let Some(was) = restore {
+                    sysctl::write(None, key, &was)
+                        .map_err(|e| KernelError::new(format!("restore {id} to {was}"), e))?;
+                }
+                self.lab_state.forget(&Ns::Host, key);
+                self.save_state()
             }
             Id::Sysctl { ns, key } => {
                 let Some(was) = self.lab_state.original(ns, key).cloned() else {

@@ -12,13 +12,16 @@ use std::os::fd::AsFd;
 
 impl Executor<'_> {
     pub(super) async fn roll_back(&mut self, before: &Observed, out: &mut Outcome) {
+        // nft tables come back from snapshots.
         let not_nft = |st: &State| -> State {
             st.iter()
                 .filter(|(id, _)| !matches!(id, Id::Chain { .. } | Id::Rule { .. }))
                 .map(|(i, r)| (i.clone(), r.clone()))
                 .collect()
         };
-        let target = not_nft(&before.state);
+        // Sysctls the lab did not hold before are not the lab's to set.
+        let mut target = not_nft(&before.state);
+        target.retain(|id, _| !before.unheld.contains(id));
         let plan = match crate::observe::observe_with(self.lab, None, true, self.h).await {
             Ok(now) => {
                 self.index = now.index.clone();
@@ -81,7 +84,8 @@ impl Executor<'_> {
             self.lab_state = before.lab_state.clone();
             self.lab_state.pending.clear();
             if let Err(e) = self.save_state() {
-                out.not_undone.push(("restore the lab's records".into(), e.to_string()));
+                out.not_undone
+                    .push(("restore the lab's records".into(), e.to_string()));
             }
         }
     }

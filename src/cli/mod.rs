@@ -479,12 +479,12 @@ fn report_error(e: &Error) {
         Error::Invalid(report) => eprint!("{}", report.render(tty)),
         Error::Plan(crate::plan::PlanError::Foreign(items)) => {
             eprintln!(
-                "error: the lab's names are taken by objects it does not own; nothing was changed:"
+                "error: the lab clashes with what is already on the machine and not the lab's; nothing was changed:"
             );
             for (_, m) in items {
                 eprintln!("  - {m}");
             }
-            eprintln!("help: rename the lab's objects in the file, or remove the other objects if they are leftovers you own");
+            eprintln!("help: change the file where it clashes (a name, a subnet, a host setting), or remove the other objects if they are leftovers you own");
         }
         Error::Apply {
             failed,

@@ -2,6 +2,7 @@
 //! and the small state file for what the kernel cannot hold.
 
 pub mod announce;
+pub mod host_sysctls;
 pub mod lock;
 pub mod netlink;
 pub mod netns;

@@ -1,13 +1,21 @@
 //! Reads the live kernel into the same `State` type as the desired state:
 //! only what the lab owns, plus the clashes that would stop a plan.
 
-use crate::kernel::netlink::{Conn, Dump, KernelError, Link};
-use crate::kernel::{netns, nft, owner_mark, state_file, sysctl, RTPROT_TOPO};
-use crate::model::{Id, IfRef, Mac, Model, Ns, Prior, Res, RouteKey, Scope, State};
+mod clash;
+mod namespace;
+mod nft;
+mod sysctls;
+
+use crate::kernel::netlink::{Conn, Dump, KernelError};
+use crate::kernel::{netns, owner_mark, state_file};
+use crate::model::{Id, IfRef, Model, Ns, Prior, Res, State};
 use futures::StreamExt;
+use namespace::read_namespace;
+use nft::read_nft;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::os::fd::AsFd;
+use sysctls::read_sysctls;
 
 /// Namespaces read at the same time.
 const IN_FLIGHT: usize = 64;
@@ -83,6 +91,11 @@ pub struct Observed {
     pub interrupted: BTreeSet<Id>,
     /// IPv4 addresses the kernel holds as secondaries of their subnet.
     pub secondary: BTreeSet<Id>,
+    /// Sysctls in `state` only for the diff: the file sets them, the lab has
+    /// not yet (the value before is not recorded, so they are not the lab's).
+    pub unheld: BTreeSet<Id>,
+    /// Host sysctls the lab sets that other labs hold too: key → those labs.
+    pub shared: BTreeMap<String, Vec<String>>,
     /// Owned interfaces that keep secondaries when the primary goes.
     pub promoting: BTreeSet<IfRef>,
     /// Owned interfaces that are up but do not carry traffic yet: no
@@ -203,6 +216,9 @@ pub async fn observe_with(
     dumps.sort_by(|a, b| a.0.cmp(&b.0));
     for (ns, dump) in &dumps {
         read_namespace(lab, ns, dump, desired, &mut obs);
+        if let (Ns::Host, Some(desired)) = (ns, desired) {
+            clash::subnet_clashes(lab, dump, desired, &mut obs);
+        }
     }
     tracing::debug!("parsed");
     read_sysctls(lab, &namespaces, desired, h, &mut obs)?;
@@ -210,295 +226,4 @@ pub async fn observe_with(
     read_nft(lab, &namespaces, desired, h, &mut obs)?;
     tracing::debug!("nft read");
     Ok(obs)
-}
-
-/// Reads the lab's nft table where it may be: the host, namespaces whose
-/// desired state has rules, and namespaces where the lab once put a table.
-fn read_nft(
-    lab: &str,
-    present: &[Ns],
-    desired: Option<&State>,
-    h: &mut Handles,
-    obs: &mut Observed,
-) -> Result<(), KernelError> {
-    let wanting: BTreeSet<&Ns> = desired
-        .into_iter()
-        .flat_map(|s| s.keys())
-        .filter_map(|i| match i {
-            Id::Chain { ns, .. } => Some(ns),
-            _ => None,
-        })
-        .collect();
-    for ns in present {
-        if *ns != Ns::Host && !wanting.contains(ns) && !obs.lab_state.nft.contains(ns.label()) {
-            continue;
-        }
-        let fd = match ns {
-            Ns::Host => None,
-            Ns::Node(n) => h.file(n)?.map(|f| f.as_fd()),
-        };
-        let wanted = wanting.contains(ns) || obs.lab_state.nft.contains(ns.label());
-        let chains = match nft::read(fd, lab) {
-            Ok(nft::Found::Owned(chains)) => chains,
-            Ok(nft::Found::Absent) => continue,
-            Ok(nft::Found::Foreign) => {
-                if wanting.contains(ns) {
-                    let id = desired
-                        .into_iter()
-                        .flat_map(|s| s.keys())
-                        .find(|i| matches!(i, Id::Chain { ns: n, .. } if n == ns));
-                    let msg = format!(
-                        "nft table inet {} exists in {ns} and was not made by topo",
-                        nft::table_name(lab)
-                    );
-                    obs.foreign
-                        .insert(id.cloned().expect("a wanted namespace has a chain"), msg);
-                }
-                continue;
-            }
-            // Without nft there can be no table of the lab's where none is wanted.
-            Err(e) if nft::is_missing(&e) && !wanted => continue,
-            Err(e) => return Err(e),
-        };
-        for c in chains {
-            let label = |i: usize, r: &Option<String>| {
-                r.clone()
-                    .unwrap_or_else(|| format!("unmanaged rule #{}", i + 1))
-            };
-            let rules: Vec<String> = c
-                .rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| label(i, r))
-                .collect();
-            for r in &rules {
-                obs.state.insert(
-                    Id::Rule {
-                        ns: ns.clone(),
-                        chain: c.name.clone(),
-                        rule: r.clone(),
-                    },
-                    Res::Rule {
-                        expr: String::new(),
-                    },
-                );
-            }
-            let filter = ["input", "forward", "output"].contains(&c.name.as_str());
-            let policy = if filter { c.policy } else { None };
-            obs.state.insert(
-                Id::Chain {
-                    ns: ns.clone(),
-                    chain: c.name,
-                },
-                Res::Chain { policy, rules },
-            );
-        }
-    }
-    Ok(())
-}
-
-fn mac(m: Option<[u8; 6]>) -> Option<Mac> {
-    m.map(Mac)
-}
-
-/// Adds one namespace's owned objects (and clashes) to `obs`.
-fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &mut Observed) {
-    let mark = owner_mark(lab);
-    let by_index: BTreeMap<u32, &Link> = d.links.iter().map(|l| (l.index, l)).collect();
-    let owned = |l: &Link| {
-        l.alias
-            .as_deref()
-            .is_some_and(|a| a == mark || a.starts_with(&format!("{mark}:")))
-    };
-    let wants = |id: &Id| desired.is_some_and(|s| s.contains_key(id));
-    // The device an interrupted run was creating, by either of its names.
-    let pending: Vec<(&Id, IfRef)> = obs
-        .lab_state
-        .pending
-        .iter()
-        .flat_map(|id| {
-            let (Id::Bridge { link } | Id::Veth { link }) = id else {
-                return vec![];
-            };
-            let mut ends = vec![(id, link.clone())];
-            if let Some(Res::Veth { peer }) = desired.and_then(|s| s.get(id)) {
-                ends.push((id, peer.clone()));
-            }
-            ends
-        })
-        .collect();
-    for l in &d.links {
-        let r = IfRef::new(ns.clone(), &l.name);
-        // A node's lo carries the namespace's mark; it is not a lab interface.
-        if !owned(l) || l.name == "lo" {
-            if let Some((id, _)) = pending
-                .iter()
-                .find(|(_, end)| *end == r)
-                .filter(|_| l.name != "lo")
-            {
-                obs.interrupted.insert((*id).clone());
-            } else if l.name != "lo" && (wants(&Id::Link { link: r.clone() })) {
-                let what = l.kind.as_deref().unwrap_or("interface");
-                obs.foreign.insert(
-                    Id::Link { link: r.clone() },
-                    format!("{what} {r} exists and is not owned by lab {lab}"),
-                );
-            }
-            // A foreign master (never ours to change) still needs its index.
-            obs.index.insert(r, l.index);
-            continue;
-        }
-        obs.index.insert(r.clone(), l.index);
-        if l.promote {
-            obs.promoting.insert(r.clone());
-        }
-        // A bridge has no carrier until a port has: only its ports count.
-        let quiet = l.kind.as_deref() != Some("bridge") && !l.running;
-        if l.up && (quiet || l.port_settling) {
-            obs.settling.insert(r.clone());
-        }
-        match l.kind.as_deref() {
-            Some("bridge") => {
-                obs.state.insert(
-                    Id::Bridge { link: r.clone() },
-                    Res::Bridge {
-                        stp: l.stp.unwrap_or(false),
-                        forward_delay: l.forward_delay,
-                    },
-                );
-            }
-            Some("veth") => {
-                // The alias names the peer: topo:LAB:NS/NAME.
-                if let Some(peer) = l
-                    .alias
-                    .as_deref()
-                    .and_then(|a| a.strip_prefix(&format!("{mark}:")))
-                    .and_then(parse_peer)
-                {
-                    let (a, b) = if r < peer {
-                        (r.clone(), peer)
-                    } else {
-                        (peer, r.clone())
-                    };
-                    obs.state
-                        .insert(Id::Veth { link: a }, Res::Veth { peer: b });
-                }
-            }
-            _ => {}
-        }
-        let master = l
-            .master
-            .and_then(|m| by_index.get(&m))
-            .map(|m| m.name.clone());
-        obs.state.insert(
-            Id::Link { link: r.clone() },
-            Res::Link {
-                up: l.up,
-                mtu: Some(l.mtu),
-                mac: mac(l.mac),
-                master,
-            },
-        );
-    }
-    for a in &d.addrs {
-        let Some(l) = by_index.get(&a.index) else {
-            continue;
-        };
-        let r = IfRef::new(ns.clone(), &l.name);
-        obs.prior.entry(r.clone()).or_default().push(a.net.addr());
-        if a.tentative {
-            obs.settling.insert(r.clone());
-        }
-        if owned(l) && l.name != "lo" {
-            let id = Id::Address {
-                link: r,
-                address: a.net,
-            };
-            if a.secondary {
-                obs.secondary.insert(id.clone());
-            }
-            obs.state.insert(id, Res::Address);
-        }
-    }
-    for rt in &d.routes {
-        let key = RouteKey::new(rt.to, rt.metric);
-        let id = Id::Route {
-            ns: ns.clone(),
-            key: key.clone(),
-        };
-        let ours = rt.protocol == RTPROT_TOPO
-            && (*ns != Ns::Host || obs.lab_state.host_routes.contains(&key));
-        if ours {
-            let dev = rt
-                .oif
-                .and_then(|o| by_index.get(&o))
-                .map(|l| l.name.clone());
-            let scope = Scope::from(rt.scope);
-            obs.state.insert(
-                id,
-                Res::Route {
-                    via: rt.via,
-                    dev,
-                    scope,
-                },
-            );
-        } else if wants(&id) {
-            obs.foreign.insert(
-                id,
-                format!(
-                    "a route to {} with metric {} exists in {ns} and is not owned by lab {lab}",
-                    rt.to, rt.metric
-                ),
-            );
-        }
-    }
-}
-
-fn parse_peer(s: &str) -> Option<IfRef> {
-    let (ns, name) = s.split_once('/')?;
-    Some(IfRef::new(Ns::parse(ns), name))
-}
-
-/// Reads the sysctls the lab sets or once set, in namespaces that exist.
-fn read_sysctls(
-    lab: &str,
-    present: &[Ns],
-    desired: Option<&State>,
-    h: &mut Handles,
-    obs: &mut Observed,
-) -> Result<(), KernelError> {
-    let mut keys: BTreeSet<(Ns, String)> = BTreeSet::new();
-    for id in desired.into_iter().flat_map(|s| s.keys()) {
-        if let Id::Sysctl { ns, key } = id {
-            keys.insert((ns.clone(), key.clone()));
-        }
-    }
-    keys.extend(obs.lab_state.recorded().map(|(ns, k)| (ns, k.clone())));
-    for (ns, key) in keys {
-        if !present.contains(&ns) {
-            continue;
-        }
-        let fd = match &ns {
-            Ns::Host => None,
-            Ns::Node(n) => h.file(n)?.map(|f| f.as_fd()),
-        };
-        let value = sysctl::read(fd, &key)
-            .map_err(|e| KernelError::new(format!("read sysctl {key} in {ns} (lab {lab})"), e))?;
-        let Some(value) = value else { continue };
-        let recorded = obs.lab_state.original(&ns, &key).is_some();
-        // A sysctl is the lab's once the lab has set it; until then only its
-        // current value matters, for the diff.
-        if recorded
-            || desired.is_some_and(|s| {
-                s.contains_key(&Id::Sysctl {
-                    ns: ns.clone(),
-                    key: key.clone(),
-                })
-            })
-        {
-            obs.state
-                .insert(Id::Sysctl { ns, key }, Res::Sysctl { value });
-        }
-    }
-    Ok(())
 }

@@ -9,7 +9,7 @@ pub use steps::{Half, Step};
 use vanish::Vanishing;
 
 use crate::graph::{creation_order, Cycle};
-use crate::model::{Change, Id, Res, State};
+use crate::model::{Change, Id, Ns, Res, State};
 use crate::observe::Observed;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -80,7 +80,7 @@ impl Plan {
 /// Why no plan could be made.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PlanError {
-    #[error("objects with the lab's names exist and are not the lab's: {}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; "))]
+    #[error("the lab clashes with objects that are not the lab's: {}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; "))]
     Foreign(Vec<(Id, String)>),
     #[error(transparent)]
     Cycle(#[from] Cycle),
@@ -191,6 +191,17 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
             }
         };
         actions.push(action);
+    }
+    for a in &mut actions {
+        if let (Id::Sysctl { ns: Ns::Host, key }, None) = (&a.id, &a.reason) {
+            if let Some(labs) = obs.shared.get(key) {
+                let labs = labs.join(", lab ");
+                a.reason = Some(match a.op {
+                    Op::Delete => format!("lab {labs} still holds it: the value stays"),
+                    _ => format!("shared with lab {labs}"),
+                });
+            }
+        }
     }
     // Where the file is as it was at the last apply, any difference was
     // made outside topo, except what this plan's own deletes take along.
