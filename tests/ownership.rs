@@ -324,3 +324,31 @@ fn a_foreign_table_with_the_lab_name_is_a_clash() {
         .sh_ok("nft list table inet topo-own")
         .contains("tcp dport 1 accept"));
 }
+
+/// An interface someone attached to a lab bridge is not the lab's: the
+/// destroy plan names it before deleting the bridge detaches it, and the
+/// interface itself stays.
+#[test]
+fn a_foreign_port_on_a_lab_bridge_is_named_and_survives_destroy() {
+    let Some(sb) = Sandbox::new() else { return };
+    let lab = sb.lab(
+        "lab.yaml",
+        "name: guest\nnodes:\n  a: { interfaces: { eth0: { addresses: [10.66.0.2/24] } } }\nbridges:\n  br0: { addresses: [10.66.0.1/24] }\nlinks:\n  - endpoints: [a:eth0, br0]\n",
+    );
+    sb.topo_ok(&["apply", &lab]);
+    sb.sh_ok("ip link add vm0 type veth peer name vm1 && ip link set vm0 master br0");
+    let plan = sb.topo_ok(&["plan", &lab]);
+    assert!(
+        plan.contains("No changes"),
+        "a guest port is no drift: {plan}"
+    );
+    let out = sb.topo_ok(&["destroy", &lab]);
+    assert!(
+        out.contains("- bridge host:br0")
+            && out.contains("[detaches vm0, which the lab does not own]"),
+        "{out}"
+    );
+    assert!(sb.sh_ok("ip -o link show vm0").contains("vm0"), "vm0 stays");
+    sb.sh_ok("ip link del vm0");
+    assert_eq!(sb.residue(), "");
+}

@@ -116,6 +116,23 @@ fn no_rollback_keeps_the_partial_state_and_the_next_apply_converges() {
     );
     sb.topo_ok(&["apply", &file]);
     assert_eq!(action_count(&sb, &file), 0);
+    // Destroy keeps what it did (undoing a destroy would rebuild what the
+    // user wants gone), says what is left, and the next destroy ends it.
+    let err = sb.dir.path().join("err");
+    let run = sb.sh(&format!(
+        "{} destroy {file} >/dev/null 2>{err} & pid=$!; \
+         for i in $(seq 400); do [ $(ip netns list | wc -l) -le 35 ] && break; sleep 0.01; done; \
+         kill -INT $pid; wait $pid; echo \"exit $?\"; cat {err}",
+        common::topo_bin().display(),
+        err = err.display()
+    ));
+    let out = text(&run.stdout);
+    assert!(out.contains("exit 130"), "{out}");
+    assert!(
+        out.contains("done") && out.contains("not attempted"),
+        "{out}"
+    );
+    assert!(!out.contains("Rollback:"), "{out}");
     sb.topo_ok(&["destroy", &file]);
     assert_eq!(sb.residue(), "");
 }
@@ -313,6 +330,23 @@ fn a_signal_stops_apply_with_rollback_and_a_summary() {
     }
     sb.topo_ok(&["apply", &file]);
     assert_eq!(action_count(&sb, &file), 0);
+    // Destroy keeps what it did (undoing a destroy would rebuild what the
+    // user wants gone), says what is left, and the next destroy ends it.
+    let err = sb.dir.path().join("err");
+    let run = sb.sh(&format!(
+        "{} destroy {file} >/dev/null 2>{err} & pid=$!; \
+         for i in $(seq 400); do [ $(ip netns list | wc -l) -le 35 ] && break; sleep 0.01; done; \
+         kill -INT $pid; wait $pid; echo \"exit $?\"; cat {err}",
+        common::topo_bin().display(),
+        err = err.display()
+    ));
+    let out = text(&run.stdout);
+    assert!(out.contains("exit 130"), "{out}");
+    assert!(
+        out.contains("done") && out.contains("not attempted"),
+        "{out}"
+    );
+    assert!(!out.contains("Rollback:"), "{out}");
     sb.topo_ok(&["destroy", &file]);
     assert_eq!(sb.residue(), "");
 }

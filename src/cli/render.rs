@@ -311,10 +311,7 @@ pub(crate) fn outcome_text(r: &ApplyReport) -> String {
             let _ = writeln!(out, "  NOT undone     {u}: {why}");
         }
     } else if !r.done.is_empty() {
-        let _ = writeln!(
-            out,
-            "Nothing was rolled back (--no-rollback): the done steps stay."
-        );
+        let _ = writeln!(out, "Nothing was rolled back: the done steps stay.");
     }
     out
 }

@@ -94,6 +94,8 @@ pub struct Observed {
     /// Sysctls in `state` only for the diff: the file sets them, the lab has
     /// not yet (the value before is not recorded, so they are not the lab's).
     pub unheld: BTreeSet<Id>,
+    /// Interfaces the lab does not own attached to its bridges, by bridge.
+    pub guests: BTreeMap<IfRef, Vec<String>>,
     /// Host sysctls the lab sets that other labs hold too: key → those labs.
     pub shared: BTreeMap<String, Vec<String>>,
     /// Owned interfaces that keep secondaries when the primary goes.

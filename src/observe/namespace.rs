@@ -60,6 +60,14 @@ pub(super) fn read_namespace(
                     format!("{what} {r} exists and is not owned by lab {lab}"),
                 );
             }
+            // Someone else's interface on one of the lab's bridges: deleting
+            // the bridge detaches it, which the plan must say.
+            if let Some(m) = l.master.and_then(|m| by_index.get(&m)).filter(|m| owned(m)) {
+                obs.guests
+                    .entry(IfRef::new(ns.clone(), &m.name))
+                    .or_default()
+                    .push(l.name.clone());
+            }
             // A foreign master (never ours to change) still needs its index.
             obs.index.insert(r, l.index);
             continue;

@@ -193,6 +193,15 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         actions.push(action);
     }
     for a in &mut actions {
+        if let (Id::Bridge { link }, Op::Delete | Op::Replace) = (&a.id, a.op) {
+            if let Some(guests) = obs.guests.get(link) {
+                let note = format!("detaches {}, which the lab does not own", guests.join(", "));
+                a.reason = Some(match a.reason.take() {
+                    Some(r) => format!("{r}; {note}"),
+                    None => note,
+                });
+            }
+        }
         if let (Id::Sysctl { ns: Ns::Host, key }, None) = (&a.id, &a.reason) {
             if let Some(labs) = obs.shared.get(key) {
                 let labs = labs.join(", lab ");
