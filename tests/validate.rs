@@ -509,21 +509,21 @@ fn unknown_field_far_from_any_gets_the_list() {
 #[test]
 fn wrong_type_number() {
     let d = load_error("name: lab\nnodes:\n  red:\n    interfaces:\n      eth0: { mtu: big }\n");
-    let help = check(&d, &["u32"], 5);
+    let help = check(&d, &["expected a whole number from 0 to 4294967295"], 5);
     assert!(help.contains("whole number"), "{help}");
 }
 
 #[test]
 fn wrong_type_negative_number() {
     let d = load_error("name: lab\nlinks:\n  - endpoints: [a:e, b:e]\n    mtu: -1500\n");
-    let help = check(&d, &["u32"], 4);
+    let help = check(&d, &["expected a whole number from 0 to 4294967295"], 4);
     assert!(help.contains("whole number"), "{help}");
 }
 
 #[test]
 fn wrong_type_scalar_for_a_list() {
     let d = load_error("name: lab\nbridges:\n  br0:\n    addresses: 10.0.0.1/24\n");
-    let help = check(&d, &["sequence"], 4);
+    let help = check(&d, &["expected a list"], 4);
     assert!(help.contains("list"), "{help}");
 }
 
@@ -537,7 +537,7 @@ fn wrong_type_list_for_a_mapping() {
 #[test]
 fn wrong_type_list_for_a_name() {
     let d = load_error("name: [lab]\n");
-    let help = check(&d, &["string"], 1);
+    let help = check(&d, &["expected a single value"], 1);
     assert!(help.contains("single value"), "{help}");
 }
 
@@ -551,7 +551,11 @@ fn wrong_type_boolean_is_strict() {
 #[test]
 fn wrong_type_sysctl_value() {
     let d = load_error("name: lab\nhost:\n  sysctls:\n    net.ipv4.ip_forward: [1]\n");
-    let help = check(&d, &["SysctlValue"], 4);
+    let help = check(
+        &d,
+        &["a sysctl value is a whole number or a string, not a list"],
+        4,
+    );
     assert!(help.contains("number or a string"), "{help}");
 }
 

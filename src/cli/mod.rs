@@ -470,6 +470,15 @@ fn report_error(e: &Error) {
             eprintln!("error: apply failed at `{failed}`: {error}");
             eprint!("{}", render::outcome_text(report));
         }
+        Error::Stale(items) => {
+            eprintln!("error: the saved plan is stale: the kernel changed since it was made, so nothing was applied:");
+            for i in items {
+                eprintln!("  - {i}");
+            }
+            eprintln!(
+                "help: make the plan again with `topo plan -o`, or apply the lab file itself"
+            );
+        }
         Error::Verify(left) => {
             eprintln!("error: {e}");
             eprint!("{}", plan_text(left, false));

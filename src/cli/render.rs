@@ -32,53 +32,6 @@ fn paint(s: &str, op: Op, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
-/// What an object will be, in a few words.
-fn describe(res: &Res) -> String {
-    match res {
-        Res::Netns | Res::Address => String::new(),
-        Res::Bridge { stp } => format!("stp: {stp}"),
-        Res::Veth { peer } => format!("peer {peer}"),
-        Res::Link {
-            up,
-            mtu,
-            mac,
-            master,
-        } => {
-            let mut parts = vec![if *up {
-                "up".to_string()
-            } else {
-                "down".to_string()
-            }];
-            if let Some(m) = master {
-                parts.push(format!("master {m}"));
-            }
-            if let Some(m) = mtu {
-                parts.push(format!("mtu {m}"));
-            }
-            if let Some(m) = mac {
-                parts.push(format!("mac {m}"));
-            }
-            parts.join(", ")
-        }
-        Res::Route { via, dev } => {
-            let mut s = String::new();
-            if let Some(v) = via {
-                s += &format!("via {v}");
-            }
-            if let Some(d) = dev {
-                s += &format!("{}dev {d}", if s.is_empty() { "" } else { " " });
-            }
-            s
-        }
-        Res::Sysctl { value } => format!("= {value}"),
-        Res::Chain { policy, .. } => policy
-            .as_ref()
-            .map(|p| format!("policy {p}"))
-            .unwrap_or_default(),
-        Res::Rule { .. } => String::new(),
-    }
-}
-
 /// What follows an action's head: the object in a few words, why it is
 /// replaced, and whether the difference was made outside topo.
 fn notes(a: &Action, res: &str) -> String {
@@ -126,7 +79,7 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
                 .after
                 .as_ref()
                 .or(a.before.as_ref())
-                .map(describe)
+                .map(Res::describe)
                 .unwrap_or_default();
             let head = format!("{:>3} {}", sigil(a.op), a.id);
             let line = paint(&head, a.op, color) + &notes(a, &res);
@@ -152,7 +105,7 @@ fn action_lines(a: &Action, sigil: &str) -> Vec<String> {
         .after
         .as_ref()
         .or(a.before.as_ref())
-        .map(describe)
+        .map(Res::describe)
         .unwrap_or_default();
     let line = format!("{sigil} {}", a.id) + &notes(a, &res);
     let mut out = vec![line];

@@ -2,6 +2,7 @@
 //! names resolved, network addresses allocated.
 
 mod build;
+mod describe;
 pub mod ipam;
 pub mod names;
 pub mod nat;

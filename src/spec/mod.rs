@@ -3,9 +3,12 @@
 //! Nothing here interprets names or addresses; `model` does that, so every
 //! mistake can be reported against the span kept here.
 
+mod explain;
 mod load;
+mod scalars;
 
 pub use load::{load_str, LoadError};
+pub use scalars::{PortValue, SysctlValue};
 
 use schemars::JsonSchema;
 use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
@@ -323,14 +326,6 @@ pub struct DnatSpec {
     pub in_: Option<S<String>>,
 }
 
-/// A port: a number, or a range written `"5000-5010"`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum PortValue {
-    One(u32),
-    Text(String),
-}
-
 /// Filter rules and the policies of the three filter chains.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -386,23 +381,6 @@ pub struct FilterRuleSpec {
     /// `accept`, `drop` or `reject`.
     #[schemars(with = "String")]
     pub action: S<String>,
-}
-
-/// A sysctl value: a number or a string.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum SysctlValue {
-    Int(i64),
-    Text(String),
-}
-
-impl SysctlValue {
-    pub fn as_text(&self) -> String {
-        match self {
-            SysctlValue::Int(i) => i.to_string(),
-            SysctlValue::Text(s) => s.trim().to_string(),
-        }
-    }
 }
 
 /// The JSON Schema of the lab file, as written to schemas/topo.schema.json.
