@@ -102,12 +102,16 @@ pub enum GraphFormat {
 pub enum Verb {
     /// Check a lab file: every mistake with file, line and column.
     #[command(after_help = "Example: topo validate topologies/example.yaml")]
-    Validate { file: String },
+    Validate {
+        /// The lab file; `-` reads it from standard input.
+        file: String,
+    },
     /// Show the ordered changes apply would make, without making them.
     #[command(after_help = "Examples:
   topo plan --detailed-exitcode topologies/example.yaml
   topo plan --format markdown topologies/example.yaml > plan.md")]
     Plan {
+        /// The lab file; `-` reads it from standard input.
         file: String,
         /// Print the plan as a versioned JSON document (= --format json).
         #[arg(long, conflicts_with = "format")]
@@ -125,7 +129,7 @@ pub enum Verb {
     /// Converge the kernel to the file (or apply a saved plan exactly).
     #[command(after_help = "Example: topo apply topologies/example.yaml")]
     Apply {
-        /// A lab file, or a plan saved by `topo plan -o`.
+        /// A lab file, or a plan saved by `topo plan -o`; `-` reads it from standard input.
         file: String,
         /// Print the result as JSON.
         #[arg(long)]
@@ -139,7 +143,7 @@ pub enum Verb {
         after_help = "Example: topo destroy topologies/example.yaml  (or: topo destroy --lab example)"
     )]
     Destroy {
-        /// The lab file; its `name:` selects the lab.
+        /// The lab file; its `name:` selects the lab. `-` reads it from standard input.
         #[arg(required_unless_present = "lab", conflicts_with = "lab")]
         file: Option<String>,
         /// Destroy a lab by name, without its file.
@@ -155,7 +159,7 @@ pub enum Verb {
   topo show --lab example                   without the file (status: present)
   topo show --json topologies/example.yaml")]
     Show {
-        /// The lab file; statuses compare the kernel with it.
+        /// The lab file; statuses compare the kernel with it. `-` reads it from standard input.
         #[arg(required_unless_present = "lab", conflicts_with = "lab")]
         file: Option<String>,
         /// Show a lab by name, without its file.
@@ -176,6 +180,7 @@ Exit codes: the command's own (128+N when killed by signal N); 125 when topo
 fails before running it (invalid file, unknown node, missing namespace); 126
 when it cannot be run; 127 when it is not found.")]
     Exec {
+        /// The lab file; `-` reads it from standard input (which the command then finds at its end).
         file: String,
         /// A node of the lab.
         node: String,
@@ -190,6 +195,7 @@ when it cannot be run; 127 when it is not found.")]
   topo graph topologies/example.yaml --format mermaid  for a markdown file
   topo graph topologies/example.yaml --format svg -o lab.svg")]
     Graph {
+        /// The lab file; `-` reads it from standard input.
         file: String,
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
@@ -285,7 +291,8 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                 );
             }
             println!(
-                "{file}: valid lab `{}` ({} nodes, {} objects)",
+                "{}: valid lab `{}` ({} nodes, {} objects)",
+                l.file,
                 v.model.lab,
                 v.model.nodes.len(),
                 v.model.state.len()
@@ -299,9 +306,10 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             detailed_exitcode,
             out_file,
         } => {
-            let s = prepare_with_warnings(&file).await?;
+            let l = crate::load(&file)?;
+            let s = prepare_with_warnings(&l).await?;
             if let Some(path) = &out_file {
-                let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &file))
+                let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &l.file))
                     .expect("saved plan serializes");
                 std::fs::write(path, doc + "\n").map_err(|source| Error::Read {
                     path: path.clone(),
@@ -326,9 +334,9 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             json,
             no_rollback,
         } => {
-            let s = match saved_plan(&file)? {
-                Some(saved) => crate::prepare_saved(&saved).await?,
-                None => prepare_with_warnings(&file).await?,
+            let s = match crate::load_input(&file)? {
+                crate::Input::Saved(saved) => crate::prepare_saved(&saved).await?,
+                crate::Input::Lab(l) => prepare_with_warnings(&l).await?,
             };
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             if !json && !out.quiet {
@@ -389,41 +397,9 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
     }
 }
 
-/// The saved plan in `file`, or `None` when it is a lab file.
-fn saved_plan(file: &str) -> Result<Option<crate::plan::saved::SavedPlan>, Error> {
-    let text = std::fs::read_to_string(file).map_err(|source| Error::Read {
-        path: file.to_string(),
-        source,
-    })?;
-    if !text.trim_start().starts_with('{') {
-        return Ok(None);
-    }
-    let saved: crate::plan::saved::SavedPlan =
-        serde_json::from_str(&text).map_err(|e| Error::Read {
-            path: file.to_string(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("not a saved plan: {e}"),
-            ),
-        })?;
-    if saved.kind != crate::plan::saved::SAVED_PLAN_KIND
-        || saved.format_version != crate::plan::saved::SAVED_PLAN_VERSION
-    {
-        return Err(Error::Read {
-            path: file.to_string(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "not a saved plan of this topo version; make it again with `topo plan -o`",
-            ),
-        });
-    }
-    Ok(Some(saved))
-}
-
-/// Loads, locks, observes and plans; prints the file's warnings on stderr.
-async fn prepare_with_warnings(file: &str) -> Result<crate::Session, Error> {
-    let l = crate::load(file)?;
-    let mut s = crate::prepare(&l).await?;
+/// Locks, observes and plans; prints the file's warnings on stderr.
+async fn prepare_with_warnings(l: &crate::Loaded) -> Result<crate::Session, Error> {
+    let mut s = crate::prepare(l).await?;
     let warnings = std::mem::take(&mut s.warnings);
     if !warnings.is_empty() {
         eprint!(

@@ -497,10 +497,11 @@ pub async fn run(file: Option<&str>, lab: Option<&str>, json: bool) -> Result<i3
             build(lab, None, &s.observed.state, None, None)
         }
         (Some(file), None) => {
-            let s = prepare_with_warnings(file).await?;
+            let l = crate::load(file)?;
+            let s = prepare_with_warnings(&l).await?;
             build(
                 &s.model.lab,
-                Some(file),
+                Some(&l.file),
                 &s.observed.state,
                 Some(&s.model.state),
                 Some(&s.plan),

@@ -42,6 +42,31 @@ impl SavedPlan {
         }
     }
 
+    /// The saved plan `text` holds, if it is one; `None` for anything else
+    /// (a lab file, which may be written in JSON too).
+    pub fn parse(text: &str) -> Option<Result<SavedPlan, String>> {
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
+        let doc: serde_json::Value = match serde_json::from_str(text) {
+            Ok(d) => d,
+            // Broken JSON that says it is a saved plan is a broken saved plan.
+            Err(e) if text.contains(SAVED_PLAN_KIND) => {
+                return Some(Err(format!("not a saved plan: {e}")))
+            }
+            Err(_) => return None,
+        };
+        if doc.get("kind").and_then(|k| k.as_str()) != Some(SAVED_PLAN_KIND) {
+            return None;
+        }
+        if doc.get("format_version").and_then(|v| v.as_u64()) != Some(SAVED_PLAN_VERSION.into()) {
+            return Some(Err(
+                "not a saved plan of this topo version; make it again with `topo plan -o`".into(),
+            ));
+        }
+        Some(serde_json::from_value(doc).map_err(|e| format!("not a saved plan: {e}")))
+    }
+
     pub fn desired_state(&self) -> State {
         self.desired.iter().cloned().collect()
     }
