@@ -167,6 +167,21 @@ pub struct Session {
 /// How long a run waits for another run on the same lab.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
 
+/// Where a verb tells its user what it is waiting for (another run holding
+/// the lab). The command line prints these on stderr, unless `-q`.
+pub type Notify<'a> = &'a dyn Fn(&str);
+
+/// Takes the lab's lock; says so through `notify` when another run holds it.
+fn lock(lab: &str, notify: Notify) -> Result<kernel::lock::LabLock, Error> {
+    kernel::lock::acquire(lab, LOCK_WAIT, &mut || {
+        notify(&format!(
+            "another topo run holds lab `{lab}`; waiting up to {}s",
+            LOCK_WAIT.as_secs()
+        ))
+    })
+    .map_err(Error::Lock)
+}
+
 /// Fails at once, with the reason, when the process cannot change networking.
 pub fn check_privileges() -> Result<(), Error> {
     const CAP_NET_ADMIN: u32 = 12;
@@ -195,7 +210,7 @@ pub fn check_privileges() -> Result<(), Error> {
 }
 
 /// Locks the lab, observes the kernel and diffs it against the file.
-pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
+pub async fn prepare(l: &Loaded, notify: Notify<'_>) -> Result<Session, Error> {
     check_privileges()?;
     let t = std::time::Instant::now();
     let Validated {
@@ -203,7 +218,7 @@ pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
         warnings,
     } = validate(l, &Prior::new())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated");
-    let lock = kernel::lock::acquire(&first.lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let lock = lock(&first.lab, notify)?;
     let mut handles = Handles::default();
     let observed = observe::observe(&first.lab, Some(&first), &mut handles).await?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "observed");
@@ -317,9 +332,9 @@ pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, 
 
 /// The plan that removes everything `lab` owns, found by its marks in the
 /// kernel (so an edited or lost file does not matter).
-pub async fn prepare_destroy(lab: &str) -> Result<Session, Error> {
+pub async fn prepare_destroy(lab: &str, notify: Notify<'_>) -> Result<Session, Error> {
     check_privileges()?;
-    let lock = kernel::lock::acquire(lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let lock = lock(lab, notify)?;
     let mut handles = Handles::default();
     let observed = observe::observe(lab, None, &mut handles).await?;
     let empty = model::State::new();
@@ -385,10 +400,13 @@ pub fn save_plan(s: &Session, file: &str) -> plan::saved::SavedPlan {
 
 /// Locks the lab and checks that a saved plan still applies: every object
 /// it touches must be as the plan observed it. Changes nothing.
-pub async fn prepare_saved(saved: &plan::saved::SavedPlan) -> Result<Session, Error> {
+pub async fn prepare_saved(
+    saved: &plan::saved::SavedPlan,
+    notify: Notify<'_>,
+) -> Result<Session, Error> {
     check_privileges()?;
     let lab = saved.plan.lab.clone();
-    let lock = kernel::lock::acquire(&lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let lock = lock(&lab, notify)?;
     let model = bare_model(
         &lab,
         saved.ipv6,

@@ -182,6 +182,25 @@ fn a_second_run_on_the_same_lab_waits_for_the_first() {
     );
 }
 
+#[test]
+fn quiet_waits_for_the_lock_without_a_word() {
+    let Some(sb) = Sandbox::new() else { return };
+    let file = sb.lab("lab.yaml", &lab(2));
+    for verb in ["plan", "apply", "show", "destroy"] {
+        let out = sb.sh(&format!(
+            "(timeout 0.8 socat ABSTRACT-LISTEN:topo/lab/rel,fork /dev/null &) ; sleep 0.3; {} -q {verb} {file} >/dev/null",
+            common::topo_bin().display()
+        ));
+        assert!(out.status.success(), "{verb}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            "",
+            "-q {verb} said something while it waited"
+        );
+    }
+    assert_eq!(sb.residue(), "");
+}
+
 /// SIGKILL at moments spread over a whole apply (and destroy) of a 20-node
 /// lab, mid-action included: the next run converges and destroy leaves
 /// nothing. Delays are fixed fractions of a measured run, so a failure

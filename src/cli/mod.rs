@@ -271,8 +271,17 @@ fn init_tracing(verbose: u8, quiet: bool) {
 
 /// What the global flags say about output.
 #[derive(Clone, Copy, Debug)]
-struct Output {
+pub(crate) struct Output {
     quiet: bool,
+}
+
+impl Output {
+    /// A notice about the run (a wait for the lab's lock), on stderr unless `-q`.
+    pub(crate) fn notify(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("topo: {msg}");
+        }
+    }
 }
 
 fn color() -> bool {
@@ -307,7 +316,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             out_file,
         } => {
             let l = crate::load(&file)?;
-            let s = prepare_with_warnings(&l).await?;
+            let s = prepare_with_warnings(&l, out).await?;
             if let Some(path) = &out_file {
                 let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &l.file))
                     .expect("saved plan serializes");
@@ -335,8 +344,10 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             no_rollback,
         } => {
             let s = match crate::load_input(&file)? {
-                crate::Input::Saved(saved) => crate::prepare_saved(&saved).await?,
-                crate::Input::Lab(l) => prepare_with_warnings(&l).await?,
+                crate::Input::Saved(saved) => {
+                    crate::prepare_saved(&saved, &|m| out.notify(m)).await?
+                }
+                crate::Input::Lab(l) => prepare_with_warnings(&l, out).await?,
             };
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             if !json && !out.quiet {
@@ -362,7 +373,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                 (Some(file), None) => crate::lab_name_of(&crate::load(&file)?)?,
                 (None, None) => unreachable!("clap requires one"),
             };
-            let s = crate::prepare_destroy(&lab).await?;
+            let s = crate::prepare_destroy(&lab, &|m| out.notify(m)).await?;
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             if !json && !out.quiet {
                 print!("{}", plan_text(&s.plan, color()));
@@ -382,7 +393,9 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             print!("{}", crate::spec::json_schema());
             Ok(exit::OK)
         }
-        Verb::Show { file, lab, json } => show::run(file.as_deref(), lab.as_deref(), json).await,
+        Verb::Show { file, lab, json } => {
+            show::run(file.as_deref(), lab.as_deref(), json, out).await
+        }
         Verb::Graph {
             file,
             format,
@@ -398,8 +411,8 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
 }
 
 /// Locks, observes and plans; prints the file's warnings on stderr.
-async fn prepare_with_warnings(l: &crate::Loaded) -> Result<crate::Session, Error> {
-    let mut s = crate::prepare(l).await?;
+async fn prepare_with_warnings(l: &crate::Loaded, out: Output) -> Result<crate::Session, Error> {
+    let mut s = crate::prepare(l, &|m| out.notify(m)).await?;
     let warnings = std::mem::take(&mut s.warnings);
     if !warnings.is_empty() {
         eprint!(
