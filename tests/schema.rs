@@ -101,6 +101,18 @@ fn lab_schema_rejects_what_topo_rejects() {
     }
 }
 
+#[test]
+fn lab_schema_accepts_extension_keys_as_topo_does() {
+    let v = validator("schemas/topo.schema.json");
+    let yaml = "x-eth: &eth { mtu: 1400 }\nname: x\nnodes:\n  a: { interfaces: { eth0: { <<: *eth } } }\nlinks: [ { endpoints: [a:eth0, host:v-a] } ]\nx-notes: [anything]\n";
+    let doc: Value = serde_saphyr::from_str(yaml).expect("yaml");
+    assert!(v.is_valid(&doc), "{}", violations(&v, &doc));
+    assert!(topo::spec::load_str("lab.yaml", yaml).is_ok());
+    // Only `x-` keys: `y-eth` is as unknown to the schema as to topo.
+    let doc: Value = serde_saphyr::from_str(&yaml.replace("x-eth", "y-eth")).expect("yaml");
+    assert!(!v.is_valid(&doc));
+}
+
 /// The JSON documents of the reviewed plan snapshots (tests/snapshots/).
 fn snapshot_plans() -> Vec<(String, Value)> {
     let mut out = Vec::new();

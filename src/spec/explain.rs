@@ -211,12 +211,24 @@ fn from_message(pos: Pos, raw: &str) -> Diagnostic {
     let mut msg = unicode_escapes(msg);
     if let Some((field, expected)) = unknown_field(&msg) {
         let d = Diagnostic::error(pos, format!("unknown field `{field}`"));
+        // At the top level, extension keys are the way to keep other things.
+        let extension = if expected.iter().eq(super::top::FIELDS.iter()) {
+            format!(
+                "; keys starting with `{}` are ignored",
+                super::top::EXTENSION_PREFIX
+            )
+        } else {
+            String::new()
+        };
         return match did_you_mean(&field, expected.iter().map(String::as_str)) {
             Some(s) => d.help(format!(
-                "did you mean `{s}`? fields allowed here: {}",
+                "did you mean `{s}`? fields allowed here: {}{extension}",
                 expected.join(", ")
             )),
-            None => d.help(format!("fields allowed here: {}", expected.join(", "))),
+            None => d.help(format!(
+                "fields allowed here: {}{extension}",
+                expected.join(", ")
+            )),
         };
     }
     if let Some(key) = msg.strip_prefix("duplicate mapping key: ") {

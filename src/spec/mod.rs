@@ -6,6 +6,7 @@
 mod explain;
 mod load;
 mod scalars;
+mod top;
 
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, SysctlValue};
@@ -20,12 +21,14 @@ use std::fmt;
 /// A value with the place in the file it came from.
 pub type S<T> = Spanned<T>;
 
-/// The whole lab file.
-#[derive(Debug, Deserialize, JsonSchema)]
+/// The whole lab file. Read by hand (`top.rs`): top-level keys starting
+/// with `x-` are ignored, as in compose files, so they can hold anchors.
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "topo lab",
-    description = "A topo lab file: namespaces, bridges, veth links, addresses, routes and sysctls."
+    description = "A topo lab file: namespaces, bridges, veth links, addresses, routes and sysctls. Top-level keys starting with `x-` are ignored (for YAML anchors).",
+    extend("patternProperties" = { "^x-": {} })
 )]
 pub struct LabSpec {
     /// The lab's name: lowercase letters, digits and '-', at most 32 bytes. It marks every object the lab owns.
