@@ -1,6 +1,8 @@
 //! The JSON Schemas in schemas/: the lab file's (generated from the spec
 //! types) must be current and accept every bundled lab; the plan document's
-//! (written by hand) must accept what `topo plan --json` prints.
+//! (written by hand) must accept what `topo plan --json` prints, and the
+//! apply result's (the plan's definitions plus a status) what `apply --json`
+//! and `destroy --json` print.
 
 mod common;
 
@@ -173,14 +175,18 @@ fn plan_schema_rejects_malformed_plans() {
         .find(|(n, _)| n.contains("mtu_change"))
         .expect("mtu snapshot");
     assert!(v.is_valid(&good));
-    let broken: [(&str, Breaker); 6] = [
+    // A MAC is text, lowercase.
+    let mut with_mac = good.clone();
+    with_mac["actions"][0]["before"]["mac"] = "02:00:00:00:15:0a".into();
+    assert!(v.is_valid(&with_mac), "{}", violations(&v, &with_mac));
+    let broken: [(&str, Breaker); 8] = [
         ("unknown op", |d| {
             d["actions"][0]["op"] = "frobnicate".into()
         }),
         ("no summary", |d| {
             d.as_object_mut().unwrap().remove("summary");
         }),
-        ("other format version", |d| d["format_version"] = 2.into()),
+        ("other format version", |d| d["format_version"] = 1.into()),
         ("update without changes", |d| {
             d["actions"][0]["changes"] = Value::Array(vec![])
         }),
@@ -189,6 +195,12 @@ fn plan_schema_rejects_malformed_plans() {
         }),
         ("mtu as text", |d| {
             d["actions"][0]["after"]["mtu"] = "1400".into()
+        }),
+        ("a MAC as bytes", |d| {
+            d["actions"][0]["before"]["mac"] = serde_json::json!([2, 0, 0, 0, 21, 1])
+        }),
+        ("a MAC in capitals", |d| {
+            d["actions"][0]["before"]["mac"] = "02:00:00:00:15:0A".into()
         }),
     ];
     for (why, edit) in broken {
@@ -294,4 +306,172 @@ fn plan_schema_rejects_malformed_nat_plans() {
             "the plan schema accepts a plan with {why}:\n{doc:#}"
         );
     }
+}
+
+#[test]
+fn apply_schema_is_the_plan_schema_plus_a_status() {
+    let (plan, apply) = (
+        json("schemas/plan.schema.json"),
+        json("schemas/apply.schema.json"),
+    );
+    validator("schemas/apply.schema.json");
+    for (name, def) in plan["$defs"].as_object().unwrap() {
+        assert_eq!(
+            &apply["$defs"][name], def,
+            "$defs/{name} of apply.schema.json differs from plan.schema.json's"
+        );
+    }
+    let mut applied = apply["$defs"]["applied_action"].clone();
+    let status = applied["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("status");
+    assert_eq!(
+        status.expect("a status")["enum"],
+        serde_json::json!(["done", "failed", "not attempted"])
+    );
+    let required = applied["required"].as_array_mut().unwrap();
+    required.retain(|r| r != "status");
+    applied["description"] = plan["$defs"]["action"]["description"].clone();
+    assert_eq!(
+        applied, plan["$defs"]["action"],
+        "applied_action = action + status"
+    );
+    assert_eq!(
+        apply["properties"]["format_version"],
+        plan["properties"]["format_version"]
+    );
+}
+
+/// Every `mac` in a document, wherever it is.
+fn macs(doc: &Value, out: &mut Vec<Value>) {
+    match doc {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k == "mac" && !v.is_null() {
+                    out.push(v.clone());
+                }
+                macs(v, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| macs(v, out)),
+        _ => {}
+    }
+}
+
+/// The MACs of `doc` are all `aa:bb:cc:dd:ee:ff` text; returns how many.
+fn macs_are_text(doc: &Value, what: &str) -> usize {
+    let mut found = Vec::new();
+    macs(doc, &mut found);
+    for m in &found {
+        let ok = m.as_str().is_some_and(|s| {
+            s.len() == 17
+                && s.split(':').count() == 6
+                && s.split(':').all(|p| {
+                    p.len() == 2
+                        && p.chars()
+                            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+                })
+        });
+        assert!(ok, "{what}: a MAC that is not lowercase text: {m}");
+    }
+    found.len()
+}
+
+#[test]
+fn real_apply_and_destroy_results_match_the_apply_schema() {
+    let Some(sb) = Sandbox::new() else { return };
+    let v = validator("schemas/apply.schema.json");
+    let check = |out: &str, what: &str| -> Value {
+        let doc: Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{what}: {e}\n{out}"));
+        let bad = violations(&v, &doc);
+        assert!(
+            bad.is_empty(),
+            "{what} does not match schemas/apply.schema.json:\n{bad}\n{doc:#}"
+        );
+        doc
+    };
+    let file = root("topologies/example.yaml");
+    let created = check(
+        &sb.topo_ok(&["apply", "--json", &file]),
+        "apply from nothing",
+    );
+    assert!(created["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["status"] == "done"));
+    assert!(created["writes"].as_u64().unwrap() > 0);
+    let again = check(
+        &sb.topo_ok(&["apply", "--json", &file]),
+        "apply of an unchanged lab",
+    );
+    assert_eq!(again["writes"], 0);
+
+    // A MAC is one text form everywhere: plan, apply result, show, saved plan.
+    sb.sh_ok("ip -n blue link set eth0 down && ip -n red link set eth0 address 02:00:00:00:0a:0b");
+    let plan = sb.plan_json(&file);
+    assert!(macs_are_text(&plan, "plan --json") > 0, "{plan:#}");
+    let saved = format!("{}/plan.json", sb.dir.path().display());
+    sb.topo_ok(&["plan", "-o", &saved, &file]);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert!(macs_are_text(&saved, "saved plan") > 0);
+    let shown: Value = serde_json::from_str(&sb.topo_ok(&["show", "--json", &file])).unwrap();
+    assert!(macs_are_text(&shown, "show --json") > 0);
+    let repaired = check(&sb.topo_ok(&["apply", "--json", &file]), "apply of drift");
+    assert!(macs_are_text(&repaired, "apply --json") > 0);
+    let destroyed = check(&sb.topo_ok(&["destroy", "--json", &file]), "destroy");
+    assert!(destroyed["summary"]["destroy"].as_u64().unwrap() > 0);
+
+    // A failed apply still prints its result: done, failed, not attempted, undone.
+    let failing = sb.lab(
+        "fails.yaml",
+        "name: fails\nnodes:\n  tan:\n    interfaces: { eth0: { addresses: [10.7.0.1/24] } }\nlinks:\n  - endpoints: [tan:eth0, host:tan-eth0]\nhost:\n  routes: [ { to: 10.99.0.0/16, via: 192.0.2.1 } ]\n",
+    );
+    let out = sb.topo(&["apply", "--json", &failing]);
+    assert_eq!(out.status.code(), Some(1));
+    let failed = check(&common::text(&out.stdout), "a failed apply");
+    let statuses: std::collections::BTreeSet<&str> = failed["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses.into_iter().collect::<Vec<_>>(),
+        ["done", "failed", "not attempted"]
+    );
+    assert!(
+        !failed["undone"].as_array().unwrap().is_empty(),
+        "{failed:#}"
+    );
+    assert!(common::text(&out.stderr).contains("apply failed at `route 10.99.0.0/16 in host`"));
+
+    // And the schema is no rubber stamp.
+    for (why, edit) in [
+        (
+            "no writes",
+            Box::new(|d: &mut Value| {
+                d.as_object_mut().unwrap().remove("writes");
+            }) as BoxedBreaker,
+        ),
+        (
+            "an unknown status",
+            Box::new(|d: &mut Value| d["actions"][0]["status"] = "skipped".into()),
+        ),
+        (
+            "a not_undone without its error",
+            Box::new(|d: &mut Value| d["not_undone"] = serde_json::json!([{"step": "x"}])),
+        ),
+    ] {
+        let mut doc = failed.clone();
+        edit(&mut doc);
+        assert!(
+            !v.is_valid(&doc),
+            "the apply schema accepts a result with {why}"
+        );
+    }
+    sb.topo_ok(&["destroy", &failing]);
+    sb.sh_ok("rm -rf /run/topo/fails");
+    assert_eq!(sb.residue(), "");
 }

@@ -363,7 +363,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             )
             .await;
             drop(spinner);
-            let report = report?;
+            let report = report.inspect_err(|e| failed_json(e, json))?;
             finish(&report, json, "Apply");
             Ok(exit::OK)
         }
@@ -384,7 +384,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             // only rebuild what the user wants gone.
             let report = crate::apply(s, crate::apply::Options { rollback: false }).await;
             drop(spinner);
-            let report = report?;
+            let report = report.inspect_err(|e| failed_json(e, json))?;
             crate::forget_lab(&lab);
             finish(&report, json, "Destroy");
             Ok(exit::OK)
@@ -421,6 +421,18 @@ async fn prepare_with_warnings(l: &crate::Loaded, out: Output) -> Result<crate::
         );
     }
     Ok(s)
+}
+
+/// With `--json`, a run that failed part-way still prints its result on
+/// stdout (what was done, what failed, what rollback undid), as programs
+/// need it most then; the error goes to stderr as always.
+fn failed_json(e: &Error, json: bool) {
+    if let (true, Error::Apply { report, .. }) = (json, e) {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::report_json(report)).expect("report serializes")
+        );
+    }
 }
 
 fn finish(r: &crate::ApplyReport, json: bool, verb: &str) {

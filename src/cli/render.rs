@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Version of the JSON plan document; bumped on incompatible changes.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// Version of the JSON plan document; bumped on incompatible changes
+/// (2: a MAC is the text `aa:bb:cc:dd:ee:ff`, no longer a list of bytes).
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 fn sigil(op: Op) -> &'static str {
     match op {

@@ -4,6 +4,7 @@
 mod build;
 mod describe;
 pub mod ipam;
+mod mac;
 pub mod names;
 pub mod nat;
 pub mod resource;

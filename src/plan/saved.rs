@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// Marks the document so `apply` can tell it from a lab file.
 pub const SAVED_PLAN_KIND: &str = "topo-saved-plan";
-pub const SAVED_PLAN_VERSION: u32 = 1;
+/// 2: MACs are text (`aa:bb:cc:dd:ee:ff`).
+pub const SAVED_PLAN_VERSION: u32 = 2;
 
 /// A plan with everything needed to apply it later.
 #[derive(Debug, Clone, Serialize, Deserialize)]
