@@ -1156,7 +1156,8 @@ fn link_mtu_zero() {
 
 #[test]
 fn mtu_bounds_are_accepted() {
-    let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      a: { mtu: 68 }\n      b: { mtu: 65535 }\nlinks:\n  - endpoints: [red:a, host:v-a]\n  - endpoints: [red:b, host:v-b]\n    mtu: 9000\n";
+    // Both ends of b override the link's mtu, as they must (tests/veth_mtu.rs).
+    let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      a: { mtu: 68 }\n      b: { mtu: 65535 }\nhost:\n  interfaces:\n    v-b: { mtu: 65535 }\nlinks:\n  - endpoints: [red:a, host:v-a]\n  - endpoints: [red:b, host:v-b]\n    mtu: 9000\n  - endpoints: [red:c, host:v-c]\n    mtu: 9000\n";
     let st = valid(text).model.state;
     let mtu = |l: IfRef| match link_res(&st, &l) {
         Res::Link { mtu, .. } => mtu,
@@ -1164,8 +1165,10 @@ fn mtu_bounds_are_accepted() {
     };
     assert_eq!(mtu(node_if("red", "a")), Some(68));
     assert_eq!(mtu(node_if("red", "b")), Some(65535));
-    // The link's mtu applies to both ends unless an interface overrides it.
-    assert_eq!(mtu(host_if("v-b")), Some(9000));
+    assert_eq!(mtu(host_if("v-b")), Some(65535));
+    // The link's mtu applies to both ends unless interfaces override it.
+    assert_eq!(mtu(node_if("red", "c")), Some(9000));
+    assert_eq!(mtu(host_if("v-c")), Some(9000));
 }
 
 #[test]
