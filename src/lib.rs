@@ -57,6 +57,9 @@ pub enum Error {
     Stale(Vec<String>),
     #[error("after apply the kernel still differs from the file in {} place(s): {}", .0.actions.len(), .0.actions.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", "))]
     Verify(Plan),
+    /// `--lab NAME` of a lab that owns nothing on this machine.
+    #[error("no lab named `{0}` on this machine")]
+    NoLab(String),
 }
 
 /// The file argument that stands for standard input.
@@ -349,6 +352,39 @@ pub async fn prepare_destroy(lab: &str, notify: Notify<'_>) -> Result<Session, E
         warnings,
         _lock: lock,
     })
+}
+
+/// Locks the lab and reads everything it owns, the inside of its node
+/// namespaces too, without a file: what `show --lab` lists. `Error::NoLab`
+/// when the lab owns nothing here.
+pub async fn observe_lab(lab: &str, notify: Notify<'_>) -> Result<Observed, Error> {
+    check_privileges()?;
+    let _lock = lock(lab, notify)?;
+    let mut handles = Handles::default();
+    let observed = observe::observe_with(lab, None, true, &mut handles).await?;
+    if is_absent(&observed) {
+        return Err(Error::NoLab(lab.to_string()));
+    }
+    Ok(observed)
+}
+
+/// Whether the lab owns nothing on this machine: no object with its mark,
+/// no sysctl or nft table recorded, nothing an interrupted run left.
+pub fn is_absent(o: &Observed) -> bool {
+    o.state.is_empty() && o.interrupted.is_empty()
+}
+
+/// The labs with a record on this machine (under /run/topo), for messages.
+pub fn labs_here() -> Vec<String> {
+    let mut labs: Vec<String> = std::fs::read_dir(kernel::state_file::run_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("state.json").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    labs.sort();
+    labs
 }
 
 /// The lab name a file declares, checked.

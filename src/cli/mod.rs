@@ -375,6 +375,13 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             };
             let s = crate::prepare_destroy(&lab, &|m| out.notify(m)).await?;
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
+            // Nothing of the lab here: say so, and succeed (destroy is idempotent).
+            if crate::is_absent(&s.observed) && !json {
+                drop(s);
+                crate::forget_lab(&lab);
+                println!("Nothing to destroy: no lab named `{lab}` on this machine.");
+                return Ok(exit::OK);
+            }
             if !json && !out.quiet {
                 print!("{}", plan_text(&s.plan, color()));
             }
@@ -483,6 +490,15 @@ fn report_error(e: &Error) {
         Error::Verify(left) => {
             eprintln!("error: {e}");
             eprint!("{}", plan_text(left, false));
+        }
+        Error::NoLab(_) => {
+            eprintln!("error: {e}");
+            let labs = crate::labs_here();
+            if labs.is_empty() {
+                eprintln!("help: no lab has been applied here; `topo show FILE` compares a file with the kernel");
+            } else {
+                eprintln!("help: labs on this machine: {}", labs.join(", "));
+            }
         }
         Error::Kernel(_) => {
             eprintln!("error: {e}");

@@ -498,8 +498,8 @@ pub(crate) async fn run(
 ) -> Result<i32, Error> {
     let shown = match (file, lab) {
         (_, Some(lab)) => {
-            let s = crate::prepare_destroy(lab, &|m| out.notify(m)).await?;
-            build(lab, None, &s.observed.state, None, None)
+            let observed = crate::observe_lab(lab, &|m| out.notify(m)).await?;
+            build(lab, None, &observed.state, None, None)
         }
         (Some(file), None) => {
             let l = crate::load(file)?;
