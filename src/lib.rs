@@ -104,7 +104,7 @@ pub fn load_text(file: String, text: String) -> Result<Loaded, Error> {
 
 /// What `apply` was given: a lab file, or a plan saved by `topo plan -o`.
 pub enum Input {
-    Lab(Loaded),
+    Lab(Box<Loaded>),
     Saved(Box<plan::saved::SavedPlan>),
 }
 
@@ -117,7 +117,7 @@ pub fn load_input(path: &str) -> Result<Input, Error> {
             path: file,
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
         }),
-        None => load_text(file, text).map(Input::Lab),
+        None => load_text(file, text).map(|l| Input::Lab(Box::new(l))),
     }
 }
 
