@@ -40,6 +40,7 @@ Examples:
   topo plan --json lab.yaml         the same plan as a JSON document
   topo plan --format markdown lab.yaml   the plan as a pull-request comment
   topo apply lab.yaml               converge the kernel to the file
+  gen-lab | topo apply -            the same, the lab read from standard input
   topo show lab.yaml                the lab as it is live, with drift
   topo exec lab.yaml red -- ping -c1 10.0.0.2   run a command in node red
   topo graph lab.yaml --format svg -o lab.svg   draw the lab (Graphviz)
