@@ -55,8 +55,16 @@ pub enum Error {
     },
     #[error("the saved plan is stale: the kernel changed since it was made, so nothing was applied: {}; run `topo plan -o` again", .0.join("; "))]
     Stale(Vec<String>),
-    #[error("after apply the kernel still differs from the file in {} place(s): {}", .0.actions.len(), .0.actions.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", "))]
-    Verify(Plan),
+    #[error("after apply the kernel still differs from the file in {} place(s): {}", .left.actions.len(), .left.actions.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", "))]
+    Verify {
+        left: Plan,
+        report: Box<ApplyReport>,
+    },
+    #[error("stopped by signal {signal} before the end")]
+    Interrupted {
+        signal: i32,
+        report: Box<ApplyReport>,
+    },
     /// `--lab NAME` of a lab that owns nothing on this machine.
     #[error("no lab named `{0}` on this machine")]
     NoLab(String),
@@ -286,31 +294,31 @@ pub struct ApplyReport {
     pub undone: Vec<String>,
     /// After a failure: steps rollback could not undo, and why.
     pub not_undone: Vec<(String, String)>,
+    /// Interfaces that carried no traffic yet when apply stopped waiting.
+    pub not_ready: Vec<String>,
 }
 
-/// Executes the session's plan, then observes again: the plan must be empty.
+/// Executes the session's plan; apply then checks the kernel matches the
+/// file (a difference left is a failure, rolled back like any other).
 pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, Error> {
     let before = kernel::write_count();
-    let out = apply::execute(
-        &s.plan,
-        &s.model.state,
-        s.model.ipv6,
-        &s.observed,
-        &mut s.handles,
-        opts,
-    )
-    .await;
-    let mut report = ApplyReport {
+    let out = apply::execute(&s.plan, &s.model, &s.observed, &mut s.handles, opts).await;
+    let report = ApplyReport {
         plan: s.plan.clone(),
         done: out.done,
-        failed: None,
-        writes: 0,
+        failed: out.failed.as_ref().map(|(i, _)| *i),
+        writes: kernel::write_count() - before,
         undone: out.undone,
         not_undone: out.not_undone,
+        not_ready: out.not_ready.iter().map(ToString::to_string).collect(),
     };
-    report.writes = kernel::write_count() - before;
+    if let Some(signal) = out.interrupted {
+        return Err(Error::Interrupted {
+            signal,
+            report: Box::new(report),
+        });
+    }
     if let Some((i, error)) = out.failed {
-        report.failed = Some(i);
         let failed = s
             .plan
             .actions
@@ -322,12 +330,11 @@ pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, 
             report: Box::new(report),
         });
     }
-    if !s.plan.is_empty() {
-        let again = observe::observe(&s.model.lab, Some(&s.model), &mut s.handles).await?;
-        let left = plan::diff(&s.model.lab, &s.model.state, &again)?;
-        if !left.is_empty() {
-            return Err(Error::Verify(left));
-        }
+    if let Some(left) = out.left {
+        return Err(Error::Verify {
+            left,
+            report: Box::new(report),
+        });
     }
     remember_applied(&s.model)?;
     Ok(report)
@@ -416,6 +423,7 @@ fn bare_model(
     Model {
         lab: lab.to_string(),
         ipv6,
+        dad: false,
         nodes,
         state,
         origins: Default::default(),

@@ -230,7 +230,7 @@ fn labs_without_ipv6_create_interfaces_without_it() {
         sb.sh_ok("ip -n a -6 addr show dev eth0").contains("fe80"),
         "IPv6 labs keep link-local"
     );
-    sb.sh_ok("sleep 2");
+    // Lab addresses skip duplicate address detection: usable at once.
     sb.ping("a", "fd00::2");
     sb.topo_ok(&["destroy", &v6]);
     assert_eq!(sb.residue(), "");

@@ -318,7 +318,7 @@ fn apply_schema_is_the_plan_schema_plus_a_status() {
     for (name, def) in plan["$defs"].as_object().unwrap() {
         assert_eq!(
             &apply["$defs"][name], def,
-            "$defs/{name} of apply.schema.json differs from plan.schema.json's"
+            "$defs/{name} of apply.schema.json differs from plan.schema.json's: run python3 scripts/apply-schema.py"
         );
     }
     let mut applied = apply["$defs"]["applied_action"].clone();

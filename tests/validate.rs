@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 use topo::diag::{Diagnostic, Level};
-use topo::model::{build, Id, IfRef, Mac, Ns, Prior, Res, RouteKey, State, Validated};
+use topo::model::{build, Id, IfRef, Mac, Ns, Prior, Res, RouteKey, Scope, State, Validated};
 use topo::spec::{load_str, LabSpec};
 
 /// The example lab from the file format's contract.
@@ -166,6 +166,7 @@ fn default_via(gw: &str, dev: Option<&str>) -> Res {
     Res::Route {
         via: Some(ip(gw)),
         dev: dev.map(str::to_string),
+        scope: Scope::Global,
     }
 }
 
@@ -192,7 +193,10 @@ fn example_network_allocates_addresses_and_default_routes() {
         st.get(&Id::Bridge {
             link: host_if("megaNet")
         }),
-        Some(&Res::Bridge { stp: false })
+        Some(&Res::Bridge {
+            stp: false,
+            forward_delay: None
+        })
     );
     assert_eq!(addresses(&st, &host_if("megaNet")), ["12.0.6.200/24"]);
     for c in ["c1", "c2", "c3"] {
@@ -221,7 +225,10 @@ fn example_bridge_endpoint_gets_a_generated_port() {
         st.get(&Id::Bridge {
             link: host_if("v-net-0")
         }),
-        Some(&Res::Bridge { stp: false })
+        Some(&Res::Bridge {
+            stp: false,
+            forward_delay: None
+        })
     );
     assert_eq!(addresses(&st, &host_if("v-net-0")), ["192.168.15.5/24"]);
 }
@@ -270,6 +277,7 @@ fn example_interface_settings_routes_and_sysctls() {
     let dev_route = Res::Route {
         via: None,
         dev: Some("eth0".into()),
+        scope: Scope::Link,
     };
     assert_eq!(
         route(&st, red_ns.clone(), "10.9.0.0/16", 100),
@@ -282,6 +290,7 @@ fn example_interface_settings_routes_and_sysctls() {
     let host_route = Res::Route {
         via: Some(ip("192.168.0.1")),
         dev: None,
+        scope: Scope::Global,
     };
     assert_eq!(route(&st, Ns::Host, "12.0.1.0/24", 0), Some(host_route));
 
@@ -358,7 +367,7 @@ fn node_under_nodes_and_in_a_network_is_one_node() {
         Res::Link {
             up: true,
             mtu: Some(9000),
-            mac: None,
+            mac: Some(Mac::stable("lab", &node_if("c2", "eth0"))),
             master: None
         }
     );

@@ -248,8 +248,19 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             report_error(&e);
-            exit::ERROR
+            match e {
+                Error::Interrupted { signal, .. } => 128 + signal,
+                _ => exit::ERROR,
+            }
         }
+    }
+}
+
+/// A first SIGINT or SIGTERM stops the run after the step in flight, with
+/// rollback and the usual summary; a second one stops at once.
+fn catch_signals() {
+    if let Err(e) = crate::kernel::signals::catch() {
+        tracing::warn!("cannot catch SIGINT and SIGTERM: {e}");
     }
 }
 
@@ -356,10 +367,12 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             }
             let spinner =
                 progress::Spinner::start("Applying", s.plan.actions.len(), json || out.quiet);
+            catch_signals();
             let report = crate::apply(
                 s,
                 crate::apply::Options {
                     rollback: !no_rollback,
+                    verify: true,
                 },
             )
             .await;
@@ -390,7 +403,12 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                 progress::Spinner::start("Destroying", s.plan.actions.len(), json || out.quiet);
             // Destroy keeps going forward: undoing a half-done destroy would
             // only rebuild what the user wants gone.
-            let report = crate::apply(s, crate::apply::Options { rollback: false }).await;
+            catch_signals();
+            let options = crate::apply::Options {
+                rollback: false,
+                verify: true,
+            };
+            let report = crate::apply(s, options).await;
             drop(spinner);
             let report = report.inspect_err(|e| failed_json(e, json))?;
             crate::forget_lab(&lab);
@@ -435,7 +453,13 @@ async fn prepare_with_warnings(l: &crate::Loaded, out: Output) -> Result<crate::
 /// stdout (what was done, what failed, what rollback undid), as programs
 /// need it most then; the error goes to stderr as always.
 fn failed_json(e: &Error, json: bool) {
-    if let (true, Error::Apply { report, .. }) = (json, e) {
+    let report = match e {
+        Error::Apply { report, .. }
+        | Error::Verify { report, .. }
+        | Error::Interrupted { report, .. } => report,
+        _ => return,
+    };
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&render::report_json(report)).expect("report serializes")
@@ -444,6 +468,12 @@ fn failed_json(e: &Error, json: bool) {
 }
 
 fn finish(r: &crate::ApplyReport, json: bool, verb: &str) {
+    if !r.not_ready.is_empty() {
+        eprintln!(
+            "warning: the kernel matches the file, but these interfaces carried no traffic yet when topo stopped waiting: {}",
+            r.not_ready.join(", ")
+        );
+    }
     if json {
         println!(
             "{}",
@@ -488,9 +518,14 @@ fn report_error(e: &Error) {
                 "help: make the plan again with `topo plan -o`, or apply the lab file itself"
             );
         }
-        Error::Verify(left) => {
+        Error::Verify { left, report } => {
             eprintln!("error: {e}");
             eprint!("{}", plan_text(left, false));
+            eprint!("{}", render::outcome_text(report));
+        }
+        Error::Interrupted { report, .. } => {
+            eprintln!("error: {e}; the step in flight was finished");
+            eprint!("{}", render::outcome_text(report));
         }
         Error::NoLab(_) => {
             eprintln!("error: {e}");

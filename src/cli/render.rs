@@ -229,6 +229,7 @@ pub(crate) fn report_json(r: &ApplyReport) -> Value {
         "writes": r.writes,
         "undone": r.undone,
         "not_undone": r.not_undone.iter().map(|(w, e)| json!({"step": w, "error": e})).collect::<Vec<_>>(),
+        "not_ready": r.not_ready,
     })
 }
 

@@ -133,7 +133,7 @@ fn route_text(id: &Id, res: Option<&Res>) -> String {
     } else {
         key.to.to_string()
     };
-    if let Some(Res::Route { via, dev }) = res {
+    if let Some(Res::Route { via, dev, .. }) = res {
         if let Some(v) = via {
             s += &format!(" via {v}");
         }

@@ -18,6 +18,9 @@ struct Index<'a> {
     creators: BTreeMap<&'a IfRef, Vec<&'a Id>>,
     /// Links and addresses per namespace.
     in_ns: BTreeMap<&'a Ns, Vec<&'a Id>>,
+    /// Routes straight onto a device (no gateway) per namespace: gateways
+    /// inside them are reachable only once they exist.
+    on_link: BTreeMap<&'a Ns, Vec<&'a Id>>,
 }
 
 impl<'a> Index<'a> {
@@ -25,6 +28,7 @@ impl<'a> Index<'a> {
         let mut ix = Index {
             creators: BTreeMap::new(),
             in_ns: BTreeMap::new(),
+            on_link: BTreeMap::new(),
         };
         for (id, res) in st {
             match (id, res) {
@@ -35,6 +39,9 @@ impl<'a> Index<'a> {
                 }
                 (Id::Link { link } | Id::Address { link, .. }, _) => {
                     ix.in_ns.entry(&link.ns).or_default().push(id)
+                }
+                (Id::Route { ns, .. }, Res::Route { via: None, .. }) => {
+                    ix.on_link.entry(ns).or_default().push(id)
                 }
                 _ => {}
             }
@@ -78,6 +85,17 @@ fn dependencies(id: &Id, res: &Res, st: &State, ix: &Index<'_>) -> Vec<Id> {
             ns: ns.clone(),
             chain: chain.clone(),
         }),
+        (Id::Route { ns, .. }, Res::Route { via: Some(v), .. }) => {
+            deps.extend(ix.in_ns.get(ns).into_iter().flatten().map(|i| (*i).clone()));
+            deps.extend(
+                ix.on_link
+                    .get(ns)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| matches!(r, Id::Route { key, .. } if key.to.contains(v)))
+                    .map(|i| (*i).clone()),
+            );
+        }
         (Id::Route { ns, .. }, _) | (Id::Sysctl { ns, .. }, _) => {
             // Routes need their interfaces up and addressed; per-interface
             // sysctls need the interface.
@@ -133,16 +151,11 @@ fn home<'a>(id: &'a Id, st: &'a State, ix: &Index<'a>) -> Option<&'a str> {
                     _ => None,
                 })
         }),
-        other => match other.ns() {
-            Ns::Node(_) => node(match other {
-                Id::Route { ns, .. }
-                | Id::Sysctl { ns, .. }
-                | Id::Chain { ns, .. }
-                | Id::Rule { ns, .. } => ns,
-                _ => unreachable!("covered above"),
-            }),
-            Ns::Host => None,
-        },
+        Id::Bridge { link } => node(&link.ns),
+        Id::Route { ns, .. }
+        | Id::Sysctl { ns, .. }
+        | Id::Chain { ns, .. }
+        | Id::Rule { ns, .. } => node(ns),
     }
 }
 
@@ -223,6 +236,7 @@ mod tests {
             Res::Route {
                 via: Some("10.0.0.1".parse().unwrap()),
                 dev: None,
+                scope: crate::model::Scope::Global,
             },
         );
         st.insert(
@@ -244,7 +258,10 @@ mod tests {
             Id::Bridge {
                 link: link("host", "br0"),
             },
-            Res::Bridge { stp: false },
+            Res::Bridge {
+                stp: false,
+                forward_delay: None,
+            },
         );
         st.insert(
             Id::Veth { link: port.clone() },

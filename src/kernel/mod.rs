@@ -1,10 +1,12 @@
 //! The only code that touches the system: namespaces, netlink, sysctls,
 //! and the small state file for what the kernel cannot hold.
 
+pub mod announce;
 pub mod lock;
 pub mod netlink;
 pub mod netns;
 pub mod nft;
+pub mod signals;
 pub mod state_file;
 pub mod sysctl;
 

@@ -3,7 +3,7 @@
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
 use super::nat;
-use super::resource::{Id, IfRef, Mac, Ns, Res, RouteKey, State};
+use super::resource::{Id, IfRef, Mac, Ns, Res, RouteKey, Scope, State};
 use crate::diag::{did_you_mean, Diagnostic, Level, Pos};
 use crate::spec::{LabSpec, NetworkMember, RouteSpec, SysctlValue, S};
 use ipnet::IpNet;
@@ -21,6 +21,8 @@ pub struct Model {
     pub lab: String,
     /// Whether interfaces topo creates keep IPv6 address generation.
     pub ipv6: bool,
+    /// Whether IPv6 addresses go through duplicate address detection.
+    pub dad: bool,
     pub nodes: BTreeSet<String>,
     pub state: State,
     /// Where in the file each object was declared.
@@ -47,16 +49,24 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
     if b.diags.iter().any(|d| d.level == Level::Error) {
         return Err(b.diags);
     }
-    let ipv6 = spec
-        .ipv6
-        .as_ref()
-        .map(|v| v.value)
-        .unwrap_or_else(|| b.any_v6());
+    let ipv6 = match &spec.ipv6 {
+        Some(v) if !v.value && b.any_v6() => {
+            let d = Diagnostic::error(
+                Pos::of(v),
+                "`ipv6: false` turns IPv6 off on the lab's interfaces, but the file gives them IPv6 addresses or routes",
+            )
+            .help("remove `ipv6: false`, or the IPv6 addresses and routes");
+            return Err(vec![d]);
+        }
+        Some(v) => v.value,
+        None => b.any_v6(),
+    };
     let model = Model {
         lab: b.lab.clone(),
         ipv6,
+        dad: spec.dad.as_ref().is_some_and(|d| d.value),
         nodes: b.nodes.keys().cloned().collect(),
-        state: b.state(),
+        state: b.state(ipv6),
         origins: std::mem::take(&mut b.origins),
         allocated: b.allocated.clone(),
     };
@@ -68,8 +78,13 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum IfKind {
-    Bridge { stp: bool },
-    Veth { peer: IfRef },
+    Bridge {
+        stp: bool,
+        forward_delay: Option<u32>,
+    },
+    Veth {
+        peer: IfRef,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -263,13 +278,24 @@ impl<'a> Builder<'a> {
                 None => Ns::Host,
             };
             let stp = br.value.stp.as_ref().is_some_and(|s| s.value);
+            let forward_delay = match &br.value.forward_delay {
+                Some(d) if !(2..=30).contains(&d.value) => {
+                    self.err(
+                        Pos::of(d),
+                        format!("forward_delay {} is out of range", d.value),
+                        "the kernel takes 2 to 30 seconds; 15 is its default",
+                    );
+                    continue;
+                }
+                d => d.as_ref().map(|d| d.value),
+            };
             let mtu = self.mtu(br.value.mtu.as_ref());
             self.bridges.insert(name.clone(), ns.clone());
             let link = IfRef::new(ns, name);
             self.origins.insert(Id::Bridge { link: link.clone() }, pos);
             let iface = Iface {
                 pos,
-                kind: IfKind::Bridge { stp },
+                kind: IfKind::Bridge { stp, forward_delay },
                 master: None,
                 mtu,
                 mac: None,
@@ -395,7 +421,10 @@ impl<'a> Builder<'a> {
             .or_insert(pos);
         let iface = self.ifaces.entry(link).or_insert(Iface {
             pos,
-            kind: IfKind::Bridge { stp: false },
+            kind: IfKind::Bridge {
+                stp: false,
+                forward_delay: None,
+            },
             master: None,
             mtu: None,
             mac: None,
@@ -556,14 +585,13 @@ impl<'a> Builder<'a> {
             self.allocated.insert(link.clone());
             let family = (link.ns.label().to_string(), gw.is_ipv4());
             if !self.explicit_default.contains(&family) && self.has_default.insert(family) {
-                let key = RouteKey {
-                    to: default_for(gw),
-                    metric: 0,
-                };
+                let to = default_for(gw);
                 let res = Res::Route {
                     via: Some(gw),
                     dev: Some(link.name.clone()),
+                    scope: Scope::of_route(&to, Some(gw)),
                 };
+                let key = RouteKey::new(to, 0);
                 self.routes
                     .entry(link.ns.clone())
                     .or_default()
@@ -837,8 +865,15 @@ impl<'a> Builder<'a> {
             groups.push((Ns::Node(n.clone()), &s.value.routes, &s.value.sysctls));
         }
         for (ns, routes, sysctls) in groups {
+            // Prefixes routed straight onto a device: gateways inside them
+            // are reachable, as the kernel sees it.
+            let on_link: Vec<IpNet> = routes
+                .iter()
+                .filter(|r| r.value.via.is_none() && r.value.dev.is_some())
+                .filter_map(|r| r.value.to.value.parse::<IpNet>().ok())
+                .collect();
             for r in routes {
-                self.route(&ns, r);
+                self.route(&ns, r, &on_link);
             }
             for (key, value) in sysctls {
                 self.sysctl(&ns, key, value);
@@ -846,7 +881,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn route(&mut self, ns: &Ns, r: &S<RouteSpec>) {
+    fn route(&mut self, ns: &Ns, r: &S<RouteSpec>, on_link: &[IpNet]) {
         let pos = Pos::of(r);
         let spec = &r.value;
         let via = match &spec.via {
@@ -927,7 +962,8 @@ impl<'a> Builder<'a> {
             let reachable = self
                 .in_ns(ns)
                 .flat_map(|(_, i)| &i.addrs)
-                .any(|(a, _)| a.contains(&v));
+                .any(|(a, _)| a.contains(&v))
+                || on_link.iter().any(|n| n.contains(&v));
             if !reachable {
                 let have: Vec<String> = self
                     .in_ns(ns)
@@ -949,10 +985,7 @@ impl<'a> Builder<'a> {
                 return;
             }
         }
-        let key = RouteKey {
-            to,
-            metric: spec.metric.as_ref().map_or(0, |m| m.value),
-        };
+        let key = RouteKey::new(to, spec.metric.as_ref().map_or(0, |m| m.value));
         let routes = self.routes.entry(ns.clone()).or_default();
         if let Some((_, prev)) = routes.get(&key) {
             if prev.line != pos.line {
@@ -968,7 +1001,8 @@ impl<'a> Builder<'a> {
                 return;
             }
         }
-        routes.insert(key, (Res::Route { via, dev }, pos));
+        let scope = Scope::of_route(&to, via);
+        routes.insert(key, (Res::Route { via, dev, scope }, pos));
     }
 
     fn sysctl(&mut self, ns: &Ns, key: &str, value: &S<SysctlValue>) {
@@ -1031,7 +1065,15 @@ impl<'a> Builder<'a> {
                     .iter()
                     .filter(|k| k.addr().is_ipv4() == a.addr().is_ipv4())
                     .collect();
-                if !same_family.is_empty() && !same_family.iter().any(|k| k.contains(&a.addr())) {
+                let inside = |a: &IpNet| same_family.iter().any(|k| k.contains(&a.addr()));
+                // More subnets on one segment are fine once one of this
+                // family is shared: gateways of the others are reached by
+                // routes onto the device.
+                let shares = iface
+                    .addrs
+                    .iter()
+                    .any(|(b, _)| b.addr().is_ipv4() == a.addr().is_ipv4() && inside(b));
+                if !same_family.is_empty() && !shares {
                     let list: Vec<String> = same_family.iter().map(|k| k.to_string()).collect();
                     problems.push((
                         *pos,
@@ -1256,15 +1298,39 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn state(&mut self) -> State {
+    /// A veth end's MTU: its own, else its peer's or its bridge's, else
+    /// the kernel's 1500, so an MTU changed by hand is put back. A bridge
+    /// without one follows its ports, as the kernel does.
+    fn effective_mtu(&self, link: &IfRef, iface: &Iface) -> Option<u32> {
+        let IfKind::Veth { peer: peer_ref } = &iface.kind else {
+            return iface.mtu;
+        };
+        let bridge_mtu = |l: &IfRef, i: &Iface| {
+            let m = i.master.as_ref()?;
+            self.ifaces.get(&IfRef::new(l.ns.clone(), m))?.mtu
+        };
+        let peer = self.ifaces.get(peer_ref);
+        iface
+            .mtu
+            .or_else(|| peer.and_then(|p| p.mtu))
+            .or_else(|| bridge_mtu(link, iface))
+            .or_else(|| peer.and_then(|p| bridge_mtu(peer_ref, p)))
+            .or(Some(1500))
+    }
+
+    fn state(&mut self, ipv6: bool) -> State {
         let mut st = State::new();
         for n in self.nodes.keys() {
             st.insert(Id::Netns { name: n.clone() }, Res::Netns);
         }
         for (link, iface) in &self.ifaces {
             match &iface.kind {
-                IfKind::Bridge { stp } => {
-                    st.insert(Id::Bridge { link: link.clone() }, Res::Bridge { stp: *stp });
+                IfKind::Bridge { stp, forward_delay } => {
+                    let res = Res::Bridge {
+                        stp: *stp,
+                        forward_delay: *forward_delay,
+                    };
+                    st.insert(Id::Bridge { link: link.clone() }, res);
                 }
                 IfKind::Veth { peer } if link < peer => {
                     st.insert(
@@ -1274,13 +1340,27 @@ impl<'a> Builder<'a> {
                 }
                 IfKind::Veth { .. } => {}
             }
+            let mac = iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link));
             let res = Res::Link {
                 up: true,
-                mtu: iface.mtu,
-                mac: iface.mac,
+                mtu: self.effective_mtu(link, iface),
+                mac: Some(mac),
                 master: iface.master.clone(),
             };
             st.insert(Id::Link { link: link.clone() }, res);
+            // The kernel makes no link-local address on what topo creates:
+            // topo adds it, from the MAC, as the kernel would.
+            let link_local =
+                |a: &IpNet| matches!(a, IpNet::V6(v) if v.addr().is_unicast_link_local());
+            if ipv6 && !iface.addrs.iter().any(|(a, _)| link_local(a)) {
+                st.insert(
+                    Id::Address {
+                        link: link.clone(),
+                        address: mac.link_local(),
+                    },
+                    Res::Address,
+                );
+            }
             for (a, _) in &iface.addrs {
                 st.insert(
                     Id::Address {

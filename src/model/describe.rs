@@ -10,7 +10,10 @@ impl Res {
     pub fn describe(&self) -> String {
         match self {
             Res::Netns | Res::Address => String::new(),
-            Res::Bridge { stp } => format!("stp: {stp}"),
+            Res::Bridge { stp, forward_delay } => match forward_delay {
+                Some(d) => format!("stp: {stp}, forward_delay: {d}"),
+                None => format!("stp: {stp}"),
+            },
             Res::Veth { peer } => format!("peer {peer}"),
             Res::Link {
                 up,
@@ -30,13 +33,16 @@ impl Res {
                 }
                 parts.join(", ")
             }
-            Res::Route { via, dev } => {
+            Res::Route { via, dev, scope } => {
                 let mut parts = Vec::new();
                 if let Some(v) = via {
                     parts.push(format!("via {v}"));
                 }
                 if let Some(d) = dev {
                     parts.push(format!("dev {d}"));
+                }
+                if *scope != super::resource::Scope::Global {
+                    parts.push(format!("scope {scope}"));
                 }
                 parts.join(" ")
             }
@@ -52,7 +58,7 @@ impl Res {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{IfRef, Mac, Ns, Res};
+    use crate::model::{IfRef, Mac, Ns, Res, Scope};
 
     #[test]
     fn objects_in_words() {
@@ -73,8 +79,20 @@ mod tests {
         let route = Res::Route {
             via: Some("10.0.0.1".parse().unwrap()),
             dev: Some("eth0".into()),
+            scope: Scope::Global,
         };
         assert_eq!(route.describe(), "via 10.0.0.1 dev eth0");
+        let direct = Res::Route {
+            via: None,
+            dev: Some("eth0".into()),
+            scope: Scope::Link,
+        };
+        assert_eq!(direct.describe(), "dev eth0 scope link");
+        let bridge = Res::Bridge {
+            stp: true,
+            forward_delay: Some(200),
+        };
+        assert_eq!(bridge.describe(), "stp: true, forward_delay: 200");
         assert_eq!(Res::Netns.describe(), "");
     }
 }

@@ -10,4 +10,4 @@ pub mod nat;
 pub mod resource;
 
 pub use build::{build, Model, Prior, Validated};
-pub use resource::{digests, Change, Id, IfRef, Mac, Ns, Res, RouteKey, State};
+pub use resource::{digests, Change, Id, IfRef, Mac, Ns, Res, RouteKey, Scope, State};

@@ -68,6 +68,77 @@ pub struct RouteKey {
     pub metric: u32,
 }
 
+impl RouteKey {
+    /// The key as the kernel stores it: an IPv6 route written without a
+    /// metric (0) is kept, and read back, with metric 1024.
+    pub fn new(to: IpNet, metric: u32) -> Self {
+        let metric = if metric == 0 {
+            Self::default_metric(&to)
+        } else {
+            metric
+        };
+        RouteKey { to, metric }
+    }
+
+    /// The metric a route of this family gets when none is written.
+    pub fn default_metric(to: &IpNet) -> u32 {
+        match to {
+            IpNet::V4(_) => 0,
+            IpNet::V6(_) => 1024,
+        }
+    }
+}
+
+/// How far a route's destination is, as the kernel keeps it: `link` for
+/// a route on a device without a gateway (IPv4), `global` otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Global,
+    Site,
+    Link,
+    Host,
+    Nowhere,
+    Other(u8),
+}
+
+impl Scope {
+    /// The scope the kernel gives a route, as `ip route add` would.
+    pub fn of_route(to: &IpNet, via: Option<IpAddr>) -> Scope {
+        if via.is_none() && matches!(to, IpNet::V4(_)) {
+            Scope::Link
+        } else {
+            Scope::Global
+        }
+    }
+}
+
+impl From<u8> for Scope {
+    fn from(v: u8) -> Scope {
+        match v {
+            0 => Scope::Global,
+            200 => Scope::Site,
+            253 => Scope::Link,
+            254 => Scope::Host,
+            255 => Scope::Nowhere,
+            o => Scope::Other(o),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Global => f.write_str("global"),
+            Scope::Site => f.write_str("site"),
+            Scope::Link => f.write_str("link"),
+            Scope::Host => f.write_str("host"),
+            Scope::Nowhere => f.write_str("nowhere"),
+            Scope::Other(o) => write!(f, "{o}"),
+        }
+    }
+}
+
 /// The stable identity of one managed object.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -158,7 +229,7 @@ impl fmt::Display for Id {
                     key.to.to_string()
                 };
                 write!(f, "route {to} in {ns}")?;
-                if key.metric != 0 {
+                if key.metric != RouteKey::default_metric(&key.to) {
                     write!(f, " metric {}", key.metric)?;
                 }
                 Ok(())
@@ -183,6 +254,35 @@ impl fmt::Display for Mac {
             "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
             b[0], b[1], b[2], b[3], b[4], b[5]
         )
+    }
+}
+
+impl Mac {
+    /// The MAC topo gives an interface the file sets none for: derived from
+    /// the lab, namespace and name, so a re-created interface keeps it and
+    /// neighbours' ARP caches stay right. Locally administered, unicast.
+    pub fn stable(lab: &str, link: &IfRef) -> Mac {
+        let h = super::names::fnv1a(&format!("{lab}\0{}\0{}", link.ns, link.name)).to_be_bytes();
+        Mac([(h[0] & 0xfc) | 0x02, h[1], h[2], h[3], h[4], h[5]])
+    }
+}
+
+impl Mac {
+    /// The IPv6 link-local address made from this MAC (modified EUI-64),
+    /// as the kernel would make it.
+    pub fn link_local(&self) -> IpNet {
+        let m = self.0;
+        let ip = std::net::Ipv6Addr::new(
+            0xfe80,
+            0,
+            0,
+            0,
+            u16::from_be_bytes([m[0] ^ 0x02, m[1]]),
+            u16::from_be_bytes([m[2], 0xff]),
+            u16::from_be_bytes([0xfe, m[3]]),
+            u16::from_be_bytes([m[4], m[5]]),
+        );
+        IpNet::new(IpAddr::V6(ip), 64).expect("64 is a valid IPv6 prefix")
     }
 }
 
@@ -211,6 +311,8 @@ pub enum Res {
     Netns,
     Bridge {
         stp: bool,
+        /// Seconds; `None` in desired state leaves the kernel's.
+        forward_delay: Option<u32>,
     },
     Veth {
         peer: IfRef,
@@ -226,6 +328,7 @@ pub enum Res {
     Route {
         via: Option<IpAddr>,
         dev: Option<String>,
+        scope: Scope,
     },
     Sysctl {
         value: String,
@@ -271,8 +374,17 @@ impl Res {
             }
         };
         match (self, live) {
-            (Res::Bridge { stp }, Res::Bridge { stp: was }) => {
-                push("stp", was.to_string(), stp.to_string())
+            (
+                Res::Bridge { stp, forward_delay },
+                Res::Bridge {
+                    stp: was,
+                    forward_delay: fd0,
+                },
+            ) => {
+                push("stp", was.to_string(), stp.to_string());
+                if forward_delay.is_some() {
+                    push("forward_delay", opt(fd0), opt(forward_delay));
+                }
             }
             (Res::Veth { peer }, Res::Veth { peer: was }) => {
                 push("peer", was.to_string(), peer.to_string())
@@ -300,11 +412,19 @@ impl Res {
                 }
                 push("master", opt(c0), opt(master));
             }
-            (Res::Route { via, dev }, Res::Route { via: v0, dev: d0 }) => {
+            (
+                Res::Route { via, dev, scope },
+                Res::Route {
+                    via: v0,
+                    dev: d0,
+                    scope: s0,
+                },
+            ) => {
                 push("via", opt(v0), opt(via));
                 if dev.is_some() {
                     push("dev", opt(d0), opt(dev));
                 }
+                push("scope", s0.to_string(), scope.to_string());
             }
             (Res::Sysctl { value }, Res::Sysctl { value: was }) => {
                 push("value", was.clone(), value.clone())

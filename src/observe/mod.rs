@@ -3,7 +3,7 @@
 
 use crate::kernel::netlink::{Conn, Dump, KernelError, Link};
 use crate::kernel::{netns, nft, owner_mark, state_file, sysctl, RTPROT_TOPO};
-use crate::model::{Id, IfRef, Mac, Model, Ns, Prior, Res, RouteKey, State};
+use crate::model::{Id, IfRef, Mac, Model, Ns, Prior, Res, RouteKey, Scope, State};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -52,6 +52,11 @@ impl Handles {
         Ok(self.files.get(n))
     }
 
+    /// A handle on the namespace topo itself runs in.
+    pub fn host_file(&self) -> Result<File, KernelError> {
+        File::open("/proc/self/ns/net").map_err(|e| KernelError::new("open host namespace", e))
+    }
+
     /// Forgets a namespace that was deleted or re-created.
     pub fn forget(&mut self, n: &str) {
         self.files.remove(n);
@@ -76,6 +81,13 @@ pub struct Observed {
     /// mark (or, for a namespace, maybe not even mounted). Plan re-creates
     /// them when the file wants them and deletes them otherwise.
     pub interrupted: BTreeSet<Id>,
+    /// IPv4 addresses the kernel holds as secondaries of their subnet.
+    pub secondary: BTreeSet<Id>,
+    /// Owned interfaces that keep secondaries when the primary goes.
+    pub promoting: BTreeSet<IfRef>,
+    /// Owned interfaces that are up but do not carry traffic yet: no
+    /// carrier, or a bridge port that does not forward yet.
+    pub settling: BTreeSet<IfRef>,
 }
 
 /// Reads every namespace the lab owns or wants. `model` may be `None` (destroy
@@ -337,12 +349,21 @@ fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &m
             continue;
         }
         obs.index.insert(r.clone(), l.index);
+        if l.promote {
+            obs.promoting.insert(r.clone());
+        }
+        // A bridge has no carrier until a port has: only its ports count.
+        let quiet = l.kind.as_deref() != Some("bridge") && !l.running;
+        if l.up && (quiet || l.port_settling) {
+            obs.settling.insert(r.clone());
+        }
         match l.kind.as_deref() {
             Some("bridge") => {
                 obs.state.insert(
                     Id::Bridge { link: r.clone() },
                     Res::Bridge {
                         stp: l.stp.unwrap_or(false),
+                        forward_delay: l.forward_delay,
                     },
                 );
             }
@@ -385,23 +406,22 @@ fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &m
         };
         let r = IfRef::new(ns.clone(), &l.name);
         obs.prior.entry(r.clone()).or_default().push(a.net.addr());
-        let link_local =
-            matches!(a.net.addr(), std::net::IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
-        if owned(l) && l.name != "lo" && !link_local {
-            obs.state.insert(
-                Id::Address {
-                    link: r,
-                    address: a.net,
-                },
-                Res::Address,
-            );
+        if a.tentative {
+            obs.settling.insert(r.clone());
+        }
+        if owned(l) && l.name != "lo" {
+            let id = Id::Address {
+                link: r,
+                address: a.net,
+            };
+            if a.secondary {
+                obs.secondary.insert(id.clone());
+            }
+            obs.state.insert(id, Res::Address);
         }
     }
     for rt in &d.routes {
-        let key = RouteKey {
-            to: rt.to,
-            metric: rt.metric,
-        };
+        let key = RouteKey::new(rt.to, rt.metric);
         let id = Id::Route {
             ns: ns.clone(),
             key: key.clone(),
@@ -413,7 +433,15 @@ fn read_namespace(lab: &str, ns: &Ns, d: &Dump, desired: Option<&State>, obs: &m
                 .oif
                 .and_then(|o| by_index.get(&o))
                 .map(|l| l.name.clone());
-            obs.state.insert(id, Res::Route { via: rt.via, dev });
+            let scope = Scope::from(rt.scope);
+            obs.state.insert(
+                id,
+                Res::Route {
+                    via: rt.via,
+                    dev,
+                    scope,
+                },
+            );
         } else if wants(&id) {
             obs.foreign.insert(
                 id,

@@ -2,9 +2,14 @@
 //! and apply both consume this one value; renderers live in `cli`.
 
 pub mod saved;
+mod steps;
+mod vanish;
+
+pub use steps::{Half, Step};
+use vanish::Vanishing;
 
 use crate::graph::{creation_order, Cycle};
-use crate::model::{Change, Id, IfRef, Ns, Res, State};
+use crate::model::{Change, Id, Res, State};
 use crate::observe::Observed;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -104,7 +109,7 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         })
         .map(|(id, _)| id)
         .collect();
-    let gone = Vanishing::new(desired, live, &replaced);
+    let gone = Vanishing::new(desired, obs, &replaced);
 
     let mut actions = Vec::new();
     for id in obs
@@ -138,7 +143,8 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
     }
     for id in creation_order(desired)? {
         let want = &desired[&id];
-        let have = live.get(&id).filter(|_| !gone.vanishes(&id));
+        let cause = gone.cause(&id).filter(|_| live.contains_key(&id));
+        let have = live.get(&id).filter(|_| cause.is_none());
         if obs.interrupted.contains(&id) {
             actions.push(Action {
                 op: Op::Replace,
@@ -158,7 +164,8 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
                 before: None,
                 after: Some(want.clone()),
                 changes: vec![],
-                reason: None,
+                // Made again because this plan's own deletes take it away.
+                reason: cause,
                 drift: false,
             },
             Some(have) => {
@@ -186,94 +193,21 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         actions.push(action);
     }
     // Where the file is as it was at the last apply, any difference was
-    // made outside topo.
+    // made outside topo, except what this plan's own deletes take along.
     let now = crate::model::digests(desired);
     for a in &mut actions {
         let ns = a.id.ns();
         let label = ns.label();
-        a.drift = obs
-            .lab_state
-            .applied
-            .get(label)
-            .is_some_and(|d| now.get(label) == Some(d));
+        let side_effect = a.op == Op::Create && gone.vanishes(&a.id);
+        a.drift = !side_effect
+            && obs
+                .lab_state
+                .applied
+                .get(label)
+                .is_some_and(|d| now.get(label) == Some(d));
     }
     Ok(Plan {
         lab: lab.to_string(),
         actions,
     })
-}
-
-/// Objects that disappear with their container: everything in a deleted
-/// namespace (veths with an end there too), the settings and addresses of
-/// deleted or replaced interfaces.
-struct Vanishing {
-    namespaces: BTreeSet<Ns>,
-    links: BTreeSet<IfRef>,
-    /// veth pairs the kernel removes with a deleted namespace.
-    veths: BTreeSet<Id>,
-    /// Routes the kernel removes with their output interface.
-    routes: BTreeSet<Id>,
-}
-
-impl Vanishing {
-    fn new(desired: &State, live: &State, replaced: &BTreeSet<&Id>) -> Self {
-        let mut v = Vanishing {
-            namespaces: BTreeSet::new(),
-            links: BTreeSet::new(),
-            veths: BTreeSet::new(),
-            routes: BTreeSet::new(),
-        };
-        for id in live.keys() {
-            if let Id::Netns { name } = id {
-                if !desired.contains_key(id) {
-                    v.namespaces.insert(Ns::Node(name.clone()));
-                }
-            }
-        }
-        for (id, res) in live {
-            let dropped = !desired.contains_key(id) || replaced.contains(id);
-            match (id, res) {
-                (Id::Bridge { link }, _) if dropped => {
-                    v.links.insert(link.clone());
-                }
-                (Id::Veth { link }, Res::Veth { peer }) => {
-                    if v.namespaces.contains(&link.ns) || v.namespaces.contains(&peer.ns) {
-                        v.veths.insert(id.clone());
-                    }
-                    if dropped || v.veths.contains(id) {
-                        v.links.insert(link.clone());
-                        v.links.insert(peer.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
-        for (id, res) in live {
-            if let (Id::Route { ns, .. }, Res::Route { dev: Some(d), .. }) = (id, res) {
-                if v.links.contains(&IfRef::new(ns.clone(), d)) {
-                    v.routes.insert(id.clone());
-                }
-            }
-        }
-        v
-    }
-
-    /// Whether `id` goes away as a side effect of another action.
-    fn vanishes(&self, id: &Id) -> bool {
-        match id {
-            Id::Netns { .. } => false,
-            Id::Veth { .. } => self.veths.contains(id),
-            Id::Route { .. } if self.routes.contains(id) => true,
-            Id::Link { link } | Id::Address { link, .. } => {
-                self.links.contains(link) || self.namespaces.contains(&link.ns)
-            }
-            _ => self.namespaces.contains(&id.ns()),
-        }
-    }
-
-    /// Whether a live object absent from the file needs no delete of its own.
-    fn implied(&self, id: &Id) -> bool {
-        // Link settings are not objects: they go with the device.
-        matches!(id, Id::Link { .. }) || self.vanishes(id)
-    }
 }

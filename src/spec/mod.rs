@@ -38,6 +38,10 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub ipv6: Option<S<bool>>,
+    /// Run IPv6 duplicate address detection on the lab's addresses. Off by default: topo checks that every address is unique in the lab, and without DAD an address is usable the moment apply returns instead of two seconds later.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub dad: Option<S<bool>>,
     /// Network namespaces, each named exactly like its node.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, NodeSpec>")]
@@ -146,6 +150,10 @@ pub struct BridgeSpec {
     #[serde(default)]
     #[schemars(with = "bool")]
     pub stp: Option<S<bool>>,
+    /// Seconds a port listens and then learns before it forwards, with spanning tree on (2 to 30; the kernel's default is 15).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub forward_delay: Option<S<u32>>,
     /// MTU in bytes.
     #[serde(default)]
     #[schemars(with = "Option<u32>")]

@@ -54,12 +54,13 @@ impl<'de> Visitor<'de> for Top {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabSpec, A::Error> {
-        let (mut name, mut ipv6, mut nodes, mut bridges) = (None, None, None, None);
+        let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
         let (mut links, mut networks, mut host) = (None, None, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
                 "ipv6" => set(&mut ipv6, "ipv6", &mut map)?,
+                "dad" => set(&mut dad, "dad", &mut map)?,
                 "nodes" => set(&mut nodes, "nodes", &mut map)?,
                 "bridges" => set(&mut bridges, "bridges", &mut map)?,
                 "links" => set(&mut links, "links", &mut map)?,
@@ -74,6 +75,7 @@ impl<'de> Visitor<'de> for Top {
         Ok(LabSpec {
             name: name.ok_or_else(|| de::Error::missing_field("name"))?,
             ipv6: ipv6.unwrap_or_default(),
+            dad: dad.unwrap_or_default(),
             nodes: nodes.unwrap_or_default(),
             bridges: bridges.unwrap_or_default(),
             links: links.unwrap_or_default(),

@@ -91,7 +91,7 @@ fn diagram(m: &Model) -> Diagram {
             (Id::Bridge { link }, _) => {
                 d.bridges.insert(link.clone(), vec![]);
             }
-            (Id::Route { ns, key }, Res::Route { via, dev }) => {
+            (Id::Route { ns, key }, Res::Route { via, dev, .. }) => {
                 let to = if key.to.prefix_len() == 0 {
                     "default".to_string()
                 } else {

@@ -1,19 +1,21 @@
 //! One rtnetlink connection per namespace, opened once: typed dumps and the
 //! few write requests topo needs. Nothing else in topo speaks netlink.
 
+mod parse;
+
 use super::netns::with_netns;
 use super::{count_write, RTPROT_TOPO};
 use futures::TryStreamExt;
 use ipnet::IpNet;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridge, InfoData, InfoKind, InfoVeth,
-    LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    AfSpecInet, AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InetDevConf, InfoBridge, InfoData,
+    InfoKind, InfoVeth, LinkAttribute, LinkMessage,
 };
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType,
-};
+use netlink_packet_route::route::{RouteMessage, RouteProtocol, RouteScope, RouteType};
 use netlink_packet_route::AddressFamily;
+use parse::{parse_addr, parse_link, parse_route};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -71,14 +73,27 @@ pub struct Link {
     pub mac: Option<[u8; 6]>,
     pub master: Option<u32>,
     pub up: bool,
-    /// Spanning tree state, for bridges.
+    /// Operationally up: carrier on both ends of a veth, traffic flows.
+    pub running: bool,
+    /// Spanning tree state and forward delay (seconds), for bridges.
     pub stp: Option<bool>,
+    pub forward_delay: Option<u32>,
+    /// A bridge port that does not forward yet, nor block for good: no
+    /// carrier yet, or spanning tree still listening or learning.
+    pub port_settling: bool,
+    /// promote_secondaries of the interface itself.
+    pub promote: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Addr {
     pub index: u32,
     pub net: IpNet,
+    /// An IPv4 address after the first one of its subnet on the interface:
+    /// the kernel deletes it with that first (primary) one.
+    pub secondary: bool,
+    /// An IPv6 address still in duplicate address detection: not usable.
+    pub tentative: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +103,7 @@ pub struct Route {
     pub via: Option<IpAddr>,
     pub oif: Option<u32>,
     pub protocol: u8,
+    pub scope: u8,
 }
 
 /// Everything topo reads from one namespace, in one pass.
@@ -178,6 +194,21 @@ impl Conn {
             .collect())
     }
 
+    pub async fn dump_addresses(&self) -> Result<Vec<Addr>> {
+        let addrs = self
+            .handle
+            .address()
+            .get()
+            .execute()
+            .try_collect::<Vec<_>>()
+            .await;
+        Ok(addrs
+            .map_err(|e| KernelError::netlink("dump addresses", e))?
+            .iter()
+            .filter_map(parse_addr)
+            .collect())
+    }
+
     pub async fn link_by_name(&self, name: &str) -> Result<Option<Link>> {
         let mut s = self
             .handle
@@ -196,26 +227,64 @@ impl Conn {
 
     /// Creates a bridge, down. Marking and IPv6 settings follow with
     /// `set_link`: the kernel refuses them in a create request.
-    pub async fn create_bridge(&self, name: &str, stp: bool) -> Result<()> {
-        let b = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Bridge)
+    /// A fixed MAC keeps the bridge's address when its ports change.
+    pub async fn create_bridge(
+        &self,
+        name: &str,
+        opts: &BridgeOptions,
+        mac: Option<[u8; 6]>,
+    ) -> Result<()> {
+        let mut b = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Bridge)
             .name(name.to_string())
-            .set_info_data(InfoData::Bridge(vec![InfoBridge::StpState(
-                if stp { 1 } else { 0 }.into(),
-            )]));
+            .set_info_data(bridge_data(opts));
+        if let Some(m) = mac {
+            b = b.address(m.to_vec());
+        }
         self.add_link(b.build(), format!("create bridge {name}"))
             .await
     }
 
+    /// Changes a bridge's own options. They live in the link info, which
+    /// the kernel reads only from an RTM_NEWLINK without NLM_F_CREATE (a
+    /// "changelink"); RTM_SETLINK ignores them.
+    pub async fn change_bridge(&self, index: u32, opts: &BridgeOptions, what: &str) -> Result<()> {
+        let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Bridge)
+            .index(index)
+            .set_info_data(bridge_data(opts))
+            .build();
+        count_write();
+        self.handle
+            .link()
+            .add(msg)
+            .set_flags(NLM_F_REQUEST | NLM_F_ACK)
+            .execute()
+            .await
+            .map_err(|e| KernelError::netlink(what.to_string(), e))
+    }
+
     /// Creates a veth pair, both ends down, with end `a` here and end `b`
     /// created directly inside the namespace `b_ns` (here when `None`).
-    pub async fn create_veth(&self, a: &str, b: &str, b_ns: Option<BorrowedFd<'_>>) -> Result<()> {
+    /// Each end gets its MAC in the same request.
+    pub async fn create_veth(
+        &self,
+        a: (&str, Option<[u8; 6]>),
+        b: (&str, Option<[u8; 6]>),
+        b_ns: Option<BorrowedFd<'_>>,
+    ) -> Result<()> {
+        let ((a, a_mac), (b, b_mac)) = (a, b);
         let mut peer = LinkMessageBuilder::<LinkUnspec>::new().name(b.to_string());
         if let Some(fd) = b_ns {
             peer = peer.setns_by_fd(fd.as_raw_fd());
         }
-        let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
+        if let Some(m) = b_mac {
+            peer = peer.address(m.to_vec());
+        }
+        let mut msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
             .name(a.to_string())
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
+        if let Some(m) = a_mac {
+            msg = msg.address(m.to_vec());
+        }
         // The fd stays borrowed until the kernel has answered.
         self.add_link(msg.build(), format!("create veth {a} ↔ {b}"))
             .await
@@ -243,8 +312,8 @@ impl Conn {
         if let Some(alias) = s.alias {
             b = b.alias(alias.to_string());
         }
-        if s.ipv6_off {
-            b = without_ipv6(b);
+        if s.fresh {
+            b = b.append_extra_attribute(fresh_settings());
         }
         match s.master {
             Some(0) => b = b.nocontroller(),
@@ -265,22 +334,6 @@ impl Conn {
             .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
-    pub async fn set_bridge_stp(&self, index: u32, stp: bool, what: &str) -> Result<()> {
-        let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Bridge)
-            .index(index)
-            .set_info_data(InfoData::Bridge(vec![InfoBridge::StpState(
-                if stp { 1 } else { 0 }.into(),
-            )]))
-            .build();
-        count_write();
-        self.handle
-            .link()
-            .set(msg)
-            .execute()
-            .await
-            .map_err(|e| KernelError::netlink(what.to_string(), e))
-    }
-
     pub async fn delete_link(&self, index: u32, what: &str) -> Result<()> {
         count_write();
         self.handle
@@ -291,12 +344,23 @@ impl Conn {
             .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
-    pub async fn add_address(&self, index: u32, net: IpNet, what: &str) -> Result<()> {
+    /// Adds an address; `nodad` makes an IPv6 address usable at once,
+    /// without the two seconds of duplicate address detection.
+    pub async fn add_address(&self, index: u32, net: IpNet, nodad: bool, what: &str) -> Result<()> {
         count_write();
-        self.handle
+        // Replace: an address the kernel may have removed with its primary,
+        // or not, is added again either way. The interface is the lab's.
+        let mut req = self
+            .handle
             .address()
             .add(index, net.addr(), net.prefix_len())
-            .execute()
+            .replace();
+        if nodad && net.addr().is_ipv6() {
+            req.message_mut()
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        req.execute()
             .await
             .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
@@ -317,19 +381,26 @@ impl Conn {
             .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
-    /// Adds (or with `replace`, overwrites) a main-table route marked as topo's.
-    pub async fn put_route(&self, r: &RouteSpec, replace: bool, what: &str) -> Result<()> {
+    /// Adds, or overwrites, a main-table route marked as topo's. Overwriting
+    /// is safe: observe refuses a plan where a route of someone else's has
+    /// the key, and it makes re-adding a route the kernel may or may not
+    /// have removed by itself idempotent.
+    pub async fn put_route(&self, r: &RouteSpec, what: &str) -> Result<()> {
         let msg = route_message(r)?;
         count_write();
-        let req = self.handle.route().add(msg);
-        let req = if replace { req.replace() } else { req };
-        req.execute()
+        self.handle
+            .route()
+            .add(msg)
+            .replace()
+            .execute()
             .await
             .map_err(|e| KernelError::netlink(what.to_string(), e))
     }
 
     pub async fn delete_route(&self, r: &RouteSpec, what: &str) -> Result<()> {
-        let msg = route_message(r)?;
+        let mut msg = route_message(r)?;
+        // Match the route whatever its scope, as `ip route del` does.
+        msg.header.scope = RouteScope::NoWhere;
         count_write();
         self.handle
             .route()
@@ -348,8 +419,10 @@ pub struct LinkSettings<'a> {
     pub mtu: Option<u32>,
     pub mac: Option<[u8; 6]>,
     pub master: Option<u32>,
-    /// Turn IPv6 address generation off (before the link first comes up).
-    pub ipv6_off: bool,
+    /// For an interface topo just made: keep IPv4 secondaries when their
+    /// primary goes, announce address changes by gratuitous ARP, and leave
+    /// IPv6 addresses to topo (no kernel-made link-local, no DAD on it).
+    pub fresh: bool,
 }
 
 /// A route as topo writes it.
@@ -377,15 +450,44 @@ fn route_message(r: &RouteSpec) -> Result<RouteMessage> {
     }
     let mut msg = b.build();
     msg.header.kind = RouteType::Unicast;
+    // As `ip route add PREFIX dev X` does: a route without a gateway is on
+    // the link, so gateways behind it are reachable. IPv6 has no scopes.
+    if r.via.is_none() && r.to.addr().is_ipv4() {
+        msg.header.scope = RouteScope::Link;
+    }
     Ok(msg)
 }
 
-/// Without IPv6, the interface comes up with no link-local address, no DAD
-/// and no multicast reports: most of the kernel's cost on big bridges.
-fn without_ipv6(b: LinkMessageBuilder<LinkUnspec>) -> LinkMessageBuilder<LinkUnspec> {
-    b.append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
-        vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
-    )]))
+/// A bridge's own options; a forward delay is in clock ticks (USER_HZ).
+fn bridge_data(b: &BridgeOptions) -> InfoData {
+    let mut opts = vec![InfoBridge::StpState(if b.stp { 1 } else { 0 }.into())];
+    if let Some(d) = b.forward_delay {
+        // Before spanning tree starts: it takes the delay as it starts.
+        opts.insert(0, InfoBridge::ForwardDelay(d * 100));
+    }
+    InfoData::Bridge(opts)
+}
+
+/// What topo sets on a bridge itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BridgeOptions {
+    pub stp: bool,
+    /// Seconds; the kernel's when `None`.
+    pub forward_delay: Option<u32>,
+}
+
+/// The per-interface settings of a new interface, in one attribute, set
+/// before it first comes up. IPv6 address generation is off: topo adds the
+/// link-local address itself when the lab has IPv6, without DAD, so it is
+/// usable at once (and a big bridge is spared the kernel's DAD flood).
+fn fresh_settings() -> LinkAttribute {
+    let mut conf = InetDevConf::default();
+    conf.promote_secondaries = 1;
+    conf.arp_notify = 1;
+    LinkAttribute::AfSpecUnspec(vec![
+        AfSpecUnspec::Inet(vec![AfSpecInet::DevConfRequest(conf)]),
+        AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]),
+    ])
 }
 
 fn family(a: IpAddr) -> AddressFamily {
@@ -393,109 +495,5 @@ fn family(a: IpAddr) -> AddressFamily {
         AddressFamily::Inet
     } else {
         AddressFamily::Inet6
-    }
-}
-
-fn parse_link(m: &LinkMessage) -> Link {
-    let mut l = Link {
-        index: m.header.index,
-        name: String::new(),
-        kind: None,
-        alias: None,
-        mtu: 0,
-        mac: None,
-        master: None,
-        up: m.header.flags.contains(LinkFlags::Up),
-        stp: None,
-    };
-    for a in &m.attributes {
-        match a {
-            LinkAttribute::IfName(n) => l.name = n.clone(),
-            LinkAttribute::IfAlias(s) => l.alias = Some(s.clone()),
-            LinkAttribute::Mtu(v) => l.mtu = *v,
-            LinkAttribute::Address(b) if b.len() == 6 => {
-                l.mac = Some(b.as_slice().try_into().expect("6 bytes"))
-            }
-            LinkAttribute::Controller(c) => l.master = Some(*c),
-            LinkAttribute::LinkInfo(infos) => {
-                for i in infos {
-                    match i {
-                        LinkInfo::Kind(k) => l.kind = Some(k.to_string()),
-                        LinkInfo::Data(InfoData::Bridge(opts)) => {
-                            l.stp = opts.iter().find_map(|o| match o {
-                                InfoBridge::StpState(s) => Some(u32::from(*s) != 0),
-                                _ => None,
-                            })
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    l
-}
-
-fn parse_addr(m: &AddressMessage) -> Option<Addr> {
-    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's
-    // on point-to-point links, and the only one for IPv6.
-    let mut local = None;
-    let mut address = None;
-    for a in &m.attributes {
-        match a {
-            AddressAttribute::Local(ip) => local = Some(*ip),
-            AddressAttribute::Address(ip) => address = Some(*ip),
-            _ => {}
-        }
-    }
-    let ip = local.or(address)?;
-    Some(Addr {
-        index: m.header.index,
-        net: IpNet::new(ip, m.header.prefix_len).ok()?,
-    })
-}
-
-fn parse_route(m: &RouteMessage) -> Option<Route> {
-    let h: &RouteHeader = &m.header;
-    if h.kind != RouteType::Unicast {
-        return None;
-    }
-    let mut table = u32::from(h.table);
-    let mut r = Route {
-        to: IpNet::new(
-            if h.address_family == AddressFamily::Inet6 {
-                IpAddr::from([0u16; 8])
-            } else {
-                IpAddr::from([0u8; 4])
-            },
-            0,
-        )
-        .ok()?,
-        metric: 0,
-        via: None,
-        oif: None,
-        protocol: u8::from(h.protocol),
-    };
-    for a in &m.attributes {
-        match a {
-            RouteAttribute::Destination(d) => {
-                r.to = IpNet::new(route_ip(d)?, h.destination_prefix_length).ok()?
-            }
-            RouteAttribute::Gateway(g) => r.via = route_ip(g),
-            RouteAttribute::Priority(p) => r.metric = *p,
-            RouteAttribute::Oif(o) => r.oif = Some(*o),
-            RouteAttribute::Table(t) => table = *t,
-            _ => {}
-        }
-    }
-    (table == 254).then_some(r)
-}
-
-fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
-    match a {
-        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
-        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
-        _ => None,
     }
 }

@@ -1,0 +1,94 @@
+//! Deleting a namespace removes the far end of each of its veths, wherever
+//! that end is, some milliseconds later: the kernel tears namespaces down
+//! asynchronously. Before a name is used again, and before apply reports,
+//! those ends must really be gone.
+
+use super::Executor;
+use crate::kernel::netlink::KernelError;
+use crate::model::{Id, IfRef, Ns, Res};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// How long the kernel gets before topo deletes a lingering end itself (a
+/// process still running in the deleted namespace keeps it alive).
+const GRACE: Duration = Duration::from_secs(2);
+const GIVE_UP: Duration = Duration::from_secs(10);
+
+impl Executor<'_> {
+    /// Before deleting namespace `name`: the ends outside it of its veths
+    /// will linger for a while.
+    pub(super) fn note_lingering(&mut self, name: &str) {
+        let gone = Ns::Node(name.to_string());
+        for (id, res) in self.live.iter() {
+            if let (Id::Veth { link }, Res::Veth { peer }) = (id, res) {
+                match (link.ns == gone, peer.ns == gone) {
+                    (true, false) => self.lingering.insert(peer.clone()),
+                    (false, true) => self.lingering.insert(link.clone()),
+                    _ => false,
+                };
+            }
+        }
+    }
+
+    /// Waits for lingering ends when one of `names` is among them.
+    pub(super) async fn settle_names(&mut self, names: &[&IfRef]) -> Result<(), KernelError> {
+        if names.iter().any(|n| self.lingering.contains(*n)) {
+            self.settle().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every lingering end is gone; after a grace period deletes
+    /// what is left, so nothing of the lab stays behind.
+    pub(super) async fn settle(&mut self) -> Result<(), KernelError> {
+        let start = Instant::now();
+        let mut forced = false;
+        while !self.lingering.is_empty() {
+            let mut by_ns: BTreeMap<Ns, Vec<IfRef>> = BTreeMap::new();
+            for l in std::mem::take(&mut self.lingering) {
+                by_ns.entry(l.ns.clone()).or_default().push(l);
+            }
+            for (ns, ends) in by_ns {
+                // A namespace deleted in the same run took its ends along.
+                if self.ns_file_if_exists(&ns)?.is_none() {
+                    continue;
+                }
+                let c = self.conn(&ns)?;
+                let present = c.dump_links().await?;
+                for end in ends {
+                    let Some(index) = self.index.get(&end).copied() else {
+                        continue;
+                    };
+                    if !present
+                        .iter()
+                        .any(|l| l.index == index && l.name == end.name)
+                    {
+                        continue;
+                    }
+                    if forced {
+                        tracing::info!(%end, "deleting a veth end its deleted namespace left");
+                        let what = format!("delete lingering veth end {end}");
+                        match c.delete_link(index, &what).await {
+                            Err(e) if e.errno != Some(19) => return Err(e),
+                            _ => continue,
+                        }
+                    }
+                    self.lingering.insert(end);
+                }
+            }
+            if self.lingering.is_empty() {
+                break;
+            }
+            if start.elapsed() > GIVE_UP {
+                let left: Vec<String> = self.lingering.iter().map(ToString::to_string).collect();
+                return Err(KernelError::new(
+                    "wait for deleted namespaces",
+                    format!("veth ends still exist after 10 s: {}", left.join(", ")),
+                ));
+            }
+            forced = start.elapsed() > GRACE;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
+    }
+}
