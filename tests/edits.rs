@@ -308,9 +308,70 @@ fn bridge_losing_its_lowest_port_keeps_its_mac() {
 
 #[test]
 fn bridge_spanning_tree_switched_on_and_off() {
-    walk_base(
+    walk_base(&[("  br0: {}", "  br0: { stp: true }")], BASE_PINGS);
+}
+
+#[test]
+fn new_ports_of_a_spanning_tree_bridge_forward_when_apply_returns() {
+    // Ports listen and learn for two forward delays before they forward:
+    // apply waits for that, so the first ping after it arrives.
+    let stp = replaced(
+        BASE,
         &[("  br0: {}", "  br0: { stp: true, forward_delay: 2 }")],
+    );
+    let more = replaced(
+        &stp,
+        &[
+            (
+                "  - endpoints: [a:eth0, br0]\n",
+                "  - endpoints: [a:eth0, br0]\n  - endpoints: [d:eth0, br0]\n",
+            ),
+            (
+                "  c:\n",
+                "  d:\n    interfaces: { eth0: { addresses: [10.5.0.8/24] } }\n  c:\n",
+            ),
+        ],
+    );
+    walk(
+        &stp,
         BASE_PINGS,
+        &more,
+        &[("d", "10.5.0.2"), ("a", "10.5.0.8")],
+    );
+}
+
+#[test]
+fn bridge_inside_a_node() {
+    let lab = r#"
+name: inner
+nodes:
+  sw: {}
+  a: { interfaces: { eth0: { addresses: [10.3.0.2/24] } } }
+  b: { interfaces: { eth0: { addresses: [10.3.0.3/24] } } }
+bridges:
+  br1: { node: sw, addresses: [10.3.0.1/24] }
+links:
+  - endpoints: [a:eth0, br1]
+  - endpoints: [b:eth0, br1]
+"#;
+    let after = replaced(
+        lab,
+        &[
+            (
+                "  sw: {}",
+                "  sw: {}\n  c: { interfaces: { eth0: { addresses: [10.3.0.4/24] } } }",
+            ),
+            (
+                "  - endpoints: [b:eth0, br1]",
+                "  - endpoints: [b:eth0, br1]\n  - endpoints: [c:eth0, br1]",
+            ),
+        ],
+    );
+    walk(
+        lab,
+        &[("a", "10.3.0.3"), ("b", "10.3.0.1"), ("sw", "10.3.0.2")],
+        &after,
+        &[("c", "10.3.0.2"), ("a", "10.3.0.4"), ("sw", "10.3.0.4")],
     );
 }
 

@@ -73,10 +73,9 @@ fn mtu_change_is_an_update() {
         "eth0: { addresses: [10.10.0.3/24] }",
         "eth0: { addresses: [10.10.0.3/24], mtu: 1400 }",
     ));
-    // Both ends of the veth: the host end follows its peer's MTU.
     let p = plan(&m, &observed);
-    let changed: Vec<String> = p.actions.iter().map(|a| a.id.to_string()).collect();
-    assert_eq!(changed, ["link host:blue-eth0", "link blue:eth0"], "{p:#?}");
+    // Both ends of the veth: its host end takes the MTU too.
+    assert_eq!(p.actions.len(), 2, "{p:#?}");
     snapshot("mtu_change_is_an_update", &p);
 }
 

@@ -53,6 +53,8 @@ fn a_failed_apply_rolls_back_to_where_it_started() {
         assert!(err.contains("injected fault"), "{err}");
         assert!(err.contains("Rollback:") || k == 0, "{err}");
         assert_same(&snapshot(&sb), &before, &format!("fault at {k}"));
+        // Nothing of the lab is left, not even its records.
+        assert_eq!(sb.sh_ok("ls -A /run/topo"), "", "fault at {k}");
     }
 }
 
@@ -277,7 +279,59 @@ fn verify_after_apply_names_what_the_kernel_did_not_do() {
         "{err}"
     );
     assert!(err.contains(&what), "{what} is named: {err}");
+    // A failed verify rolls back like any other failure: the lab is gone
+    // again, as it was before this first apply.
+    assert!(err.contains("Rollback:"), "{err}");
+    assert_eq!(sb.residue(), "", "rolled back to nothing\n{err}");
     sb.topo_ok(&["apply", &file]);
+    // The same on a change: the lab is back as it was.
+    let before = snapshot(&sb);
+    let changed = sb.lab("lab.yaml", &lab(4));
+    let plan = sb.plan_json(&changed);
+    let k = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["kind"] == "address")
+        .expect("an address action");
+    let run = sb.sh(&format!(
+        "TOPO_TEST_SKIP_AT={k} {} apply {changed}",
+        common::topo_bin().display()
+    ));
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    assert_same(&snapshot(&sb), &before, "after a failed verify of a change");
+    sb.topo_ok(&["destroy", &file]);
+    assert_eq!(sb.residue(), "");
+}
+
+/// SIGINT or SIGTERM in the middle of an apply: the step in flight is
+/// finished, the run rolled back, the summary printed, and the exit code
+/// is 128 + the signal; the next apply converges.
+#[test]
+fn a_signal_stops_apply_with_rollback_and_a_summary() {
+    let Some(sb) = Sandbox::new() else { return };
+    let file = sb.lab("lab.yaml", &lab(40));
+    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+        let before = snapshot(&sb);
+        // Started in the background; the signal comes once some of the
+        // lab exists, found by its namespaces appearing.
+        let err = sb.dir.path().join("err");
+        let run = sb.sh(&format!(
+            "{} apply {file} >/dev/null 2>{err} & pid=$!; \
+             for i in $(seq 400); do [ $(ip netns list | wc -l) -ge 5 ] && break; sleep 0.01; done; \
+             kill -{sig} $pid; wait $pid; echo \"exit $?\"; cat {err}",
+            common::topo_bin().display(),
+            err = err.display()
+        ));
+        let out = text(&run.stdout);
+        assert!(out.contains(&format!("exit {code}")), "SIG{sig}: {out}");
+        assert!(out.contains("stopped by signal"), "{out}");
+        assert!(out.contains("Rollback:"), "{out}");
+        assert!(out.contains("not attempted"), "{out}");
+        assert_same(&snapshot(&sb), &before, &format!("after SIG{sig}"));
+    }
+    sb.topo_ok(&["apply", &file]);
+    assert_eq!(action_count(&sb, &file), 0);
     sb.topo_ok(&["destroy", &file]);
     assert_eq!(sb.residue(), "");
 }

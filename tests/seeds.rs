@@ -627,6 +627,11 @@ ip -n ns2 addr add 10.200.0.2/30 dev leg0; ip -n ns2 link set leg0 up
 ip netns exec ns2 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.veth1.proxy_arp=1
 ip -n ns2 route add 10.99.0.0/24 via 10.200.0.1
 ip route add 172.18.0.0/24 via 10.200.0.2
+# ns2 answers ARP for the outside on ns1's behalf after a random delay (up
+# to proxy_delay, 0.8 s); resolve it once so the probes compare paths,
+# not timing.
+ip netns exec ns1 ping -c1 -W2 10.99.0.1 >/dev/null || true
+ip netns exec ns1 ping -c1 -W2 10.99.0.2 >/dev/null || true
 "#;
 
 const PROBE_002: Probe = Probe {

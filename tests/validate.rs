@@ -69,6 +69,18 @@ fn errors(text: &str) -> Vec<Diagnostic> {
     ds.into_iter().filter(|d| d.level == Level::Error).collect()
 }
 
+/// The single warning of a valid `text`.
+fn the_warning(text: &str) -> Diagnostic {
+    let v = valid(text);
+    assert_eq!(
+        v.warnings.len(),
+        1,
+        "expected exactly one warning, got {:#?}",
+        v.warnings
+    );
+    v.warnings[0].clone()
+}
+
 /// The single validation error of `text`.
 fn the_error(text: &str) -> Diagnostic {
     let mut ds = errors(text);
@@ -114,13 +126,17 @@ fn host_if(name: &str) -> IfRef {
 }
 
 /// The addresses (with prefix) the state puts on `link`.
+/// The addresses the file gives `link` (without the link-local address
+/// topo generates for labs with IPv6).
 fn addresses(state: &State, link: &IfRef) -> Vec<String> {
     state
         .keys()
         .filter_map(|id| match id {
-            Id::Address { link: l, address } if l == link => Some(address.to_string()),
+            Id::Address { link: l, address } if l == link => Some(*address),
             _ => None,
         })
+        .filter(|a| !matches!(a, ipnet::IpNet::V6(v) if v.addr().is_unicast_link_local()))
+        .map(|a| a.to_string())
         .collect()
 }
 
@@ -873,8 +889,10 @@ fn address_outside_the_bridge_subnet() {
 
 #[test]
 fn address_outside_the_network_subnet() {
+    // The member also has its allocated address in the subnet: a second
+    // subnet on the segment is legal, and warned about.
     let text = "name: lab\nnodes:\n  c1:\n    interfaces:\n      eth0: { addresses: [10.9.0.1/24] }\nnetworks:\n  net:\n    subnet: 10.0.0.0/24\n    nodes: [c1]\n";
-    let d = the_error(text);
+    let d = the_warning(text);
     check(
         &d,
         &["address 10.9.0.1/24 on c1:eth0 is outside the link's subnet (10.0.0.0/24)"],
@@ -884,13 +902,59 @@ fn address_outside_the_network_subnet() {
 
 #[test]
 fn address_outside_the_peer_subnet() {
+    // No subnet shared at all: an error.
+    let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      e1: { addresses: [10.0.0.1/24] }\n  blue:\n    interfaces:\n      e1: { addresses: [10.0.1.2/24] }\nlinks:\n  - endpoints: [red:e1, blue:e1]\n";
+    let ds = errors(text);
+    assert!(
+        ds.iter().any(|d| d.message
+            == "address 10.0.1.2/24 on blue:e1 is outside the link's subnet (10.0.0.0/24)"),
+        "{ds:#?}"
+    );
+    // One subnet shared, a second one beside it: legal, with a warning.
     let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      e1: { addresses: [10.0.0.1/24] }\n  blue:\n    interfaces:\n      e1: { addresses: [10.0.0.2/24, 10.0.1.2/24] }\nlinks:\n  - endpoints: [red:e1, blue:e1]\n";
-    let d = the_error(text);
+    let d = the_warning(text);
     check(
         &d,
         &["address 10.0.1.2/24 on blue:e1 is outside the link's subnet (10.0.0.0/24)"],
         8,
     );
+}
+
+#[test]
+fn labs_with_ipv6_get_a_link_local_address_from_each_mac() {
+    let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      eth0: { addresses: [\"fd00::1/64\"], mac: \"02:00:00:00:15:01\" }\n  blue:\n    interfaces:\n      eth0: { addresses: [\"fd00::2/64\", \"fe80::2/64\"] }\nlinks:\n  - endpoints: [red:eth0, blue:eth0]\n";
+    let st = valid(text).model.state;
+    let all = |l: &IfRef| -> Vec<String> {
+        st.keys()
+            .filter_map(|id| match id {
+                Id::Address { link, address } if link == l => Some(address.to_string()),
+                _ => None,
+            })
+            .collect()
+    };
+    // Modified EUI-64 of the MAC, as the kernel would make it.
+    assert_eq!(
+        all(&node_if("red", "eth0")),
+        ["fd00::1/64", "fe80::ff:fe00:1501/64"]
+    );
+    // One written in the file replaces the generated one.
+    assert_eq!(all(&node_if("blue", "eth0")), ["fd00::2/64", "fe80::2/64"]);
+    // Without IPv6 there is none.
+    let v4 = "name: lab\nnodes:\n  red:\n    interfaces:\n      eth0: { addresses: [10.0.0.1/24] }\n  blue:\n    interfaces:\n      eth0: { addresses: [10.0.0.2/24] }\nlinks:\n  - endpoints: [red:eth0, blue:eth0]\n";
+    assert_eq!(all_v6(&valid(v4).model.state), 0);
+}
+
+fn all_v6(st: &State) -> usize {
+    st.keys()
+        .filter(|id| matches!(id, Id::Address { address, .. } if address.addr().is_ipv6()))
+        .count()
+}
+
+#[test]
+fn ipv6_off_with_ipv6_addresses_is_an_error() {
+    let text = "name: lab\nipv6: false\nnodes:\n  red:\n    interfaces:\n      eth0: { addresses: [\"fd00::1/64\"] }\n  blue: {}\nlinks:\n  - endpoints: [red:eth0, blue:eth0]\n";
+    let d = the_error(text);
+    check(&d, &["`ipv6: false`", "IPv6 addresses"], 2);
 }
 
 #[test]
@@ -1300,7 +1364,11 @@ fn an_ipv6_network_gateway_defaults_to_the_first_usable_address() {
         .state
         .keys()
         .filter_map(|id| match id {
-            topo::model::Id::Address { link, address } => Some(format!("{link} {address}")),
+            topo::model::Id::Address { link, address }
+                if !matches!(address, ipnet::IpNet::V6(v) if v.addr().is_unicast_link_local()) =>
+            {
+                Some(format!("{link} {address}"))
+            }
             _ => None,
         })
         .collect();

@@ -109,14 +109,21 @@ impl Executor<'_> {
                     via: *via,
                     oif,
                 };
-                if *ns == Ns::Host && self.lab_state.host_routes.insert(key.clone()) {
+                let recorded = *ns == Ns::Host && self.lab_state.host_routes.insert(key.clone());
+                if recorded {
                     // Record first: a crash after the kernel added it must
                     // still leave the route recognisable as the lab's.
                     self.save_state()?;
                 }
-                self.conn(ns)?
+                let added = self
+                    .conn(ns)?
                     .put_route(&spec, &format!("add {what}"))
-                    .await
+                    .await;
+                if added.is_err() && recorded {
+                    self.lab_state.host_routes.remove(key);
+                    self.save_state()?;
+                }
+                added
             }
             (Id::Sysctl { ns, key }, Res::Sysctl { value }) => {
                 let fd_owner = self.ns_file(ns)?;

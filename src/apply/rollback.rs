@@ -75,5 +75,15 @@ impl Executor<'_> {
             out.not_undone
                 .push(("wait for deleted namespaces".into(), e.to_string()));
         }
+        // The kernel is as it was, so are the records of what it holds;
+        // with nothing half-made, nothing is pending.
+        if out.not_undone.is_empty() {
+            self.lab_state = before.lab_state.clone();
+            self.lab_state.pending.clear();
+            if let Err(e) = self.save_state() {
+                out.not_undone
+                    .push(("restore the lab's records".into(), e.to_string()));
+            }
+        }
     }
 }

@@ -102,10 +102,16 @@ pub fn load(lab: &str) -> io::Result<LabState> {
 pub fn save(lab: &str, st: &LabState) -> io::Result<()> {
     let path = file(lab);
     if st.is_empty() {
-        return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        };
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        // The lab's folder goes with its last record (it may hold other
+        // files: then it stays).
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+        return Ok(());
     }
     std::fs::create_dir_all(path.parent().expect("state file has a folder"))?;
     let tmp = path.with_extension("json.tmp");

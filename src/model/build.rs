@@ -1073,24 +1073,30 @@ impl<'a> Builder<'a> {
                     .addrs
                     .iter()
                     .any(|(b, _)| b.addr().is_ipv4() == a.addr().is_ipv4() && inside(b));
-                if !same_family.is_empty() && !shares {
-                    let list: Vec<String> = same_family.iter().map(|k| k.to_string()).collect();
-                    problems.push((
-                        *pos,
-                        format!(
-                            "address {a} on {link} is outside the link's subnet ({})",
-                            list.join(", ")
-                        ),
-                    ));
+                if same_family.is_empty() || inside(a) {
+                    continue;
                 }
+                let list: Vec<String> = same_family.iter().map(|k| k.to_string()).collect();
+                let msg = format!(
+                    "address {a} on {link} is outside the link's subnet ({})",
+                    list.join(", ")
+                );
+                problems.push((*pos, msg, shares));
             }
         }
-        for (pos, msg) in problems {
-            self.err(
-                pos,
-                msg,
-                "use an address inside the subnet of the bridge or peer it is linked to",
-            );
+        for (pos, msg, shares) in problems {
+            if shares {
+                // A second subnet on a segment that shares one: legal, its
+                // gateways reached by a route onto the device; say so.
+                let help = "fine if meant: the other end reaches it only through a route onto the device (`dev:`)";
+                self.diags.push(Diagnostic::warning(pos, msg).help(help));
+            } else {
+                self.err(
+                    pos,
+                    msg,
+                    "use an address inside the subnet of the bridge or peer it is linked to",
+                );
+            }
         }
     }
 
