@@ -9,18 +9,24 @@ pub mod apply;
 pub mod cli;
 pub mod diag;
 pub mod graph;
+mod input;
 pub mod kernel;
+mod machine;
 pub mod model;
 pub mod observe;
 pub mod plan;
 pub mod spec;
+
+pub use input::{load, load_input, load_text, read_input, Input, STDIN_ARG, STDIN_NAME};
+pub use machine::{is_absent, labs_here, observe_lab, Notify};
+
+use machine::lock;
 
 use diag::{Diagnostic, Report};
 use kernel::netlink::KernelError;
 use model::{Model, Prior, Validated};
 use observe::{Handles, Observed};
 use plan::{Plan, PlanError};
-use std::time::Duration;
 
 /// A lab file read and parsed.
 pub struct Loaded {
@@ -70,65 +76,6 @@ pub enum Error {
     NoLab(String),
 }
 
-/// The file argument that stands for standard input.
-pub const STDIN_ARG: &str = "-";
-
-/// What messages call standard input.
-pub const STDIN_NAME: &str = "<stdin>";
-
-/// Reads a file argument, once: `-` is standard input. Returns the name
-/// messages use for it and its text. Every verb reads its file through
-/// this, exactly once, so a pipe or `/dev/stdin` works like a file.
-pub fn read_input(path: &str) -> Result<(String, String), Error> {
-    use std::io::Read;
-    if path == STDIN_ARG {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|source| Error::Read {
-                path: "standard input".to_string(),
-                source,
-            })?;
-        return Ok((STDIN_NAME.to_string(), text));
-    }
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_string(),
-        source,
-    })?;
-    Ok((path.to_string(), text))
-}
-
-/// Reads and parses a lab file (`-`: standard input).
-pub fn load(path: &str) -> Result<Loaded, Error> {
-    let (file, text) = read_input(path)?;
-    load_text(file, text)
-}
-
-/// Parses the text of a lab file; `file` names it in messages.
-pub fn load_text(file: String, text: String) -> Result<Loaded, Error> {
-    let spec = spec::load_str(&file, &text).map_err(|e| Error::Invalid(e.report))?;
-    Ok(Loaded { file, text, spec })
-}
-
-/// What `apply` was given: a lab file, or a plan saved by `topo plan -o`.
-pub enum Input {
-    Lab(Box<Loaded>),
-    Saved(Box<plan::saved::SavedPlan>),
-}
-
-/// Reads `path` once and tells a saved plan from a lab file by its text.
-pub fn load_input(path: &str) -> Result<Input, Error> {
-    let (file, text) = read_input(path)?;
-    match plan::saved::SavedPlan::parse(&text) {
-        Some(Ok(saved)) => Ok(Input::Saved(Box::new(saved))),
-        Some(Err(why)) => Err(Error::Read {
-            path: file,
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
-        }),
-        None => load_text(file, text).map(|l| Input::Lab(Box::new(l))),
-    }
-}
-
 /// Checks everything that needs no kernel.
 pub fn validate(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
     let v = model::build(&l.spec, prior)
@@ -173,24 +120,6 @@ pub struct Session {
     /// Findings that do not stop the run.
     pub warnings: Vec<Diagnostic>,
     _lock: kernel::lock::LabLock,
-}
-
-/// How long a run waits for another run on the same lab.
-const LOCK_WAIT: Duration = Duration::from_secs(60);
-
-/// Where a verb tells its user what it is waiting for (another run holding
-/// the lab). The command line prints these on stderr, unless `-q`.
-pub type Notify<'a> = &'a dyn Fn(&str);
-
-/// Takes the lab's lock; says so through `notify` when another run holds it.
-fn lock(lab: &str, notify: Notify) -> Result<kernel::lock::LabLock, Error> {
-    kernel::lock::acquire(lab, LOCK_WAIT, &mut || {
-        notify(&format!(
-            "another topo run holds lab `{lab}`; waiting up to {}s",
-            LOCK_WAIT.as_secs()
-        ))
-    })
-    .map_err(Error::Lock)
 }
 
 /// Fails at once, with the reason, when the process cannot change networking.
@@ -359,39 +288,6 @@ pub async fn prepare_destroy(lab: &str, notify: Notify<'_>) -> Result<Session, E
         warnings,
         _lock: lock,
     })
-}
-
-/// Locks the lab and reads everything it owns, the inside of its node
-/// namespaces too, without a file: what `show --lab` lists. `Error::NoLab`
-/// when the lab owns nothing here.
-pub async fn observe_lab(lab: &str, notify: Notify<'_>) -> Result<Observed, Error> {
-    check_privileges()?;
-    let _lock = lock(lab, notify)?;
-    let mut handles = Handles::default();
-    let observed = observe::observe_with(lab, None, true, &mut handles).await?;
-    if is_absent(&observed) {
-        return Err(Error::NoLab(lab.to_string()));
-    }
-    Ok(observed)
-}
-
-/// Whether the lab owns nothing on this machine: no object with its mark,
-/// no sysctl or nft table recorded, nothing an interrupted run left.
-pub fn is_absent(o: &Observed) -> bool {
-    o.state.is_empty() && o.interrupted.is_empty()
-}
-
-/// The labs with a record on this machine (under /run/topo), for messages.
-pub fn labs_here() -> Vec<String> {
-    let mut labs: Vec<String> = std::fs::read_dir(kernel::state_file::run_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().join("state.json").is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    labs.sort();
-    labs
 }
 
 /// The lab name a file declares, checked.

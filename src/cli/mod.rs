@@ -6,11 +6,14 @@
 mod exec;
 mod gen;
 pub mod graph;
+mod outcome;
 mod progress;
 mod render;
 pub mod show;
 
 pub use render::{plan_json, plan_markdown, plan_text};
+
+use outcome::{failed_json, finish, report_error};
 
 use crate::Error;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -447,99 +450,4 @@ async fn prepare_with_warnings(l: &crate::Loaded, out: Output) -> Result<crate::
         );
     }
     Ok(s)
-}
-
-/// With `--json`, a run that failed part-way still prints its result on
-/// stdout (what was done, what failed, what rollback undid), as programs
-/// need it most then; the error goes to stderr as always.
-fn failed_json(e: &Error, json: bool) {
-    let report = match e {
-        Error::Apply { report, .. }
-        | Error::Verify { report, .. }
-        | Error::Interrupted { report, .. } => report,
-        _ => return,
-    };
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&render::report_json(report)).expect("report serializes")
-        );
-    }
-}
-
-fn finish(r: &crate::ApplyReport, json: bool, verb: &str) {
-    if !r.not_ready.is_empty() {
-        eprintln!(
-            "warning: the kernel matches the file, but these interfaces carried no traffic yet when topo stopped waiting: {}",
-            r.not_ready.join(", ")
-        );
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&render::report_json(r)).expect("report serializes")
-        );
-    } else {
-        let s = r.plan.summary();
-        println!(
-            "{verb} complete: {} added, {} changed, {} destroyed.",
-            s.add, s.change, s.destroy
-        );
-    }
-}
-
-fn report_error(e: &Error) {
-    let tty = std::io::stderr().is_terminal();
-    match e {
-        Error::Invalid(report) => eprint!("{}", report.render(tty)),
-        Error::Plan(crate::plan::PlanError::Foreign(items)) => {
-            eprintln!(
-                "error: the lab's names are taken by objects it does not own; nothing was changed:"
-            );
-            for (_, m) in items {
-                eprintln!("  - {m}");
-            }
-            eprintln!("help: rename the lab's objects in the file, or remove the other objects if they are leftovers you own");
-        }
-        Error::Apply {
-            failed,
-            error,
-            report,
-        } => {
-            eprintln!("error: apply failed at `{failed}`: {error}");
-            eprint!("{}", render::outcome_text(report));
-        }
-        Error::Stale(items) => {
-            eprintln!("error: the saved plan is stale: the kernel changed since it was made, so nothing was applied:");
-            for i in items {
-                eprintln!("  - {i}");
-            }
-            eprintln!(
-                "help: make the plan again with `topo plan -o`, or apply the lab file itself"
-            );
-        }
-        Error::Verify { left, report } => {
-            eprintln!("error: {e}");
-            eprint!("{}", plan_text(left, false));
-            eprint!("{}", render::outcome_text(report));
-        }
-        Error::Interrupted { report, .. } => {
-            eprintln!("error: {e}; the step in flight was finished");
-            eprint!("{}", render::outcome_text(report));
-        }
-        Error::NoLab(_) => {
-            eprintln!("error: {e}");
-            let labs = crate::labs_here();
-            if labs.is_empty() {
-                eprintln!("help: no lab has been applied here; `topo show FILE` compares a file with the kernel");
-            } else {
-                eprintln!("help: labs on this machine: {}", labs.join(", "));
-            }
-        }
-        Error::Kernel(_) => {
-            eprintln!("error: {e}");
-            eprintln!("help: nothing after this request was attempted; `topo plan FILE` shows what the kernel holds now, and TOPO_LOG=topo=debug logs every step");
-        }
-        _ => eprintln!("error: {e}"),
-    }
 }
