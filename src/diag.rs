@@ -2,7 +2,8 @@
 //! wrong and what to write instead. Rendered with miette, like rustc.
 
 use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity,
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
+    MietteSpanContents, Severity, SourceCode, SourceSpan, SpanContents,
 };
 use serde_saphyr::Spanned;
 
@@ -107,18 +108,16 @@ impl Report {
                 Level::Warning => Severity::Warning,
             });
             if d.pos.known() {
-                let len = d
-                    .pos
-                    .len
-                    .max(1)
-                    .min(self.source.len().saturating_sub(d.pos.offset));
-                md = md.with_label(LabeledSpan::at(d.pos.offset..d.pos.offset + len, "here"));
+                let (offset, len) = span_at(&self.source, &d.pos);
+                md = md.with_label(LabeledSpan::at(offset..offset + len, "here"));
             }
             if let Some(h) = &d.help {
                 md = md.with_help(h.clone());
             }
-            let report = miette::Report::new(md)
-                .with_source_code(NamedSource::new(&self.file, self.source.clone()));
+            let report = miette::Report::new(md).with_source_code(CharColumns {
+                name: self.file.clone(),
+                text: self.source.clone(),
+            });
             let _ = handler.render_report(&mut out, report.as_ref());
         }
         if self.diagnostics.len() > RENDER_MAX {
@@ -130,6 +129,86 @@ impl Report {
         }
         out
     }
+}
+
+/// The lab file for miette, which counts columns in bytes: counted in
+/// characters here, the `╭─[file:L:C]` over an excerpt names the place the
+/// message names, on lines with non-ASCII text too.
+struct CharColumns {
+    name: String,
+    text: String,
+}
+
+impl SourceCode for CharColumns {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let c = self.text.read_span(span, before, after)?;
+        // Without context lines the contents start at the span itself.
+        let column = if before == 0 {
+            let start = c.span().offset().min(self.text.len());
+            let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            self.text
+                .get(line_start..start)
+                .map_or(c.column(), |s| s.chars().count())
+        } else {
+            c.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            c.data(),
+            *c.span(),
+            c.line(),
+            column,
+            c.line_count(),
+        )))
+    }
+}
+
+/// Where to underline `pos` in `source`: its span when that starts at the
+/// line and column the message names, else one character there. (The parser
+/// gives some errors, such as a tab in the indentation, a position without
+/// a span.) Columns count characters, as the parser's do.
+fn span_at(source: &str, pos: &Pos) -> (usize, usize) {
+    let clamp = |offset: usize, len: usize| {
+        let offset = offset.min(source.len());
+        (offset, len.max(1).min(source.len() - offset))
+    };
+    if line_col(source, pos.offset) == Some((pos.line, pos.col)) {
+        return clamp(pos.offset, pos.len);
+    }
+    let Some(start) = source
+        .split_inclusive('\n')
+        .scan(0, |at, l| {
+            let here = *at;
+            *at += l.len();
+            Some(here)
+        })
+        .nth(pos.line as usize - 1)
+    else {
+        return clamp(pos.offset, pos.len);
+    };
+    let offset = source[start..]
+        .char_indices()
+        .take_while(|(_, c)| *c != '\n')
+        .nth(pos.col.saturating_sub(1) as usize)
+        .map_or_else(
+            || start + source[start..].find('\n').unwrap_or(source.len() - start),
+            |(i, _)| start + i,
+        );
+    let len = source[offset..].chars().next().map_or(1, char::len_utf8);
+    clamp(offset, len)
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+fn line_col(source: &str, offset: usize) -> Option<(u32, u32)> {
+    let before = source.get(..offset)?;
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    Some((line as u32, col as u32))
 }
 
 /// Diagnostics rendered in full; the rest are counted.
@@ -177,6 +256,52 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(source: &str, line: u32, col: u32, offset: usize) -> String {
+        Report {
+            file: "lab.yaml".into(),
+            source: source.into(),
+            diagnostics: vec![Diagnostic::error(
+                Pos {
+                    line,
+                    col,
+                    offset,
+                    len: 3,
+                },
+                "wrong",
+            )],
+        }
+        .render(false)
+    }
+
+    #[test]
+    fn the_underline_is_where_the_message_says() {
+        let text = "name: x\nnodes:\n\tred: {}\n";
+        // A position without its span (offset 0): the underline follows the line and column.
+        let out = report(text, 3, 2, 0);
+        assert!(out.contains("lab.yaml:3:2: wrong"), "{out}");
+        assert!(out.contains("[lab.yaml:3:2]"), "{out}");
+        // A span that agrees with its position is kept, length and all.
+        let out = report(text, 2, 1, 8);
+        assert!(
+            out.contains("[lab.yaml:2:1]") && out.contains("───"),
+            "{out}"
+        );
+        // Past the end of a line: its end.
+        let out = report(text, 1, 40, 0);
+        assert!(out.contains("[lab.yaml:1:8]"), "{out}");
+        // Columns count characters, not bytes, in the message and over the excerpt.
+        let out = report(
+            "name: x\nnodes:\n  rød: {}\n",
+            3,
+            8,
+            "name: x\nnodes:\n  rød: ".len(),
+        );
+        assert!(
+            out.contains("lab.yaml:3:8: wrong") && out.contains("[lab.yaml:3:8]"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn suggests_close_names_only() {

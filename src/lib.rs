@@ -9,18 +9,24 @@ pub mod apply;
 pub mod cli;
 pub mod diag;
 pub mod graph;
+mod input;
 pub mod kernel;
+mod machine;
 pub mod model;
 pub mod observe;
 pub mod plan;
 pub mod spec;
+
+pub use input::{load, load_input, load_text, read_input, Input, STDIN_ARG, STDIN_NAME};
+pub use machine::{is_absent, labs_here, observe_lab, Notify};
+
+use machine::lock;
 
 use diag::{Diagnostic, Report};
 use kernel::netlink::KernelError;
 use model::{Model, Prior, Validated};
 use observe::{Handles, Observed};
 use plan::{Plan, PlanError};
-use std::time::Duration;
 
 /// A lab file read and parsed.
 pub struct Loaded {
@@ -65,20 +71,9 @@ pub enum Error {
         signal: i32,
         report: Box<ApplyReport>,
     },
-}
-
-/// Reads and parses a lab file.
-pub fn load(path: &str) -> Result<Loaded, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_string(),
-        source,
-    })?;
-    let spec = spec::load_str(path, &text).map_err(|e| Error::Invalid(e.report))?;
-    Ok(Loaded {
-        file: path.to_string(),
-        text,
-        spec,
-    })
+    /// `--lab NAME` of a lab that owns nothing on this machine.
+    #[error("no lab named `{0}` on this machine")]
+    NoLab(String),
 }
 
 /// Checks everything that needs no kernel.
@@ -127,9 +122,6 @@ pub struct Session {
     _lock: kernel::lock::LabLock,
 }
 
-/// How long a run waits for another run on the same lab.
-const LOCK_WAIT: Duration = Duration::from_secs(60);
-
 /// Fails at once, with the reason, when the process cannot change networking.
 pub fn check_privileges() -> Result<(), Error> {
     const CAP_NET_ADMIN: u32 = 12;
@@ -158,7 +150,7 @@ pub fn check_privileges() -> Result<(), Error> {
 }
 
 /// Locks the lab, observes the kernel and diffs it against the file.
-pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
+pub async fn prepare(l: &Loaded, notify: Notify<'_>) -> Result<Session, Error> {
     check_privileges()?;
     let t = std::time::Instant::now();
     let Validated {
@@ -166,7 +158,7 @@ pub async fn prepare(l: &Loaded) -> Result<Session, Error> {
         warnings,
     } = validate(l, &Prior::new())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated");
-    let lock = kernel::lock::acquire(&first.lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let lock = lock(&first.lab, notify)?;
     let mut handles = Handles::default();
     let observed = observe::observe(&first.lab, Some(&first), &mut handles).await?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "observed");
@@ -279,9 +271,9 @@ pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, 
 
 /// The plan that removes everything `lab` owns, found by its marks in the
 /// kernel (so an edited or lost file does not matter).
-pub async fn prepare_destroy(lab: &str) -> Result<Session, Error> {
+pub async fn prepare_destroy(lab: &str, notify: Notify<'_>) -> Result<Session, Error> {
     check_privileges()?;
-    let lock = kernel::lock::acquire(lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let lock = lock(lab, notify)?;
     let mut handles = Handles::default();
     let observed = observe::observe(lab, None, &mut handles).await?;
     let empty = model::State::new();
@@ -348,10 +340,13 @@ pub fn save_plan(s: &Session, file: &str) -> plan::saved::SavedPlan {
 
 /// Locks the lab and checks that a saved plan still applies: every object
 /// it touches must be as the plan observed it. Changes nothing.
-pub async fn prepare_saved(saved: &plan::saved::SavedPlan) -> Result<Session, Error> {
+pub async fn prepare_saved(
+    saved: &plan::saved::SavedPlan,
+    notify: Notify<'_>,
+) -> Result<Session, Error> {
     check_privileges()?;
     let lab = saved.plan.lab.clone();
-    let lock = kernel::lock::acquire(&lab, LOCK_WAIT).map_err(Error::Lock)?;
+    let lock = lock(&lab, notify)?;
     let model = bare_model(
         &lab,
         saved.ipv6,

@@ -33,6 +33,21 @@ fn has_location(s: &str, name: &str) -> bool {
     })
 }
 
+/// Where the message says the mistake is (`× NAME:L:C: ...`) and where the
+/// excerpt under it is (`╭─[NAME:L:C]`) must agree: a different place
+/// when they do not.
+fn underline_elsewhere(stderr: &str, name: &str) -> Option<String> {
+    let said = stderr
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix(&format!("× {name}:")))?;
+    let said: Vec<&str> = said.splitn(3, ':').take(2).collect();
+    let shown = stderr
+        .lines()
+        .find_map(|l| l.split_once(&format!("╭─[{name}:")).map(|(_, r)| r))?;
+    let shown: Vec<&str> = shown.trim_end_matches(']').splitn(2, ':').collect();
+    (said != shown).then(|| format!("the message says {said:?}, the excerpt shows {shown:?}"))
+}
+
 /// Runs one case; returns a description of what is wrong, if anything.
 fn check(file: &Path, expect: &str) -> Option<String> {
     let (out, took) = topo_validate(file);
@@ -63,6 +78,9 @@ fn check(file: &Path, expect: &str) -> Option<String> {
         }
         if !has_location(&stderr, &name) {
             wrong.push("stderr has no file:line:col".to_string());
+        }
+        if let Some(w) = underline_elsewhere(&stderr, &name) {
+            wrong.push(w);
         }
     }
     (!wrong.is_empty()).then(|| {
@@ -136,6 +154,13 @@ fn generated() -> Vec<(&'static str, String)> {
             format!(
                 "# expect: would have 10000 ports; Linux allows 1024\nname: many\nnetworks:\n  big:\n    subnet: 10.0.0.0/16\n    masquerade: true\n    nodes:\n{}host:\n  sysctls: {{ net.ipv4.ip_forward: 1 }}\n",
                 nodes("      ", &|i| format!("- n{i}"))
+            ),
+        ),
+        (
+            "too-many-yaml-nodes.yaml",
+            format!(
+                "# expect: the file is too large: it has more than 250000 YAML nodes\nname: many\nnodes:\n{}",
+                (0..130_000).map(|i| format!("  n{i}: {{}}\n")).collect::<String>()
             ),
         ),
         (

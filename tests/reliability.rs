@@ -116,23 +116,6 @@ fn no_rollback_keeps_the_partial_state_and_the_next_apply_converges() {
     );
     sb.topo_ok(&["apply", &file]);
     assert_eq!(action_count(&sb, &file), 0);
-    // Destroy keeps what it did (undoing a destroy would rebuild what the
-    // user wants gone), says what is left, and the next destroy ends it.
-    let err = sb.dir.path().join("err");
-    let run = sb.sh(&format!(
-        "{} destroy {file} >/dev/null 2>{err} & pid=$!; \
-         for i in $(seq 400); do [ $(ip netns list | wc -l) -le 35 ] && break; sleep 0.01; done; \
-         kill -INT $pid; wait $pid; echo \"exit $?\"; cat {err}",
-        common::topo_bin().display(),
-        err = err.display()
-    ));
-    let out = text(&run.stdout);
-    assert!(out.contains("exit 130"), "{out}");
-    assert!(
-        out.contains("done") && out.contains("not attempted"),
-        "{out}"
-    );
-    assert!(!out.contains("Rollback:"), "{out}");
     sb.topo_ok(&["destroy", &file]);
     assert_eq!(sb.residue(), "");
 }
@@ -199,6 +182,25 @@ fn a_second_run_on_the_same_lab_waits_for_the_first() {
         quick.trim().parse::<u64>().unwrap() < 900,
         "another lab does not wait"
     );
+}
+
+#[test]
+fn quiet_waits_for_the_lock_without_a_word() {
+    let Some(sb) = Sandbox::new() else { return };
+    let file = sb.lab("lab.yaml", &lab(2));
+    for verb in ["plan", "apply", "show", "destroy"] {
+        let out = sb.sh(&format!(
+            "(timeout 0.8 socat ABSTRACT-LISTEN:topo/lab/rel,fork /dev/null &) ; sleep 0.3; {} -q {verb} {file} >/dev/null",
+            common::topo_bin().display()
+        ));
+        assert!(out.status.success(), "{verb}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            "",
+            "-q {verb} said something while it waited"
+        );
+    }
+    assert_eq!(sb.residue(), "");
 }
 
 /// SIGKILL at moments spread over a whole apply (and destroy) of a 20-node

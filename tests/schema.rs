@@ -1,6 +1,7 @@
 //! The JSON Schemas in schemas/: the lab file's (generated from the spec
 //! types) must be current and accept every bundled lab; the plan document's
-//! (written by hand) must accept what `topo plan --json` prints.
+//! (written by hand) must accept what `topo plan --json` prints. The apply
+//! result's schema is checked in tests/apply_schema.rs.
 
 mod common;
 
@@ -101,6 +102,18 @@ fn lab_schema_rejects_what_topo_rejects() {
     }
 }
 
+#[test]
+fn lab_schema_accepts_extension_keys_as_topo_does() {
+    let v = validator("schemas/topo.schema.json");
+    let yaml = "x-eth: &eth { mtu: 1400 }\nname: x\nnodes:\n  a: { interfaces: { eth0: { <<: *eth } } }\nlinks: [ { endpoints: [a:eth0, host:v-a] } ]\nx-notes: [anything]\n";
+    let doc: Value = serde_saphyr::from_str(yaml).expect("yaml");
+    assert!(v.is_valid(&doc), "{}", violations(&v, &doc));
+    assert!(topo::spec::load_str("lab.yaml", yaml).is_ok());
+    // Only `x-` keys: `y-eth` is as unknown to the schema as to topo.
+    let doc: Value = serde_saphyr::from_str(&yaml.replace("x-eth", "y-eth")).expect("yaml");
+    assert!(!v.is_valid(&doc));
+}
+
 /// The JSON documents of the reviewed plan snapshots (tests/snapshots/).
 fn snapshot_plans() -> Vec<(String, Value)> {
     let mut out = Vec::new();
@@ -161,14 +174,18 @@ fn plan_schema_rejects_malformed_plans() {
         .find(|(n, _)| n.contains("mtu_change"))
         .expect("mtu snapshot");
     assert!(v.is_valid(&good));
-    let broken: [(&str, Breaker); 6] = [
+    // A MAC is text, lowercase.
+    let mut with_mac = good.clone();
+    with_mac["actions"][0]["before"]["mac"] = "02:00:00:00:15:0a".into();
+    assert!(v.is_valid(&with_mac), "{}", violations(&v, &with_mac));
+    let broken: [(&str, Breaker); 8] = [
         ("unknown op", |d| {
             d["actions"][0]["op"] = "frobnicate".into()
         }),
         ("no summary", |d| {
             d.as_object_mut().unwrap().remove("summary");
         }),
-        ("other format version", |d| d["format_version"] = 2.into()),
+        ("other format version", |d| d["format_version"] = 1.into()),
         ("update without changes", |d| {
             d["actions"][0]["changes"] = Value::Array(vec![])
         }),
@@ -177,6 +194,12 @@ fn plan_schema_rejects_malformed_plans() {
         }),
         ("mtu as text", |d| {
             d["actions"][0]["after"]["mtu"] = "1400".into()
+        }),
+        ("a MAC as bytes", |d| {
+            d["actions"][0]["before"]["mac"] = serde_json::json!([2, 0, 0, 0, 21, 1])
+        }),
+        ("a MAC in capitals", |d| {
+            d["actions"][0]["before"]["mac"] = "02:00:00:00:15:0A".into()
         }),
     ];
     for (why, edit) in broken {

@@ -38,8 +38,9 @@ fn prepare(file: &str, node: &str) -> Result<std::fs::File, String> {
             .map(|n| format!("did you mean `{n}`? "))
             .unwrap_or_default();
         return Err(format!(
-            "error: lab `{}` ({file}) has no node `{node}`\nhelp: {hint}its nodes are: {}",
+            "error: lab `{}` ({}) has no node `{node}`\nhelp: {hint}its nodes are: {}",
             m.lab,
+            l.file,
             known.join(", ")
         ));
     }

@@ -6,11 +6,14 @@
 mod exec;
 mod gen;
 pub mod graph;
+mod outcome;
 mod progress;
 mod render;
 pub mod show;
 
 pub use render::{plan_json, plan_markdown, plan_text};
+
+use outcome::{failed_json, finish, report_error};
 
 use crate::Error;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -40,6 +43,7 @@ Examples:
   topo plan --json lab.yaml         the same plan as a JSON document
   topo plan --format markdown lab.yaml   the plan as a pull-request comment
   topo apply lab.yaml               converge the kernel to the file
+  gen-lab | topo apply -            the same, the lab read from standard input
   topo show lab.yaml                the lab as it is live, with drift
   topo exec lab.yaml red -- ping -c1 10.0.0.2   run a command in node red
   topo graph lab.yaml --format svg -o lab.svg   draw the lab (Graphviz)
@@ -102,12 +106,16 @@ pub enum GraphFormat {
 pub enum Verb {
     /// Check a lab file: every mistake with file, line and column.
     #[command(after_help = "Example: topo validate topologies/example.yaml")]
-    Validate { file: String },
+    Validate {
+        /// The lab file; `-` reads it from standard input.
+        file: String,
+    },
     /// Show the ordered changes apply would make, without making them.
     #[command(after_help = "Examples:
   topo plan --detailed-exitcode topologies/example.yaml
   topo plan --format markdown topologies/example.yaml > plan.md")]
     Plan {
+        /// The lab file; `-` reads it from standard input.
         file: String,
         /// Print the plan as a versioned JSON document (= --format json).
         #[arg(long, conflicts_with = "format")]
@@ -125,7 +133,7 @@ pub enum Verb {
     /// Converge the kernel to the file (or apply a saved plan exactly).
     #[command(after_help = "Example: topo apply topologies/example.yaml")]
     Apply {
-        /// A lab file, or a plan saved by `topo plan -o`.
+        /// A lab file, or a plan saved by `topo plan -o`; `-` reads it from standard input.
         file: String,
         /// Print the result as JSON.
         #[arg(long)]
@@ -139,7 +147,7 @@ pub enum Verb {
         after_help = "Example: topo destroy topologies/example.yaml  (or: topo destroy --lab example)"
     )]
     Destroy {
-        /// The lab file; its `name:` selects the lab.
+        /// The lab file; its `name:` selects the lab. `-` reads it from standard input.
         #[arg(required_unless_present = "lab", conflicts_with = "lab")]
         file: Option<String>,
         /// Destroy a lab by name, without its file.
@@ -155,7 +163,7 @@ pub enum Verb {
   topo show --lab example                   without the file (status: present)
   topo show --json topologies/example.yaml")]
     Show {
-        /// The lab file; statuses compare the kernel with it.
+        /// The lab file; statuses compare the kernel with it. `-` reads it from standard input.
         #[arg(required_unless_present = "lab", conflicts_with = "lab")]
         file: Option<String>,
         /// Show a lab by name, without its file.
@@ -176,6 +184,7 @@ Exit codes: the command's own (128+N when killed by signal N); 125 when topo
 fails before running it (invalid file, unknown node, missing namespace); 126
 when it cannot be run; 127 when it is not found.")]
     Exec {
+        /// The lab file; `-` reads it from standard input (which the command then finds at its end).
         file: String,
         /// A node of the lab.
         node: String,
@@ -190,6 +199,7 @@ when it cannot be run; 127 when it is not found.")]
   topo graph topologies/example.yaml --format mermaid  for a markdown file
   topo graph topologies/example.yaml --format svg -o lab.svg")]
     Graph {
+        /// The lab file; `-` reads it from standard input.
         file: String,
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
@@ -276,8 +286,17 @@ fn init_tracing(verbose: u8, quiet: bool) {
 
 /// What the global flags say about output.
 #[derive(Clone, Copy, Debug)]
-struct Output {
+pub(crate) struct Output {
     quiet: bool,
+}
+
+impl Output {
+    /// A notice about the run (a wait for the lab's lock), on stderr unless `-q`.
+    pub(crate) fn notify(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("topo: {msg}");
+        }
+    }
 }
 
 fn color() -> bool {
@@ -296,7 +315,8 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                 );
             }
             println!(
-                "{file}: valid lab `{}` ({} nodes, {} objects)",
+                "{}: valid lab `{}` ({} nodes, {} objects)",
+                l.file,
                 v.model.lab,
                 v.model.nodes.len(),
                 v.model.state.len()
@@ -310,9 +330,10 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             detailed_exitcode,
             out_file,
         } => {
-            let s = prepare_with_warnings(&file).await?;
+            let l = crate::load(&file)?;
+            let s = prepare_with_warnings(&l, out).await?;
             if let Some(path) = &out_file {
-                let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &file))
+                let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &l.file))
                     .expect("saved plan serializes");
                 std::fs::write(path, doc + "\n").map_err(|source| Error::Read {
                     path: path.clone(),
@@ -337,9 +358,11 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             json,
             no_rollback,
         } => {
-            let s = match saved_plan(&file)? {
-                Some(saved) => crate::prepare_saved(&saved).await?,
-                None => prepare_with_warnings(&file).await?,
+            let s = match crate::load_input(&file)? {
+                crate::Input::Saved(saved) => {
+                    crate::prepare_saved(&saved, &|m| out.notify(m)).await?
+                }
+                crate::Input::Lab(l) => prepare_with_warnings(&l, out).await?,
             };
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             if !json && !out.quiet {
@@ -357,7 +380,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             )
             .await;
             drop(spinner);
-            let report = report?;
+            let report = report.inspect_err(|e| failed_json(e, json))?;
             finish(&report, json, "Apply");
             Ok(exit::OK)
         }
@@ -367,8 +390,15 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                 (Some(file), None) => crate::lab_name_of(&crate::load(&file)?)?,
                 (None, None) => unreachable!("clap requires one"),
             };
-            let s = crate::prepare_destroy(&lab).await?;
+            let s = crate::prepare_destroy(&lab, &|m| out.notify(m)).await?;
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
+            // Nothing of the lab here: say so, and succeed (destroy is idempotent).
+            if crate::is_absent(&s.observed) && !json {
+                drop(s);
+                crate::forget_lab(&lab);
+                println!("Nothing to destroy: no lab named `{lab}` on this machine.");
+                return Ok(exit::OK);
+            }
             if !json && !out.quiet {
                 print!("{}", plan_text(&s.plan, color()));
             }
@@ -383,7 +413,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             };
             let report = crate::apply(s, options).await;
             drop(spinner);
-            let report = report?;
+            let report = report.inspect_err(|e| failed_json(e, json))?;
             crate::forget_lab(&lab);
             finish(&report, json, "Destroy");
             Ok(exit::OK)
@@ -392,7 +422,9 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             print!("{}", crate::spec::json_schema());
             Ok(exit::OK)
         }
-        Verb::Show { file, lab, json } => show::run(file.as_deref(), lab.as_deref(), json).await,
+        Verb::Show { file, lab, json } => {
+            show::run(file.as_deref(), lab.as_deref(), json, out).await
+        }
         Verb::Graph {
             file,
             format,
@@ -407,41 +439,9 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
     }
 }
 
-/// The saved plan in `file`, or `None` when it is a lab file.
-fn saved_plan(file: &str) -> Result<Option<crate::plan::saved::SavedPlan>, Error> {
-    let text = std::fs::read_to_string(file).map_err(|source| Error::Read {
-        path: file.to_string(),
-        source,
-    })?;
-    if !text.trim_start().starts_with('{') {
-        return Ok(None);
-    }
-    let saved: crate::plan::saved::SavedPlan =
-        serde_json::from_str(&text).map_err(|e| Error::Read {
-            path: file.to_string(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("not a saved plan: {e}"),
-            ),
-        })?;
-    if saved.kind != crate::plan::saved::SAVED_PLAN_KIND
-        || saved.format_version != crate::plan::saved::SAVED_PLAN_VERSION
-    {
-        return Err(Error::Read {
-            path: file.to_string(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "not a saved plan of this topo version; make it again with `topo plan -o`",
-            ),
-        });
-    }
-    Ok(Some(saved))
-}
-
-/// Loads, locks, observes and plans; prints the file's warnings on stderr.
-async fn prepare_with_warnings(file: &str) -> Result<crate::Session, Error> {
-    let l = crate::load(file)?;
-    let mut s = crate::prepare(&l).await?;
+/// Locks, observes and plans; prints the file's warnings on stderr.
+async fn prepare_with_warnings(l: &crate::Loaded, out: Output) -> Result<crate::Session, Error> {
+    let mut s = crate::prepare(l, &|m| out.notify(m)).await?;
     let warnings = std::mem::take(&mut s.warnings);
     if !warnings.is_empty() {
         eprint!(
@@ -450,63 +450,4 @@ async fn prepare_with_warnings(file: &str) -> Result<crate::Session, Error> {
         );
     }
     Ok(s)
-}
-
-fn finish(r: &crate::ApplyReport, json: bool, verb: &str) {
-    if !r.not_ready.is_empty() {
-        eprintln!(
-            "warning: the kernel matches the file, but these interfaces carried no traffic yet when topo stopped waiting: {}",
-            r.not_ready.join(", ")
-        );
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&render::report_json(r)).expect("report serializes")
-        );
-    } else {
-        let s = r.plan.summary();
-        println!(
-            "{verb} complete: {} added, {} changed, {} destroyed.",
-            s.add, s.change, s.destroy
-        );
-    }
-}
-
-fn report_error(e: &Error) {
-    let tty = std::io::stderr().is_terminal();
-    match e {
-        Error::Invalid(report) => eprint!("{}", report.render(tty)),
-        Error::Plan(crate::plan::PlanError::Foreign(items)) => {
-            eprintln!(
-                "error: the lab clashes with what is already on the machine and not the lab's; nothing was changed:"
-            );
-            for (_, m) in items {
-                eprintln!("  - {m}");
-            }
-            eprintln!("help: change the file where it clashes (a name, a subnet, a host setting), or remove the other objects if they are leftovers you own");
-        }
-        Error::Apply {
-            failed,
-            error,
-            report,
-        } => {
-            eprintln!("error: apply failed at `{failed}`: {error}");
-            eprint!("{}", render::outcome_text(report));
-        }
-        Error::Verify { left, report } => {
-            eprintln!("error: {e}");
-            eprint!("{}", plan_text(left, false));
-            eprint!("{}", render::outcome_text(report));
-        }
-        Error::Interrupted { report, .. } => {
-            eprintln!("error: {e}; the step in flight was finished");
-            eprint!("{}", render::outcome_text(report));
-        }
-        Error::Kernel(_) => {
-            eprintln!("error: {e}");
-            eprintln!("help: nothing after this request was attempted; `topo plan FILE` shows what the kernel holds now, and TOPO_LOG=topo=debug logs every step");
-        }
-        _ => eprintln!("error: {e}"),
-    }
 }

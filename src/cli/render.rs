@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Version of the JSON plan document; bumped on incompatible changes.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// Version of the JSON plan document; bumped on incompatible changes
+/// (2: a MAC is the text `aa:bb:cc:dd:ee:ff`, no longer a list of bytes).
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 fn sigil(op: Op) -> &'static str {
     match op {
@@ -30,59 +31,6 @@ fn paint(s: &str, op: Op, color: bool) -> String {
         Op::Delete => "31",
     };
     format!("\x1b[{code}m{s}\x1b[0m")
-}
-
-/// What an object will be, in a few words.
-fn describe(res: &Res) -> String {
-    match res {
-        Res::Netns | Res::Address => String::new(),
-        Res::Bridge { stp, forward_delay } => match forward_delay {
-            Some(d) => format!("stp: {stp}, forward_delay: {d}"),
-            None => format!("stp: {stp}"),
-        },
-        Res::Veth { peer } => format!("peer {peer}"),
-        Res::Link {
-            up,
-            mtu,
-            mac,
-            master,
-        } => {
-            let mut parts = vec![if *up {
-                "up".to_string()
-            } else {
-                "down".to_string()
-            }];
-            if let Some(m) = master {
-                parts.push(format!("master {m}"));
-            }
-            if let Some(m) = mtu {
-                parts.push(format!("mtu {m}"));
-            }
-            if let Some(m) = mac {
-                parts.push(format!("mac {m}"));
-            }
-            parts.join(", ")
-        }
-        Res::Route { via, dev, scope } => {
-            let mut s = Vec::new();
-            if let Some(v) = via {
-                s.push(format!("via {v}"));
-            }
-            if let Some(d) = dev {
-                s.push(format!("dev {d}"));
-            }
-            if *scope != crate::model::Scope::Global {
-                s.push(format!("scope {scope}"));
-            }
-            s.join(" ")
-        }
-        Res::Sysctl { value } => format!("= {value}"),
-        Res::Chain { policy, .. } => policy
-            .as_ref()
-            .map(|p| format!("policy {p}"))
-            .unwrap_or_default(),
-        Res::Rule { .. } => String::new(),
-    }
 }
 
 /// What follows an action's head: the object in a few words, why it is
@@ -132,7 +80,7 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
                 .after
                 .as_ref()
                 .or(a.before.as_ref())
-                .map(describe)
+                .map(Res::describe)
                 .unwrap_or_default();
             let head = format!("{:>3} {}", sigil(a.op), a.id);
             let line = paint(&head, a.op, color) + &notes(a, &res);
@@ -158,7 +106,7 @@ fn action_lines(a: &Action, sigil: &str) -> Vec<String> {
         .after
         .as_ref()
         .or(a.before.as_ref())
-        .map(describe)
+        .map(Res::describe)
         .unwrap_or_default();
     let line = format!("{sigil} {}", a.id) + &notes(a, &res);
     let mut out = vec![line];

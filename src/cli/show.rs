@@ -7,7 +7,7 @@
 //! everything found is `present`. Only what the lab owns is shown.
 
 use super::render::action_json;
-use super::{exit, plan_text, prepare_with_warnings};
+use super::{exit, plan_text, prepare_with_warnings, Output};
 use crate::model::{Id, IfRef, Ns, Res, State};
 use crate::plan::{Op, Plan};
 use crate::Error;
@@ -490,17 +490,23 @@ pub fn to_text(s: &Shown) -> String {
 }
 
 /// The `show` verb.
-pub async fn run(file: Option<&str>, lab: Option<&str>, json: bool) -> Result<i32, Error> {
+pub(crate) async fn run(
+    file: Option<&str>,
+    lab: Option<&str>,
+    json: bool,
+    out: Output,
+) -> Result<i32, Error> {
     let shown = match (file, lab) {
         (_, Some(lab)) => {
-            let s = crate::prepare_destroy(lab).await?;
-            build(lab, None, &s.observed.state, None, None)
+            let observed = crate::observe_lab(lab, &|m| out.notify(m)).await?;
+            build(lab, None, &observed.state, None, None)
         }
         (Some(file), None) => {
-            let s = prepare_with_warnings(file).await?;
+            let l = crate::load(file)?;
+            let s = prepare_with_warnings(&l, out).await?;
             build(
                 &s.model.lab,
-                Some(file),
+                Some(&l.file),
                 &s.observed.state,
                 Some(&s.model.state),
                 Some(&s.plan),

@@ -12,7 +12,10 @@ pub struct LabLock {
 }
 
 /// Takes the lab's lock, waiting up to `wait` for another run to finish.
-pub fn acquire(lab: &str, wait: Duration) -> io::Result<LabLock> {
+/// `waiting` is called once, when the lock is taken and the wait begins:
+/// the caller decides whether and how to tell anyone (this layer prints
+/// nothing).
+pub fn acquire(lab: &str, wait: Duration, waiting: &mut dyn FnMut()) -> io::Result<LabLock> {
     let name = format!("topo/lab/{lab}");
     let addr = SocketAddr::from_abstract_name(name.as_bytes())?;
     let deadline = Instant::now() + wait;
@@ -22,7 +25,7 @@ pub fn acquire(lab: &str, wait: Duration) -> io::Result<LabLock> {
             Ok(s) => return Ok(LabLock { _socket: s }),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
                 if !told {
-                    eprintln!("topo: another topo run holds lab `{lab}`; waiting up to {}s", wait.as_secs());
+                    waiting();
                     told = true;
                 }
                 std::thread::sleep(Duration::from_millis(50));

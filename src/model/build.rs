@@ -10,6 +10,8 @@ use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+mod mtu;
+
 /// A Linux bridge refuses its 1025th port ("exchange full").
 pub const BRIDGE_PORT_MAX: usize = 1024;
 
@@ -122,6 +124,10 @@ struct Builder<'a> {
     masquerade: BTreeMap<Ns, Vec<(IpNet, Pos)>>,
     /// nftables chains and rules.
     nft: Vec<(Id, Res)>,
+    /// Where the file sets each interface's MTU, and whether that is a
+    /// link's `mtu:` (else the interface's own), for the check that a
+    /// veth's ends agree.
+    mtu_from: BTreeMap<IfRef, (Pos, bool)>,
 }
 
 impl<'a> Builder<'a> {
@@ -143,6 +149,7 @@ impl<'a> Builder<'a> {
             declared: BTreeSet::new(),
             masquerade: BTreeMap::new(),
             nft: Vec::new(),
+            mtu_from: BTreeMap::new(),
         }
     }
 
@@ -167,6 +174,7 @@ impl<'a> Builder<'a> {
         self.collect_networks(spec);
         self.collect_links(spec);
         self.collect_interface_settings(spec);
+        self.check_veth_mtus();
         self.collect_routes_and_sysctls(spec);
         self.collect_nat(spec);
         self.check_subnets();
@@ -659,6 +667,13 @@ impl<'a> Builder<'a> {
             let (Some(a_ref), Some(b_ref)) = (a_ref, b_ref) else {
                 continue;
             };
+            if let Some(m) = link.value.mtu.as_ref().filter(|_| mtu.is_some()) {
+                for end in [&a_ref, &b_ref] {
+                    if !self.ifaces.contains_key(end) {
+                        self.mtu_from.insert(end.clone(), (Pos::of(m), true));
+                    }
+                }
+            }
             if a.bridge().is_some() && b.bridge().is_none() {
                 // Keep the bridge port second so `add_veth` gives it the master.
                 self.add_link_pair(b_ref, a_ref, b.bridge(), a.bridge(), pos, mtu);
@@ -786,6 +801,9 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 let mtu = self.mtu(set.value.mtu.as_ref());
+                if let Some(m) = set.value.mtu.as_ref().filter(|_| mtu.is_some()) {
+                    self.mtu_from.insert(link.clone(), (Pos::of(m), false));
+                }
                 let mac = set.value.mac.as_ref().and_then(|m| self.mac(m));
                 let iface = self.ifaces.get_mut(&link).expect("checked above");
                 iface.mtu = mtu.or(iface.mtu);

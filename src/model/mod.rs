@@ -2,7 +2,9 @@
 //! names resolved, network addresses allocated.
 
 mod build;
+mod describe;
 pub mod ipam;
+mod mac;
 pub mod names;
 pub mod nat;
 pub mod resource;

@@ -241,8 +241,9 @@ impl fmt::Display for Id {
     }
 }
 
-/// A MAC address.
+/// A MAC address; written everywhere (plans, JSON, state) as `aa:bb:cc:dd:ee:ff`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Mac(pub [u8; 6]);
 
 impl fmt::Display for Mac {

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// Marks the document so `apply` can tell it from a lab file.
 pub const SAVED_PLAN_KIND: &str = "topo-saved-plan";
-pub const SAVED_PLAN_VERSION: u32 = 1;
+/// 2: MACs are text (`aa:bb:cc:dd:ee:ff`).
+pub const SAVED_PLAN_VERSION: u32 = 2;
 
 /// A plan with everything needed to apply it later.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +43,31 @@ impl SavedPlan {
         }
     }
 
+    /// The saved plan `text` holds, if it is one; `None` for anything else
+    /// (a lab file, which may be written in JSON too).
+    pub fn parse(text: &str) -> Option<Result<SavedPlan, String>> {
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
+        let doc: serde_json::Value = match serde_json::from_str(text) {
+            Ok(d) => d,
+            // Broken JSON that says it is a saved plan is a broken saved plan.
+            Err(e) if text.contains(SAVED_PLAN_KIND) => {
+                return Some(Err(format!("not a saved plan: {e}")))
+            }
+            Err(_) => return None,
+        };
+        if doc.get("kind").and_then(|k| k.as_str()) != Some(SAVED_PLAN_KIND) {
+            return None;
+        }
+        if doc.get("format_version").and_then(|v| v.as_u64()) != Some(SAVED_PLAN_VERSION.into()) {
+            return Some(Err(
+                "not a saved plan of this topo version; make it again with `topo plan -o`".into(),
+            ));
+        }
+        Some(serde_json::from_value(doc).map_err(|e| format!("not a saved plan: {e}")))
+    }
+
     pub fn desired_state(&self) -> State {
         self.desired.iter().cloned().collect()
     }
@@ -59,14 +85,70 @@ impl SavedPlan {
                 (before, live) => before.as_ref() == live || (interrupted && a.op != Op::Update),
             };
             if !fine {
-                let was = a
-                    .before
-                    .as_ref()
-                    .map_or("absent".to_string(), |r| format!("{r:?}"));
-                let is = live.map_or("absent".to_string(), |r| format!("{r:?}"));
-                out.push(format!("{}: planned against {was}, now {is}", a.id));
+                out.push(format!("{}: {}", a.id, moved_on(a.before.as_ref(), live)));
             }
         }
         out
+    }
+}
+
+/// How an object differs from what a plan saw, in words: `planned as
+/// absent, now present (up, mtu 1500)`, or the attributes that changed.
+fn moved_on(planned: Option<&Res>, now: Option<&Res>) -> String {
+    let words = |r: &Res| {
+        let d = r.describe();
+        if d.is_empty() {
+            "present".to_string()
+        } else {
+            format!("present ({d})")
+        }
+    };
+    match (planned, now) {
+        (None, None) => "changed since the plan".to_string(),
+        (None, Some(r)) => format!("planned as absent, now {}", words(r)),
+        (Some(r), None) => format!("planned as {}, now absent", words(r)),
+        (Some(was), Some(is)) => {
+            let changes: Vec<String> = is
+                .changes_from(was)
+                .iter()
+                .map(|c| format!("{} {} → {}", c.attr, c.before, c.after))
+                .collect();
+            if changes.is_empty() {
+                format!("planned as {}, now {}", words(was), words(is))
+            } else {
+                format!("changed since the plan: {}", changes.join(", "))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Mac;
+
+    fn link(up: bool, mtu: u32) -> Res {
+        Res::Link {
+            up,
+            mtu: Some(mtu),
+            mac: Some(Mac([0x46, 0x7f, 0, 0, 0, 1])),
+            master: None,
+        }
+    }
+
+    #[test]
+    fn staleness_is_said_in_words() {
+        assert_eq!(
+            moved_on(None, Some(&link(true, 1500))),
+            "planned as absent, now present (up, mtu 1500, mac 46:7f:00:00:00:01)"
+        );
+        assert_eq!(
+            moved_on(Some(&Res::Netns), None),
+            "planned as present, now absent"
+        );
+        assert_eq!(
+            moved_on(Some(&link(true, 1500)), Some(&link(false, 1300))),
+            "changed since the plan: up true → false, mtu 1500 → 1300"
+        );
     }
 }

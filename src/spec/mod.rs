@@ -3,9 +3,13 @@
 //! Nothing here interprets names or addresses; `model` does that, so every
 //! mistake can be reported against the span kept here.
 
+mod explain;
 mod load;
+mod scalars;
+mod top;
 
 pub use load::{load_str, LoadError};
+pub use scalars::{PortValue, SysctlValue};
 
 use schemars::JsonSchema;
 use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
@@ -17,12 +21,14 @@ use std::fmt;
 /// A value with the place in the file it came from.
 pub type S<T> = Spanned<T>;
 
-/// The whole lab file.
-#[derive(Debug, Deserialize, JsonSchema)]
+/// The whole lab file. Read by hand (`top.rs`): top-level keys starting
+/// with `x-` are ignored, as in compose files, so they can hold anchors.
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "topo lab",
-    description = "A topo lab file: namespaces, bridges, veth links, addresses, routes and sysctls."
+    description = "A topo lab file: namespaces, bridges, veth links, addresses, routes and sysctls. Top-level keys starting with `x-` are ignored (for YAML anchors).",
+    extend("patternProperties" = { "^x-": {} })
 )]
 pub struct LabSpec {
     /// The lab's name: lowercase letters, digits and '-', at most 32 bytes. It marks every object the lab owns.
@@ -331,14 +337,6 @@ pub struct DnatSpec {
     pub in_: Option<S<String>>,
 }
 
-/// A port: a number, or a range written `"5000-5010"`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum PortValue {
-    One(u32),
-    Text(String),
-}
-
 /// Filter rules and the policies of the three filter chains.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -394,23 +392,6 @@ pub struct FilterRuleSpec {
     /// `accept`, `drop` or `reject`.
     #[schemars(with = "String")]
     pub action: S<String>,
-}
-
-/// A sysctl value: a number or a string.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum SysctlValue {
-    Int(i64),
-    Text(String),
-}
-
-impl SysctlValue {
-    pub fn as_text(&self) -> String {
-        match self {
-            SysctlValue::Int(i) => i.to_string(),
-            SysctlValue::Text(s) => s.trim().to_string(),
-        }
-    }
 }
 
 /// The JSON Schema of the lab file, as written to schemas/topo.schema.json.

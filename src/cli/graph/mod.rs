@@ -7,12 +7,17 @@
 //! interfaces with their addresses. Dot and Mermaid text come from the same
 //! `Diagram`; SVG and PNG are drawn by Graphviz `dot` from the dot text.
 
+mod dot;
+mod mermaid;
+
+pub use dot::dot;
+pub use mermaid::mermaid;
+
 use super::{exit, GraphFormat};
 use crate::model::{Id, IfRef, Model, Ns, Res};
 use crate::Error;
 use ipnet::IpNet;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -144,158 +149,12 @@ fn diagram(m: &Model) -> Diagram {
     d
 }
 
-fn dot_id(v: &Vertex) -> String {
-    match v {
-        Vertex::Node(n) => format!("\"node:{n}\""),
-        Vertex::Bridge(b) => format!("\"bridge:{b}\""),
-        Vertex::Host => "\"host\"".to_string(),
-    }
-}
-
-fn dot_label(lines: &[String]) -> String {
-    lines
-        .iter()
-        .map(|l| l.replace('\\', "\\\\").replace('"', "\\\""))
-        .collect::<Vec<_>>()
-        .join("\\n")
-}
-
+/// A bridge as drawn: its name, with the node in front when it is not the host's.
 fn bridge_name(b: &IfRef) -> String {
     match &b.ns {
         Ns::Host => b.name.clone(),
         _ => b.to_string(),
     }
-}
-
-/// Graphviz source: left to right, nodes and host in clusters, bridges as
-/// hexagons, the host (when a veth ends on it) as a house.
-pub fn dot(m: &Model) -> String {
-    let d = diagram(m);
-    let mut o = String::new();
-    let _ = writeln!(o, "graph \"{}\" {{", d.lab);
-    let _ = writeln!(
-        o,
-        "  graph [rankdir=LR, fontname=\"Helvetica\", label=\"lab {}\", labelloc=t, nodesep=0.3, ranksep=1.4, newrank=true];",
-        d.lab
-    );
-    let _ = writeln!(
-        o,
-        "  node [fontname=\"Helvetica\", fontsize=11, style=\"filled\"];"
-    );
-    let _ = writeln!(o, "  edge [fontname=\"Helvetica\", fontsize=9];");
-    let _ = writeln!(o, "  subgraph cluster_nodes {{");
-    let _ = writeln!(o, "    label=\"nodes\"; style=\"rounded,dashed\";");
-    for (n, extra) in &d.nodes {
-        let mut lines = vec![n.clone()];
-        lines.extend(extra.iter().cloned());
-        let _ = writeln!(
-            o,
-            "    {} [shape=box, style=\"rounded,filled\", fillcolor=\"#fff3c4\", label=\"{}\"];",
-            dot_id(&Vertex::Node(n.clone())),
-            dot_label(&lines)
-        );
-    }
-    let _ = writeln!(o, "  }}");
-    let _ = writeln!(o, "  subgraph cluster_host {{");
-    let _ = writeln!(o, "    label=\"host\"; style=\"rounded,dashed\";");
-    for (b, addrs) in &d.bridges {
-        let mut lines = vec![bridge_name(b)];
-        lines.extend(addrs.iter().map(IpNet::to_string));
-        let _ = writeln!(
-            o,
-            "    {} [shape=hexagon, fillcolor=\"#d6e8ff\", label=\"{}\"];",
-            dot_id(&Vertex::Bridge(b.clone())),
-            dot_label(&lines)
-        );
-    }
-    if d.host {
-        let _ = writeln!(
-            o,
-            "    \"host\" [shape=house, fillcolor=\"#e4e4e4\", label=\"host\"];"
-        );
-    }
-    if !d.host_rules.is_empty() {
-        let _ = writeln!(
-            o,
-            "    \"host-rules\" [shape=note, fillcolor=\"#f4f4f4\", fontsize=9, label=\"{}\\l\"];",
-            dot_label(&d.host_rules).replace("\\n", "\\l")
-        );
-    }
-    let _ = writeln!(o, "  }}");
-    for (a, b) in &d.edges {
-        let _ = writeln!(
-            o,
-            "  {} -- {} [label=\"{}\"];",
-            dot_id(&a.at),
-            dot_id(&b.at),
-            dot_label(&[a.text(), b.text()])
-        );
-    }
-    let _ = writeln!(o, "}}");
-    o
-}
-
-fn mermaid_text(lines: &[String]) -> String {
-    lines
-        .iter()
-        .map(|l| l.replace('"', "#quot;"))
-        .collect::<Vec<_>>()
-        .join("<br/>")
-}
-
-/// A Mermaid flowchart with the same content as `dot`.
-pub fn mermaid(m: &Model) -> String {
-    let d = diagram(m);
-    let mut ids: BTreeMap<Vertex, String> = BTreeMap::new();
-    for (i, n) in d.nodes.keys().enumerate() {
-        ids.insert(Vertex::Node(n.clone()), format!("n{i}"));
-    }
-    for (i, b) in d.bridges.keys().enumerate() {
-        ids.insert(Vertex::Bridge(b.clone()), format!("b{i}"));
-    }
-    ids.insert(Vertex::Host, "host".to_string());
-    let mut o = String::new();
-    let _ = writeln!(o, "flowchart LR");
-    let _ = writeln!(o, "  subgraph nodes [nodes]");
-    for (n, extra) in &d.nodes {
-        let mut lines = vec![n.clone()];
-        lines.extend(extra.iter().cloned());
-        let _ = writeln!(
-            o,
-            "    {}(\"{}\")",
-            ids[&Vertex::Node(n.clone())],
-            mermaid_text(&lines)
-        );
-    }
-    let _ = writeln!(o, "  end");
-    let _ = writeln!(o, "  subgraph hostns [host]");
-    for (b, addrs) in &d.bridges {
-        let mut lines = vec![bridge_name(b)];
-        lines.extend(addrs.iter().map(IpNet::to_string));
-        let _ = writeln!(
-            o,
-            "    {}{{{{\"{}\"}}}}",
-            ids[&Vertex::Bridge(b.clone())],
-            mermaid_text(&lines)
-        );
-    }
-    if d.host {
-        let _ = writeln!(o, "    host[/\"host\"\\]");
-    }
-    if !d.host_rules.is_empty() {
-        let _ = writeln!(o, "    hostrules[\"{}\"]", mermaid_text(&d.host_rules));
-    }
-    let _ = writeln!(o, "  end");
-    for (a, b) in &d.edges {
-        let _ = writeln!(
-            o,
-            "  {} ---|\"{}\"| {}",
-            ids[&a.at],
-            mermaid_text(&[a.text(), b.text()]),
-            ids[&b.at]
-        );
-    }
-    o
 }
 
 /// Finds `prog` on PATH.
