@@ -72,13 +72,6 @@ impl Executor<'_> {
                     None if was_master => Some(0),
                     None => None,
                 };
-                let new_mac = match before {
-                    Some(Res::Link { mac: was, .. }) => mac.is_some() && was != mac,
-                    _ => true,
-                };
-                if new_mac {
-                    self.announce.insert(link.clone());
-                }
                 let s = LinkSettings {
                     up: Some(*up),
                     mtu: *mtu,
@@ -93,7 +86,6 @@ impl Executor<'_> {
             }
             (Id::Address { link, address }, Res::Address) => {
                 let index = self.index_of(link)?;
-                self.announce.insert(link.clone());
                 let nodad = !self.model.dad;
                 self.conn(&link.ns)?
                     .add_address(index, *address, nodad, &format!("add {what}"))

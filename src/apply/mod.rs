@@ -94,7 +94,6 @@ pub async fn execute(
         lingering: BTreeSet::new(),
         nft_synced: BTreeSet::new(),
         nft_snapshots: vec![],
-        announce: BTreeSet::new(),
     };
     let fault_at = test_hook("TOPO_TEST_FAULT_AT");
     let kill_after = test_hook("TOPO_TEST_KILL_AFTER");
@@ -185,9 +184,6 @@ struct Executor<'a> {
     nft_synced: BTreeSet<Ns>,
     /// nft tables as they were before this run replaced them.
     nft_snapshots: Vec<(Ns, Option<String>)>,
-    /// Interfaces whose addresses neighbours must learn afresh: made,
-    /// given a new MAC or new addresses in this run.
-    announce: BTreeSet<IfRef>,
 }
 
 impl Executor<'_> {

@@ -6,7 +6,7 @@
 use super::{Executor, Outcome};
 use crate::kernel::announce::announce;
 use crate::kernel::netlink::KernelError;
-use crate::model::{Id, IfRef, Ns, Res};
+use crate::model::{Id, IfRef, Mac, Ns, Res};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::os::fd::AsFd;
@@ -38,13 +38,19 @@ impl Executor<'_> {
             }
         }
         self.index = again.index.clone();
-        match self.wait_ready(again.settling).await {
+        tracing::debug!(count = again.settling.len(), first = ?again.settling.iter().next(), "links still coming up");
+        let t = std::time::Instant::now();
+        let waited = self.wait_ready(again.settling).await;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "waited for links");
+        match waited {
             Ok(left) => out.not_ready = left.into_iter().collect(),
             Err(e) => tracing::warn!("could not wait for links to come up: {e}"),
         }
+        let t = std::time::Instant::now();
         if let Err(e) = self.announce_moved().await {
             tracing::warn!("could not announce new addresses to neighbours: {e}");
         }
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "announced");
     }
 
     /// Waits until none of `settling` is still coming up; returns those
@@ -92,10 +98,27 @@ impl Executor<'_> {
         Ok(settling)
     }
 
-    /// A gratuitous ARP or neighbour advertisement for every address of an
-    /// interface made, re-addressed or given a new MAC in this run.
+    /// A gratuitous ARP or neighbour advertisement for every address that
+    /// now sits behind another MAC than before the run: a renamed node, a
+    /// changed MAC, an address moved to another interface. Neighbours may
+    /// hold the old MAC for half a minute. A re-created interface keeps its
+    /// stable MAC and needs none; a new address has no stale entries.
     async fn announce_moved(&mut self) -> Result<(), KernelError> {
-        for link in std::mem::take(&mut self.announce) {
+        let mut was: BTreeMap<IpAddr, Vec<Option<Mac>>> = BTreeMap::new();
+        for id in self.live.keys() {
+            if let Id::Address { link, address } = id {
+                let mac = match self.live.get(&Id::Link { link: link.clone() }) {
+                    Some(Res::Link { mac, .. }) => *mac,
+                    _ => None,
+                };
+                was.entry(address.addr()).or_default().push(mac);
+            }
+        }
+        let mut moved: BTreeMap<IfRef, (Mac, Vec<IpAddr>)> = BTreeMap::new();
+        for id in self.model.state.keys() {
+            let Id::Address { link, address } = id else {
+                continue;
+            };
             let Some(Res::Link {
                 mac: Some(mac),
                 up: true,
@@ -104,25 +127,23 @@ impl Executor<'_> {
             else {
                 continue;
             };
-            let from = Id::Address {
-                link: link.clone(),
-                address: ipnet::IpNet::V4(Default::default()),
-            };
-            let addrs: Vec<IpAddr> = self
-                .model
-                .state
-                .range(from..)
-                .map_while(|(id, _)| match id {
-                    Id::Address { link: l, address } if *l == link => Some(address.addr()),
-                    _ => None,
-                })
-                .collect();
-            let (Some(index), false) = (self.index.get(&link).copied(), addrs.is_empty()) else {
+            let before = was.get(&address.addr());
+            if before.is_some_and(|macs| macs.iter().any(|m| *m != Some(*mac))) {
+                moved
+                    .entry(link.clone())
+                    .or_insert((*mac, vec![]))
+                    .1
+                    .push(address.addr());
+            }
+        }
+        for (link, (mac, addrs)) in moved {
+            let Some(index) = self.index.get(&link).copied() else {
                 continue;
             };
             let Some(file) = self.ns_file_if_exists(&link.ns)? else {
                 continue;
             };
+            tracing::debug!(%link, ?addrs, "announcing");
             announce(file.as_ref().map(|f| f.as_fd()), index, mac.0, &addrs)
                 .map_err(|e| KernelError::new(format!("announce the addresses of {link}"), e))?;
         }

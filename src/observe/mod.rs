@@ -142,6 +142,11 @@ pub async fn observe_with(
         jobs.push((Ns::Node(name), Some(file), full));
     }
     let host = h.conn(&Ns::Host)?;
+    // With a file, an owned namespace it no longer names is dumped whole
+    // too: what it held may move elsewhere (a renamed node keeps its
+    // addresses). Without one (destroy) its lo's mark is all that counts.
+    let deep = model.is_some();
+    let mark_ref = mark.as_str();
     // Connections are opened as jobs start and dropped as they end, so at
     // most IN_FLIGHT are alive: each holds about 72 KiB of buffers.
     let results: Vec<(Ns, Result<Dump, KernelError>)> = futures::stream::iter(jobs)
@@ -154,10 +159,15 @@ pub async fn observe_with(
                 let dump = match conn {
                     Err(e) => Err(e),
                     Ok(conn) if full => conn.dump().await,
-                    Ok(conn) => conn.link_by_name("lo").await.map(|lo| Dump {
-                        links: lo.into_iter().collect(),
-                        ..Dump::default()
-                    }),
+                    Ok(conn) => match conn.link_by_name("lo").await {
+                        Ok(Some(lo)) if deep && lo.alias.as_deref() == Some(mark_ref) => {
+                            conn.dump().await
+                        }
+                        lo => lo.map(|lo| Dump {
+                            links: lo.into_iter().collect(),
+                            ..Dump::default()
+                        }),
+                    },
                 };
                 (ns, dump)
             }
