@@ -2,6 +2,7 @@
 //! names resolved, network addresses allocated.
 
 mod build;
+pub mod checks;
 mod describe;
 pub mod ipam;
 mod mac;

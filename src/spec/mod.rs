@@ -3,11 +3,13 @@
 //! Nothing here interprets names or addresses; `model` does that, so every
 //! mistake can be reported against the span kept here.
 
+mod checks;
 mod explain;
 mod load;
 mod scalars;
 mod top;
 
+pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, SysctlValue};
 
@@ -62,6 +64,10 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<HostSpec>")]
     pub host: Option<S<HostSpec>>,
+    /// Connectivity checks that `topo test` runs inside the applied lab.
+    #[serde(default)]
+    #[schemars(with = "Option<TestsSpec>")]
+    pub tests: Option<S<TestsSpec>>,
 }
 
 /// One node: a network namespace.
