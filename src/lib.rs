@@ -15,6 +15,7 @@ mod machine;
 pub mod model;
 pub mod observe;
 pub mod plan;
+pub mod probe;
 pub mod spec;
 
 pub use input::{load, load_input, load_text, read_input, Input, STDIN_ARG, STDIN_NAME};

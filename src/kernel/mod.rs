@@ -7,6 +7,7 @@ pub mod lock;
 pub mod netlink;
 pub mod netns;
 pub mod nft;
+pub mod probe;
 pub mod signals;
 pub mod state_file;
 pub mod sysctl;
