@@ -80,6 +80,12 @@ impl Sandbox {
         })
     }
 
+    /// The holder process: `/proc/PID/root/run/netns/NODE` is a node's
+    /// namespace file, for a test that enters it itself.
+    pub fn pid(&self) -> u32 {
+        self.holder.id()
+    }
+
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
         c.args([
