@@ -37,7 +37,9 @@ pub fn line(file: &str, c: &Check, o: &Outcome, color: bool) -> String {
 /// `test result: ok. 6 passed, 0 failed, in 0.05 s`.
 pub fn summary(lab: &str, outcomes: &[Outcome], took: Duration) -> String {
     let failed = outcomes.iter().filter(|o| !o.passed).count();
-    let took = if took < Duration::from_secs(1) {
+    let took = if took < Duration::from_millis(10) {
+        format!("{:.2} ms", took.as_secs_f64() * 1000.0)
+    } else if took < Duration::from_secs(1) {
         format!("{} ms", took.as_millis())
     } else {
         format!("{:.2} s", took.as_secs_f64())
