@@ -28,7 +28,10 @@ fn every_lab_file_declares_tests() {
         .filter(|n| n.ends_with(".yaml"))
         .collect();
     files.sort();
-    assert_eq!(files, COVERED, "add each new lab to COVERED, with a test below");
+    assert_eq!(
+        files, COVERED,
+        "add each new lab to COVERED, with a test below"
+    );
     for f in files {
         let l = topo::load(&lab_path(&f)).expect("loads");
         let v = topo::validate(&l, &Default::default()).expect("valid");
