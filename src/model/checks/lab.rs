@@ -44,7 +44,9 @@ pub struct LabView {
 
 impl LabView {
     pub fn new(spec: &LabSpec, model: &Model) -> LabView {
-        let mut by_if: BTreeMap<(Ns, String), Vec<(u32, u32, IpAddr)>> = BTreeMap::new();
+        // (namespace, interface) → (line, column, address).
+        type ByInterface = BTreeMap<(Ns, String), Vec<(u32, u32, IpAddr)>>;
+        let mut by_if = ByInterface::new();
         for id in model.state.keys() {
             let Id::Address { link, address } = id else {
                 continue;
