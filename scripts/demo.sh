@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo.sh: needs root (it unshares network and mount namespaces); try: sudo bash scripts/demo.sh" >&2; exit 1; }
 
 cargo build --release --quiet
-export TOPO=target/release/topo LAB=topologies/example.yaml
+export TOPO="${CARGO_TARGET_DIR:-target}/release/topo" LAB=topologies/example.yaml
 
 exec unshare --mount --net --propagation private bash -euo pipefail -c '
   mkdir -p /run/netns /run/topo
