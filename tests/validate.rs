@@ -1374,3 +1374,24 @@ fn an_ipv6_network_gateway_defaults_to_the_first_usable_address() {
         .collect();
     assert_eq!(addrs, vec!["host:v6 fd00:1::1/64", "a:eth0 fd00:1::2/64"]);
 }
+
+#[test]
+fn stable_macs_are_local_unicast_distinct_and_spread() {
+    let mut seen = std::collections::BTreeSet::new();
+    for n in 0..200 {
+        for i in 0..50 {
+            let link = node_if(&format!("n{n}"), &format!("eth{i}"));
+            let m = Mac::stable("lab", &link).0;
+            assert_eq!(m[0] & 0x03, 0x02, "{link}: locally administered unicast");
+            assert!(seen.insert(m), "{link}: a MAC given twice");
+            // Names one character apart still differ in most bytes.
+            let next = Mac::stable("lab", &node_if(&format!("n{n}"), &format!("eth{}", i + 1))).0;
+            let same = m.iter().zip(next).filter(|(a, b)| **a == *b).count();
+            assert!(same <= 2, "{link}: {m:02x?} vs {next:02x?}");
+        }
+    }
+    // The same lab, namespace and name give the same MAC; another lab not.
+    let l = node_if("red", "eth0");
+    assert_eq!(Mac::stable("lab", &l), Mac::stable("lab", &l));
+    assert_ne!(Mac::stable("lab", &l), Mac::stable("lab2", &l));
+}

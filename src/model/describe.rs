@@ -10,9 +10,10 @@ impl Res {
     pub fn describe(&self) -> String {
         match self {
             Res::Netns | Res::Address => String::new(),
+            // The forward delay matters only with spanning tree on.
             Res::Bridge { stp, forward_delay } => match forward_delay {
-                Some(d) => format!("stp: {stp}, forward_delay: {d}"),
-                None => format!("stp: {stp}"),
+                Some(d) if *stp => format!("stp: {stp}, forward_delay: {d}"),
+                _ => format!("stp: {stp}"),
             },
             Res::Veth { peer } => format!("peer {peer}"),
             Res::Link {

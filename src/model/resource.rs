@@ -262,7 +262,16 @@ impl Mac {
     /// the lab, namespace and name, so a re-created interface keeps it and
     /// neighbours' ARP caches stay right. Locally administered, unicast.
     pub fn stable(lab: &str, link: &IfRef) -> Mac {
-        let h = super::names::fnv1a(&format!("{lab}\0{}\0{}", link.ns, link.name)).to_be_bytes();
+        // FNV-1a alone barely mixes its last bytes into the high ones
+        // (`eth0` and `eth1` would differ in one byte): a 64-bit finaliser
+        // (MurmurHash3's) spreads every input bit over the whole MAC.
+        let mut h = super::names::fnv1a(&format!("{lab}\0{}\0{}", link.ns, link.name));
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^= h >> 33;
+        let h = h.to_be_bytes();
         Mac([(h[0] & 0xfc) | 0x02, h[1], h[2], h[3], h[4], h[5]])
     }
 }
