@@ -3,8 +3,12 @@
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
 use super::nat;
-use super::resource::{Id, IfRef, Mac, Ns, Res, RouteKey, Scope, State};
+use super::resource::{IfRef, Mac, Ns, RouteKey, Scope};
 use crate::diag::{did_you_mean, Diagnostic, Level, Pos};
+use crate::kinds::{
+    Address, AddressId, Bridge, BridgeId, Chain, Id, Link, LinkId, Netns, NetnsId, Route, RouteId,
+    Rule, State, Sysctl, SysctlId, Veth, VethId,
+};
 use crate::spec::{LabSpec, NetworkMember, RouteSpec, SysctlValue, S};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
@@ -108,7 +112,7 @@ struct Builder<'a> {
     ifaces: BTreeMap<IfRef, Iface>,
     /// Subnets known for a bridge: its network's and its own addresses'.
     bridge_subnets: BTreeMap<String, Vec<IpNet>>,
-    routes: BTreeMap<Ns, BTreeMap<RouteKey, (Res, Pos)>>,
+    routes: BTreeMap<Ns, BTreeMap<RouteKey, (Route, Pos)>>,
     sysctls: BTreeMap<Ns, BTreeMap<String, (String, Pos)>>,
     /// (node, is IPv4) that got a default route from a network.
     has_default: BTreeSet<(String, bool)>,
@@ -123,7 +127,7 @@ struct Builder<'a> {
     /// Subnets of networks with `masquerade: true`, by the bridge's namespace.
     masquerade: BTreeMap<Ns, Vec<(IpNet, Pos)>>,
     /// nftables chains and rules.
-    nft: Vec<(Id, Res)>,
+    nft: State,
     /// Where the file sets each interface's MTU, and whether that is a
     /// link's `mtu:` (else the interface's own), for the check that a
     /// veth's ends agree.
@@ -148,7 +152,7 @@ impl<'a> Builder<'a> {
             origins: BTreeMap::new(),
             declared: BTreeSet::new(),
             masquerade: BTreeMap::new(),
-            nft: Vec::new(),
+            nft: State::new(),
             mtu_from: BTreeMap::new(),
         }
     }
@@ -226,9 +230,9 @@ impl<'a> Builder<'a> {
         }
         self.nodes.entry(name.to_string()).or_insert(pos);
         self.origins
-            .entry(Id::Netns {
+            .entry(Id::Netns(NetnsId {
                 name: name.to_string(),
-            })
+            }))
             .or_insert(pos);
     }
 
@@ -292,7 +296,8 @@ impl<'a> Builder<'a> {
             let mtu = self.mtu(br.value.mtu.as_ref());
             self.bridges.insert(name.clone(), ns.clone());
             let link = IfRef::new(ns, name);
-            self.origins.insert(Id::Bridge { link: link.clone() }, pos);
+            self.origins
+                .insert(Id::Bridge(BridgeId { link: link.clone() }), pos);
             let iface = Iface {
                 pos,
                 kind: IfKind::Bridge { stp, forward_delay },
@@ -417,7 +422,7 @@ impl<'a> Builder<'a> {
             .clone();
         let link = IfRef::new(ns, bridge);
         self.origins
-            .entry(Id::Bridge { link: link.clone() })
+            .entry(Id::Bridge(BridgeId { link: link.clone() }))
             .or_insert(pos);
         let iface = self.ifaces.entry(link).or_insert(Iface {
             pos,
@@ -586,7 +591,7 @@ impl<'a> Builder<'a> {
             let family = (link.ns.label().to_string(), gw.is_ipv4());
             if !self.explicit_default.contains(&family) && self.has_default.insert(family) {
                 let to = default_for(gw);
-                let res = Res::Route {
+                let res = Route {
                     via: Some(gw),
                     dev: Some(link.name.clone()),
                     scope: Scope::of_route(&to, Some(gw)),
@@ -639,7 +644,7 @@ impl<'a> Builder<'a> {
         self.ifaces.insert(a.clone(), end(&b, None));
         self.ifaces.insert(b.clone(), end(&a, b_master));
         let first = a.clone().min(b.clone());
-        self.origins.insert(Id::Veth { link: first }, pos);
+        self.origins.insert(Id::Veth(VethId { link: first }), pos);
         true
     }
 
@@ -842,10 +847,10 @@ impl<'a> Builder<'a> {
                 continue;
             }
             self.origins.insert(
-                Id::Address {
+                Id::Address(AddressId {
                     link: link.clone(),
                     address: net,
-                },
+                }),
                 pos,
             );
             self.ifaces
@@ -1002,7 +1007,7 @@ impl<'a> Builder<'a> {
             }
         }
         let scope = Scope::of_route(&to, via);
-        routes.insert(key, (Res::Route { via, dev, scope }, pos));
+        routes.insert(key, (Route { via, dev, scope }, pos));
     }
 
     fn sysctl(&mut self, ns: &Ns, key: &str, value: &S<SysctlValue>) {
@@ -1028,10 +1033,10 @@ impl<'a> Builder<'a> {
             return;
         }
         self.origins.insert(
-            Id::Sysctl {
+            Id::Sysctl(SysctlId {
                 ns: ns.clone(),
                 key: key.to_string(),
-            },
+            }),
             pos,
         );
         self.sysctls
@@ -1295,11 +1300,14 @@ impl<'a> Builder<'a> {
             };
             let compiled = nat::compile(&cx, nat_spec, fw, &extra);
             self.diags.extend(compiled.diags);
-            for (id, res, pos) in compiled.objects {
+            for (id, rule, pos) in compiled.rules {
                 if pos.known() {
-                    self.origins.insert(id.clone(), pos);
+                    self.origins.insert(Id::Rule(id.clone()), pos);
                 }
-                self.nft.push((id, res));
+                self.nft.insert::<Rule>(id, rule);
+            }
+            for (id, chain) in compiled.made_chains {
+                self.nft.insert::<Chain>(id, chain);
             }
         }
     }
@@ -1325,83 +1333,70 @@ impl<'a> Builder<'a> {
     }
 
     fn state(&mut self, ipv6: bool) -> State {
-        let mut st = State::new();
+        let mut st = std::mem::take(&mut self.nft);
         for n in self.nodes.keys() {
-            st.insert(Id::Netns { name: n.clone() }, Res::Netns);
+            st.insert::<Netns>(NetnsId { name: n.clone() }, Netns {});
         }
         for (link, iface) in &self.ifaces {
             match &iface.kind {
                 IfKind::Bridge { stp, forward_delay } => {
-                    let res = Res::Bridge {
+                    let me = Bridge {
                         stp: *stp,
                         forward_delay: *forward_delay,
                     };
-                    st.insert(Id::Bridge { link: link.clone() }, res);
+                    st.insert::<Bridge>(BridgeId { link: link.clone() }, me);
                 }
                 IfKind::Veth { peer } if link < peer => {
-                    st.insert(
-                        Id::Veth { link: link.clone() },
-                        Res::Veth { peer: peer.clone() },
-                    );
+                    let me = Veth { peer: peer.clone() };
+                    st.insert::<Veth>(VethId { link: link.clone() }, me);
                 }
                 IfKind::Veth { .. } => {}
             }
             let mac = iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link));
-            let res = Res::Link {
+            let me = Link {
                 up: true,
                 mtu: self.effective_mtu(link, iface),
                 mac: Some(mac),
                 master: iface.master.clone(),
             };
-            st.insert(Id::Link { link: link.clone() }, res);
+            st.insert::<Link>(LinkId { link: link.clone() }, me);
             // The kernel makes no link-local address on what topo creates:
             // topo adds it, from the MAC, as the kernel would.
             let link_local =
                 |a: &IpNet| matches!(a, IpNet::V6(v) if v.addr().is_unicast_link_local());
-            if ipv6 && !iface.addrs.iter().any(|(a, _)| link_local(a)) {
-                st.insert(
-                    Id::Address {
-                        link: link.clone(),
-                        address: mac.link_local(),
-                    },
-                    Res::Address,
-                );
-            }
-            for (a, _) in &iface.addrs {
-                st.insert(
-                    Id::Address {
-                        link: link.clone(),
-                        address: *a,
-                    },
-                    Res::Address,
-                );
+            let generated =
+                (ipv6 && !iface.addrs.iter().any(|(a, _)| link_local(a))).then(|| mac.link_local());
+            for address in iface.addrs.iter().map(|(a, _)| *a).chain(generated) {
+                let id = AddressId {
+                    link: link.clone(),
+                    address,
+                };
+                st.insert::<Address>(id, Address {});
             }
         }
         for (ns, routes) in &self.routes {
-            for (key, (res, _)) in routes {
-                st.insert(
-                    Id::Route {
-                        ns: ns.clone(),
-                        key: key.clone(),
-                    },
-                    res.clone(),
-                );
+            for (key, (me, _)) in routes {
+                let id = RouteId {
+                    ns: ns.clone(),
+                    key: key.clone(),
+                };
+                st.insert::<Route>(id, me.clone());
             }
         }
         for (ns, sysctls) in &self.sysctls {
             for (key, (value, _)) in sysctls {
-                st.insert(
-                    Id::Sysctl {
-                        ns: ns.clone(),
-                        key: key.clone(),
-                    },
-                    Res::Sysctl {
+                let id = SysctlId {
+                    ns: ns.clone(),
+                    key: key.clone(),
+                };
+                st.insert::<Sysctl>(
+                    id,
+                    Sysctl {
                         value: value.clone(),
                     },
                 );
             }
         }
-        st.extend(std::mem::take(&mut self.nft));
         st
     }
 }
