@@ -1,17 +1,19 @@
 //! topo: a declarative network topology reconciler for Linux.
 //!
 //! The pipeline, one folder per stage:
-//! spec (parse) → model (validate, resolve) → graph (order) → observe (kernel
-//! state) → plan (diff) → apply (execute, verify). `kernel` is the only code
-//! that touches the system. This file is the library's face: the verbs.
+//! spec (parse) → model (validate, resolve) → graph (order) → observe (read
+//! the machine) → plan (diff) → apply (execute, verify). `kinds` holds each
+//! kind of object in a file of its own; `machine` is the only code with
+//! side effects. This file is the library's face: the verbs.
 
 pub mod apply;
 pub mod cli;
 pub mod diag;
 pub mod graph;
 mod input;
-pub mod kernel;
-mod machine;
+pub mod kinds;
+mod labs;
+pub mod machine;
 pub mod model;
 pub mod observe;
 pub mod plan;
@@ -19,14 +21,15 @@ pub mod probe;
 pub mod spec;
 
 pub use input::{load, load_input, load_text, read_input, Input, STDIN_ARG, STDIN_NAME};
-pub use machine::{is_absent, labs_here, observe_lab, Notify};
+pub use labs::{is_absent, labs_here, observe_lab, Notify};
 
-use machine::lock;
+use labs::lock;
 
 use diag::{Diagnostic, Report};
-use kernel::netlink::KernelError;
+use machine::local::LocalKernel;
+use machine::{KernelError, Machine};
 use model::{Model, Prior, Validated};
-use observe::{Handles, Observed};
+use observe::Observed;
 use plan::{Plan, PlanError};
 
 /// A lab file read and parsed.
@@ -62,7 +65,7 @@ pub enum Error {
     },
     #[error("the saved plan is stale: the kernel changed since it was made, so nothing was applied: {}; run `topo plan -o` again", .0.join("; "))]
     Stale(Vec<String>),
-    #[error("after apply the kernel still differs from the file in {} place(s): {}", .left.actions.len(), .left.actions.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", "))]
+    #[error("after apply the kernel still differs from the file in {} place(s): {}", .left.actions.len(), .left.actions.iter().map(|a| a.id().to_string()).collect::<Vec<_>>().join(", "))]
     Verify {
         left: Plan,
         report: Box<ApplyReport>,
@@ -117,51 +120,34 @@ pub struct Session {
     pub model: Model,
     pub observed: Observed,
     pub plan: Plan,
-    pub handles: Handles,
+    pub machine: LocalKernel,
     /// Findings that do not stop the run.
     pub warnings: Vec<Diagnostic>,
-    _lock: kernel::lock::LabLock,
+    _lock: <LocalKernel as Machine>::Lock,
 }
 
 /// Fails at once, with the reason, when the process cannot change networking.
-pub fn check_privileges() -> Result<(), Error> {
-    const CAP_NET_ADMIN: u32 = 12;
-    const CAP_SYS_ADMIN: u32 = 21;
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    let missing: Vec<&str> = [
-        (CAP_NET_ADMIN, "CAP_NET_ADMIN"),
-        (CAP_SYS_ADMIN, "CAP_SYS_ADMIN"),
-    ]
-    .into_iter()
-    .filter(|(bit, _)| eff & (1 << bit) == 0)
-    .map(|(_, n)| n)
-    .collect();
-    if missing.is_empty() {
-        return Ok(());
+pub fn check_privileges(m: &impl Machine) -> Result<(), Error> {
+    match m.missing_privileges() {
+        None => Ok(()),
+        Some(missing) => Err(Error::Privileges(format!(
+            "topo needs {missing} to read and change network namespaces; run it as root (sudo topo ...). `topo validate` works without"
+        ))),
     }
-    Err(Error::Privileges(format!(
-        "topo needs {} to read and change network namespaces; run it as root (sudo topo ...). `topo validate` works without",
-        missing.join(" and ")
-    )))
 }
 
 /// Locks the lab, observes the kernel and diffs it against the file.
 pub async fn prepare(l: &Loaded, notify: Notify<'_>) -> Result<Session, Error> {
-    check_privileges()?;
+    let mut m = LocalKernel::new();
+    check_privileges(&m)?;
     let t = std::time::Instant::now();
     let Validated {
         model: first,
         warnings,
     } = validate(l, &Prior::new())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated");
-    let lock = lock(&first.lab, notify)?;
-    let mut handles = Handles::default();
-    let observed = observe::observe(&first.lab, Some(&first), &mut handles).await?;
+    let lock = lock(&mut m, &first.lab, notify)?;
+    let observed = observe::observe(&first.lab, Some(&first), &mut m).await?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "observed");
     // Allocation keeps the addresses members already have: build again only
     // when the live addresses differ from a fresh allocation.
@@ -184,7 +170,7 @@ pub async fn prepare(l: &Loaded, notify: Notify<'_>) -> Result<Session, Error> {
         model,
         observed,
         plan,
-        handles,
+        machine: m,
         warnings,
         _lock: lock,
     })
@@ -197,16 +183,14 @@ fn allocation_holds(m: &Model, prior: &Prior) -> bool {
         let Some(live) = prior.get(link) else {
             return true;
         };
-        let from = model::Id::Address {
+        let from = kinds::AddressId {
             link: link.clone(),
             address: ipnet::IpNet::V4(Default::default()),
         };
         m.state
+            .address
             .range(from..)
-            .map_while(|(id, _)| match id {
-                model::Id::Address { link: l, address } if l == link => Some(address.addr()),
-                _ => None,
-            })
+            .map_while(|(id, _)| (id.link == *link).then_some(id.address.addr()))
             .any(|a| live.contains(&a))
     })
 }
@@ -231,13 +215,13 @@ pub struct ApplyReport {
 /// Executes the session's plan; apply then checks the kernel matches the
 /// file (a difference left is a failure, rolled back like any other).
 pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, Error> {
-    let before = kernel::write_count();
-    let out = apply::execute(&s.plan, &s.model, &s.observed, &mut s.handles, opts).await;
+    let before = s.machine.writes();
+    let out = apply::execute(&s.plan, &s.model, &s.observed, &mut s.machine, opts).await;
     let report = ApplyReport {
         plan: s.plan.clone(),
         done: out.done,
         failed: out.failed.as_ref().map(|(i, _)| *i),
-        writes: kernel::write_count() - before,
+        writes: s.machine.writes() - before,
         undone: out.undone,
         not_undone: out.not_undone,
         not_ready: out.not_ready.iter().map(ToString::to_string).collect(),
@@ -253,7 +237,7 @@ pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, 
             .plan
             .actions
             .get(i)
-            .map_or_else(|| "settle".to_string(), |a| a.id.to_string());
+            .map_or_else(|| "settle".to_string(), |a| a.id().to_string());
         return Err(Error::Apply {
             failed,
             error,
@@ -266,17 +250,17 @@ pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, 
             report: Box::new(report),
         });
     }
-    remember_applied(&s.model)?;
+    remember_applied(&s.model, &mut s.machine)?;
     Ok(report)
 }
 
 /// The plan that removes everything `lab` owns, found by its marks in the
 /// kernel (so an edited or lost file does not matter).
 pub async fn prepare_destroy(lab: &str, notify: Notify<'_>) -> Result<Session, Error> {
-    check_privileges()?;
-    let lock = lock(lab, notify)?;
-    let mut handles = Handles::default();
-    let observed = observe::observe(lab, None, &mut handles).await?;
+    let mut m = LocalKernel::new();
+    check_privileges(&m)?;
+    let lock = lock(&mut m, lab, notify)?;
+    let observed = observe::observe(lab, None, &mut m).await?;
     let empty = model::State::new();
     let plan = plan::diff(lab, &empty, &observed)?;
     let model = bare_model(lab, false, Default::default(), empty);
@@ -285,7 +269,7 @@ pub async fn prepare_destroy(lab: &str, notify: Notify<'_>) -> Result<Session, E
         model,
         observed,
         plan,
-        handles,
+        machine: m,
         warnings,
         _lock: lock,
     })
@@ -305,8 +289,7 @@ pub fn lab_name_of(l: &Loaded) -> Result<String, Error> {
 /// After a verified destroy nothing of the lab is left to track: removes its
 /// state file and run folder (a killed earlier run may have left records).
 pub fn forget_lab(lab: &str) {
-    let _ = kernel::state_file::save(lab, &Default::default());
-    let _ = std::fs::remove_dir(kernel::state_file::run_dir().join(lab));
+    let _ = LocalKernel::new().save_state(lab, &Default::default());
 }
 
 /// A model known only by its resources (destroy, saved plans): no file
@@ -345,17 +328,24 @@ pub async fn prepare_saved(
     saved: &plan::saved::SavedPlan,
     notify: Notify<'_>,
 ) -> Result<Session, Error> {
-    check_privileges()?;
+    let mut m = LocalKernel::new();
+    check_privileges(&m)?;
     let lab = saved.plan.lab.clone();
-    let lock = lock(&lab, notify)?;
+    let lock = lock(&mut m, &lab, notify)?;
+    let desired = saved.desired_state().map_err(|e| Error::Read {
+        path: saved.file.clone(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not a saved plan: {e}"),
+        ),
+    })?;
     let model = bare_model(
         &lab,
         saved.ipv6,
         saved.nodes.iter().cloned().collect(),
-        saved.desired_state(),
+        desired,
     );
-    let mut handles = Handles::default();
-    let observed = observe::observe(&lab, Some(&model), &mut handles).await?;
+    let observed = observe::observe(&lab, Some(&model), &mut m).await?;
     let stale = saved.stale(&observed);
     if !stale.is_empty() {
         return Err(Error::Stale(stale));
@@ -364,20 +354,19 @@ pub async fn prepare_saved(
         model,
         observed,
         plan: saved.plan.clone(),
-        handles,
+        machine: m,
         warnings: Vec::new(),
         _lock: lock,
     })
 }
 
 /// Records what the file wanted, per namespace, after a verified apply.
-fn remember_applied(m: &Model) -> Result<(), Error> {
-    let io = |e| Error::Kernel(KernelError::new("write lab state", e));
-    let mut st = kernel::state_file::load(&m.lab).map_err(io)?;
-    let applied = model::digests(&m.state);
+fn remember_applied(model: &Model, m: &mut impl Machine) -> Result<(), Error> {
+    let mut st = m.load_state(&model.lab)?;
+    let applied = model::digests(&model.state);
     if st.applied != applied {
         st.applied = applied;
-        kernel::state_file::save(&m.lab, &st).map_err(io)?;
+        m.save_state(&model.lab, &st)?;
     }
     Ok(())
 }

@@ -564,3 +564,54 @@ fn drift_sysctl_changed() {
 fn drift_mtu_changed() {
     repair("ip -n a link set eth0 mtu 1280", "link a:eth0");
 }
+
+/// The nft table of the lab: flushed by hand, a rule deleted, a rule
+/// added; each repaired in one apply, and the port forward and the
+/// masquerade carry a connection at once.
+#[test]
+fn drift_nft_rules_repaired() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.outside();
+    let lab = format!(
+        "{BASE}host:\n  sysctls: {{ net.ipv4.ip_forward: 1 }}\n  nat:\n    masquerade: [ {{ source: 10.5.0.0/24, out: uplink0 }} ]\n    dnat: [ {{ proto: tcp, port: 8080, to: \"a:80\" }} ]\n"
+    )
+    .replace("  br0: {}", "  br0: { addresses: [10.5.0.254/24] }")
+    .replacen("via: 10.5.0.1 }", "via: 10.5.0.254 }", 1);
+    let f = sb.lab("lab.yaml", &lab);
+    sb.topo_ok(&["apply", &f]);
+    let check = |what: &str| {
+        // outside → host:8080 reaches a, which sees the outside's address.
+        assert_eq!(
+            sb.tcp_peer("a", 80, "out", "10.99.0.1", 8080),
+            "10.99.0.2",
+            "{what}"
+        );
+        // a → outside leaves as the host.
+        assert_eq!(
+            sb.tcp_peer("out", 9000, "a", "10.99.0.2", 9000),
+            "10.99.0.1",
+            "{what}"
+        );
+    };
+    check("before");
+    for (break_it, seen) in [
+        ("nft flush ruleset", "nft chain"),
+        ("nft -a list chain inet topo-edits prerouting | awk '/dnat/ {print $NF}' | head -1 | xargs -r -I{} nft delete rule inet topo-edits prerouting handle {}", "nft rule prerouting"),
+        ("nft add rule inet topo-edits prerouting tcp dport 9999 drop", "unmanaged rule"),
+    ] {
+        sb.sh_ok(break_it);
+        let plan = sb.plan_json(&f);
+        let actions = plan["actions"].as_array().unwrap();
+        assert!(
+            actions.iter().any(|a| a["address"].as_str().unwrap().contains(seen)),
+            "`{break_it}` shows as `{seen}`: {plan:#}"
+        );
+        assert!(actions.iter().all(|a| a["drift"] == true), "{plan:#}");
+        sb.topo_ok(&["apply", &f]);
+        converged(&sb, &f, break_it);
+        check(&format!("after repairing `{break_it}`"));
+    }
+    sb.topo_ok(&["destroy", &f]);
+    sb.drop_outside();
+    assert_eq!(sb.residue(), "");
+}

@@ -8,7 +8,8 @@
 //! run --test plan_render` (or `cargo insta review`), then read the diff.
 
 use topo::cli::{plan_json, plan_markdown, plan_text};
-use topo::model::{Id, IfRef, Model, Ns, Prior, Res};
+use topo::kinds::{Address, AddressId, ChainId, LinkId, Rule, RuleId, Veth, VethId};
+use topo::model::{IfRef, Model, Ns, Prior};
 use topo::observe::Observed;
 use topo::plan::{diff, Plan};
 
@@ -62,13 +63,10 @@ fn mtu_change_is_an_update() {
     // The kernel has blue's eth0 at 1500; the file now asks for 1400.
     let before = model_of(EXAMPLE);
     let mut observed = converged(&before);
-    let id = Id::Link {
+    let id = LinkId {
         link: link("blue", "eth0"),
     };
-    match observed.state.get_mut(&id) {
-        Some(Res::Link { mtu, .. }) => *mtu = Some(1500),
-        other => panic!("{other:?}"),
-    }
+    observed.state.link.get_mut(&id).expect("blue:eth0").mtu = Some(1500);
     let m = model_of(&EXAMPLE.replace(
         "eth0: { addresses: [10.10.0.3/24] }",
         "eth0: { addresses: [10.10.0.3/24], mtu: 1400 }",
@@ -100,37 +98,39 @@ fn moved_veth_peer_is_replaced() {
     let m = model_of(EXAMPLE);
     let mut observed = converged(&m);
     let state = &mut observed.state;
-    state.insert(
-        Id::Veth {
+    state.insert::<Veth>(
+        VethId {
             link: link("host", "red-eth0"),
         },
-        Res::Veth {
+        Veth {
             peer: link("red", "eth1"),
         },
     );
     let old_link = state
-        .remove(&Id::Link {
+        .link
+        .remove(&LinkId {
             link: link("red", "eth0"),
         })
         .expect("red:eth0");
-    state.insert(
-        Id::Link {
+    state.link.insert(
+        LinkId {
             link: link("red", "eth1"),
         },
         old_link,
     );
     state
-        .remove(&Id::Address {
+        .address
+        .remove(&AddressId {
             link: link("red", "eth0"),
             address: "10.10.0.2/24".parse().unwrap(),
         })
         .expect("address");
-    state.insert(
-        Id::Address {
+    state.insert::<Address>(
+        AddressId {
             link: link("red", "eth1"),
             address: "10.10.0.2/24".parse().unwrap(),
         },
-        Res::Address,
+        Address {},
     );
     let p = plan(&m, &observed);
     assert!(
@@ -182,7 +182,7 @@ fn nat_from_nothing() {
     let m = model_of(NAT);
     let p = plan(&m, &Observed::default());
     assert_eq!(p.summary().add, m.state.len());
-    assert!(p.actions.iter().any(|a| a.id.kind() == "rule"), "{p:#?}");
+    assert!(p.actions.iter().any(|a| a.id().kind() == "rule"), "{p:#?}");
     snapshot("nat_from_nothing", &p);
 }
 
@@ -196,35 +196,29 @@ fn nat_drift_is_updated() {
     let m = model_of(NAT);
     let mut observed = converged(&m);
     let host = Ns::Host;
-    let chain = |c: &str| Id::Chain {
+    let chain = |c: &str| ChainId {
         ns: host.clone(),
         chain: c.into(),
     };
-    match observed.state.get_mut(&chain("forward")) {
-        Some(Res::Chain { policy, rules }) => {
-            *policy = Some("accept".into());
-            rules.clear();
-        }
-        other => panic!("{other:?}"),
-    }
-    match observed.state.get_mut(&chain("input")) {
-        Some(Res::Chain { rules, .. }) => rules.reverse(),
-        other => panic!("{other:?}"),
-    }
-    observed
-        .state
-        .retain(|id, _| !matches!(id, Id::Rule { chain, .. } if chain == "forward"));
-    match observed.state.get_mut(&chain("postrouting")) {
-        Some(Res::Chain { rules, .. }) => rules.push("unmanaged rule #2".into()),
-        other => panic!("{other:?}"),
-    }
-    observed.state.insert(
-        Id::Rule {
+    let chains = &mut observed.state.chain;
+    let forward = chains.get_mut(&chain("forward")).expect("forward");
+    forward.policy = Some("accept".into());
+    forward.rules.clear();
+    chains
+        .get_mut(&chain("input"))
+        .expect("input")
+        .rules
+        .reverse();
+    let postrouting = chains.get_mut(&chain("postrouting")).expect("postrouting");
+    postrouting.rules.push("unmanaged rule #2".into());
+    observed.state.rule.retain(|id, _| id.chain != "forward");
+    observed.state.insert::<Rule>(
+        RuleId {
             ns: host.clone(),
             chain: "postrouting".into(),
             rule: "unmanaged rule #2".into(),
         },
-        Res::Rule {
+        Rule {
             expr: String::new(),
         },
     );
@@ -232,7 +226,7 @@ fn nat_drift_is_updated() {
     let ops: Vec<String> = p
         .actions
         .iter()
-        .map(|a| format!("{:?} {}", a.op, a.id))
+        .map(|a| format!("{:?} {}", a.op, a.id()))
         .collect();
     assert!(
         ops.iter()

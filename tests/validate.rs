@@ -3,6 +3,10 @@
 
 use std::net::IpAddr;
 use topo::diag::{Diagnostic, Level};
+use topo::kinds::{
+    AddressId, Bridge, BridgeId, Link, LinkId, Netns, NetnsId, Route, RouteId, Sysctl, SysctlId,
+    VethId,
+};
 use topo::model::{build, Id, IfRef, Mac, Ns, Prior, Res, RouteKey, Scope, State, Validated};
 use topo::spec::{load_str, LabSpec};
 
@@ -130,60 +134,60 @@ fn host_if(name: &str) -> IfRef {
 /// topo generates for labs with IPv6).
 fn addresses(state: &State, link: &IfRef) -> Vec<String> {
     state
+        .address
         .keys()
-        .filter_map(|id| match id {
-            Id::Address { link: l, address } if l == link => Some(*address),
-            _ => None,
-        })
+        .filter(|id| id.link == *link)
+        .map(|id| id.address)
         .filter(|a| !matches!(a, ipnet::IpNet::V6(v) if v.addr().is_unicast_link_local()))
         .map(|a| a.to_string())
         .collect()
 }
 
-fn link_res(state: &State, link: &IfRef) -> Res {
+fn link_res(state: &State, link: &IfRef) -> Link {
     state
-        .get(&Id::Link { link: link.clone() })
+        .link
+        .get(&LinkId { link: link.clone() })
         .unwrap_or_else(|| panic!("no link {link}"))
         .clone()
 }
 
 fn master(state: &State, link: &IfRef) -> Option<String> {
-    match link_res(state, link) {
-        Res::Link { master, .. } => master,
-        other => panic!("{other:?}"),
-    }
+    link_res(state, link).master
 }
 
 /// The other end of the veth that `link` belongs to.
 fn peer(state: &State, link: &IfRef) -> IfRef {
     state
+        .veth
         .iter()
-        .find_map(|(id, res)| match (id, res) {
-            (Id::Veth { link: a }, Res::Veth { peer: b }) if a == link => Some(b.clone()),
-            (Id::Veth { link: a }, Res::Veth { peer: b }) if b == link => Some(a.clone()),
-            _ => None,
+        .find_map(|(id, v)| {
+            if id.link == *link {
+                Some(v.peer.clone())
+            } else if v.peer == *link {
+                Some(id.link.clone())
+            } else {
+                None
+            }
         })
         .unwrap_or_else(|| panic!("{link} is in no veth pair"))
 }
 
 fn route(state: &State, ns: Ns, to: &str, metric: u32) -> Option<Res> {
-    state
-        .get(&Id::Route {
-            ns,
-            key: RouteKey {
-                to: to.parse().unwrap(),
-                metric,
-            },
-        })
-        .cloned()
+    state.get(&Id::Route(RouteId {
+        ns,
+        key: RouteKey {
+            to: to.parse().unwrap(),
+            metric,
+        },
+    }))
 }
 
 fn default_via(gw: &str, dev: Option<&str>) -> Res {
-    Res::Route {
+    Res::Route(Route {
         via: Some(ip(gw)),
         dev: dev.map(str::to_string),
         scope: Scope::Global,
-    }
+    })
 }
 
 // ------------------------------------------------------- the example lab
@@ -206,17 +210,20 @@ fn example_network_allocates_addresses_and_default_routes() {
     assert_eq!(addresses(&st, &node_if("c2", "eth0")), ["12.0.6.2/24"]);
     assert_eq!(addresses(&st, &node_if("c3", "eth0")), ["12.0.6.50/24"]);
     assert_eq!(
-        st.get(&Id::Bridge {
+        st.get(&Id::Bridge(BridgeId {
             link: host_if("megaNet")
-        }),
-        Some(&Res::Bridge {
+        })),
+        Some(Res::Bridge(Bridge {
             stp: false,
             forward_delay: None
-        })
+        }))
     );
     assert_eq!(addresses(&st, &host_if("megaNet")), ["12.0.6.200/24"]);
     for c in ["c1", "c2", "c3"] {
-        assert_eq!(st.get(&Id::Netns { name: c.into() }), Some(&Res::Netns));
+        assert_eq!(
+            st.get(&Id::Netns(NetnsId { name: c.into() })),
+            Some(Res::Netns(Netns {}))
+        );
         assert_eq!(
             route(&st, Ns::Node(c.into()), "0.0.0.0/0", 0),
             Some(default_via("12.0.6.200", Some("eth0"))),
@@ -238,13 +245,13 @@ fn example_bridge_endpoint_gets_a_generated_port() {
     assert_eq!(master(&st, &port).as_deref(), Some("v-net-0"));
     assert_eq!(master(&st, &node_if("red", "eth0")), None);
     assert_eq!(
-        st.get(&Id::Bridge {
+        st.get(&Id::Bridge(BridgeId {
             link: host_if("v-net-0")
-        }),
-        Some(&Res::Bridge {
+        })),
+        Some(Res::Bridge(Bridge {
             stp: false,
             forward_delay: None
-        })
+        }))
     );
     assert_eq!(addresses(&st, &host_if("v-net-0")), ["192.168.15.5/24"]);
 }
@@ -276,7 +283,7 @@ fn example_interface_settings_routes_and_sysctls() {
     let mac = Mac([0x02, 0, 0, 0, 0x15, 0x01]);
     assert_eq!(
         link_res(&st, &red),
-        Res::Link {
+        Link {
             up: true,
             mtu: Some(1500),
             mac: Some(mac),
@@ -290,11 +297,11 @@ fn example_interface_settings_routes_and_sysctls() {
         route(&st, red_ns.clone(), "0.0.0.0/0", 0),
         Some(default_via("192.168.15.5", None))
     );
-    let dev_route = Res::Route {
+    let dev_route = Res::Route(Route {
         via: None,
         dev: Some("eth0".into()),
         scope: Scope::Link,
-    };
+    });
     assert_eq!(
         route(&st, red_ns.clone(), "10.9.0.0/16", 100),
         Some(dev_route)
@@ -303,33 +310,33 @@ fn example_interface_settings_routes_and_sysctls() {
         route(&st, Ns::Node("blue".into()), "0.0.0.0/0", 0),
         Some(default_via("192.168.15.5", None))
     );
-    let host_route = Res::Route {
+    let host_route = Res::Route(Route {
         via: Some(ip("192.168.0.1")),
         dev: None,
         scope: Scope::Global,
-    };
+    });
     assert_eq!(route(&st, Ns::Host, "12.0.1.0/24", 0), Some(host_route));
 
-    let one = Some(&Res::Sysctl { value: "1".into() });
+    let one = Some(Res::Sysctl(Sysctl { value: "1".into() }));
     assert_eq!(
-        st.get(&Id::Sysctl {
+        st.get(&Id::Sysctl(SysctlId {
             ns: red_ns,
             key: "net.ipv4.ip_forward".into()
-        }),
+        })),
         one
     );
     assert_eq!(
-        st.get(&Id::Sysctl {
+        st.get(&Id::Sysctl(SysctlId {
             ns: Ns::Host,
             key: "net.ipv4.ip_forward".into()
-        }),
+        })),
         one
     );
     // Nodes not mentioned get no sysctls.
-    assert!(!st.contains_key(&Id::Sysctl {
+    assert!(!st.contains(&Id::Sysctl(SysctlId {
         ns: Ns::Node("blue".into()),
         key: "net.ipv4.ip_forward".into()
-    }));
+    })));
 }
 
 #[test]
@@ -343,21 +350,21 @@ fn example_origins_point_at_declarations() {
             .line
     };
     assert_eq!(
-        origin(Id::Bridge {
+        origin(Id::Bridge(BridgeId {
             link: host_if("v-net-0")
-        }),
+        })),
         line_of(EXAMPLE, "v-net-0: {")
     );
     assert_eq!(
-        origin(Id::Veth {
+        origin(Id::Veth(VethId {
             link: host_if("veth-red")
-        }),
+        })),
         line_of(EXAMPLE, "red:e1")
     );
-    let addr = Id::Address {
+    let addr = Id::Address(AddressId {
         link: node_if("red", "eth0"),
         address: "fd00:15::1/64".parse().unwrap(),
-    };
+    });
     assert_eq!(origin(addr), line_of(EXAMPLE, "fd00:15::1/64"));
 }
 
@@ -371,8 +378,8 @@ fn node_under_nodes_and_in_a_network_is_one_node() {
     assert_eq!(nodes, ["c1", "c2"]);
     let st = v.model.state;
     assert_eq!(
-        st.keys()
-            .filter(|id| matches!(id, Id::Netns { .. }))
+        st.ids()
+            .filter(|id| matches!(id, Id::Netns(NetnsId { .. })))
             .count(),
         2
     );
@@ -380,7 +387,7 @@ fn node_under_nodes_and_in_a_network_is_one_node() {
     // Settings under `nodes:` apply to the interface the network creates.
     assert_eq!(
         link_res(&st, &node_if("c2", "eth0")),
-        Res::Link {
+        Link {
             up: true,
             mtu: Some(9000),
             mac: Some(Mac::stable("lab", &node_if("c2", "eth0"))),
@@ -413,9 +420,9 @@ fn network_member_options_and_bridge_name() {
         master(&st, &peer(&st, &node_if("a", "lan0"))).as_deref(),
         Some("br-net")
     );
-    assert!(st.contains_key(&Id::Bridge {
+    assert!(st.contains(&Id::Bridge(BridgeId {
         link: host_if("br-net")
-    }));
+    })));
 }
 
 // ---------------------------------------------------------------- IPAM
@@ -772,9 +779,9 @@ fn interface_name_of_exactly_15_bytes_is_fine() {
     let text =
         "name: lab\nnodes:\n  red: {}\nlinks:\n  - endpoints: [red:abcdefghijklmno, host:v-red]\n";
     let st = valid(text).model.state;
-    assert!(st.contains_key(&Id::Link {
+    assert!(st.contains(&Id::Link(LinkId {
         link: node_if("red", "abcdefghijklmno")
-    }));
+    })));
 }
 
 #[test]
@@ -925,11 +932,10 @@ fn labs_with_ipv6_get_a_link_local_address_from_each_mac() {
     let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      eth0: { addresses: [\"fd00::1/64\"], mac: \"02:00:00:00:15:01\" }\n  blue:\n    interfaces:\n      eth0: { addresses: [\"fd00::2/64\", \"fe80::2/64\"] }\nlinks:\n  - endpoints: [red:eth0, blue:eth0]\n";
     let st = valid(text).model.state;
     let all = |l: &IfRef| -> Vec<String> {
-        st.keys()
-            .filter_map(|id| match id {
-                Id::Address { link, address } if link == l => Some(address.to_string()),
-                _ => None,
-            })
+        st.address
+            .keys()
+            .filter(|id| id.link == *l)
+            .map(|id| id.address.to_string())
             .collect()
     };
     // Modified EUI-64 of the MAC, as the kernel would make it.
@@ -945,8 +951,10 @@ fn labs_with_ipv6_get_a_link_local_address_from_each_mac() {
 }
 
 fn all_v6(st: &State) -> usize {
-    st.keys()
-        .filter(|id| matches!(id, Id::Address { address, .. } if address.addr().is_ipv6()))
+    st.ids()
+        .filter(
+            |id| matches!(id, Id::Address(AddressId { address, .. }) if address.addr().is_ipv6()),
+        )
         .count()
 }
 
@@ -1189,8 +1197,9 @@ fn bridge_with_1025_ports() {
 fn bridge_with_1024_ports_is_fine() {
     let st = valid(&network_of(1024)).model.state;
     let ports = st
+        .link
         .values()
-        .filter(|r| matches!(r, Res::Link { master: Some(m), .. } if m == "big"))
+        .filter(|l| l.master.as_deref() == Some("big"))
         .count();
     assert_eq!(ports, 1024);
 }
@@ -1232,10 +1241,7 @@ fn mtu_bounds_are_accepted() {
     // Both ends of b override the link's mtu, as they must (tests/veth_mtu.rs).
     let text = "name: lab\nnodes:\n  red:\n    interfaces:\n      a: { mtu: 68 }\n      b: { mtu: 65535 }\nhost:\n  interfaces:\n    v-b: { mtu: 65535 }\nlinks:\n  - endpoints: [red:a, host:v-a]\n  - endpoints: [red:b, host:v-b]\n    mtu: 9000\n  - endpoints: [red:c, host:v-c]\n    mtu: 9000\n";
     let st = valid(text).model.state;
-    let mtu = |l: IfRef| match link_res(&st, &l) {
-        Res::Link { mtu, .. } => mtu,
-        other => panic!("{other:?}"),
-    };
+    let mtu = |l: IfRef| link_res(&st, &l).mtu;
     assert_eq!(mtu(node_if("red", "a")), Some(68));
     assert_eq!(mtu(node_if("red", "b")), Some(65535));
     assert_eq!(mtu(host_if("v-b")), Some(65535));
@@ -1336,17 +1342,13 @@ fn networks_give_one_default_route_per_family() {
     let m = topo::model::build(&spec, &Default::default())
         .unwrap()
         .model;
-    let defaults: Vec<String> =
-        m.state
-            .iter()
-            .filter_map(|(id, res)| match (id, res) {
-                (
-                    topo::model::Id::Route { key, .. },
-                    topo::model::Res::Route { via: Some(v), .. },
-                ) if key.to.prefix_len() == 0 => Some(format!("{} via {v}", key.to)),
-                _ => None,
-            })
-            .collect();
+    let defaults: Vec<String> = m
+        .state
+        .route
+        .iter()
+        .filter(|(id, _)| id.key.to.prefix_len() == 0)
+        .filter_map(|(id, r)| r.via.map(|v| format!("{} via {v}", id.key.to)))
+        .collect();
     assert_eq!(
         defaults,
         vec!["0.0.0.0/0 via 10.1.0.1", "::/0 via fd00:1::1"]
@@ -1362,9 +1364,9 @@ fn an_ipv6_network_gateway_defaults_to_the_first_usable_address() {
         .model;
     let addrs: Vec<String> = m
         .state
-        .keys()
+        .ids()
         .filter_map(|id| match id {
-            topo::model::Id::Address { link, address }
+            topo::model::Id::Address(AddressId { link, address })
                 if !matches!(address, ipnet::IpNet::V6(v) if v.addr().is_unicast_link_local()) =>
             {
                 Some(format!("{link} {address}"))
@@ -1373,4 +1375,25 @@ fn an_ipv6_network_gateway_defaults_to_the_first_usable_address() {
         })
         .collect();
     assert_eq!(addrs, vec!["host:v6 fd00:1::1/64", "a:eth0 fd00:1::2/64"]);
+}
+
+#[test]
+fn stable_macs_are_local_unicast_distinct_and_spread() {
+    let mut seen = std::collections::BTreeSet::new();
+    for n in 0..200 {
+        for i in 0..50 {
+            let link = node_if(&format!("n{n}"), &format!("eth{i}"));
+            let m = Mac::stable("lab", &link).0;
+            assert_eq!(m[0] & 0x03, 0x02, "{link}: locally administered unicast");
+            assert!(seen.insert(m), "{link}: a MAC given twice");
+            // Names one character apart still differ in most bytes.
+            let next = Mac::stable("lab", &node_if(&format!("n{n}"), &format!("eth{}", i + 1))).0;
+            let same = m.iter().zip(next).filter(|(a, b)| **a == *b).count();
+            assert!(same <= 2, "{link}: {m:02x?} vs {next:02x?}");
+        }
+    }
+    // The same lab, namespace and name give the same MAC; another lab not.
+    let l = node_if("red", "eth0");
+    assert_eq!(Mac::stable("lab", &l), Mac::stable("lab", &l));
+    assert_ne!(Mac::stable("lab", &l), Mac::stable("lab2", &l));
 }

@@ -1,19 +1,18 @@
-//! Executes a plan against the kernel, step by step (`Plan::steps`), then
-//! checks the result: the kernel must match the file (verify), every link
-//! must carry traffic, and neighbours learn of changed addresses.
+//! Executes a plan on a machine, step by step (`Plan::steps`), each step
+//! carried out by its object's kind, then checks the result: the kernel
+//! must match the file (verify), every link must carry traffic, and
+//! neighbours learn of moved addresses.
 
-mod make;
 mod nft;
 mod ready;
-mod remove;
 mod rollback;
 mod settle;
 
-use crate::kernel::netlink::{Conn, KernelError};
-use crate::kernel::{signals, state_file};
-use crate::model::{Id, IfRef, Model, Ns, State};
-use crate::observe::{Handles, Observed};
-use crate::plan::{Action, Half, Op, Plan};
+use crate::kinds::{Id, Journal, Kind, State, Versions};
+use crate::machine::{KernelError, LabState, Machine, NewLink};
+use crate::model::{owner_mark, IfRef, Model, Ns};
+use crate::observe::Observed;
+use crate::plan::{Half, Op, Plan};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,12 +42,14 @@ impl Outcome {
 }
 
 /// How to run a plan.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     /// On failure, put back what this run changed.
     pub rollback: bool,
     /// Observe again afterwards: the kernel must match the file.
     pub verify: bool,
+    /// For tests: stop after this many steps as if killed (journal kept).
+    pub stop_after: Option<usize>,
 }
 
 /// For each namespace, the index of the last step that touches it.
@@ -56,10 +57,10 @@ fn last_use(plan: &Plan, steps: &[crate::plan::Step]) -> BTreeMap<Ns, usize> {
     let mut last = BTreeMap::new();
     for (i, s) in steps.iter().enumerate() {
         let a = &plan.actions[s.action];
-        last.insert(a.id.ns(), i);
-        for r in [&a.before, &a.after].into_iter().flatten() {
-            if let crate::model::Res::Veth { peer } = r {
-                last.insert(peer.ns.clone(), i);
+        last.insert(a.id().ns(), i);
+        for r in [a.before(), a.after()].into_iter().flatten() {
+            if let crate::kinds::Res::Veth(v) = r {
+                last.insert(v.peer.ns.clone(), i);
             }
         }
     }
@@ -76,21 +77,20 @@ fn test_hook(var: &str) -> Option<usize> {
 
 /// Runs `plan` step by step and stops at the first failure or signal;
 /// with rollback, then undoes what it did.
-pub async fn execute(
+pub async fn execute<M: Machine>(
     plan: &Plan,
     model: &Model,
     obs: &Observed,
-    h: &mut Handles,
+    m: &mut M,
     opts: Options,
 ) -> Outcome {
-    let mut ex = Executor {
+    let mut x = Exec {
+        m,
         lab: &plan.lab,
         model,
         target: Cow::Borrowed(&model.state),
         live: Cow::Borrowed(&obs.state),
-        index: obs.index.clone(),
         lab_state: obs.lab_state.clone(),
-        h,
         lingering: BTreeSet::new(),
         nft_synced: BTreeSet::new(),
         nft_snapshots: vec![],
@@ -102,18 +102,21 @@ pub async fn execute(
     let steps = plan.steps();
     let last_use = last_use(plan, &steps);
     for (i, step) in steps.iter().enumerate() {
-        if let Some(sig) = signals::pending() {
+        if let Some(sig) = x.m.interrupted() {
             out.interrupted = Some(sig);
             break;
         }
         if kill_after == Some(i) {
-            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+            x.m.crash();
+        }
+        if opts.stop_after == Some(i) {
+            return out;
         }
         let a = &plan.actions[step.action];
-        tracing::debug!(action = %a.id, op = ?a.op, half = ?step.half, "executing");
+        tracing::debug!(action = %a.id(), op = ?a.op, half = ?step.half, "executing");
         let result = if fault_at == Some(i) {
             Err(KernelError::new(
-                a.id.to_string(),
+                a.id().to_string(),
                 "injected fault (TOPO_TEST_FAULT_AT)",
             ))
         } else if skip_at == Some(i) {
@@ -121,20 +124,17 @@ pub async fn execute(
             // "succeeds" without effect, and only verify can notice.
             Ok(())
         } else {
-            ex.step(a, step.half).await
+            x.step(a, step.half).await
         };
         match result {
             Ok(()) => {
-                let whole = step.half == Half::Make || a.op == Op::Delete;
-                if whole {
+                if step.half == Half::Make || a.op == Op::Delete {
                     out.done.push(step.action);
                 }
                 // Steps keep each node's actions together: once its last
-                // one is done, its connection's buffers can go.
+                // one is done, the machine can let go of it.
                 for (ns, _) in last_use.iter().filter(|(_, last)| **last == i) {
-                    if let Ns::Node(n) = ns {
-                        ex.h.forget(n);
-                    }
+                    x.m.release(ns);
                 }
             }
             Err(e) => {
@@ -143,40 +143,39 @@ pub async fn execute(
             }
         }
     }
-    if let Err(e) = ex.settle().await {
+    if let Err(e) = x.settle().await {
         out.failed.get_or_insert((plan.actions.len(), e));
     }
     // What completed carries its mark; a failed creation stays journaled.
     let failed_creating = out.failed.as_ref().is_some_and(|(i, _)| {
         plan.actions
             .get(*i)
-            .is_some_and(|a| ex.lab_state.pending.contains(&a.id))
+            .is_some_and(|a| x.lab_state.pending.contains(&a.id()))
     });
     if !failed_creating {
-        if let Err(e) = ex.journal(None) {
+        if let Err(e) = x.journal(None) {
             out.failed.get_or_insert((plan.actions.len(), e));
         }
     }
     if out.succeeded() && opts.verify && !plan.is_empty() {
-        ex.check(plan.actions.len(), &mut out).await;
+        x.check(plan.actions.len(), &mut out).await;
     }
     if !out.succeeded() && opts.rollback {
-        ex.roll_back(obs, &mut out).await;
+        x.roll_back(obs, &mut out).await;
     }
     out
 }
 
-/// The state of one run.
-struct Executor<'a> {
-    lab: &'a str,
-    model: &'a Model,
+/// One run on a machine: what the kinds carry out their steps with.
+pub struct Exec<'a, M: Machine> {
+    pub m: &'a mut M,
+    pub lab: &'a str,
+    pub model: &'a Model,
     /// The state being made: the file's, or in a rollback the one before.
-    target: Cow<'a, State>,
+    pub target: Cow<'a, State>,
     /// What the kernel held before the steps now running.
-    live: Cow<'a, State>,
-    index: BTreeMap<IfRef, u32>,
-    lab_state: state_file::LabState,
-    h: &'a mut Handles,
+    pub live: Cow<'a, State>,
+    pub lab_state: LabState,
     /// Ends of veths whose other end was in a namespace this run deleted:
     /// the kernel removes them a little later.
     lingering: BTreeSet<IfRef>,
@@ -186,55 +185,60 @@ struct Executor<'a> {
     nft_snapshots: Vec<(Ns, Option<String>)>,
 }
 
-impl Executor<'_> {
-    async fn step(&mut self, a: &Action, half: Half) -> Result<(), KernelError> {
-        if let Id::Chain { ns, .. } | Id::Rule { ns, .. } = &a.id {
-            return self.sync_nft(ns);
-        }
+/// One half of an action on an object of kind `K`.
+pub async fn run_one<K: Kind, M: Machine>(
+    v: &Versions<K>,
+    half: Half,
+    op: Op,
+    x: &mut Exec<'_, M>,
+) -> Result<(), KernelError> {
+    match (half, &v.after) {
+        (Half::Remove, _) => K::delete(&v.id, v.before.as_ref(), x).await,
+        (Half::Make, Some(after)) => match (op, &v.before) {
+            (Op::Update, Some(before)) => K::update(&v.id, after, before, x).await,
+            _ => K::create(&v.id, after, x).await,
+        },
+        (Half::Make, None) => Err(KernelError::new(
+            K::label(&v.id),
+            "the plan gives this object no target state",
+        )),
+    }
+}
+
+impl<M: Machine> Exec<'_, M> {
+    async fn step(&mut self, a: &crate::plan::Action, half: Half) -> Result<(), KernelError> {
+        let id = a.id();
         // Journal the one object that exists unmarked while it is being
         // made (or, for a namespace, unmade), so a killed run can reclaim it.
         let making = half == Half::Make && a.op != Op::Update;
-        let half_made = making && matches!(a.id, Id::Bridge { .. } | Id::Veth { .. });
-        if half_made || matches!(a.id, Id::Netns { .. }) {
-            self.journal(Some(&a.id))?;
+        let journal = match id.journal() {
+            Journal::Never => false,
+            Journal::Making => making,
+            Journal::Always => true,
+        };
+        if journal {
+            self.journal(Some(&id))?;
         }
-        match (half, &a.after) {
-            (Half::Remove, _) => self.remove(&a.id, a.before.as_ref()).await,
-            (Half::Make, Some(after)) => {
-                let before = a.before.as_ref().filter(|_| a.op == Op::Update);
-                self.make(&a.id, after, before).await
-            }
-            (Half::Make, None) => Err(KernelError::new(
-                a.id.to_string(),
-                "the plan gives this object no target state",
-            )),
+        a.target.run(half, a.op, self).await
+    }
+
+    /// `topo:LAB`, the mark of what the lab owns.
+    pub fn mark(&self) -> String {
+        owner_mark(self.lab)
+    }
+
+    /// What a new interface `l` gets at creation: the MAC the state being
+    /// made gives it, and its mark.
+    pub fn new_link(&self, l: &IfRef, alias: String) -> NewLink {
+        let id = crate::kinds::LinkId { link: l.clone() };
+        NewLink {
+            mac: self.target.link.get(&id).and_then(|k| k.mac).map(|m| m.0),
+            alias,
         }
     }
 
-    fn conn(&mut self, ns: &Ns) -> Result<Conn, KernelError> {
-        self.h.conn(ns)
-    }
-
-    fn index_of(&self, l: &IfRef) -> Result<u32, KernelError> {
-        self.index
-            .get(l)
-            .copied()
-            .ok_or_else(|| KernelError::new(format!("find {l}"), "no such interface"))
-    }
-
-    async fn learn_index(&mut self, l: &IfRef) -> Result<u32, KernelError> {
-        let c = self.conn(&l.ns)?;
-        let link = c
-            .link_by_name(&l.name)
-            .await?
-            .ok_or_else(|| KernelError::new(format!("find {l}"), "not found after creating it"))?;
-        self.index.insert(l.clone(), link.index);
-        Ok(link.index)
-    }
-
-    fn save_state(&self) -> Result<(), KernelError> {
-        state_file::save(self.lab, &self.lab_state)
-            .map_err(|e| KernelError::new("write lab state", e))
+    pub fn save_state(&mut self) -> Result<(), KernelError> {
+        self.m.save_state(self.lab, &self.lab_state)
     }
 
     /// Records, before creating (or deleting) it, the one object that exists
@@ -248,26 +252,14 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// `Some(None)` for the host, `Some(Some(file))` for an existing node,
-    /// `None` when the node's namespace is gone.
-    fn ns_file_if_exists(&mut self, ns: &Ns) -> Result<Option<Option<std::fs::File>>, KernelError> {
-        match ns {
-            Ns::Host => Ok(Some(None)),
-            Ns::Node(n) => match self.h.file(n)? {
-                Some(f) => {
-                    Ok(Some(Some(f.try_clone().map_err(|e| {
-                        KernelError::new("duplicate namespace handle", e)
-                    })?)))
-                }
-                None => Ok(None),
-            },
+    /// A namespace made afresh starts with the kernel's sysctls: forget
+    /// what the lab recorded for the old one.
+    pub fn forget_sysctls(&mut self, node: &str) -> Result<(), KernelError> {
+        let ns = Ns::Node(node.to_string());
+        if self.lab_state.recorded().any(|(n, _)| n == ns) {
+            self.lab_state.forget_namespace(&ns);
+            self.save_state()?;
         }
-    }
-
-    /// A fresh handle on a node's namespace file (`None` for the host);
-    /// an error when the namespace does not exist.
-    fn ns_file(&mut self, ns: &Ns) -> Result<Option<std::fs::File>, KernelError> {
-        self.ns_file_if_exists(ns)?
-            .ok_or_else(|| KernelError::new(format!("open namespace {ns}"), "it does not exist"))
+        Ok(())
     }
 }

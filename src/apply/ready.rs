@@ -3,13 +3,12 @@
 //! and opens bridge ports a little after the request), and neighbours must
 //! learn the addresses that moved, so the first packet after apply arrives.
 
-use super::{Executor, Outcome};
-use crate::kernel::announce::announce;
-use crate::kernel::netlink::KernelError;
-use crate::model::{Id, IfRef, Mac, Ns, Res};
+use super::{Exec, Outcome};
+use crate::kinds::LinkId;
+use crate::machine::{KernelError, Machine};
+use crate::model::{IfRef, Mac, Ns};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 /// How long links get to come up; spanning tree needs two forward delays
@@ -17,9 +16,9 @@ use std::time::{Duration, Instant};
 const READY: Duration = Duration::from_secs(5);
 const READY_STP: Duration = Duration::from_secs(35);
 
-impl Executor<'_> {
+impl<M: Machine> Exec<'_, M> {
     pub(super) async fn check(&mut self, steps: usize, out: &mut Outcome) {
-        let again = match crate::observe::observe(self.lab, Some(self.model), self.h).await {
+        let again = match crate::observe::observe(self.lab, Some(self.model), self.m).await {
             Ok(o) => o,
             Err(e) => {
                 out.failed = Some((steps, e));
@@ -37,20 +36,16 @@ impl Executor<'_> {
                 return;
             }
         }
-        self.index = again.index.clone();
-        tracing::debug!(count = again.settling.len(), first = ?again.settling.iter().next(), "links still coming up");
-        let t = std::time::Instant::now();
+        let t = Instant::now();
         let waited = self.wait_ready(again.settling).await;
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "waited for links");
         match waited {
             Ok(left) => out.not_ready = left.into_iter().collect(),
             Err(e) => tracing::warn!("could not wait for links to come up: {e}"),
         }
-        let t = std::time::Instant::now();
-        if let Err(e) = self.announce_moved().await {
+        if let Err(e) = self.announce_moved() {
             tracing::warn!("could not announce new addresses to neighbours: {e}");
         }
-        tracing::debug!(ms = t.elapsed().as_millis() as u64, "announced");
     }
 
     /// Waits until none of `settling` is still coming up; returns those
@@ -59,11 +54,7 @@ impl Executor<'_> {
         &mut self,
         mut settling: BTreeSet<IfRef>,
     ) -> Result<BTreeSet<IfRef>, KernelError> {
-        let stp = self
-            .model
-            .state
-            .values()
-            .any(|r| matches!(r, Res::Bridge { stp: true, .. }));
+        let stp = self.model.state.bridge.values().any(|b| b.stp);
         let limit = if stp { READY_STP } else { READY };
         let start = Instant::now();
         while !settling.is_empty() && start.elapsed() < limit {
@@ -77,10 +68,10 @@ impl Executor<'_> {
             }
             settling.clear();
             for (ns, names) in by_ns {
-                let c = self.conn(&ns)?;
-                let links = c.dump_links().await?;
-                let tentative: BTreeSet<u32> = c
-                    .dump_addresses()
+                let links = self.m.links(&ns).await?;
+                let tentative: BTreeSet<u32> = self
+                    .m
+                    .addresses(&ns)
                     .await?
                     .into_iter()
                     .filter(|a| a.tentative)
@@ -103,49 +94,46 @@ impl Executor<'_> {
     /// changed MAC, an address moved to another interface. Neighbours may
     /// hold the old MAC for half a minute. A re-created interface keeps its
     /// stable MAC and needs none; a new address has no stale entries.
-    async fn announce_moved(&mut self) -> Result<(), KernelError> {
+    fn announce_moved(&mut self) -> Result<(), KernelError> {
+        let live_mac = |l: &IfRef| {
+            let id = LinkId { link: l.clone() };
+            self.live.link.get(&id).and_then(|k| k.mac)
+        };
         let mut was: BTreeMap<IpAddr, Vec<Option<Mac>>> = BTreeMap::new();
-        for id in self.live.keys() {
-            if let Id::Address { link, address } = id {
-                let mac = match self.live.get(&Id::Link { link: link.clone() }) {
-                    Some(Res::Link { mac, .. }) => *mac,
-                    _ => None,
-                };
-                was.entry(address.addr()).or_default().push(mac);
-            }
+        for id in self.live.address.keys() {
+            was.entry(id.address.addr())
+                .or_default()
+                .push(live_mac(&id.link));
         }
         let mut moved: BTreeMap<IfRef, (Mac, Vec<IpAddr>)> = BTreeMap::new();
-        for id in self.model.state.keys() {
-            let Id::Address { link, address } = id else {
-                continue;
+        for id in self.model.state.address.keys() {
+            let link = LinkId {
+                link: id.link.clone(),
             };
-            let Some(Res::Link {
-                mac: Some(mac),
-                up: true,
-                ..
-            }) = self.model.state.get(&Id::Link { link: link.clone() })
+            let Some(mac) = self
+                .model
+                .state
+                .link
+                .get(&link)
+                .filter(|l| l.up)
+                .and_then(|l| l.mac)
             else {
                 continue;
             };
-            let before = was.get(&address.addr());
-            if before.is_some_and(|macs| macs.iter().any(|m| *m != Some(*mac))) {
-                moved
-                    .entry(link.clone())
-                    .or_insert((*mac, vec![]))
-                    .1
-                    .push(address.addr());
+            let before = was.get(&id.address.addr());
+            if before.is_some_and(|macs| macs.iter().any(|m| *m != Some(mac))) {
+                let entry = moved.entry(id.link.clone()).or_insert((mac, vec![]));
+                entry.1.push(id.address.addr());
             }
         }
         for (link, (mac, addrs)) in moved {
-            let Some(index) = self.index.get(&link).copied() else {
-                continue;
-            };
-            let Some(file) = self.ns_file_if_exists(&link.ns)? else {
-                continue;
-            };
+            if let Ns::Node(n) = &link.ns {
+                if !self.m.has_namespace(n)? {
+                    continue;
+                }
+            }
             tracing::debug!(%link, ?addrs, "announcing");
-            announce(file.as_ref().map(|f| f.as_fd()), index, mac.0, &addrs)
-                .map_err(|e| KernelError::new(format!("announce the addresses of {link}"), e))?;
+            self.m.announce(&link, mac.0, &addrs)?;
         }
         Ok(())
     }

@@ -2,29 +2,27 @@
 //! the state observed before it, which also brings back what vanished with
 //! a deleted device, then restore the nft tables the run replaced.
 
-use super::{Executor, Outcome};
-use crate::kernel::nft;
-use crate::model::{Id, State};
+use super::{Exec, Outcome};
+use crate::kinds::{Id, State};
+use crate::machine::Machine;
+use crate::model::Ns;
 use crate::observe::Observed;
 use crate::plan::{Half, Op};
 use std::borrow::Cow;
-use std::os::fd::AsFd;
 
-impl Executor<'_> {
+impl<M: Machine> Exec<'_, M> {
     pub(super) async fn roll_back(&mut self, before: &Observed, out: &mut Outcome) {
         // nft tables come back from snapshots.
         let not_nft = |st: &State| -> State {
-            st.iter()
-                .filter(|(id, _)| !matches!(id, Id::Chain { .. } | Id::Rule { .. }))
-                .map(|(i, r)| (i.clone(), r.clone()))
-                .collect()
+            let mut st = st.clone();
+            st.chain.clear();
+            st.rule.clear();
+            st
         };
         // Sysctls the lab did not hold before are not the lab's to set.
-        let mut target = not_nft(&before.state);
-        target.retain(|id, _| !before.unheld.contains(id));
-        let plan = match crate::observe::observe_with(self.lab, None, true, self.h).await {
+        let target = not_nft(&before.state).filtered(|id| !before.unheld.contains(id));
+        let plan = match crate::observe::observe_with(self.lab, None, true, self.m).await {
             Ok(now) => {
-                self.index = now.index.clone();
                 self.lab_state = now.lab_state.clone();
                 let now = Observed {
                     state: not_nft(&now.state),
@@ -41,10 +39,13 @@ impl Executor<'_> {
                 self.target = Cow::Owned(target);
                 for step in plan.steps() {
                     let a = &plan.actions[step.action];
-                    let what = match (a.op, step.half, &a.id) {
+                    let what = match (a.op, step.half, &a.id()) {
                         (Op::Replace, Half::Remove, id) => format!("remove {id} to restore it"),
-                        (Op::Create, _, Id::Netns { name }) => {
-                            format!("re-create netns {name} (programs that ran inside it are gone)")
+                        (Op::Create, _, Id::Netns(n)) => {
+                            format!(
+                                "re-create netns {} (programs that ran inside it are gone)",
+                                n.name
+                            )
                         }
                         (Op::Create, _, id) => format!("re-create {id}"),
                         (Op::Delete, _, id) => format!("remove {id}"),
@@ -62,11 +63,13 @@ impl Executor<'_> {
         }
         for (ns, snapshot) in std::mem::take(&mut self.nft_snapshots) {
             let what = format!("restore the nft table in {ns}");
-            let r = match self.ns_file_if_exists(&ns) {
-                Ok(Some(f)) => {
-                    nft::restore(f.as_ref().map(|f| f.as_fd()), self.lab, snapshot.as_deref())
-                }
-                Ok(None) => Ok(()),
+            let exists = match &ns {
+                Ns::Host => Ok(true),
+                Ns::Node(n) => self.m.has_namespace(n),
+            };
+            let r = match exists {
+                Ok(true) => self.m.nft_restore(&ns, self.lab, snapshot.as_deref()),
+                Ok(false) => Ok(()),
                 Err(e) => Err(e),
             };
             match r {

@@ -3,9 +3,9 @@
 //! asynchronously. Before a name is used again, and before apply reports,
 //! those ends must really be gone.
 
-use super::Executor;
-use crate::kernel::netlink::KernelError;
-use crate::model::{Id, IfRef, Ns, Res};
+use super::Exec;
+use crate::machine::{KernelError, Machine};
+use crate::model::{IfRef, Ns};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -14,24 +14,26 @@ use std::time::{Duration, Instant};
 const GRACE: Duration = Duration::from_secs(2);
 const GIVE_UP: Duration = Duration::from_secs(10);
 
-impl Executor<'_> {
+impl<M: Machine> Exec<'_, M> {
     /// Before deleting namespace `name`: the ends outside it of its veths
     /// will linger for a while.
-    pub(super) fn note_lingering(&mut self, name: &str) {
+    pub fn note_lingering(&mut self, name: &str) {
         let gone = Ns::Node(name.to_string());
-        for (id, res) in self.live.iter() {
-            if let (Id::Veth { link }, Res::Veth { peer }) = (id, res) {
-                match (link.ns == gone, peer.ns == gone) {
-                    (true, false) => self.lingering.insert(peer.clone()),
-                    (false, true) => self.lingering.insert(link.clone()),
-                    _ => false,
-                };
-            }
-        }
+        let ends: Vec<IfRef> = self
+            .live
+            .veth
+            .iter()
+            .filter_map(|(id, v)| match (id.link.ns == gone, v.peer.ns == gone) {
+                (true, false) => Some(v.peer.clone()),
+                (false, true) => Some(id.link.clone()),
+                _ => None,
+            })
+            .collect();
+        self.lingering.extend(ends);
     }
 
     /// Waits for lingering ends when one of `names` is among them.
-    pub(super) async fn settle_names(&mut self, names: &[&IfRef]) -> Result<(), KernelError> {
+    pub async fn settle_names(&mut self, names: &[&IfRef]) -> Result<(), KernelError> {
         if names.iter().any(|n| self.lingering.contains(*n)) {
             self.settle().await?;
         }
@@ -50,26 +52,22 @@ impl Executor<'_> {
             }
             for (ns, ends) in by_ns {
                 // A namespace deleted in the same run took its ends along.
-                if self.ns_file_if_exists(&ns)?.is_none() {
-                    continue;
-                }
-                let c = self.conn(&ns)?;
-                let present = c.dump_links().await?;
-                for end in ends {
-                    let Some(index) = self.index.get(&end).copied() else {
+                if let Ns::Node(n) = &ns {
+                    if !self.m.has_namespace(n)? {
                         continue;
-                    };
-                    if !present
-                        .iter()
-                        .any(|l| l.index == index && l.name == end.name)
-                    {
+                    }
+                }
+                // Names are not used again before this wait: a link of the
+                // name is the old end.
+                let present = self.m.links(&ns).await?;
+                for end in ends {
+                    if !present.iter().any(|l| l.name == end.name) {
                         continue;
                     }
                     if forced {
                         tracing::info!(%end, "deleting a veth end its deleted namespace left");
-                        let what = format!("delete lingering veth end {end}");
-                        match c.delete_link(index, &what).await {
-                            Err(e) if e.errno != Some(19) => return Err(e),
+                        match self.m.delete_link(&end).await {
+                            Err(e) if !e.is_gone() => return Err(e),
                             _ => continue,
                         }
                     }

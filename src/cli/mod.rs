@@ -16,6 +16,7 @@ pub use render::{plan_json, plan_markdown, plan_text};
 
 use outcome::{failed_json, finish, report_error};
 
+use crate::machine::Machine;
 use crate::Error;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -289,14 +290,6 @@ pub fn main() -> i32 {
     }
 }
 
-/// A first SIGINT or SIGTERM stops the run after the step in flight, with
-/// rollback and the usual summary; a second one stops at once.
-fn catch_signals() {
-    if let Err(e) = crate::kernel::signals::catch() {
-        tracing::warn!("cannot catch SIGINT and SIGTERM: {e}");
-    }
-}
-
 /// Logs on stderr: TOPO_LOG when set, else the level of -v/-q.
 fn init_tracing(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
@@ -412,15 +405,16 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             }
             let spinner =
                 progress::Spinner::start("Applying", s.plan.actions.len(), json || out.quiet);
-            catch_signals();
-            let report = crate::apply(
-                s,
-                crate::apply::Options {
-                    rollback: !no_rollback,
-                    verify: true,
-                },
-            )
-            .await;
+            // A first SIGINT or SIGTERM stops the run after the step in
+            // flight, with rollback and the usual summary.
+            let mut s = s;
+            s.machine.catch_signals();
+            let options = crate::apply::Options {
+                rollback: !no_rollback,
+                verify: true,
+                ..Default::default()
+            };
+            let report = crate::apply(s, options).await;
             drop(spinner);
             let report = report.inspect_err(|e| failed_json(e, json))?;
             finish(&report, json, "Apply");
@@ -467,10 +461,12 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                 progress::Spinner::start("Destroying", s.plan.actions.len(), json || out.quiet);
             // Destroy keeps going forward: undoing a half-done destroy would
             // only rebuild what the user wants gone.
-            catch_signals();
+            let mut s = s;
+            s.machine.catch_signals();
             let options = crate::apply::Options {
                 rollback: false,
                 verify: true,
+                ..Default::default()
             };
             let report = crate::apply(s, options).await;
             drop(spinner);

@@ -40,7 +40,7 @@ impl Spinner {
 
 fn spin(verb: &str, actions: usize, stop: &AtomicBool) {
     let began = Instant::now();
-    let writes_before = crate::kernel::write_count();
+    let writes_before = crate::machine::local::write_count();
     while began.elapsed() < DELAY {
         if stop.load(Ordering::Relaxed) {
             return;
@@ -57,7 +57,7 @@ fn spin(verb: &str, actions: usize, stop: &AtomicBool) {
     bar.enable_steady_tick(Duration::from_millis(100));
     let plural = if actions == 1 { "" } else { "s" };
     while !stop.load(Ordering::Relaxed) {
-        let writes = crate::kernel::write_count() - writes_before;
+        let writes = crate::machine::local::write_count() - writes_before;
         bar.set_message(format!(
             "{verb} {actions} action{plural}: {writes} kernel writes so far"
         ));

@@ -63,7 +63,7 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     let _ = writeln!(out, "Plan for lab `{}`:", plan.lab);
     let mut groups: BTreeMap<Ns, Vec<&Action>> = BTreeMap::new();
     for a in &plan.actions {
-        groups.entry(a.id.ns()).or_default().push(a);
+        groups.entry(a.id().ns()).or_default().push(a);
     }
     for (ns, actions) in groups {
         let _ = writeln!(
@@ -76,13 +76,8 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
             }
         );
         for a in actions {
-            let res = a
-                .after
-                .as_ref()
-                .or(a.before.as_ref())
-                .map(Res::describe)
-                .unwrap_or_default();
-            let head = format!("{:>3} {}", sigil(a.op), a.id);
+            let res = describe(a);
+            let head = format!("{:>3} {}", sigil(a.op), a.id());
             let line = paint(&head, a.op, color) + &notes(a, &res);
             let _ = writeln!(out, "    {line}");
             for c in &a.changes {
@@ -99,16 +94,19 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     out
 }
 
+/// What the object will be (or was), in a few words.
+fn describe(a: &Action) -> String {
+    a.after()
+        .or_else(|| a.before())
+        .map(|r| r.describe())
+        .unwrap_or_default()
+}
+
 /// One action as a line: sigil, object, and what it will be (or why it is
 /// replaced); then one line per changed attribute.
 fn action_lines(a: &Action, sigil: &str) -> Vec<String> {
-    let res = a
-        .after
-        .as_ref()
-        .or(a.before.as_ref())
-        .map(Res::describe)
-        .unwrap_or_default();
-    let line = format!("{sigil} {}", a.id) + &notes(a, &res);
+    let res = describe(a);
+    let line = format!("{sigil} {}", a.id()) + &notes(a, &res);
     let mut out = vec![line];
     for c in &a.changes {
         out.push(format!("      {}: {} → {}", c.attr, c.before, c.after));
@@ -146,7 +144,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
     );
     let mut groups: BTreeMap<Ns, Vec<&Action>> = BTreeMap::new();
     for a in &plan.actions {
-        groups.entry(a.id.ns()).or_default().push(a);
+        groups.entry(a.id().ns()).or_default().push(a);
     }
     for (ns, actions) in groups {
         let title = if ns == Ns::Host {
@@ -182,23 +180,18 @@ fn html_escape(s: &str) -> String {
 /// A resource as JSON; a rule's statements (kept as text) become JSON again,
 /// and `null` where only the kernel's copy, compared by comment, is known.
 fn res_json(r: &Option<Res>) -> Value {
-    match r {
-        Some(Res::Rule { expr }) => {
-            json!({"kind": "rule", "expr": serde_json::from_str::<Value>(expr).unwrap_or(Value::Null)})
-        }
-        other => json!(other),
-    }
+    r.as_ref().map_or(Value::Null, Res::to_json)
 }
 
 pub(crate) fn action_json(a: &Action) -> Value {
     json!({
         "op": a.op,
-        "kind": a.id.kind(),
-        "namespace": a.id.ns().label(),
-        "address": a.id.to_string(),
-        "id": a.id,
-        "before": res_json(&a.before),
-        "after": res_json(&a.after),
+        "kind": a.id().kind(),
+        "namespace": a.id().ns().label(),
+        "address": a.id().to_string(),
+        "id": a.id(),
+        "before": res_json(&a.before()),
+        "after": res_json(&a.after()),
         "changes": a.changes,
         "reason": a.reason,
         "drift": a.drift,
@@ -248,7 +241,7 @@ fn status(r: &ApplyReport, i: usize) -> &'static str {
 pub(crate) fn outcome_text(r: &ApplyReport) -> String {
     let mut out = String::new();
     for (i, a) in r.plan.actions.iter().enumerate() {
-        let _ = writeln!(out, "  {:<14} {} {}", status(r, i), sigil(a.op), a.id);
+        let _ = writeln!(out, "  {:<14} {} {}", status(r, i), sigil(a.op), a.id());
     }
     if !r.undone.is_empty() || !r.not_undone.is_empty() {
         let _ = writeln!(out, "Rollback:");

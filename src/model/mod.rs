@@ -3,12 +3,13 @@
 
 mod build;
 pub mod checks;
-mod describe;
 pub mod ipam;
 mod mac;
 pub mod names;
 pub mod nat;
 pub mod resource;
 
+pub use crate::kinds::{digests, Id, Res, State};
 pub use build::{build, Model, Prior, Validated};
-pub use resource::{digests, Change, Id, IfRef, Mac, Ns, Res, RouteKey, Scope, State};
+pub use names::owner_mark;
+pub use resource::{opt, Change, IfRef, Mac, Ns, RouteKey, Scope};

@@ -81,6 +81,11 @@ pub fn port_name(lab: &str, owner: &str, ifname: &str) -> String {
     )
 }
 
+/// The alias that marks an interface or namespace as owned by `lab`.
+pub fn owner_mark(lab: &str) -> String {
+    format!("topo:{lab}")
+}
+
 /// FNV-1a: stable across Rust versions, unlike the std hasher.
 pub fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {

@@ -2,8 +2,9 @@
 //! rules. Each rule carries a readable description that is also its comment
 //! in the kernel, so observed rules map back to these ids.
 
-use super::resource::{Id, Ns, Res};
+use super::resource::Ns;
 use crate::diag::{Diagnostic, Pos};
+use crate::kinds::{Chain, ChainId, Rule, RuleId};
 use crate::spec::{
     DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, PortValue, SnatSpec, S,
 };
@@ -32,10 +33,11 @@ pub struct Context<'a> {
     pub forwards: bool,
 }
 
-/// Compiled rules: (id, resource, where declared), plus findings.
+/// Compiled rules (with where each was declared) and chains, plus findings.
 #[derive(Default)]
 pub struct Compiled {
-    pub objects: Vec<(Id, Res, Pos)>,
+    pub rules: Vec<(RuleId, Rule, Pos)>,
+    pub made_chains: Vec<(ChainId, Chain)>,
     pub diags: Vec<Diagnostic>,
     /// (proto, first port, last port, destination) of each DNAT, for clashes.
     dnat_keys: Vec<(String, u16, u16, Option<IpAddr>, Pos)>,
@@ -45,25 +47,22 @@ pub struct Compiled {
 
 impl Compiled {
     fn add(&mut self, ns: &Ns, chain: &str, text: String, expr: Vec<Value>, pos: Pos) {
-        let id = Id::Rule {
+        let id = RuleId {
             ns: ns.clone(),
             chain: chain.to_string(),
             rule: text.clone(),
         };
-        if self.objects.iter().any(|(i, _, _)| *i == id) {
+        if self.rules.iter().any(|(i, _, _)| *i == id) {
             self.diags.push(
                 Diagnostic::error(pos, format!("the same rule is declared twice: {text}"))
                     .help("remove one of them"),
             );
             return;
         }
-        self.objects.push((
-            id,
-            Res::Rule {
-                expr: Value::Array(expr).to_string(),
-            },
-            pos,
-        ));
+        let rule = Rule {
+            expr: Value::Array(expr).to_string(),
+        };
+        self.rules.push((id, rule, pos));
         self.chain(chain).2.push(text);
     }
 
@@ -152,14 +151,11 @@ pub fn compile(
         let policy = policy.or_else(|| {
             (!name.contains("routing") && name != "nat-output").then(|| "accept".to_string())
         });
-        c.objects.push((
-            Id::Chain {
-                ns: cx.ns.clone(),
-                chain: name,
-            },
-            Res::Chain { policy, rules },
-            Pos::default(),
-        ));
+        let id = ChainId {
+            ns: cx.ns.clone(),
+            chain: name,
+        };
+        c.made_chains.push((id, Chain { policy, rules }));
     }
     c
 }

@@ -5,9 +5,9 @@
 //! a clash, found before anything changes.
 
 use super::Observed;
-use crate::kernel::netlink::{Dump, Link};
-use crate::kernel::owner_mark;
-use crate::model::{Id, Ns, State};
+use crate::kinds::{Id, State};
+use crate::machine::{Dump, Link};
+use crate::model::{owner_mark, Ns};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
 
@@ -22,10 +22,8 @@ pub(super) fn subnet_clashes(lab: &str, host: &Dump, desired: &State, obs: &mut 
             .as_deref()
             .is_some_and(|a| a == mark || a.starts_with(&format!("{mark}:")))
     };
-    for id in desired.keys() {
-        let Id::Address { link, address } = id else {
-            continue;
-        };
+    for id in desired.address.keys() {
+        let (link, address) = (&id.link, &id.address);
         if link.ns != Ns::Host || local_scope(address) {
             continue;
         }
@@ -51,7 +49,7 @@ pub(super) fn subnet_clashes(lab: &str, host: &Dump, desired: &State, obs: &mut 
             let msg = format!(
                 "address {address} on {link} would route {subnet} in the host, which already routes {to} to {owner}: replies would leave through the wrong interface; give the lab another subnet"
             );
-            obs.foreign.insert(id.clone(), msg);
+            obs.foreign.insert(Id::Address(id.clone()), msg);
         }
     }
 }

@@ -6,10 +6,11 @@ mod steps;
 mod vanish;
 
 pub use steps::{Half, Step};
-use vanish::Vanishing;
+pub use vanish::VanishCx;
 
 use crate::graph::{creation_order, Cycle};
-use crate::model::{Change, Id, Ns, Res, State};
+use crate::kinds::{Id, Res, State, Target};
+use crate::model::Change;
 use crate::observe::Observed;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -24,24 +25,91 @@ pub enum Op {
     Delete,
 }
 
-/// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// One step of a plan: an object of one kind, what the kernel has and
+/// what the file wants, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(into = "ActionDoc", try_from = "ActionDoc")]
 pub struct Action {
     pub op: Op,
-    pub id: Id,
-    pub before: Option<Res>,
-    pub after: Option<Res>,
+    pub target: Target,
     pub changes: Vec<Change>,
-    /// Why a replace is needed.
+    /// Why a replace is needed, or which of the plan's own deletes take
+    /// the object away first.
     pub reason: Option<String>,
     /// The file did not change here since the last apply: the kernel did,
     /// by hand or by other software.
-    #[serde(default)]
     pub drift: bool,
 }
 
+impl Action {
+    fn new(op: Op, target: Target) -> Action {
+        Action {
+            op,
+            target,
+            changes: vec![],
+            reason: None,
+            drift: false,
+        }
+    }
+
+    pub fn id(&self) -> Id {
+        self.target.id()
+    }
+
+    /// The object as observed; `None` for a create.
+    pub fn before(&self) -> Option<Res> {
+        self.target.before()
+    }
+
+    /// The object as the file wants it; `None` for a delete.
+    pub fn after(&self) -> Option<Res> {
+        self.target.after()
+    }
+}
+
+/// An action as saved plans write it: identity and attributes tagged
+/// with their kind.
+#[derive(Serialize, serde::Deserialize)]
+struct ActionDoc {
+    op: Op,
+    id: Id,
+    before: Option<Res>,
+    after: Option<Res>,
+    changes: Vec<Change>,
+    reason: Option<String>,
+    #[serde(default)]
+    drift: bool,
+}
+
+impl From<Action> for ActionDoc {
+    fn from(a: Action) -> ActionDoc {
+        ActionDoc {
+            op: a.op,
+            id: a.id(),
+            before: a.before(),
+            after: a.after(),
+            changes: a.changes,
+            reason: a.reason,
+            drift: a.drift,
+        }
+    }
+}
+
+impl TryFrom<ActionDoc> for Action {
+    type Error = String;
+    fn try_from(d: ActionDoc) -> Result<Action, String> {
+        Ok(Action {
+            op: d.op,
+            target: Target::from_parts(d.id, d.before, d.after)?,
+            changes: d.changes,
+            reason: d.reason,
+            drift: d.drift,
+        })
+    }
+}
+
 /// Ordered actions that take the kernel from observed to desired.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Plan {
     pub lab: String,
     pub actions: Vec<Action>,
@@ -101,133 +169,92 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         ));
     }
     let live = &obs.state;
-    let replaced: BTreeSet<&Id> = desired
-        .iter()
-        .filter(|(id, want)| {
-            live.get(*id)
-                .is_some_and(|have| want.replace_reason(&want.changes_from(have)).is_some())
+    let replaced: BTreeSet<Id> = desired
+        .ids()
+        .filter(|id| live.contains(id))
+        .filter(|id| {
+            let t = Target::of(id, Some(live), Some(desired));
+            t.replace_reason(&t.changes()).is_some()
         })
-        .map(|(id, _)| id)
         .collect();
-    let gone = Vanishing::new(desired, obs, &replaced);
+    let gone = vanish::vanishing(desired, obs, &replaced);
 
     let mut actions = Vec::new();
-    for id in obs
-        .interrupted
-        .iter()
-        .filter(|id| !desired.contains_key(*id))
-    {
-        actions.push(Action {
-            op: Op::Delete,
-            id: id.clone(),
-            before: None,
-            after: None,
-            changes: vec![],
-            reason: Some(INTERRUPTED.into()),
-            drift: false,
-        });
+    for id in obs.interrupted.iter().filter(|id| !desired.contains(id)) {
+        let mut a = Action::new(Op::Delete, Target::of(id, None, None));
+        a.reason = Some(INTERRUPTED.into());
+        actions.push(a);
     }
     for id in creation_order(live)?.into_iter().rev() {
-        if desired.contains_key(&id) || gone.implied(&id) {
+        if desired.contains(&id) || gone.contains_key(&id) || !id.deleted_alone() {
             continue;
         }
+        actions.push(Action::new(Op::Delete, Target::of(&id, Some(live), None)));
+    }
+    for id in creation_order(desired)? {
+        if obs.interrupted.contains(&id) {
+            let mut a = Action::new(Op::Replace, Target::of(&id, None, Some(desired)));
+            a.reason = Some(INTERRUPTED.into());
+            actions.push(a);
+            continue;
+        }
+        if !live.contains(&id) || gone.contains_key(&id) {
+            let mut a = Action::new(Op::Create, Target::of(&id, None, Some(desired)));
+            // Made again because this plan's own deletes take it away.
+            a.reason = gone.get(&id).cloned();
+            actions.push(a);
+            continue;
+        }
+        let target = Target::of(&id, Some(live), Some(desired));
+        let changes = target.changes();
+        if changes.is_empty() {
+            continue;
+        }
+        let reason = target.replace_reason(&changes);
+        let op = if reason.is_some() {
+            Op::Replace
+        } else {
+            Op::Update
+        };
         actions.push(Action {
-            op: Op::Delete,
-            id: id.clone(),
-            before: live.get(&id).cloned(),
-            after: None,
-            changes: vec![],
-            reason: None,
+            op,
+            target,
+            changes,
+            reason,
             drift: false,
         });
     }
-    for id in creation_order(desired)? {
-        let want = &desired[&id];
-        let cause = gone.cause(&id).filter(|_| live.contains_key(&id));
-        let have = live.get(&id).filter(|_| cause.is_none());
-        if obs.interrupted.contains(&id) {
-            actions.push(Action {
-                op: Op::Replace,
-                id: id.clone(),
-                before: None,
-                after: Some(want.clone()),
-                changes: vec![],
-                reason: Some(INTERRUPTED.into()),
-                drift: false,
-            });
-            continue;
-        }
-        let action = match have {
-            None => Action {
-                op: Op::Create,
-                id: id.clone(),
-                before: None,
-                after: Some(want.clone()),
-                changes: vec![],
-                // Made again because this plan's own deletes take it away.
-                reason: cause,
-                drift: false,
-            },
-            Some(have) => {
-                let changes = want.changes_from(have);
-                if changes.is_empty() {
-                    continue;
-                }
-                let reason = want.replace_reason(&changes);
-                let op = if reason.is_some() {
-                    Op::Replace
-                } else {
-                    Op::Update
-                };
-                Action {
-                    op,
-                    id: id.clone(),
-                    before: Some(have.clone()),
-                    after: Some(want.clone()),
-                    changes,
-                    reason,
-                    drift: false,
-                }
-            }
-        };
-        actions.push(action);
-    }
-    for a in &mut actions {
-        if let (Id::Bridge { link }, Op::Delete | Op::Replace) = (&a.id, a.op) {
-            if let Some(guests) = obs.guests.get(link) {
-                let note = format!("detaches {}, which the lab does not own", guests.join(", "));
-                a.reason = Some(match a.reason.take() {
-                    Some(r) => format!("{r}; {note}"),
-                    None => note,
-                });
-            }
-        }
-        if let (Id::Sysctl { ns: Ns::Host, key }, None) = (&a.id, &a.reason) {
-            if let Some(labs) = obs.shared.get(key) {
-                let labs = labs.join(", lab ");
-                a.reason = Some(match a.op {
-                    Op::Delete => format!("lab {labs} still holds it: the value stays"),
-                    _ => format!("shared with lab {labs}"),
-                });
-            }
-        }
-    }
+    notes(&mut actions, obs);
     // Where the file is as it was at the last apply, any difference was
     // made outside topo, except what this plan's own deletes take along.
-    let now = crate::model::digests(desired);
+    let now = crate::kinds::digests(desired);
     for a in &mut actions {
-        let ns = a.id.ns();
-        let label = ns.label();
-        let side_effect = a.op == Op::Create && gone.vanishes(&a.id);
+        let id = a.id();
+        let label = id.ns().label().to_string();
+        let side_effect = a.op == Op::Create && gone.contains_key(&id);
         a.drift = !side_effect
             && obs
                 .lab_state
                 .applied
-                .get(label)
-                .is_some_and(|d| now.get(label) == Some(d));
+                .get(&label)
+                .is_some_and(|d| now.get(&label) == Some(d));
     }
     Ok(Plan {
         lab: lab.to_string(),
         actions,
     })
+}
+
+/// What the plan should say about other owners (someone else's ports on a
+/// bridge it deletes, other labs that hold a host sysctl it touches), as
+/// each kind words it.
+fn notes(actions: &mut [Action], obs: &Observed) {
+    for a in actions {
+        if let Some(note) = a.target.note(a.op, obs) {
+            a.reason = Some(match a.reason.take() {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            });
+        }
+    }
 }

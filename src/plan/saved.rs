@@ -3,7 +3,7 @@
 //! refuse, changing nothing, when the kernel has moved on since.
 
 use super::{Op, Plan};
-use crate::model::{Id, Res, State};
+use crate::kinds::{Id, Res, State, Target};
 use crate::observe::Observed;
 use serde::{Deserialize, Serialize};
 
@@ -35,10 +35,7 @@ impl SavedPlan {
             file: file.to_string(),
             ipv6,
             nodes,
-            desired: desired
-                .iter()
-                .map(|(i, r)| (i.clone(), r.clone()))
-                .collect(),
+            desired: desired.entries(),
             plan: plan.clone(),
         }
     }
@@ -68,8 +65,14 @@ impl SavedPlan {
         Some(serde_json::from_value(doc).map_err(|e| format!("not a saved plan: {e}")))
     }
 
-    pub fn desired_state(&self) -> State {
-        self.desired.iter().cloned().collect()
+    /// The desired state the plan was made for; refuses a document whose
+    /// identities and attributes disagree.
+    pub fn desired_state(&self) -> Result<State, String> {
+        let mut st = State::new();
+        for (id, res) in &self.desired {
+            st.put(id.clone(), res.clone())?;
+        }
+        Ok(st)
     }
 
     /// The objects whose live state differs from what the plan observed,
@@ -77,15 +80,13 @@ impl SavedPlan {
     pub fn stale(&self, now: &Observed) -> Vec<String> {
         let mut out: Vec<String> = now.foreign.values().cloned().collect();
         for a in &self.plan.actions {
-            let live = now.state.get(&a.id);
-            let interrupted = now.interrupted.contains(&a.id);
-            let fine = match (&a.before, live) {
-                // Rules are compared by their comment: present is all we know.
-                (Some(Res::Rule { .. }), Some(Res::Rule { .. })) => true,
-                (before, live) => before.as_ref() == live || (interrupted && a.op != Op::Update),
-            };
+            let id = a.id();
+            let live = now.state.get(&id);
+            let before = a.before();
+            let interrupted = now.interrupted.contains(&id);
+            let fine = before == live || (interrupted && a.op != Op::Update);
             if !fine {
-                out.push(format!("{}: {}", a.id, moved_on(a.before.as_ref(), live)));
+                out.push(format!("{id}: {}", moved_on(&id, before, live)));
             }
         }
         out
@@ -94,7 +95,7 @@ impl SavedPlan {
 
 /// How an object differs from what a plan saw, in words: `planned as
 /// absent, now present (up, mtu 1500)`, or the attributes that changed.
-fn moved_on(planned: Option<&Res>, now: Option<&Res>) -> String {
+fn moved_on(id: &Id, planned: Option<Res>, now: Option<Res>) -> String {
     let words = |r: &Res| {
         let d = r.describe();
         if d.is_empty() {
@@ -105,16 +106,18 @@ fn moved_on(planned: Option<&Res>, now: Option<&Res>) -> String {
     };
     match (planned, now) {
         (None, None) => "changed since the plan".to_string(),
-        (None, Some(r)) => format!("planned as absent, now {}", words(r)),
-        (Some(r), None) => format!("planned as {}, now absent", words(r)),
+        (None, Some(r)) => format!("planned as absent, now {}", words(&r)),
+        (Some(r), None) => format!("planned as {}, now absent", words(&r)),
         (Some(was), Some(is)) => {
-            let changes: Vec<String> = is
-                .changes_from(was)
+            let (w, i) = (words(&was), words(&is));
+            let changes: Vec<String> = Target::from_parts(id.clone(), Some(was), Some(is))
+                .map(|t| t.changes())
+                .unwrap_or_default()
                 .iter()
                 .map(|c| format!("{} {} → {}", c.attr, c.before, c.after))
                 .collect();
             if changes.is_empty() {
-                format!("planned as {}, now {}", words(was), words(is))
+                format!("planned as {w}, now {i}")
             } else {
                 format!("changed since the plan: {}", changes.join(", "))
             }
@@ -125,29 +128,33 @@ fn moved_on(planned: Option<&Res>, now: Option<&Res>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Mac;
+    use crate::kinds::{Link, LinkId, Netns};
+    use crate::model::{IfRef, Mac, Ns};
 
     fn link(up: bool, mtu: u32) -> Res {
-        Res::Link {
+        Res::Link(Link {
             up,
             mtu: Some(mtu),
             mac: Some(Mac([0x46, 0x7f, 0, 0, 0, 1])),
             master: None,
-        }
+        })
     }
 
     #[test]
     fn staleness_is_said_in_words() {
+        let id = Id::Link(LinkId {
+            link: IfRef::new(Ns::parse("red"), "eth0"),
+        });
         assert_eq!(
-            moved_on(None, Some(&link(true, 1500))),
+            moved_on(&id, None, Some(link(true, 1500))),
             "planned as absent, now present (up, mtu 1500, mac 46:7f:00:00:00:01)"
         );
         assert_eq!(
-            moved_on(Some(&Res::Netns), None),
+            moved_on(&Netns::of("red"), Some(Res::Netns(Netns {})), None),
             "planned as present, now absent"
         );
         assert_eq!(
-            moved_on(Some(&link(true, 1500)), Some(&link(false, 1300))),
+            moved_on(&id, Some(link(true, 1500)), Some(link(false, 1300))),
             "changed since the plan: up true → false, mtu 1500 → 1300"
         );
     }

@@ -44,19 +44,11 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Id;
+    use crate::kinds::{Netns, Target};
     use crate::plan::Action;
 
     fn action(op: Op, name: &str) -> Action {
-        Action {
-            op,
-            id: Id::Netns { name: name.into() },
-            before: None,
-            after: None,
-            changes: vec![],
-            reason: None,
-            drift: false,
-        }
+        Action::new(op, Target::of(&Netns::of(name), None, None))
     }
 
     #[test]

@@ -1,171 +1,90 @@
-//! What the kernel removes by itself as a consequence of a plan's deletes:
-//! those objects need no delete of their own, and the ones the file still
-//! wants are created again after it.
+//! What the kernel removes by itself as a consequence of a plan's deletes
+//! and replaces: those objects need no delete of their own, and the ones
+//! the file still wants are made again after. Each kind says what goes
+//! along with one of its objects (`Kind::takes_along`); this file follows
+//! that to the end.
 
-use crate::model::{Id, IfRef, Ns, Res, State};
+use crate::graph::Index;
+use crate::kinds::{self, AddressId, Id, LinkId, State};
+use crate::model::{IfRef, Ns};
 use crate::observe::Observed;
-use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Objects that disappear with their container or their cause: everything
-/// in a deleted namespace (veths with an end there too), the settings and
-/// addresses of deleted or replaced interfaces, routes through a deleted
-/// device, IPv4 secondaries deleted with their primary address, and IPv4
-/// routes of a device that loses its last IPv4 address.
-pub(super) struct Vanishing {
-    namespaces: BTreeSet<Ns>,
-    links: BTreeSet<IfRef>,
-    /// veth pairs the kernel removes with a deleted namespace.
-    veths: BTreeSet<Id>,
-    /// Routes and addresses that go as a side effect, with the cause.
-    others: BTreeMap<Id, String>,
+/// What the kinds see and fill while the consequences are worked out.
+pub struct VanishCx<'a> {
+    pub live: &'a State,
+    pub desired: &'a State,
+    pub obs: &'a Observed,
+    /// Lookups over the live state.
+    pub ix: Index,
+    /// Namespaces the plan deletes.
+    pub namespaces: BTreeSet<Ns>,
+    /// Devices the plan deletes or makes anew.
+    pub links: BTreeSet<IfRef>,
+    gone: BTreeMap<Id, String>,
+    queue: Vec<Id>,
 }
 
-impl Vanishing {
-    pub(super) fn new(desired: &State, obs: &Observed, replaced: &BTreeSet<&Id>) -> Self {
-        let live = &obs.state;
-        let mut v = Vanishing {
-            namespaces: BTreeSet::new(),
-            links: BTreeSet::new(),
-            veths: BTreeSet::new(),
-            others: BTreeMap::new(),
-        };
-        for id in live.keys() {
-            if let Id::Netns { name } = id {
-                if !desired.contains_key(id) {
-                    v.namespaces.insert(Ns::Node(name.clone()));
-                }
-            }
+impl VanishCx<'_> {
+    /// `id` (if live) goes with something else, for `cause`.
+    pub fn take(&mut self, id: Id, cause: String) {
+        if self.live.contains(&id) && !self.gone.contains_key(&id) {
+            self.gone.insert(id.clone(), cause);
+            self.queue.push(id);
         }
-        for (id, res) in live {
-            let dropped = !desired.contains_key(id) || replaced.contains(id);
-            match (id, res) {
-                (Id::Bridge { link }, _) if dropped => {
-                    v.links.insert(link.clone());
-                }
-                (Id::Veth { link }, Res::Veth { peer }) => {
-                    if v.namespaces.contains(&link.ns) || v.namespaces.contains(&peer.ns) {
-                        v.veths.insert(id.clone());
-                    }
-                    if dropped || v.veths.contains(id) {
-                        v.links.insert(link.clone());
-                        v.links.insert(peer.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
-        // A port of a deleted bridge stays, detached: configured afresh.
-        for (id, res) in live {
-            if let (
-                Id::Link { link },
-                Res::Link {
-                    master: Some(m), ..
-                },
-            ) = (id, res)
-            {
-                let bridge = IfRef::new(link.ns.clone(), m);
-                if v.links.contains(&bridge) && !v.links.contains(link) {
-                    v.others
-                        .insert(id.clone(), format!("it leaves {bridge}, which is deleted"));
-                }
-            }
-        }
-        v.addresses(desired, obs);
-        for (id, res) in live {
-            if let (Id::Route { ns, .. }, Res::Route { dev: Some(d), .. }) = (id, res) {
-                let dev = IfRef::new(ns.clone(), d);
-                if v.links.contains(&dev) {
-                    v.others
-                        .insert(id.clone(), format!("the kernel removes it with {dev}"));
-                }
-            }
-        }
-        v
     }
 
-    /// IPv4 addresses the kernel deletes with their primary, and IPv4 routes
-    /// of an interface left without an IPv4 address.
-    fn addresses(&mut self, desired: &State, obs: &Observed) {
-        let mut v4: BTreeMap<&IfRef, Vec<&IpNet>> = BTreeMap::new();
-        for id in obs.state.keys() {
-            if let Id::Address { link, address } = id {
-                if address.addr().is_ipv4() && !self.links.contains(link) {
-                    v4.entry(link).or_default().push(address);
-                }
-            }
-        }
-        for (link, addrs) in v4 {
-            let id = |a: &IpNet| Id::Address {
-                link: link.clone(),
-                address: *a,
+    /// Whether `id` goes with something else.
+    pub fn going(&self, id: &Id) -> bool {
+        self.gone.contains_key(id)
+    }
+
+    /// A device goes (or is made anew): its settings and addresses go with
+    /// it, and the routes through it.
+    pub fn device_goes(&mut self, l: &IfRef) {
+        self.links.insert(l.clone());
+        let anew = format!("{l} is made anew");
+        self.take(Id::Link(LinkId { link: l.clone() }), anew.clone());
+        for address in self.ix.addresses.get(l).cloned().unwrap_or_default() {
+            let id = AddressId {
+                link: l.clone(),
+                address,
             };
-            let deleted: Vec<&IpNet> = addrs
-                .iter()
-                .copied()
-                .filter(|a| !desired.contains_key(&id(a)))
-                .collect();
-            if deleted.is_empty() {
-                continue;
-            }
-            // Without promote_secondaries (which topo sets on what it makes)
-            // a deleted primary takes the secondaries of its subnet along.
-            if !obs.promoting.contains(link) {
-                for p in deleted.iter().filter(|a| !obs.secondary.contains(&id(a))) {
-                    for s in addrs.iter().filter(|s| {
-                        *s != p && p.contains(&s.addr()) && obs.secondary.contains(&id(s))
-                    }) {
-                        self.others
-                            .entry(id(s))
-                            .or_insert_with(|| format!("the kernel removes it with {p}"));
-                    }
-                }
-            }
-            let left = addrs
-                .iter()
-                .any(|a| !deleted.contains(a) && !self.others.contains_key(&id(a)));
-            if left {
-                continue;
-            }
-            for (rid, res) in &obs.state {
-                let Id::Route { ns, key } = rid else { continue };
-                let on_link = matches!(res, Res::Route { dev: Some(d), .. } if *d == link.name);
-                if *ns == link.ns && key.to.addr().is_ipv4() && on_link {
-                    self.others.entry(rid.clone()).or_insert_with(|| {
-                        format!("the kernel removes it when {link} loses its last IPv4 address")
-                    });
-                }
-            }
+            self.take(Id::Address(id), anew.clone());
+        }
+        for r in self.ix.routes_via.get(l).cloned().unwrap_or_default() {
+            self.take(Id::Route(r), format!("the kernel removes it with {l}"));
         }
     }
+}
 
-    /// Why `id` goes away as a side effect of another action, if it does.
-    pub(super) fn cause(&self, id: &Id) -> Option<String> {
-        if let Some(c) = self.others.get(id) {
-            return Some(c.clone());
-        }
-        let ns = id.ns();
-        match id {
-            Id::Netns { .. } => None,
-            Id::Veth { link } if self.veths.contains(id) => {
-                Some(format!("it goes with a deleted namespace ({})", link.ns))
-            }
-            Id::Veth { .. } => None,
-            Id::Link { link } | Id::Address { link, .. } if self.links.contains(link) => {
-                Some(format!("{link} is made anew"))
-            }
-            _ if self.namespaces.contains(&ns) => Some(format!("namespace {ns} is made anew")),
-            _ => None,
-        }
+/// Every live object that goes as a side effect of deleting what the file
+/// no longer wants and making anew what is `replaced`, with the cause.
+pub(super) fn vanishing(
+    desired: &State,
+    obs: &Observed,
+    replaced: &BTreeSet<Id>,
+) -> BTreeMap<Id, String> {
+    let live = &obs.state;
+    // Popped from the end: containers (namespaces, devices) first, so what
+    // goes with them is told by them.
+    let mut seeds: Vec<Id> = live
+        .ids()
+        .filter(|id| !desired.contains(id) || replaced.contains(id))
+        .collect();
+    seeds.reverse();
+    let mut cx = VanishCx {
+        live,
+        desired,
+        obs,
+        ix: Index::new(live),
+        namespaces: BTreeSet::new(),
+        links: BTreeSet::new(),
+        gone: BTreeMap::new(),
+        queue: seeds,
+    };
+    while let Some(id) = cx.queue.pop() {
+        kinds::takes_along(&id, &mut cx);
     }
-
-    pub(super) fn vanishes(&self, id: &Id) -> bool {
-        self.cause(id).is_some()
-    }
-
-    /// Whether a live object absent from the file needs no delete of its own.
-    pub(super) fn implied(&self, id: &Id) -> bool {
-        // Link settings are not objects: they go with the device.
-        matches!(id, Id::Link { .. }) || self.vanishes(id)
-    }
+    cx.gone
 }

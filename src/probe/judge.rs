@@ -1,7 +1,7 @@
 //! What a probe's result means for its check: passed or not, with what
 //! was expected and what happened, in words the output prints as they are.
 
-use crate::kernel::probe::ProbeError;
+use crate::machine::local::probe::ProbeError;
 use crate::model::checks::{Check, Listener};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! Running a lab's checks (`topo test`): each probe inside its namespace
-//! through `kernel::probe`, many at once with a bound on how many are in
+//! through `machine::local::probe`, many at once with a bound on how many are in
 //! flight, each judged against what the file expects.
 //!
 //! Checks that need the same listener (namespace, protocol, address) run
@@ -10,7 +10,7 @@ mod judge;
 
 pub use judge::Outcome;
 
-use crate::kernel::netns;
+use crate::machine::local::probe::open_namespace;
 use crate::model::checks::{Check, Probe};
 use crate::model::Ns;
 use futures::StreamExt;
@@ -47,7 +47,7 @@ impl Namespaces {
             if files.contains_key(name) || missing.contains(name) {
                 continue;
             }
-            match netns::open(name) {
+            match open_namespace(name) {
                 Ok(Some(f)) => {
                     files.insert(name.clone(), f);
                 }
@@ -124,7 +124,7 @@ const GRACE: Duration = Duration::from_millis(50);
 
 /// Runs one check and judges it.
 async fn one(c: &Check, ns: &Namespaces) -> Outcome {
-    use crate::kernel::probe;
+    use crate::machine::local::probe;
     let start = Instant::now();
     let from = ns.fd(&c.from);
     let t = c.timeout;
@@ -164,8 +164,8 @@ async fn one(c: &Check, ns: &Namespaces) -> Outcome {
     }
 }
 
-type Seen = Result<std::net::SocketAddr, crate::kernel::probe::ProbeError>;
-type Sent = Result<Duration, crate::kernel::probe::ProbeError>;
+type Seen = Result<std::net::SocketAddr, crate::machine::local::probe::ProbeError>;
+type Sent = Result<Duration, crate::machine::local::probe::ProbeError>;
 
 /// Runs a probe while its listener waits; once the probe has failed the
 /// listener gets only a short grace.
@@ -185,9 +185,9 @@ async fn watch(
     let seen = match seen {
         Some(s) => s,
         None if sent.is_ok() => listen.await,
-        None => tokio::time::timeout(GRACE, listen)
-            .await
-            .unwrap_or(Err(crate::kernel::probe::ProbeError::Timeout(GRACE))),
+        None => tokio::time::timeout(GRACE, listen).await.unwrap_or(Err(
+            crate::machine::local::probe::ProbeError::Timeout(GRACE),
+        )),
     };
     (sent, seen)
 }

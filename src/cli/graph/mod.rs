@@ -14,7 +14,7 @@ pub use dot::dot;
 pub use mermaid::mermaid;
 
 use super::{exit, GraphFormat};
-use crate::model::{Id, IfRef, Model, Ns, Res};
+use crate::model::{IfRef, Model, Ns};
 use crate::Error;
 use ipnet::IpNet;
 use std::collections::BTreeMap;
@@ -77,48 +77,42 @@ fn diagram(m: &Model) -> Diagram {
         host_rules: vec![],
         edges: vec![],
     };
-    for (id, res) in &m.state {
-        match (id, res) {
-            (Id::Address { link, address }, _) => addrs.entry(link).or_default().push(*address),
-            (
-                Id::Link { link },
-                Res::Link {
-                    master: Some(mst), ..
-                },
-            ) => {
-                masters.insert(link, mst);
-            }
-            (Id::Bridge { link }, _) => {
-                d.bridges.insert(link.clone(), vec![]);
-            }
-            (Id::Route { ns, key }, Res::Route { via, dev, .. }) => {
-                let to = if key.to.prefix_len() == 0 {
-                    "default".to_string()
-                } else {
-                    key.to.to_string()
-                };
-                let mut line = to;
-                if let Some(v) = via {
-                    line += &format!(" via {v}");
-                }
-                if let Some(dv) = dev.as_ref().filter(|_| via.is_none()) {
-                    line += &format!(" dev {dv}");
-                }
-                if let Ns::Node(n) = ns {
-                    d.nodes.entry(n.clone()).or_default().push(line);
-                }
-            }
-            // A DNAT is two rules (prerouting, nat-output) with one text.
-            (Id::Rule { ns, rule, .. }, _) => {
-                let list = match ns {
-                    Ns::Host => &mut d.host_rules,
-                    Ns::Node(n) => d.nodes.entry(n.clone()).or_default(),
-                };
-                if !list.contains(rule) {
-                    list.push(rule.clone());
-                }
-            }
-            _ => {}
+    let st = &m.state;
+    for id in st.address.keys() {
+        addrs.entry(&id.link).or_default().push(id.address);
+    }
+    for (id, l) in &st.link {
+        if let Some(mst) = &l.master {
+            masters.insert(&id.link, mst);
+        }
+    }
+    for id in st.bridge.keys() {
+        d.bridges.insert(id.link.clone(), vec![]);
+    }
+    for (id, r) in &st.route {
+        let mut line = if id.key.to.prefix_len() == 0 {
+            "default".to_string()
+        } else {
+            id.key.to.to_string()
+        };
+        if let Some(v) = r.via {
+            line += &format!(" via {v}");
+        }
+        if let Some(dv) = r.dev.as_ref().filter(|_| r.via.is_none()) {
+            line += &format!(" dev {dv}");
+        }
+        if let Ns::Node(n) = &id.ns {
+            d.nodes.entry(n.clone()).or_default().push(line);
+        }
+    }
+    // A DNAT is two rules (prerouting, nat-output) with one text.
+    for id in st.rule.keys() {
+        let list = match &id.ns {
+            Ns::Host => &mut d.host_rules,
+            Ns::Node(n) => d.nodes.entry(n.clone()).or_default(),
+        };
+        if !list.contains(&id.rule) {
+            list.push(id.rule.clone());
         }
     }
     for (b, list) in d.bridges.iter_mut() {
@@ -133,9 +127,9 @@ fn diagram(m: &Model) -> Diagram {
         iface: r.clone(),
         addrs: addrs.get(r).cloned().unwrap_or_default(),
     };
-    for (id, res) in &m.state {
-        if let (Id::Veth { link }, Res::Veth { peer }) = (id, res) {
-            let (a, b) = (end(link), end(peer));
+    for (id, v) in &st.veth {
+        {
+            let (a, b) = (end(&id.link), end(&v.peer));
             // The node end first: dot ranks tails left of heads.
             let pair = if matches!(a.at, Vertex::Node(_)) || !matches!(b.at, Vertex::Node(_)) {
                 (a, b)

@@ -47,11 +47,9 @@ impl LabView {
         // (namespace, interface) → (line, column, address).
         type ByInterface = BTreeMap<(Ns, String), Vec<(u32, u32, IpAddr)>>;
         let mut by_if = ByInterface::new();
-        for id in model.state.keys() {
-            let Id::Address { link, address } = id else {
-                continue;
-            };
-            let a = address.addr();
+        for aid in model.state.address.keys() {
+            let (link, a) = (&aid.link, aid.address.addr());
+            let id = &Id::Address(aid.clone());
             if matches!(a, IpAddr::V6(v) if v.is_unicast_link_local()) {
                 continue;
             }

@@ -3,8 +3,10 @@
 
 mod parse;
 
+use super::count_write;
 use super::netns::with_netns;
-use super::{count_write, RTPROT_TOPO};
+use crate::machine::RTPROT_TOPO;
+use crate::machine::{Addr, BridgeOptions, Dump, KernelError, Link, Result};
 use futures::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
@@ -20,98 +22,18 @@ use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// A failed kernel request, saying what was attempted.
-#[derive(Debug, thiserror::Error)]
-#[error("{what}: {detail}")]
-pub struct KernelError {
-    pub what: String,
-    pub detail: String,
-    /// The errno, when the kernel gave one.
-    pub errno: Option<i32>,
-}
-
-impl KernelError {
-    pub fn new(what: impl Into<String>, e: impl std::fmt::Display) -> Self {
-        KernelError {
-            what: what.into(),
-            detail: e.to_string(),
-            errno: None,
-        }
-    }
-
-    fn netlink(what: impl Into<String>, e: rtnetlink::Error) -> Self {
-        let errno = match &e {
-            rtnetlink::Error::NetlinkError(m) => m.code.map(|c| -c.get()),
-            _ => None,
-        };
-        let detail = match errno {
-            Some(17) => "already exists (File exists)".to_string(),
-            Some(1) => {
-                "operation not permitted: topo needs CAP_NET_ADMIN (run as root)".to_string()
+fn nl_error(what: impl Into<String>, e: rtnetlink::Error) -> KernelError {
+    match &e {
+        rtnetlink::Error::NetlinkError(m) => match m.code {
+            Some(c) => {
+                let errno = -c.get();
+                let message = std::io::Error::from_raw_os_error(errno).to_string();
+                KernelError::netlink(what, errno, message)
             }
-            Some(19) => "no such device".to_string(),
-            _ => e.to_string(),
-        };
-        KernelError {
-            what: what.into(),
-            detail,
-            errno,
-        }
+            None => KernelError::new(what, e),
+        },
+        _ => KernelError::new(what, e),
     }
-}
-
-pub type Result<T> = std::result::Result<T, KernelError>;
-
-/// An interface as the kernel reports it.
-#[derive(Debug, Clone)]
-pub struct Link {
-    pub index: u32,
-    pub name: String,
-    pub kind: Option<String>,
-    pub alias: Option<String>,
-    pub mtu: u32,
-    pub mac: Option<[u8; 6]>,
-    pub master: Option<u32>,
-    pub up: bool,
-    /// Operationally up: carrier on both ends of a veth, traffic flows.
-    pub running: bool,
-    /// Spanning tree state and forward delay (seconds), for bridges.
-    pub stp: Option<bool>,
-    pub forward_delay: Option<u32>,
-    /// A bridge port that does not forward yet, nor block for good: no
-    /// carrier yet, or spanning tree still listening or learning.
-    pub port_settling: bool,
-    /// promote_secondaries of the interface itself.
-    pub promote: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Addr {
-    pub index: u32,
-    pub net: IpNet,
-    /// An IPv4 address after the first one of its subnet on the interface:
-    /// the kernel deletes it with that first (primary) one.
-    pub secondary: bool,
-    /// An IPv6 address still in duplicate address detection: not usable.
-    pub tentative: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Route {
-    pub to: IpNet,
-    pub metric: u32,
-    pub via: Option<IpAddr>,
-    pub oif: Option<u32>,
-    pub protocol: u8,
-    pub scope: u8,
-}
-
-/// Everything topo reads from one namespace, in one pass.
-#[derive(Debug, Clone, Default)]
-pub struct Dump {
-    pub links: Vec<Link>,
-    pub addrs: Vec<Addr>,
-    pub routes: Vec<Route>,
 }
 
 /// A netlink connection bound to one namespace.
@@ -129,7 +51,7 @@ impl Conn {
             || rtnetlink::new_connection().map_err(|e| KernelError::new("open netlink socket", e));
         let (conn, handle, _) = match ns {
             Some(fd) => {
-                with_netns(fd, open).map_err(|e| KernelError::new("enter namespace", e))??
+                with_netns(fd, open).map_err(|e| KernelError::io("enter namespace", e))??
             }
             None => open()?,
         };
@@ -140,7 +62,7 @@ impl Conn {
     /// Links, addresses and routes (main table) of the namespace. One dump
     /// at a time: the kernel answers EBUSY to a second dump on one socket.
     pub async fn dump(&self) -> Result<Dump> {
-        let fail = |e| KernelError::netlink("dump", e);
+        let fail = |e| nl_error("dump", e);
         let links = self
             .handle
             .link()
@@ -188,7 +110,7 @@ impl Conn {
             .try_collect::<Vec<_>>()
             .await;
         Ok(links
-            .map_err(|e| KernelError::netlink("dump links", e))?
+            .map_err(|e| nl_error("dump links", e))?
             .iter()
             .map(parse_link)
             .collect())
@@ -203,7 +125,7 @@ impl Conn {
             .try_collect::<Vec<_>>()
             .await;
         Ok(addrs
-            .map_err(|e| KernelError::netlink("dump addresses", e))?
+            .map_err(|e| nl_error("dump addresses", e))?
             .iter()
             .filter_map(parse_addr)
             .collect())
@@ -221,7 +143,7 @@ impl Conn {
             Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(19) => {
                 Ok(None)
             }
-            Err(e) => Err(KernelError::netlink(format!("look up link {name}"), e)),
+            Err(e) => Err(nl_error(format!("look up link {name}"), e)),
         }
     }
 
@@ -259,7 +181,7 @@ impl Conn {
             .set_flags(NLM_F_REQUEST | NLM_F_ACK)
             .execute()
             .await
-            .map_err(|e| KernelError::netlink(what.to_string(), e))
+            .map_err(|e| nl_error(what.to_string(), e))
     }
 
     /// Creates a veth pair, both ends down, with end `a` here and end `b`
@@ -297,11 +219,11 @@ impl Conn {
             .add(msg)
             .execute()
             .await
-            .map_err(|e| KernelError::netlink(what, e))
+            .map_err(|e| nl_error(what, e))
     }
 
     /// Sets what differs: alias, up, mtu, mac, master (`Some(0)` detaches).
-    pub async fn set_link(&self, index: u32, s: &LinkSettings<'_>, what: &str) -> Result<()> {
+    pub async fn set_link(&self, index: u32, s: &SetLink<'_>, what: &str) -> Result<()> {
         let mut b = LinkUnspec::new_with_index(index);
         if let Some(mtu) = s.mtu {
             b = b.mtu(mtu);
@@ -331,7 +253,7 @@ impl Conn {
             .set(b.build())
             .execute()
             .await
-            .map_err(|e| KernelError::netlink(what.to_string(), e))
+            .map_err(|e| nl_error(what.to_string(), e))
     }
 
     pub async fn delete_link(&self, index: u32, what: &str) -> Result<()> {
@@ -341,7 +263,7 @@ impl Conn {
             .del(index)
             .execute()
             .await
-            .map_err(|e| KernelError::netlink(what.to_string(), e))
+            .map_err(|e| nl_error(what.to_string(), e))
     }
 
     /// Adds an address; `nodad` makes an IPv6 address usable at once,
@@ -362,7 +284,7 @@ impl Conn {
         }
         req.execute()
             .await
-            .map_err(|e| KernelError::netlink(what.to_string(), e))
+            .map_err(|e| nl_error(what.to_string(), e))
     }
 
     pub async fn delete_address(&self, index: u32, net: IpNet, what: &str) -> Result<()> {
@@ -378,14 +300,14 @@ impl Conn {
             .del(msg)
             .execute()
             .await
-            .map_err(|e| KernelError::netlink(what.to_string(), e))
+            .map_err(|e| nl_error(what.to_string(), e))
     }
 
     /// Adds, or overwrites, a main-table route marked as topo's. Overwriting
     /// is safe: observe refuses a plan where a route of someone else's has
     /// the key, and it makes re-adding a route the kernel may or may not
     /// have removed by itself idempotent.
-    pub async fn put_route(&self, r: &RouteSpec, what: &str) -> Result<()> {
+    pub async fn put_route(&self, r: &NlRoute, what: &str) -> Result<()> {
         let msg = route_message(r)?;
         count_write();
         self.handle
@@ -394,10 +316,10 @@ impl Conn {
             .replace()
             .execute()
             .await
-            .map_err(|e| KernelError::netlink(what.to_string(), e))
+            .map_err(|e| nl_error(what.to_string(), e))
     }
 
-    pub async fn delete_route(&self, r: &RouteSpec, what: &str) -> Result<()> {
+    pub async fn delete_route(&self, r: &NlRoute, what: &str) -> Result<()> {
         let mut msg = route_message(r)?;
         // Match the route whatever its scope, as `ip route del` does.
         msg.header.scope = RouteScope::NoWhere;
@@ -407,34 +329,11 @@ impl Conn {
             .del(msg)
             .execute()
             .await
-            .map_err(|e| KernelError::netlink(what.to_string(), e))
+            .map_err(|e| nl_error(what.to_string(), e))
     }
 }
 
-/// Attributes to change on a link; `None` leaves one as it is.
-#[derive(Debug, Default, Clone)]
-pub struct LinkSettings<'a> {
-    pub alias: Option<&'a str>,
-    pub up: Option<bool>,
-    pub mtu: Option<u32>,
-    pub mac: Option<[u8; 6]>,
-    pub master: Option<u32>,
-    /// For an interface topo just made: keep IPv4 secondaries when their
-    /// primary goes, announce address changes by gratuitous ARP, and leave
-    /// IPv6 addresses to topo (no kernel-made link-local, no DAD on it).
-    pub fresh: bool,
-}
-
-/// A route as topo writes it.
-#[derive(Debug, Clone)]
-pub struct RouteSpec {
-    pub to: IpNet,
-    pub metric: u32,
-    pub via: Option<IpAddr>,
-    pub oif: Option<u32>,
-}
-
-fn route_message(r: &RouteSpec) -> Result<RouteMessage> {
+fn route_message(r: &NlRoute) -> Result<RouteMessage> {
     let mut b = RouteMessageBuilder::<IpAddr>::new()
         .destination_prefix(r.to.addr(), r.to.prefix_len())
         .map_err(|e| KernelError::new(format!("route to {}", r.to), e))?
@@ -468,14 +367,6 @@ fn bridge_data(b: &BridgeOptions) -> InfoData {
     InfoData::Bridge(opts)
 }
 
-/// What topo sets on a bridge itself.
-#[derive(Debug, Clone, Copy)]
-pub struct BridgeOptions {
-    pub stp: bool,
-    /// Seconds; the kernel's when `None`.
-    pub forward_delay: Option<u32>,
-}
-
 /// The per-interface settings of a new interface, in one attribute, set
 /// before it first comes up. IPv6 address generation is off: topo adds the
 /// link-local address itself when the lab has IPv6, without DAD, so it is
@@ -496,4 +387,28 @@ fn family(a: IpAddr) -> AddressFamily {
     } else {
         AddressFamily::Inet6
     }
+}
+
+/// Attributes to change on a link by index; `None` leaves one as it is.
+#[derive(Debug, Default, Clone)]
+pub struct SetLink<'a> {
+    pub alias: Option<&'a str>,
+    pub up: Option<bool>,
+    pub mtu: Option<u32>,
+    pub mac: Option<[u8; 6]>,
+    /// `Some(0)` detaches from the bridge.
+    pub master: Option<u32>,
+    /// For an interface topo just made: keep IPv4 secondaries when their
+    /// primary goes, announce address changes by gratuitous ARP, and leave
+    /// IPv6 addresses to topo (no kernel-made link-local, no DAD on it).
+    pub fresh: bool,
+}
+
+/// A route as netlink takes it: the output interface by index.
+#[derive(Debug, Clone)]
+pub struct NlRoute {
+    pub to: IpNet,
+    pub metric: u32,
+    pub via: Option<IpAddr>,
+    pub oif: Option<u32>,
 }

@@ -49,6 +49,11 @@ impl ProbeError {
     }
 }
 
+/// The namespace file of a node (`/run/netns/NODE`); `None` if it does not exist.
+pub fn open_namespace(node: &str) -> io::Result<Option<std::fs::File>> {
+    super::netns::open(node)
+}
+
 /// Runs socket creation inside `ns`, or here when `None`.
 fn inside<T>(ns: Option<BorrowedFd<'_>>, f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
     match ns {

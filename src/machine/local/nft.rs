@@ -4,7 +4,7 @@
 //! schema types check what we send and parse what nft returns.
 
 use super::count_write;
-use super::netlink::KernelError;
+use crate::machine::{Cause, KernelError, LiveChain, Table as Found, WantChain};
 use nftables::schema::Nftables;
 use nix::sched::{setns, CloneFlags};
 use serde_json::{json, Value};
@@ -16,26 +16,6 @@ use std::process::{Command, Stdio};
 /// The table name of a lab: one per namespace, owned whole by the lab.
 pub fn table_name(lab: &str) -> String {
     format!("topo-{lab}")
-}
-
-/// A chain as the kernel has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveChain {
-    pub name: String,
-    pub policy: Option<String>,
-    /// Rule comments in order; `None` for a rule without one.
-    pub rules: Vec<Option<String>>,
-}
-
-/// A chain as topo wants it.
-pub struct WantChain<'a> {
-    pub name: &'a str,
-    pub kind: &'a str,
-    pub hook: &'a str,
-    pub prio: i32,
-    pub policy: Option<&'a str>,
-    /// (comment, statements as JSON text) in order.
-    pub rules: Vec<(&'a str, &'a str)>,
 }
 
 /// Runs `nft` inside the namespace `ns` (here when `None`).
@@ -64,8 +44,15 @@ fn nft(
         }
     }
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => KernelError::new("run nft", "the `nft` program is missing: install the nftables package (topo uses it for NAT and filter rules)"),
-        _ => KernelError::new("run nft", e),
+        std::io::ErrorKind::NotFound => KernelError {
+            what: "run nft".into(),
+            cause: Cause::Missing {
+                program: "nft",
+                package: "nftables",
+                why: "topo uses it for NAT and filter rules",
+            },
+        },
+        _ => KernelError::io("run nft", e),
     })?;
     if let Some(input) = stdin {
         child
@@ -73,11 +60,11 @@ fn nft(
             .take()
             .expect("piped stdin")
             .write_all(input.as_bytes())
-            .map_err(|e| KernelError::new("write to nft", e))?;
+            .map_err(|e| KernelError::io("write to nft", e))?;
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| KernelError::new("run nft", e))?;
+        .map_err(|e| KernelError::io("run nft", e))?;
     Ok((
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -88,19 +75,6 @@ fn nft(
 /// A chain without hook or rules whose presence marks the table as made by
 /// topo: nft 1.0 keeps no table comment, and the name alone proves nothing.
 pub const MARK_CHAIN: &str = "topo-owned";
-
-/// The lab's table as found in a namespace.
-pub enum Found {
-    Absent,
-    /// A table of that name that topo did not make.
-    Foreign,
-    Owned(Vec<LiveChain>),
-}
-
-/// Whether `e` says the `nft` program is not installed.
-pub fn is_missing(e: &KernelError) -> bool {
-    e.detail.contains("the `nft` program is missing")
-}
 
 /// The lab's table in `ns`.
 pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Found, KernelError> {

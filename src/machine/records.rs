@@ -1,16 +1,12 @@
-//! What the kernel cannot hold for a lab: which host routes it added and the
-//! values sysctls had before the lab changed them. /run/topo/LAB/state.json.
+//! The lab's records: what the kernel cannot hold (host routes the lab
+//! added, values sysctls had before it, where it keeps nft tables, the
+//! object a killed run was making, what the file wanted at the last
+//! apply), and the host sysctls several labs share. Plain data: each
+//! machine keeps them its own way.
 
-use crate::model::{Ns, RouteKey};
+use crate::model::{Id, Ns, RouteKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io;
-use std::path::PathBuf;
-
-/// Where lab state and locks live; overridable for tests with TOPO_RUN_DIR.
-pub fn run_dir() -> PathBuf {
-    std::env::var_os("TOPO_RUN_DIR").map_or_else(|| PathBuf::from("/run/topo"), PathBuf::from)
-}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabState {
@@ -29,7 +25,7 @@ pub struct LabState {
     /// deleted) when the last run stopped: it may exist without its
     /// ownership mark, and is the lab's.
     #[serde(default)]
-    pub pending: BTreeSet<crate::model::Id>,
+    pub pending: BTreeSet<Id>,
     /// Per namespace, a fingerprint of what the file wanted at the last
     /// successful apply: where it still matches, a plan's changes are drift.
     #[serde(default)]
@@ -81,43 +77,12 @@ impl LabState {
     }
 }
 
-fn file(lab: &str) -> PathBuf {
-    run_dir().join(lab).join("state.json")
+/// One shared host sysctl: its value before any lab, and each lab's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shared {
+    pub original: String,
+    pub holders: BTreeMap<String, String>,
 }
 
-pub fn load(lab: &str) -> io::Result<LabState> {
-    match std::fs::read(file(lab)) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: {e}", file(lab).display()),
-            )
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(LabState::default()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Writes atomically (temp file + rename); removes the file when empty.
-pub fn save(lab: &str, st: &LabState) -> io::Result<()> {
-    let path = file(lab);
-    if st.is_empty() {
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-        // The lab's folder goes with its last record (it may hold other
-        // files: then it stays).
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::remove_dir(dir);
-        }
-        return Ok(());
-    }
-    std::fs::create_dir_all(path.parent().expect("state file has a folder"))?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(st).expect("state serializes"),
-    )?;
-    std::fs::rename(tmp, path)
-}
+/// Every shared host sysctl, by key.
+pub type Registry = BTreeMap<String, Shared>;

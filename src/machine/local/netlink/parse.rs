@@ -1,6 +1,6 @@
 //! Kernel messages into topo's small views of links, addresses and routes.
 
-use super::{Addr, Link, Route};
+use crate::machine::{Addr, Link, Route};
 use ipnet::IpNet;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,

@@ -83,7 +83,7 @@ pub fn create(name: &str) -> io::Result<File> {
     })
     .join()
     .map_err(|_| io::Error::other("namespace creation thread panicked"))?;
-    crate::kernel::count_write();
+    super::count_write();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&target);
         return Err(e);
@@ -95,7 +95,7 @@ pub fn create(name: &str) -> io::Result<File> {
 /// veths) once nothing holds it, asynchronously.
 pub fn delete(name: &str) -> io::Result<()> {
     let target = path(name);
-    crate::kernel::count_write();
+    super::count_write();
     match umount2(&target, MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
         Err(e) => return Err(e.into()),

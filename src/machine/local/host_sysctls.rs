@@ -4,23 +4,12 @@
 //! /run/topo/host-sysctls.json records, per key, that value and each
 //! holder's; a machine-wide lock guards every change of it.
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::machine::Registry;
 use std::io;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// One shared key: its value before any lab, and each lab's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shared {
-    pub original: String,
-    pub holders: BTreeMap<String, String>,
-}
-
-/// Every shared host sysctl, by key.
-pub type Registry = BTreeMap<String, Shared>;
 
 fn file() -> PathBuf {
     super::state_file::run_dir().join("host-sysctls.json")

@@ -1,0 +1,209 @@
+//! A `net.*` sysctl of a namespace. Before the lab first sets one, the
+//! value it had is recorded, and deleting it from the lab puts that back.
+//! Host sysctls are shared by the labs that set them: each takes a share,
+//! the value from before the first comes back when the last lets go, and
+//! two labs wanting different values clash.
+
+use super::{Id, Kind};
+use crate::apply::Exec;
+use crate::graph::Index;
+use crate::machine::{KernelError, Machine, Shared};
+use crate::model::{Change, Ns};
+use crate::observe::{ObserveNs, Observed};
+use crate::plan::Op;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SysctlId {
+    pub ns: Ns,
+    pub key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sysctl {
+    pub value: String,
+}
+
+impl Kind for Sysctl {
+    type Id = SysctlId;
+    const NAME: &'static str = "sysctl";
+
+    fn ns(id: &SysctlId) -> Ns {
+        id.ns.clone()
+    }
+
+    fn label(id: &SysctlId) -> String {
+        format!("sysctl {} in {}", id.key, id.ns)
+    }
+
+    fn describe(&self) -> String {
+        format!("= {}", self.value)
+    }
+
+    /// Per-interface sysctls need their interface.
+    fn deps(id: &SysctlId, _: &Sysctl, ix: &Index) -> Vec<Id> {
+        let mut deps = super::ns_dep(&id.ns);
+        deps.extend(ix.in_ns.get(&id.ns).into_iter().flatten().cloned());
+        deps
+    }
+
+    fn changes(&self, live: &Sysctl) -> Vec<Change> {
+        let mut out = Vec::new();
+        Change::push(&mut out, "value", live.value.clone(), self.value.clone());
+        out
+    }
+
+    /// Other labs that hold a host sysctl this action touches.
+    fn note(id: &SysctlId, op: Op, obs: &Observed) -> Option<String> {
+        let labs = obs.shared.get(&id.key).filter(|_| id.ns == Ns::Host)?;
+        let labs = labs.join(", lab ");
+        Some(match op {
+            Op::Delete => format!("lab {labs} still holds it: the value stays"),
+            _ => format!("shared with lab {labs}"),
+        })
+    }
+
+    fn observe(cx: &mut ObserveNs<'_>) {
+        let values: Vec<(String, String)> = cx
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, value) in values {
+            let id = SysctlId {
+                ns: cx.ns.clone(),
+                key: key.clone(),
+            };
+            let want = cx
+                .desired
+                .and_then(|s| s.sysctl.get(&id))
+                .map(|s| s.value.clone());
+            let shared = cx.registry.get(&key).filter(|_| *cx.ns == Ns::Host);
+            let holds = cx.obs.lab_state.original(cx.ns, &key).is_some()
+                || shared.is_some_and(|s| s.holders.contains_key(cx.lab));
+            let others: Vec<(String, String)> = shared
+                .into_iter()
+                .flat_map(|s| &s.holders)
+                .filter(|(l, _)| l.as_str() != cx.lab)
+                .map(|(l, v)| (l.clone(), v.clone()))
+                .collect();
+            if let Some(w) = &want {
+                if let Some((l, v)) = others.iter().find(|(_, v)| v != w) {
+                    let msg = format!(
+                        "sysctl {key} in the host is held by lab `{l}` at {v}; this lab wants {w}: two labs cannot hold one host setting at different values"
+                    );
+                    cx.obs.foreign.insert(Id::Sysctl(id.clone()), msg);
+                }
+            }
+            let alone = others.is_empty();
+            if !alone {
+                let labs = others.into_iter().map(|(l, _)| l).collect();
+                cx.obs.shared.insert(key.clone(), labs);
+            }
+            // A sysctl is the lab's once the lab has set it (or taken its
+            // share); until then only its current value matters, for the
+            // diff, when no other lab holds it.
+            if holds || (want.is_some() && alone) {
+                if !holds {
+                    cx.obs.unheld.insert(Id::Sysctl(id.clone()));
+                }
+                cx.obs.state.insert::<Sysctl>(id, Sysctl { value });
+            }
+        }
+    }
+
+    async fn create<M: Machine>(
+        id: &SysctlId,
+        me: &Sysctl,
+        x: &mut Exec<'_, M>,
+    ) -> Result<(), KernelError> {
+        set(id, me, None, x)
+    }
+
+    async fn update<M: Machine>(
+        id: &SysctlId,
+        want: &Sysctl,
+        have: &Sysctl,
+        x: &mut Exec<'_, M>,
+    ) -> Result<(), KernelError> {
+        set(id, want, Some(have), x)
+    }
+
+    async fn delete<M: Machine>(
+        id: &SysctlId,
+        _: Option<&Sysctl>,
+        x: &mut Exec<'_, M>,
+    ) -> Result<(), KernelError> {
+        let (ns, key) = (&id.ns, &id.key);
+        let recorded = x.lab_state.original(ns, key).cloned();
+        let restore = if *ns == Ns::Host {
+            // The value from before comes back when the last holder goes.
+            let lab = x.lab.to_string();
+            x.m.update_host_sysctls(|r| {
+                let Some(e) = r.get_mut(key) else {
+                    return recorded;
+                };
+                e.holders.remove(&lab);
+                if !e.holders.is_empty() {
+                    return None;
+                }
+                r.remove(key).map(|e| e.original)
+            })?
+        } else {
+            recorded
+        };
+        let exists = *ns == Ns::Host || x.m.has_namespace(ns.label())?;
+        if let (Some(was), true) = (restore, exists) {
+            x.m.write_sysctl(ns, key, &was)?;
+        }
+        if x.lab_state.original(ns, key).is_some() {
+            x.lab_state.forget(ns, key);
+            x.save_state()?;
+        }
+        Ok(())
+    }
+}
+
+/// Records the value from before (the host's in the shared registry, a
+/// node's in the lab's records), then writes: a crash in between still
+/// leaves the old value known.
+fn set<M: Machine>(
+    id: &SysctlId,
+    me: &Sysctl,
+    before: Option<&Sysctl>,
+    x: &mut Exec<'_, M>,
+) -> Result<(), KernelError> {
+    let (ns, key) = (&id.ns, &id.key);
+    let recorded = x.lab_state.original(ns, key).cloned();
+    let was = match (recorded.clone(), before) {
+        (Some(v), _) => Some(v),
+        (None, Some(b)) => Some(b.value.clone()),
+        (None, None) => x.m.read_sysctl(ns, key)?,
+    };
+    let was = was.ok_or_else(|| {
+        KernelError::new(
+            format!("sysctl {key} in {ns}"),
+            "no such sysctl in this kernel",
+        )
+    })?;
+    if *ns == Ns::Host {
+        let lab = x.lab.to_string();
+        let value = me.value.clone();
+        x.m.update_host_sysctls(|r| {
+            let e = r.entry(key.clone()).or_insert_with(|| Shared {
+                original: was,
+                holders: Default::default(),
+            });
+            e.holders.insert(lab, value);
+        })?;
+        // Records of older versions move into the shared registry.
+        if recorded.is_some() {
+            x.lab_state.forget(ns, key);
+            x.save_state()?;
+        }
+    } else if recorded.is_none() {
+        x.lab_state.record(ns, key, was);
+        x.save_state()?;
+    }
+    x.m.write_sysctl(ns, key, &me.value)
+}

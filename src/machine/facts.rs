@@ -1,0 +1,139 @@
+//! What topo reads from a machine and the requests it sends, as plain
+//! values: the same for every machine.
+
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+/// Route protocol number that marks routes topo created (unused in
+/// /etc/iproute2/rt_protos; `ip route` shows it as `proto 157`).
+pub const RTPROT_TOPO: u8 = 157;
+
+/// An interface as the machine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    /// The kernel's link kind (`bridge`, `veth`, `tun`, `vxlan`); `None`
+    /// for loopback and physical interfaces.
+    pub kind: Option<String>,
+    pub alias: Option<String>,
+    pub mtu: u32,
+    pub mac: Option<[u8; 6]>,
+    pub master: Option<u32>,
+    pub up: bool,
+    /// Operationally up: carrier on both ends of a veth, traffic flows.
+    pub running: bool,
+    /// Spanning tree state and forward delay (seconds), for bridges.
+    pub stp: Option<bool>,
+    pub forward_delay: Option<u32>,
+    /// A bridge port that does not forward yet, nor block for good: no
+    /// carrier yet, or spanning tree still listening or learning.
+    pub port_settling: bool,
+    /// promote_secondaries of the interface itself.
+    pub promote: bool,
+}
+
+impl Link {
+    /// A link with only its index and name: the rest empty or off.
+    pub fn named(index: u32, name: &str) -> Link {
+        Link {
+            index,
+            name: name.to_string(),
+            kind: None,
+            alias: None,
+            mtu: 0,
+            mac: None,
+            master: None,
+            up: false,
+            running: false,
+            stp: None,
+            forward_delay: None,
+            port_settling: false,
+            promote: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    pub index: u32,
+    pub net: IpNet,
+    /// An IPv4 address after the first one of its subnet on the interface:
+    /// the kernel deletes it with that first (primary) one.
+    pub secondary: bool,
+    /// An IPv6 address still in duplicate address detection: not usable.
+    pub tentative: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub to: IpNet,
+    pub metric: u32,
+    pub via: Option<IpAddr>,
+    pub oif: Option<u32>,
+    pub protocol: u8,
+    pub scope: u8,
+}
+
+/// Everything topo reads from one namespace, in one pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dump {
+    pub links: Vec<Link>,
+    pub addrs: Vec<Addr>,
+    pub routes: Vec<Route>,
+}
+
+/// How much of a namespace to dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Depth {
+    Full,
+    /// Only `lo`, whose alias tells who owns the namespace.
+    Lo,
+    /// `lo`, and everything when lo's alias is this mark.
+    FullIfMarked(String),
+}
+
+/// What a new interface gets in the request that creates it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewLink {
+    pub mac: Option<[u8; 6]>,
+    /// The ownership mark (interface alias).
+    pub alias: String,
+}
+
+/// A bridge's own options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeOptions {
+    pub stp: bool,
+    /// Seconds; the kernel's when `None`.
+    pub forward_delay: Option<u32>,
+}
+
+/// Which bridge an interface is a port of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Master {
+    #[default]
+    Keep,
+    Detach,
+    /// A bridge of the same namespace, by name.
+    Attach(String),
+}
+
+/// Attributes to change on a link; `None` leaves one as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkSettings {
+    pub alias: Option<String>,
+    pub up: Option<bool>,
+    pub mtu: Option<u32>,
+    pub mac: Option<[u8; 6]>,
+    pub master: Master,
+}
+
+/// A route as topo writes it; `dev` names the output interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub to: IpNet,
+    pub metric: u32,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+}

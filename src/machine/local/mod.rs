@@ -1,0 +1,137 @@
+//! The machine topo runs on: its kernel over rtnetlink (one connection per
+//! namespace, opened once), named namespaces the iproute2 way, sysctls
+//! under /proc, nft tables through the `nft` binary, the lab's records
+//! under /run/topo. The only code that touches the system.
+
+mod announce;
+mod dump;
+mod exec;
+mod host_sysctls;
+mod lock;
+mod netlink;
+mod netns;
+mod nft;
+pub mod probe;
+mod requests;
+mod signals;
+mod state_file;
+mod sysctl;
+
+use crate::machine::{KernelError, Result};
+use crate::model::{IfRef, Ns};
+use netlink::Conn;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use lock::LabLock;
+
+/// Requests that changed the system since the process started (the
+/// spinner shows them while a run goes on).
+pub fn write_count() -> u64 {
+    WRITES.load(Ordering::Relaxed)
+}
+
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one request that changes the system (netlink write, namespace
+/// create/delete, sysctl write, nft transaction, packet sent).
+fn count_write() {
+    WRITES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The local kernel, with what it keeps open: one netlink connection and
+/// one namespace file per namespace in use, and interface indexes by name.
+#[derive(Default)]
+pub struct LocalKernel {
+    conns: BTreeMap<Ns, Conn>,
+    files: BTreeMap<String, File>,
+    index: BTreeMap<IfRef, u32>,
+}
+
+impl LocalKernel {
+    pub fn new() -> Self {
+        LocalKernel::default()
+    }
+
+    /// The connection for `ns`, opened on first use. Must run inside the
+    /// tokio runtime.
+    fn conn(&mut self, ns: &Ns) -> Result<Conn> {
+        if let Some(c) = self.conns.get(ns) {
+            return Ok(c.clone());
+        }
+        let c = match ns {
+            Ns::Host => Conn::open(None)?,
+            Ns::Node(n) => {
+                let f = self.file(n)?.ok_or_else(|| gone(n))?;
+                Conn::open(Some(f.as_fd()))?
+            }
+        };
+        self.conns.insert(ns.clone(), c.clone());
+        Ok(c)
+    }
+
+    /// The namespace file of node `n`, if it exists.
+    fn file(&mut self, n: &str) -> Result<Option<&File>> {
+        if !self.files.contains_key(n) {
+            let what = || format!("open namespace {n}");
+            match netns::open(n).map_err(|e| KernelError::io(what(), e))? {
+                Some(f) => {
+                    self.files.insert(n.to_string(), f);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.files.get(n))
+    }
+
+    /// A handle on `ns` to enter it: `None` for the host (topo is there).
+    fn ns_fd(&mut self, ns: &Ns) -> Result<Option<File>> {
+        match ns {
+            Ns::Host => Ok(None),
+            Ns::Node(n) => {
+                let f = self.file(n)?.ok_or_else(|| gone(n))?;
+                let f = f
+                    .try_clone()
+                    .map_err(|e| KernelError::io("duplicate namespace handle", e))?;
+                Ok(Some(f))
+            }
+        }
+    }
+
+    /// The index of `l`, from what was read or made before, else asked.
+    async fn index_of(&mut self, l: &IfRef) -> Result<u32> {
+        if let Some(i) = self.index.get(l) {
+            return Ok(*i);
+        }
+        let c = self.conn(&l.ns)?;
+        let link = c
+            .link_by_name(&l.name)
+            .await?
+            .ok_or_else(|| KernelError::netlink(format!("find {l}"), 19, "no such device"))?;
+        self.index.insert(l.clone(), link.index);
+        Ok(link.index)
+    }
+
+    fn forget_ns(&mut self, ns: &Ns) {
+        self.conns.remove(ns);
+        if let Ns::Node(n) = ns {
+            self.files.remove(n);
+        }
+        let from = IfRef::new(ns.clone(), "");
+        let gone: Vec<IfRef> = self
+            .index
+            .range(from..)
+            .take_while(|(l, _)| l.ns == *ns)
+            .map(|(l, _)| l.clone())
+            .collect();
+        for l in gone {
+            self.index.remove(&l);
+        }
+    }
+}
+
+fn gone(n: &str) -> KernelError {
+    KernelError::new(format!("open namespace {n}"), "it does not exist")
+}

@@ -1,0 +1,321 @@
+//! `Machine` for the local kernel: each request resolved to a namespace
+//! and interface index, and sent.
+
+use super::netlink::{NlRoute, SetLink};
+use super::{
+    announce, dump, exec, host_sysctls, lock, netns, nft, signals, state_file, sysctl, LocalKernel,
+    WRITES,
+};
+use crate::machine::LOCK_WAIT;
+use crate::machine::{
+    Addr, BridgeOptions, Depth, Dump, ExecFailure, KernelError, LabState, Link, LinkSettings,
+    Machine, Master, NewLink, Registry, Result, RouteSpec, Table, WantChain,
+};
+use crate::model::{IfRef, Ns};
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::sync::atomic::Ordering;
+
+impl LocalKernel {
+    /// Marks a new interface and gives it topo's settings for new
+    /// interfaces, before it first comes up.
+    async fn mark(&mut self, l: &IfRef, alias: &str) -> Result<()> {
+        self.index.remove(l);
+        let index = self.index_of(l).await?;
+        let s = SetLink {
+            alias: Some(alias),
+            fresh: true,
+            ..Default::default()
+        };
+        self.conn(&l.ns)?
+            .set_link(index, &s, &format!("mark {l}"))
+            .await
+    }
+
+    async fn nl_route(&mut self, ns: &Ns, r: &RouteSpec) -> Result<NlRoute> {
+        let oif = match &r.dev {
+            Some(d) => Some(self.index_of(&IfRef::new(ns.clone(), d)).await?),
+            None => None,
+        };
+        Ok(NlRoute {
+            to: r.to,
+            metric: r.metric,
+            via: r.via,
+            oif,
+        })
+    }
+}
+
+impl Machine for LocalKernel {
+    type Lock = lock::LabLock;
+
+    fn lock(&mut self, lab: &str, waiting: &mut dyn FnMut()) -> Result<lock::LabLock> {
+        lock::acquire(lab, LOCK_WAIT, waiting).map_err(|e| KernelError::io("lock the lab", e))
+    }
+
+    fn missing_privileges(&self) -> Option<String> {
+        const CAP_NET_ADMIN: u32 = 12;
+        const CAP_SYS_ADMIN: u32 = 21;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let eff = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0);
+        let missing: Vec<&str> = [
+            (CAP_NET_ADMIN, "CAP_NET_ADMIN"),
+            (CAP_SYS_ADMIN, "CAP_SYS_ADMIN"),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| eff & (1 << bit) == 0)
+        .map(|(_, n)| n)
+        .collect();
+        (!missing.is_empty()).then(|| missing.join(" and "))
+    }
+
+    fn writes(&self) -> u64 {
+        WRITES.load(Ordering::Relaxed)
+    }
+
+    fn interrupted(&self) -> Option<i32> {
+        signals::pending()
+    }
+
+    fn catch_signals(&mut self) {
+        if let Err(e) = signals::catch() {
+            tracing::warn!("cannot catch SIGINT and SIGTERM: {e}");
+        }
+    }
+
+    fn crash(&mut self) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+
+    fn namespaces(&mut self) -> Result<Vec<String>> {
+        netns::list().map_err(|e| KernelError::io("list namespaces", e))
+    }
+
+    fn has_namespace(&mut self, name: &str) -> Result<bool> {
+        Ok(self.file(name)?.is_some())
+    }
+
+    fn create_namespace(&mut self, name: &str) -> Result<()> {
+        let ns = Ns::Node(name.to_string());
+        self.forget_ns(&ns);
+        let f = netns::create(name)
+            .map_err(|e| KernelError::io(format!("create namespace {name}"), e))?;
+        self.files.insert(name.to_string(), f);
+        Ok(())
+    }
+
+    fn delete_namespace(&mut self, name: &str) -> Result<()> {
+        self.forget_ns(&Ns::Node(name.to_string()));
+        netns::delete(name).map_err(|e| KernelError::io(format!("delete netns {name}"), e))
+    }
+
+    fn release(&mut self, ns: &Ns) {
+        // Buffers of a connection are about 72 KiB: a big lab lets go of
+        // each namespace once apply is done with it.
+        if let Ns::Node(n) = ns {
+            self.conns.remove(ns);
+            self.files.remove(n);
+        }
+    }
+
+    async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>) -> Vec<(Ns, Result<Dump>)> {
+        dump::many(self, jobs).await
+    }
+
+    async fn links(&mut self, ns: &Ns) -> Result<Vec<Link>> {
+        self.conn(ns)?.dump_links().await
+    }
+
+    async fn addresses(&mut self, ns: &Ns) -> Result<Vec<Addr>> {
+        self.conn(ns)?.dump_addresses().await
+    }
+
+    async fn link(&mut self, l: &IfRef) -> Result<Option<Link>> {
+        self.conn(&l.ns)?.link_by_name(&l.name).await
+    }
+
+    async fn create_bridge(&mut self, l: &IfRef, o: &BridgeOptions, new: &NewLink) -> Result<()> {
+        self.conn(&l.ns)?.create_bridge(&l.name, o, new.mac).await?;
+        self.mark(l, &new.alias).await
+    }
+
+    async fn change_bridge(&mut self, l: &IfRef, o: &BridgeOptions) -> Result<()> {
+        let index = self.index_of(l).await?;
+        let what = format!("change bridge {l}");
+        self.conn(&l.ns)?.change_bridge(index, o, &what).await
+    }
+
+    async fn create_veth(&mut self, a: &IfRef, b: &IfRef, ends: [&NewLink; 2]) -> Result<()> {
+        let c = self.conn(&a.ns)?;
+        // The peer is made in its namespace by the namespace's fd, which
+        // must stay open until the kernel has answered.
+        let b_file = if a.ns == b.ns {
+            None
+        } else {
+            match self.ns_fd(&b.ns)? {
+                Some(f) => Some(f),
+                None => Some(
+                    std::fs::File::open("/proc/self/ns/net")
+                        .map_err(|e| KernelError::io("open the host namespace", e))?,
+                ),
+            }
+        };
+        let fd = b_file.as_ref().map(|f| f.as_fd());
+        c.create_veth((&a.name, ends[0].mac), (&b.name, ends[1].mac), fd)
+            .await?;
+        self.mark(a, &ends[0].alias).await?;
+        self.mark(b, &ends[1].alias).await
+    }
+
+    async fn set_link(&mut self, l: &IfRef, s: &LinkSettings) -> Result<()> {
+        let master = match &s.master {
+            Master::Keep => None,
+            Master::Detach => Some(0),
+            Master::Attach(m) => Some(self.index_of(&IfRef::new(l.ns.clone(), m)).await?),
+        };
+        let index = self.index_of(l).await?;
+        let nl = SetLink {
+            alias: s.alias.as_deref(),
+            up: s.up,
+            mtu: s.mtu,
+            mac: s.mac,
+            master,
+            fresh: false,
+        };
+        self.conn(&l.ns)?
+            .set_link(index, &nl, &format!("configure {l}"))
+            .await
+    }
+
+    async fn delete_link(&mut self, l: &IfRef) -> Result<()> {
+        let index = self.index_of(l).await?;
+        self.index.remove(l);
+        self.conn(&l.ns)?
+            .delete_link(index, &format!("delete {l}"))
+            .await
+    }
+
+    async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()> {
+        let index = self.index_of(l).await?;
+        let what = format!("add address {net} on {l}");
+        self.conn(&l.ns)?
+            .add_address(index, net, nodad, &what)
+            .await
+    }
+
+    async fn delete_address(&mut self, l: &IfRef, net: ipnet::IpNet) -> Result<()> {
+        let index = self.index_of(l).await?;
+        let what = format!("delete address {net} on {l}");
+        self.conn(&l.ns)?.delete_address(index, net, &what).await
+    }
+
+    async fn put_route(&mut self, ns: &Ns, r: &RouteSpec) -> Result<()> {
+        let nl = self.nl_route(ns, r).await?;
+        let what = format!("add route {} in {ns}", r.to);
+        self.conn(ns)?.put_route(&nl, &what).await
+    }
+
+    async fn delete_route(&mut self, ns: &Ns, r: &RouteSpec) -> Result<()> {
+        let nl = NlRoute {
+            oif: None,
+            ..self
+                .nl_route(
+                    ns,
+                    &RouteSpec {
+                        dev: None,
+                        ..r.clone()
+                    },
+                )
+                .await?
+        };
+        let what = format!("delete route {} in {ns}", r.to);
+        self.conn(ns)?.delete_route(&nl, &what).await
+    }
+
+    fn announce(&mut self, l: &IfRef, mac: [u8; 6], addrs: &[IpAddr]) -> Result<()> {
+        let index = *self
+            .index
+            .get(l)
+            .ok_or_else(|| KernelError::netlink(format!("find {l}"), 19, "no such device"))?;
+        let f = self.ns_fd(&l.ns)?;
+        announce::announce(f.as_ref().map(|f| f.as_fd()), index, mac, addrs)
+            .map_err(|e| KernelError::io(format!("announce the addresses of {l}"), e))
+    }
+
+    fn read_sysctl(&mut self, ns: &Ns, key: &str) -> Result<Option<String>> {
+        let f = self.ns_fd(ns)?;
+        sysctl::read(f.as_ref().map(|f| f.as_fd()), key)
+            .map_err(|e| KernelError::io(format!("read sysctl {key} in {ns}"), e))
+    }
+
+    fn write_sysctl(&mut self, ns: &Ns, key: &str, value: &str) -> Result<()> {
+        let f = self.ns_fd(ns)?;
+        sysctl::write(f.as_ref().map(|f| f.as_fd()), key, value)
+            .map_err(|e| KernelError::io(format!("set sysctl {key} = {value} in {ns}"), e))
+    }
+
+    fn nft_read(&mut self, ns: &Ns, lab: &str) -> Result<Table> {
+        let f = self.ns_fd(ns)?;
+        nft::read(f.as_ref().map(|f| f.as_fd()), lab)
+    }
+
+    fn nft_replace(&mut self, ns: &Ns, lab: &str, chains: &[WantChain<'_>]) -> Result<()> {
+        let f = self.ns_fd(ns)?;
+        let fd = f.as_ref().map(|f| f.as_fd());
+        if chains.is_empty() {
+            nft::delete(fd, lab)
+        } else {
+            nft::replace(fd, lab, chains)
+        }
+    }
+
+    fn nft_snapshot(&mut self, ns: &Ns, lab: &str) -> Result<Option<String>> {
+        let f = self.ns_fd(ns)?;
+        nft::snapshot(f.as_ref().map(|f| f.as_fd()), lab)
+    }
+
+    fn nft_restore(&mut self, ns: &Ns, lab: &str, snapshot: Option<&str>) -> Result<()> {
+        let f = self.ns_fd(ns)?;
+        nft::restore(f.as_ref().map(|f| f.as_fd()), lab, snapshot)
+    }
+
+    fn load_state(&mut self, lab: &str) -> Result<LabState> {
+        state_file::load(lab).map_err(|e| KernelError::io("read the lab's records", e))
+    }
+
+    fn save_state(&mut self, lab: &str, st: &LabState) -> Result<()> {
+        state_file::save(lab, st).map_err(|e| KernelError::io("write the lab's records", e))
+    }
+
+    fn load_host_sysctls(&mut self) -> Result<Registry> {
+        host_sysctls::load().map_err(|e| KernelError::io("read shared host sysctls", e))
+    }
+
+    fn update_host_sysctls<T>(&mut self, f: impl FnOnce(&mut Registry) -> T) -> Result<T> {
+        host_sysctls::update(|r| Ok(f(r)))
+            .map_err(|e| KernelError::io("record shared host sysctls", e))
+    }
+
+    fn labs(&mut self) -> Vec<String> {
+        let mut labs: Vec<String> = std::fs::read_dir(state_file::run_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join("state.json").is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        labs.sort();
+        labs
+    }
+
+    fn exec(&mut self, ns: &Ns, argv: &[String]) -> ExecFailure {
+        match self.ns_fd(ns) {
+            Ok(f) => exec::exec_in(f.as_ref(), argv),
+            Err(e) => ExecFailure::CannotRun(std::io::Error::other(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The machine handle: every side effect topo has goes through the
+//! `Machine` trait: namespaces, links, addresses, routes, sysctls, nft
+//! tables, the lab's records and lock, neighbour announcements, running a
+//! command in a namespace. `local` is the kernel topo runs on; `memory` is
+//! a kernel in memory, with the semantics plans rely on, for tests without
+//! root. A place is (machine, namespace): the kinds name namespaces and
+//! interfaces, and the machine that holds them carries out the request.
+
+mod error;
+mod facts;
+pub mod local;
+pub mod records;
+
+pub use error::{Cause, KernelError};
+pub use facts::{
+    Addr, BridgeOptions, Depth, Dump, Link, LinkSettings, Master, NewLink, Route, RouteSpec,
+    RTPROT_TOPO,
+};
+pub use records::{LabState, Registry, Shared};
+
+use crate::model::{IfRef, Ns};
+use std::net::IpAddr;
+
+pub type Result<T> = std::result::Result<T, KernelError>;
+
+/// How long a run waits for another run on the same lab.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A chain as topo wants it in the lab's nft table of a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantChain<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub hook: &'a str,
+    pub prio: i32,
+    pub policy: Option<&'a str>,
+    /// (comment, statements as JSON text) in order.
+    pub rules: Vec<(&'a str, &'a str)>,
+}
+
+/// A chain as the kernel has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveChain {
+    pub name: String,
+    pub policy: Option<String>,
+    /// Rule comments in order; `None` for a rule without one.
+    pub rules: Vec<Option<String>>,
+}
+
+/// The lab's nft table as found in a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Table {
+    Absent,
+    /// A table of the lab's name that topo did not make.
+    Foreign,
+    Owned(Vec<LiveChain>),
+}
+
+/// How a command run in a namespace ended, when it could not be started.
+#[derive(Debug)]
+pub enum ExecFailure {
+    NotFound(std::io::Error),
+    CannotRun(std::io::Error),
+}
+
+/// One machine topo acts on. Interfaces are named by namespace and name;
+/// the machine resolves them. Every request that changes the machine is
+/// counted (`writes`): a no-op apply must send none.
+#[allow(async_fn_in_trait)] // topo's runtime is single-threaded: no Send needed.
+pub trait Machine {
+    /// A lock on the lab for this run, released when dropped; `waiting` is
+    /// called once if another run holds it and this one waits.
+    type Lock;
+    fn lock(&mut self, lab: &str, waiting: &mut dyn FnMut()) -> Result<Self::Lock>;
+    /// Why this process cannot change networking, if it cannot.
+    fn missing_privileges(&self) -> Option<String>;
+    /// Requests that changed the machine so far.
+    fn writes(&self) -> u64;
+    /// A SIGINT or SIGTERM received since `catch_signals`.
+    fn interrupted(&self) -> Option<i32>;
+    fn catch_signals(&mut self);
+    /// For the crash tests: end the process now, as SIGKILL would.
+    fn crash(&mut self);
+
+    // Namespaces.
+    fn namespaces(&mut self) -> Result<Vec<String>>;
+    fn has_namespace(&mut self, name: &str) -> Result<bool>;
+    fn create_namespace(&mut self, name: &str) -> Result<()>;
+    fn delete_namespace(&mut self, name: &str) -> Result<()>;
+    /// Apply is done with `ns` for now: what the machine keeps open for it
+    /// can go.
+    fn release(&mut self, ns: &Ns);
+
+    // Reading.
+    /// Dumps many namespaces at once (in parallel where the machine can).
+    async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>) -> Vec<(Ns, Result<Dump>)>;
+    async fn links(&mut self, ns: &Ns) -> Result<Vec<Link>>;
+    async fn addresses(&mut self, ns: &Ns) -> Result<Vec<Addr>>;
+    async fn link(&mut self, l: &IfRef) -> Result<Option<Link>>;
+
+    // Interfaces, addresses, routes.
+    async fn create_bridge(&mut self, l: &IfRef, o: &BridgeOptions, end: &NewLink) -> Result<()>;
+    async fn change_bridge(&mut self, l: &IfRef, o: &BridgeOptions) -> Result<()>;
+    /// A veth pair with end `a` in its namespace and end `b` made directly
+    /// in its own; each end marked and given topo's settings for new
+    /// interfaces before it first comes up.
+    async fn create_veth(&mut self, a: &IfRef, b: &IfRef, ends: [&NewLink; 2]) -> Result<()>;
+    async fn set_link(&mut self, l: &IfRef, s: &LinkSettings) -> Result<()>;
+    async fn delete_link(&mut self, l: &IfRef) -> Result<()>;
+    async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()>;
+    async fn delete_address(&mut self, l: &IfRef, net: ipnet::IpNet) -> Result<()>;
+    /// Adds or overwrites a route marked as topo's in the main table.
+    async fn put_route(&mut self, ns: &Ns, r: &RouteSpec) -> Result<()>;
+    async fn delete_route(&mut self, ns: &Ns, r: &RouteSpec) -> Result<()>;
+    /// Tells the segment where `addrs` live now (gratuitous ARP for IPv4,
+    /// unsolicited neighbour advertisement for IPv6).
+    fn announce(&mut self, l: &IfRef, mac: [u8; 6], addrs: &[IpAddr]) -> Result<()>;
+
+    // Sysctls and nft.
+    fn read_sysctl(&mut self, ns: &Ns, key: &str) -> Result<Option<String>>;
+    fn write_sysctl(&mut self, ns: &Ns, key: &str, value: &str) -> Result<()>;
+    fn nft_read(&mut self, ns: &Ns, lab: &str) -> Result<Table>;
+    /// Replaces the lab's table in `ns` with exactly `chains`, atomically;
+    /// no chains: deletes it.
+    fn nft_replace(&mut self, ns: &Ns, lab: &str, chains: &[WantChain<'_>]) -> Result<()>;
+    /// The table as it is, for `nft_restore`.
+    fn nft_snapshot(&mut self, ns: &Ns, lab: &str) -> Result<Option<String>>;
+    fn nft_restore(&mut self, ns: &Ns, lab: &str, snapshot: Option<&str>) -> Result<()>;
+    /// Whether `e` says the nft program is missing (labs without rules do
+    /// not need it).
+    fn nft_missing(e: &KernelError) -> bool
+    where
+        Self: Sized,
+    {
+        matches!(e.cause, Cause::Missing { .. })
+    }
+
+    // The lab's records: what the kernel cannot hold.
+    fn load_state(&mut self, lab: &str) -> Result<LabState>;
+    fn save_state(&mut self, lab: &str, st: &LabState) -> Result<()>;
+    fn load_host_sysctls(&mut self) -> Result<Registry>;
+    /// Changes the shared host sysctls under a machine-wide lock.
+    fn update_host_sysctls<T>(&mut self, f: impl FnOnce(&mut Registry) -> T) -> Result<T>;
+    /// Labs with records here, for messages.
+    fn labs(&mut self) -> Vec<String>;
+
+    /// Replaces this process with `argv` run in namespace `ns`; returns
+    /// only when that fails.
+    fn exec(&mut self, ns: &Ns, argv: &[String]) -> ExecFailure;
+}

@@ -1,0 +1,307 @@
+//! From `LabSpec` to `Model`: every check that needs no kernel.
+
+mod checks;
+mod links;
+mod networks;
+mod nodes;
+mod routes;
+mod state;
+
+use super::ipam::{self, Request};
+use super::names::{self, ifname_problem, node_name_problem, port_name};
+use super::nat;
+use super::resource::{IfRef, Mac, Ns, RouteKey, Scope};
+use crate::diag::{did_you_mean, Diagnostic, Level, Pos};
+use crate::kinds::{
+    Address, AddressId, Bridge, BridgeId, Chain, Id, Link, LinkId, Netns, NetnsId, Route, RouteId,
+    Rule, State, Sysctl, SysctlId, Veth, VethId,
+};
+use crate::spec::{LabSpec, NetworkMember, RouteSpec, SysctlValue, S};
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+mod mtu;
+
+/// A Linux bridge refuses its 1025th port ("exchange full").
+pub const BRIDGE_PORT_MAX: usize = 1024;
+
+/// The desired state of one lab.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub lab: String,
+    /// Whether interfaces topo creates keep IPv6 address generation.
+    pub ipv6: bool,
+    /// Whether IPv6 addresses go through duplicate address detection.
+    pub dad: bool,
+    pub nodes: BTreeSet<String>,
+    pub state: State,
+    /// Where in the file each object was declared.
+    pub origins: BTreeMap<Id, Pos>,
+    /// Interfaces whose address a network allocates.
+    pub allocated: BTreeSet<IfRef>,
+}
+
+/// A model that passed validation, with its warnings.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub model: Model,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The addresses interfaces have in the kernel now: keeps allocation stable.
+pub type Prior = BTreeMap<IfRef, Vec<IpAddr>>;
+
+/// Resolves and checks `spec`. Errors come back all at once, in file order.
+pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>> {
+    let mut b = Builder::new(spec.name.value.clone(), prior);
+    b.run(spec);
+    b.diags.sort_by_key(|d| (d.pos.line, d.pos.col));
+    if b.diags.iter().any(|d| d.level == Level::Error) {
+        return Err(b.diags);
+    }
+    let ipv6 = match &spec.ipv6 {
+        Some(v) if !v.value && b.any_v6() => {
+            let d = Diagnostic::error(
+                Pos::of(v),
+                "`ipv6: false` turns IPv6 off on the lab's interfaces, but the file gives them IPv6 addresses or routes",
+            )
+            .help("remove `ipv6: false`, or the IPv6 addresses and routes");
+            return Err(vec![d]);
+        }
+        Some(v) => v.value,
+        None => b.any_v6(),
+    };
+    let model = Model {
+        lab: b.lab.clone(),
+        ipv6,
+        dad: spec.dad.as_ref().is_some_and(|d| d.value),
+        nodes: b.nodes.keys().cloned().collect(),
+        state: b.state(ipv6),
+        origins: std::mem::take(&mut b.origins),
+        allocated: b.allocated.clone(),
+    };
+    // The file's `tests:` are checked against the resolved lab.
+    super::checks::resolve(spec, &model)?;
+    Ok(Validated {
+        model,
+        warnings: b.diags,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IfKind {
+    Bridge {
+        stp: bool,
+        forward_delay: Option<u32>,
+    },
+    Veth {
+        peer: IfRef,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Iface {
+    pos: Pos,
+    kind: IfKind,
+    master: Option<String>,
+    mtu: Option<u32>,
+    mac: Option<Mac>,
+    addrs: Vec<(IpNet, Pos)>,
+}
+
+struct Builder<'a> {
+    lab: String,
+    prior: &'a Prior,
+    diags: Vec<Diagnostic>,
+    /// Node name → where it was first named.
+    nodes: BTreeMap<String, Pos>,
+    /// Bridge name → its namespace.
+    bridges: BTreeMap<String, Ns>,
+    ifaces: BTreeMap<IfRef, Iface>,
+    /// Subnets known for a bridge: its network's and its own addresses'.
+    bridge_subnets: BTreeMap<String, Vec<IpNet>>,
+    routes: BTreeMap<Ns, BTreeMap<RouteKey, (Route, Pos)>>,
+    sysctls: BTreeMap<Ns, BTreeMap<String, (String, Pos)>>,
+    /// (node, is IPv4) that got a default route from a network.
+    has_default: BTreeSet<(String, bool)>,
+    /// (node, is IPv4) whose file entry declares a default route of that
+    /// family: networks add none of it.
+    explicit_default: BTreeSet<(String, bool)>,
+    allocated: BTreeSet<IfRef>,
+    origins: BTreeMap<Id, Pos>,
+    /// Every address the file writes in an `addresses:` list: a network
+    /// never hands these out, even though they are configured after it.
+    declared: BTreeSet<IpAddr>,
+    /// Subnets of networks with `masquerade: true`, by the bridge's namespace.
+    masquerade: BTreeMap<Ns, Vec<(IpNet, Pos)>>,
+    /// nftables chains and rules.
+    nft: State,
+    /// Where the file sets each interface's MTU, and whether that is a
+    /// link's `mtu:` (else the interface's own), for the check that a
+    /// veth's ends agree.
+    mtu_from: BTreeMap<IfRef, (Pos, bool)>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(lab: String, prior: &'a Prior) -> Self {
+        Builder {
+            lab,
+            prior,
+            diags: Vec::new(),
+            nodes: BTreeMap::new(),
+            bridges: BTreeMap::new(),
+            ifaces: BTreeMap::new(),
+            bridge_subnets: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            sysctls: BTreeMap::new(),
+            has_default: BTreeSet::new(),
+            explicit_default: BTreeSet::new(),
+            allocated: BTreeSet::new(),
+            origins: BTreeMap::new(),
+            declared: BTreeSet::new(),
+            masquerade: BTreeMap::new(),
+            nft: State::new(),
+            mtu_from: BTreeMap::new(),
+        }
+    }
+
+    /// The interfaces of one namespace: a range of the sorted map, not a scan.
+    fn in_ns<'s>(&'s self, ns: &'s Ns) -> impl Iterator<Item = (&'s IfRef, &'s Iface)> + 's {
+        self.ifaces
+            .range(IfRef::new(ns.clone(), "")..)
+            .take_while(move |(l, _)| &l.ns == ns)
+    }
+
+    fn err(&mut self, pos: Pos, msg: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::error(pos, msg).help(help));
+    }
+
+    fn run(&mut self, spec: &LabSpec) {
+        if let Some(p) = names::lab_name_problem(&spec.name.value) {
+            self.err(Pos::of(&spec.name), p, "write e.g. `name: lab1`");
+        }
+        self.declared = declared_addresses(spec);
+        self.collect_nodes(spec);
+        self.collect_bridges(spec);
+        self.collect_networks(spec);
+        self.collect_links(spec);
+        self.collect_interface_settings(spec);
+        self.check_veth_mtus();
+        self.collect_routes_and_sysctls(spec);
+        self.collect_nat(spec);
+        self.check_subnets();
+        self.check_segment_addresses();
+        self.check_bridge_ports();
+    }
+
+    fn subnet(&mut self, s: &S<String>) -> Option<IpNet> {
+        match s.value.parse::<IpNet>() {
+            Ok(n) if n.trunc() == n => Some(n),
+            Ok(n) => {
+                self.err(
+                    Pos::of(s),
+                    format!("subnet {n} has host bits set"),
+                    format!("write `subnet: {}`", n.trunc()),
+                );
+                None
+            }
+            Err(_) => {
+                self.err(
+                    Pos::of(s),
+                    format!("`{}` is not a subnet", s.value),
+                    "write a prefix such as `12.0.6.0/24`",
+                );
+                None
+            }
+        }
+    }
+
+    fn mtu(&mut self, m: Option<&S<u32>>) -> Option<u32> {
+        let m = m?;
+        if !(68..=65535).contains(&m.value) {
+            self.err(
+                Pos::of(m),
+                format!("mtu {} is out of range", m.value),
+                "an MTU is between 68 and 65535; 1500 is usual",
+            );
+            return None;
+        }
+        Some(m.value)
+    }
+
+    fn mac(&mut self, m: &S<String>) -> Option<Mac> {
+        match m.value.parse::<Mac>() {
+            Ok(mac) if mac.0[0] & 1 == 0 && mac.0 != [0; 6] => Some(mac),
+            Ok(_) => {
+                self.err(
+                    Pos::of(m),
+                    format!("{} is not a unicast MAC address", m.value),
+                    "use a locally administered unicast address such as `02:00:00:00:00:01`",
+                );
+                None
+            }
+            Err(_) => {
+                self.err(
+                    Pos::of(m),
+                    format!("`{}` is not a MAC address", m.value),
+                    "write six hex pairs, e.g. `02:00:00:00:15:01`",
+                );
+                None
+            }
+        }
+    }
+
+    fn any_v6(&self) -> bool {
+        self.ifaces
+            .values()
+            .any(|i| i.addrs.iter().any(|(a, _)| a.addr().is_ipv6()))
+            || self
+                .routes
+                .values()
+                .flat_map(|m| m.keys())
+                .any(|k| k.to.addr().is_ipv6())
+    }
+}
+
+/// One side of a link as written.
+enum Endpoint {
+    Iface(IfRef),
+    Bridge {
+        bridge: String,
+        ns: Ns,
+        port: Option<String>,
+    },
+}
+
+impl Endpoint {
+    fn bridge(&self) -> Option<String> {
+        match self {
+            Endpoint::Bridge { bridge, .. } => Some(bridge.clone()),
+            Endpoint::Iface(_) => None,
+        }
+    }
+}
+
+/// The addresses the file writes explicitly, parseable or not yet checked.
+fn declared_addresses(spec: &LabSpec) -> BTreeSet<IpAddr> {
+    let bridges = spec.bridges.values().flat_map(|b| &b.value.addresses);
+    let host = spec.host.iter().flat_map(|h| h.value.interfaces.values());
+    let nodes = spec
+        .nodes
+        .values()
+        .flat_map(|n| n.value.interfaces.values());
+    let ifaces = host.chain(nodes).flat_map(|i| &i.value.addresses);
+    bridges
+        .chain(ifaces)
+        .filter_map(|a| a.value.parse::<IpNet>().ok())
+        .map(|n| n.addr())
+        .collect()
+}
+
+fn default_for(gw: IpAddr) -> IpNet {
+    match gw {
+        IpAddr::V4(_) => "0.0.0.0/0".parse().expect("literal"),
+        IpAddr::V6(_) => "::/0".parse().expect("literal"),
+    }
+}

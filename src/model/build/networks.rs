@@ -1,0 +1,294 @@
+//! Networks: a bridge with the gateway, members attached with allocated
+//! addresses, and a default route per address family.
+
+use super::*;
+
+impl Builder<'_> {
+    pub(super) fn collect_networks(&mut self, spec: &LabSpec) {
+        let mut nets: Vec<_> = spec.networks.iter().collect();
+        nets.sort_by_key(|(_, n)| Pos::of(n).line);
+        let mut seen: Vec<(IpNet, String, Pos)> = Vec::new();
+        for (name, net) in nets {
+            let pos = Pos::of(net);
+            let Some(subnet) = self.subnet(&net.value.subnet) else {
+                continue;
+            };
+            if let Some((_, other, _)) = seen
+                .iter()
+                .find(|(s, _, _)| s.contains(&subnet) || subnet.contains(s))
+            {
+                let msg = format!("network `{name}` ({subnet}) overlaps network `{other}`");
+                self.err(
+                    Pos::of(&net.value.subnet),
+                    msg,
+                    "give each network its own subnet",
+                );
+                continue;
+            }
+            seen.push((subnet, name.clone(), pos));
+            let gateway = match &net.value.gateway {
+                Some(g) => match g.value.parse::<IpAddr>() {
+                    Ok(a) if ipam::usable(subnet, a) => a,
+                    Ok(a) => {
+                        let first = subnet
+                            .hosts()
+                            .next()
+                            .map(|h| h.to_string())
+                            .unwrap_or_default();
+                        self.err(
+                            Pos::of(g),
+                            format!("gateway {a} is not a usable address of {subnet}"),
+                            format!("pick an address inside the subnet, e.g. `gateway: {first}`"),
+                        );
+                        continue;
+                    }
+                    Err(_) => {
+                        self.err(
+                            Pos::of(g),
+                            format!("`{}` is not an IP address", g.value),
+                            "write the gateway without prefix length, e.g. `12.0.6.1`",
+                        );
+                        continue;
+                    }
+                },
+                // The first usable address: for IPv6, `hosts()` starts at the
+                // subnet's own address, which is not one.
+                None => match subnet.hosts().find(|a| ipam::usable(subnet, *a)) {
+                    Some(a) => a,
+                    None => continue,
+                },
+            };
+            let bridge = net
+                .value
+                .bridge
+                .as_ref()
+                .map_or(name.as_str(), |b| b.value.as_str())
+                .to_string();
+            let bpos = net.value.bridge.as_ref().map_or(pos, Pos::of);
+            let gw_net =
+                IpNet::new(gateway, subnet.prefix_len()).expect("prefix from a parsed subnet");
+            if !self.ensure_network_bridge(&bridge, bpos, gw_net) {
+                continue;
+            }
+            self.bridge_subnets
+                .entry(bridge.clone())
+                .or_default()
+                .push(subnet);
+            if let Some(m) = net.value.masquerade.as_ref().filter(|m| m.value) {
+                self.masquerade
+                    .entry(self.bridges[&bridge].clone())
+                    .or_default()
+                    .push((subnet, Pos::of(m)));
+            }
+            self.attach_members(name, &net.value.nodes, subnet, gateway, &bridge);
+        }
+    }
+
+    /// Makes sure the network's bridge exists and carries the gateway.
+    pub(super) fn ensure_network_bridge(&mut self, bridge: &str, pos: Pos, gw: IpNet) -> bool {
+        if let Some(p) = ifname_problem(bridge) {
+            self.err(
+                pos,
+                format!("network bridge `{bridge}`: {p}"),
+                "name a shorter bridge with `bridge: NAME`",
+            );
+            return false;
+        }
+        if self.nodes.contains_key(bridge) {
+            self.err(
+                pos,
+                format!("`{bridge}` names both a node and a bridge"),
+                "name the network's bridge with `bridge: NAME`",
+            );
+            return false;
+        }
+        let ns = self
+            .bridges
+            .entry(bridge.to_string())
+            .or_insert(Ns::Host)
+            .clone();
+        let link = IfRef::new(ns, bridge);
+        self.origins
+            .entry(Id::Bridge(BridgeId { link: link.clone() }))
+            .or_insert(pos);
+        let iface = self.ifaces.entry(link).or_insert(Iface {
+            pos,
+            kind: IfKind::Bridge {
+                stp: false,
+                forward_delay: None,
+            },
+            master: None,
+            mtu: None,
+            mac: None,
+            addrs: vec![],
+        });
+        if !iface.addrs.iter().any(|(a, _)| a.addr() == gw.addr()) {
+            iface.addrs.push((gw, pos));
+        }
+        true
+    }
+
+    pub(super) fn attach_members(
+        &mut self,
+        net: &str,
+        members: &[S<NetworkMember>],
+        subnet: IpNet,
+        gw: IpAddr,
+        bridge: &str,
+    ) {
+        let bridge_ns = self.bridges[bridge].clone();
+        let mut reserved: BTreeSet<IpAddr> = self
+            .declared
+            .iter()
+            .copied()
+            .filter(|a| subnet.contains(a))
+            .collect();
+        reserved.insert(gw);
+        let mut fixed_by: BTreeMap<IpAddr, String> = BTreeMap::new();
+        let mut resolved: Vec<(IfRef, Pos, Request)> = Vec::new();
+        for m in members {
+            let pos = Pos::of(m);
+            let (node, fixed, ifname) = match &m.value {
+                NetworkMember::Name(n) => (n.clone(), None, "eth0".to_string()),
+                NetworkMember::Detailed(d) => (
+                    d.node.clone(),
+                    d.address.clone(),
+                    d.interface.clone().unwrap_or_else(|| "eth0".into()),
+                ),
+            };
+            if node == "host" {
+                self.err(
+                    pos,
+                    "a network member must be a node, not `host`",
+                    format!("the host reaches network `{net}` through its bridge `{bridge}`"),
+                );
+                continue;
+            }
+            if let Some(p) = ifname_problem(&ifname) {
+                self.err(
+                    pos,
+                    format!("interface of `{node}` in network `{net}`: {p}"),
+                    "write a shorter `interface:`",
+                );
+                continue;
+            }
+            let fixed = match fixed.map(|f| (f.parse::<IpAddr>(), f)) {
+                None => None,
+                Some((Ok(a), _)) if !ipam::usable(subnet, a) => {
+                    let first = subnet
+                        .hosts()
+                        .find(|h| *h != gw)
+                        .map(|h| h.to_string())
+                        .unwrap_or_default();
+                    self.err(
+                        pos,
+                        format!("address {a} of `{node}` is not a usable address of {subnet}"),
+                        format!("pick an address inside {subnet}, e.g. `address: {first}`"),
+                    );
+                    continue;
+                }
+                Some((Ok(a), _)) if a == gw => {
+                    self.err(
+                        pos,
+                        format!("address {a} of `{node}` is the gateway of network `{net}`"),
+                        "pick another address, or leave `address:` out to have one allocated",
+                    );
+                    continue;
+                }
+                Some((Ok(a), _)) if reserved.contains(&a) => {
+                    self.err(
+                        pos,
+                        format!(
+                            "address {a} of `{node}` is already written in an `addresses:` list"
+                        ),
+                        "pick another address: each is used once per subnet",
+                    );
+                    continue;
+                }
+                Some((Ok(a), _)) => match fixed_by.insert(a, node.clone()) {
+                    Some(other) => {
+                        self.err(pos, format!("address {a} of `{node}` is already given to `{other}` in network `{net}`"), "give each member its own address");
+                        continue;
+                    }
+                    None => Some(a),
+                },
+                Some((Err(_), f)) => {
+                    self.err(
+                        pos,
+                        format!("`{f}` is not an IP address"),
+                        "write the address without prefix length, e.g. `address: 12.0.6.50`",
+                    );
+                    continue;
+                }
+            };
+            let link = IfRef::new(Ns::Node(node.clone()), &ifname);
+            if resolved.iter().any(|(l, _, _)| *l == link) {
+                self.err(
+                    pos,
+                    format!("`{node}` is listed twice in network `{net}`"),
+                    "list each node once, or give the second entry another `interface:`",
+                );
+                continue;
+            }
+            let current = self
+                .prior
+                .get(&link)
+                .and_then(|v| v.iter().copied().find(|a| subnet.contains(a)));
+            resolved.push((link, pos, Request { fixed, current }));
+        }
+        let reqs: Vec<Request> = resolved
+            .iter()
+            .map(|(_, _, r)| Request {
+                fixed: r.fixed,
+                current: r.current,
+            })
+            .collect();
+        let addrs = match ipam::allocate(subnet, &reserved, &reqs) {
+            Ok(a) => a,
+            Err(ipam::IpamError::Exhausted(i)) => {
+                self.err(
+                    resolved[i].1,
+                    format!("network `{net}` has no free address left in {subnet}"),
+                    "use a larger subnet or fewer members",
+                );
+                return;
+            }
+        };
+        for ((link, pos, _), addr) in resolved.into_iter().zip(addrs) {
+            let port = IfRef::new(
+                bridge_ns.clone(),
+                port_name(&self.lab, link.ns.label(), &link.name),
+            );
+            if !self.add_veth(
+                link.clone(),
+                port.clone(),
+                Some(bridge.to_string()),
+                pos,
+                None,
+            ) {
+                continue;
+            }
+            let a = IpNet::new(addr, subnet.prefix_len()).expect("prefix from a parsed subnet");
+            self.ifaces
+                .get_mut(&link)
+                .expect("just added")
+                .addrs
+                .push((a, pos));
+            self.allocated.insert(link.clone());
+            let family = (link.ns.label().to_string(), gw.is_ipv4());
+            if !self.explicit_default.contains(&family) && self.has_default.insert(family) {
+                let to = default_for(gw);
+                let res = Route {
+                    via: Some(gw),
+                    dev: Some(link.name.clone()),
+                    scope: Scope::of_route(&to, Some(gw)),
+                };
+                let key = RouteKey::new(to, 0);
+                self.routes
+                    .entry(link.ns.clone())
+                    .or_default()
+                    .insert(key, (res, pos));
+            }
+        }
+    }
+}
