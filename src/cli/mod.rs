@@ -337,7 +337,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             if let Some(path) = &out_file {
                 let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &l.file))
                     .expect("saved plan serializes");
-                std::fs::write(path, doc + "\n").map_err(|source| Error::Read {
+                std::fs::write(path, doc + "\n").map_err(|source| Error::Write {
                     path: path.clone(),
                     source,
                 })?;
