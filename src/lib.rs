@@ -47,6 +47,11 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{} is not a valid lab file", .0.file)]
     Invalid(Report),
     #[error("{0}")]

@@ -14,7 +14,7 @@ mod test;
 
 pub use render::{plan_json, plan_markdown, plan_text};
 
-use outcome::{failed_json, finish, report_error};
+use outcome::{exit_code, failed_json, finish, report_error};
 
 use crate::machine::Machine;
 use crate::Error;
@@ -27,7 +27,7 @@ pub mod exit {
     pub const OK: i32 = 0;
     /// Invalid file, refused plan, or failed run.
     pub const ERROR: i32 = 1;
-    /// `plan --detailed-exitcode`: changes are pending.
+    /// `plan --detailed-exitcode`: changes are pending (never anything else).
     pub const CHANGES: i32 = 2;
     /// `exec`: topo itself failed before running the command (bad file,
     /// unknown node, missing namespace), as `env` and `docker run` do.
@@ -62,8 +62,8 @@ stderr; results, and every --json document, go to stdout.
 
 Exit codes:
   0    success; plan --detailed-exitcode: no changes
-  1    error: invalid file, plan refused, failed run
-  2    plan --detailed-exitcode: changes are pending
+  1    error: invalid file, plan refused, failed run, usage error
+  2    plan --detailed-exitcode: changes are pending (nothing else)
   exec passes the command's exit code through (128+N when killed by signal N);
   125  exec: topo failed before running the command
   126  exec: the command cannot be run
@@ -262,7 +262,19 @@ when it cannot be run; 127 when it is not found.")]
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // Usage errors exit 1, as Terraform's do: 2 always means "changes
+    // pending" under `plan --detailed-exitcode`. Help and version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
+        }
+    };
     init_tracing(cli.verbose, cli.quiet);
     let out = Output { quiet: cli.quiet };
     // exec replaces this process: it runs before any runtime thread exists.
@@ -282,10 +294,7 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             report_error(&e);
-            match e {
-                Error::Interrupted { signal, .. } => 128 + signal,
-                _ => exit::ERROR,
-            }
+            exit_code(&e)
         }
     }
 }
@@ -358,7 +367,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             if let Some(path) = &out_file {
                 let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &l.file))
                     .expect("saved plan serializes");
-                std::fs::write(path, doc + "\n").map_err(|source| Error::Read {
+                std::fs::write(path, doc + "\n").map_err(|source| Error::Write {
                     path: path.clone(),
                     source,
                 })?;
