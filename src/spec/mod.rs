@@ -5,10 +5,12 @@
 
 mod checks;
 mod explain;
+mod hosts;
 mod load;
 mod scalars;
 mod top;
 
+pub use hosts::{MachineSpec, Share};
 pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, SysctlValue};
@@ -25,7 +27,7 @@ pub type S<T> = Spanned<T>;
 
 /// The whole lab file. Read by hand (`top.rs`): top-level keys starting
 /// with `x-` are ignored, as in compose files, so they can hold anchors.
-#[derive(Debug, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "topo lab",
@@ -68,12 +70,24 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<TestsSpec>")]
     pub tests: Option<S<TestsSpec>>,
+    /// The machines of a lab across several, by host name. Absent: the one machine topo runs on.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, MachineSpec>")]
+    pub hosts: BTreeMap<String, S<MachineSpec>>,
+    /// Set by topo when the file is read as one host's share of a lab across machines.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub share: Option<Share>,
 }
 
 /// One node: a network namespace.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
+    /// The host (of `hosts:`) the node runs on; from its networks when they say it.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub host: Option<S<String>>,
     /// Settings of interfaces created by `links:` or `networks:`, by interface name.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, InterfaceSpec>")]
@@ -97,7 +111,7 @@ pub struct NodeSpec {
 }
 
 /// The host namespace: only interfaces the lab creates, routes and sysctls.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
     /// Settings of host-side interfaces that `links:` create (never of the machine's own interfaces).
@@ -123,7 +137,7 @@ pub struct HostSpec {
 }
 
 /// Settings of one interface.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InterfaceSpec {
     /// Addresses with prefix length, IPv4 or IPv6: `192.168.15.1/24`, `fd00::1/64`.
@@ -141,9 +155,13 @@ pub struct InterfaceSpec {
 }
 
 /// A Linux bridge.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BridgeSpec {
+    /// The host (of `hosts:`) the bridge is on; its node's when `node:` is given.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub host: Option<S<String>>,
     /// The node whose namespace holds the bridge; the host when absent.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -167,7 +185,7 @@ pub struct BridgeSpec {
 }
 
 /// A veth pair between two endpoints.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
     /// Exactly two endpoints: `NODE:IFNAME`, `host:IFNAME`, `BRIDGE` or `BRIDGE:PORTNAME`.
@@ -180,9 +198,13 @@ pub struct LinkSpec {
 }
 
 /// A docker-style network.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
+    /// The host (of `hosts:`) the network's bridge is on; its members run there.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub host: Option<S<String>>,
     /// The subnet, `12.0.6.0/24`.
     #[schemars(with = "String")]
     pub subnet: S<String>,
@@ -206,7 +228,7 @@ pub struct NetworkSpec {
 }
 
 /// A node attached to a network.
-#[derive(Debug, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum NetworkMember {
     /// Just the node's name: interface `eth0`, address allocated.
@@ -238,7 +260,7 @@ impl<'de> Deserialize<'de> for NetworkMember {
 }
 
 /// A node attached to a network, with settings.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberSpec {
     /// The node's name.
@@ -252,7 +274,7 @@ pub struct MemberSpec {
 }
 
 /// One route.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     /// Destination prefix, or `default`.
@@ -273,7 +295,7 @@ pub struct RouteSpec {
 }
 
 /// NAT rules of one namespace, as the seeds' iptables rules mean them.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NatSpec {
     /// `iptables -t nat -A POSTROUTING -s SOURCE [-o OUT] [! -d EXCLUDE] -j MASQUERADE`.
@@ -290,7 +312,7 @@ pub struct NatSpec {
     pub dnat: Vec<S<DnatSpec>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MasqueradeSpec {
     /// Source prefix, `192.168.15.0/24`.
@@ -306,7 +328,7 @@ pub struct MasqueradeSpec {
     pub exclude: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnatSpec {
     /// Source prefix.
@@ -321,7 +343,7 @@ pub struct SnatSpec {
     pub to: S<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnatSpec {
     /// `tcp` or `udp`.
@@ -344,7 +366,7 @@ pub struct DnatSpec {
 }
 
 /// Filter rules and the policies of the three filter chains.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallSpec {
     /// Policy of the input chain: `accept` (default) or `drop`.
@@ -365,7 +387,7 @@ pub struct FirewallSpec {
     pub rules: Vec<S<FilterRuleSpec>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterRuleSpec {
     /// `input`, `forward` or `output`.
