@@ -20,6 +20,7 @@ mod netns;
 mod route;
 mod rule;
 mod sysctl;
+mod tap;
 mod veth;
 
 pub use address::{Address, AddressId};
@@ -30,6 +31,7 @@ pub use netns::{Netns, NetnsId};
 pub use route::{Route, RouteId};
 pub use rule::{Rule, RuleId};
 pub use sysctl::{Sysctl, SysctlId};
+pub use tap::{Tap, TapId};
 pub use veth::{Veth, VethId};
 
 use crate::apply::Exec;
@@ -150,6 +152,7 @@ kinds! {
     Netns(NetnsId): netns,
     Bridge(BridgeId): bridge,
     Veth(VethId): veth,
+    Tap(TapId): tap,
     Link(LinkId): link,
     Address(AddressId): address,
     Route(RouteId): route,

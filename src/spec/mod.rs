@@ -3,11 +3,13 @@
 //! Nothing here interprets names or addresses; `model` does that, so every
 //! mistake can be reported against the span kept here.
 
+mod devices;
 mod explain;
 mod load;
 mod scalars;
 mod top;
 
+pub use devices::{IdValue, TapSpec};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, SysctlValue};
 
@@ -62,6 +64,10 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<HostSpec>")]
     pub host: Option<S<HostSpec>>,
+    /// Persistent tap devices in the host, by name, for VMs to open without root.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, TapSpec>")]
+    pub taps: BTreeMap<String, S<TapSpec>>,
 }
 
 /// One node: a network namespace.
@@ -88,6 +94,10 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "Option<FirewallSpec>")]
     pub firewall: Option<S<FirewallSpec>>,
+    /// Persistent tap devices in this node, by name; `bridge:` names a bridge inside the node.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, TapSpec>")]
+    pub taps: BTreeMap<String, S<TapSpec>>,
 }
 
 /// The host namespace: only interfaces the lab creates, routes and sysctls.

@@ -51,6 +51,15 @@ impl End {
     }
 }
 
+/// A device with one side only in the lab: a tap (a VM is at its other
+/// end), a VXLAN device (other hosts are).
+#[derive(Clone, Debug)]
+struct Device {
+    at: Vertex,
+    iface: IfRef,
+    lines: Vec<String>,
+}
+
 /// What the drawing holds, in a stable order.
 struct Diagram {
     lab: String,
@@ -64,6 +73,8 @@ struct Diagram {
     host_rules: Vec<String>,
     /// Veths, node end first when there is one.
     edges: Vec<(End, End)>,
+    /// Taps and VXLAN devices, each drawn at what it is attached to.
+    devices: Vec<Device>,
 }
 
 fn diagram(m: &Model) -> Diagram {
@@ -76,6 +87,7 @@ fn diagram(m: &Model) -> Diagram {
         host: false,
         host_rules: vec![],
         edges: vec![],
+        devices: vec![],
     };
     let st = &m.state;
     for id in st.address.keys() {
@@ -127,6 +139,18 @@ fn diagram(m: &Model) -> Diagram {
         iface: r.clone(),
         addrs: addrs.get(r).cloned().unwrap_or_default(),
     };
+    for (id, t) in &st.tap {
+        use crate::kinds::Kind;
+        let e = end(&id.link);
+        let mut lines = vec![format!("tap {}", id.link.name), t.describe()];
+        lines.extend(e.addrs.iter().map(IpNet::to_string));
+        d.host |= e.at == Vertex::Host;
+        d.devices.push(Device {
+            at: e.at,
+            iface: id.link.clone(),
+            lines,
+        });
+    }
     for (id, v) in &st.veth {
         {
             let (a, b) = (end(&id.link), end(&v.peer));

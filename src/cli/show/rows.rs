@@ -2,7 +2,7 @@
 //! desired state and the plan.
 
 use super::{ns_order, InterfaceRow, NamespaceRow, RuleRow, Shown, Status};
-use crate::kinds::{BridgeId, Id, LinkId, NetnsId, State, VethId};
+use crate::kinds::{BridgeId, Id, Kind, LinkId, NetnsId, State, TapId, VethId};
 use crate::model::{IfRef, Ns};
 use crate::plan::{Op, Plan};
 use std::collections::{BTreeMap, BTreeSet};
@@ -152,9 +152,16 @@ fn namespaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<NamespaceRow> {
 fn interfaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<InterfaceRow> {
     let mut peers: BTreeMap<IfRef, IfRef> = BTreeMap::new();
     let mut ifaces: BTreeMap<IfRef, &'static str> = BTreeMap::new();
+    // What a device is beyond its kind, as the kernel has it, else as
+    // the file wants it.
+    let mut details: BTreeMap<IfRef, String> = BTreeMap::new();
     for st in [want, live] {
         for id in st.bridge.keys() {
             ifaces.insert(id.link.clone(), "bridge");
+        }
+        for (id, t) in &st.tap {
+            ifaces.insert(id.link.clone(), "tap");
+            details.insert(id.link.clone(), t.describe());
         }
         for (id, v) in &st.veth {
             ifaces.insert(id.link.clone(), "veth");
@@ -175,6 +182,7 @@ fn interfaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<InterfaceRow> {
                     link: if &r < p { r.clone() } else { p.clone() },
                 })),
                 ("bridge", _) => Some(Id::Bridge(BridgeId { link: r.clone() })),
+                ("tap", _) => Some(Id::Tap(TapId { link: r.clone() })),
                 _ => None,
             };
             let addr_ids: BTreeSet<_> = live
@@ -217,6 +225,7 @@ fn interfaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<InterfaceRow> {
                 mtu: l.and_then(|l| l.mtu),
                 mac: l.and_then(|l| l.mac).map(|m| m.to_string()),
                 up: l.map(|l| l.up),
+                detail: details.get(&r).cloned(),
                 status,
             }
         })

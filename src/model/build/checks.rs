@@ -71,6 +71,10 @@ impl Builder<'_> {
         for (link, iface) in &self.ifaces {
             let segment = match &iface.kind {
                 IfKind::Bridge { .. } => format!("bridge {}", link.name),
+                IfKind::Tap(_) => match &iface.master {
+                    Some(m) => format!("bridge {m}"),
+                    None => format!("tap {link}"),
+                },
                 IfKind::Veth { peer } => match iface
                     .master
                     .clone()

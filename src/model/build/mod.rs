@@ -6,6 +6,7 @@ mod networks;
 mod nodes;
 mod routes;
 mod state;
+mod taps;
 
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
@@ -96,6 +97,7 @@ enum IfKind {
     Veth {
         peer: IfRef,
     },
+    Tap(taps::TapSettings),
 }
 
 #[derive(Debug, Clone)]
@@ -184,6 +186,7 @@ impl<'a> Builder<'a> {
         self.collect_bridges(spec);
         self.collect_networks(spec);
         self.collect_links(spec);
+        self.collect_taps(spec);
         self.collect_interface_settings(spec);
         self.check_veth_mtus();
         self.collect_routes_and_sysctls(spec);
