@@ -159,6 +159,14 @@ pub(super) fn parse_fdb(m: &NeighbourMessage) -> Option<FdbEntry> {
             NeighbourAttribute::Destination(NeighbourAddress::Inet6(v)) => {
                 dst = Some(IpAddr::V6(*v))
             }
+            // In a bridge-family message the crate leaves the address raw.
+            NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
+                dst = match b.len() {
+                    4 => <[u8; 4]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+                    16 => <[u8; 16]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+                    _ => None,
+                }
+            }
             _ => {}
         }
     }
