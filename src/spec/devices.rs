@@ -1,4 +1,4 @@
-//! Taps as the file writes them, at the top level (in
+//! Taps and VXLAN devices as the file writes them, at the top level (in
 //! the host) or under a node.
 
 use super::S;
@@ -31,6 +31,39 @@ pub struct TapSpec {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub multi_queue: Option<S<bool>>,
+}
+
+/// A VXLAN device: an Ethernet segment carried over UDP to other hosts.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VxlanSpec {
+    /// The VXLAN network identifier, 0 to 16777215.
+    #[schemars(with = "u32")]
+    pub vni: S<u32>,
+    /// The source address of the encapsulated packets: an address of this namespace.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub local: Option<S<String>>,
+    /// The UDP port; 4789 (IANA's) when absent.
+    #[serde(default)]
+    #[schemars(with = "Option<u16>")]
+    pub port: Option<S<u16>>,
+    /// The hosts to send to: one forwarding entry each (learning is off).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub remotes: Vec<S<String>>,
+    /// The bridge the device is a port of, in the same namespace.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub bridge: Option<S<String>>,
+    /// The underlay interface the packets leave through (an interface the lab makes in this namespace).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub dev: Option<S<String>>,
+    /// MTU in bytes; at most the underlay's less 50 (70 over IPv6). Default: the underlay's less that when the file knows it, else the kernel's.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub mtu: Option<S<u32>>,
 }
 
 /// A user or a group: a number or a name.

@@ -9,7 +9,7 @@ mod load;
 mod scalars;
 mod top;
 
-pub use devices::{IdValue, TapSpec};
+pub use devices::{IdValue, TapSpec, VxlanSpec};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, SysctlValue};
 
@@ -68,6 +68,10 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, TapSpec>")]
     pub taps: BTreeMap<String, S<TapSpec>>,
+    /// VXLAN devices in the host, by name: an Ethernet segment carried over UDP to other hosts.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, VxlanSpec>")]
+    pub vxlans: BTreeMap<String, S<VxlanSpec>>,
 }
 
 /// One node: a network namespace.
@@ -98,6 +102,10 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, TapSpec>")]
     pub taps: BTreeMap<String, S<TapSpec>>,
+    /// VXLAN devices in this node, by name; `bridge:` names a bridge inside the node.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, VxlanSpec>")]
+    pub vxlans: BTreeMap<String, S<VxlanSpec>>,
 }
 
 /// The host namespace: only interfaces the lab creates, routes and sysctls.

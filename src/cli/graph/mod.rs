@@ -151,6 +151,27 @@ fn diagram(m: &Model) -> Diagram {
             lines,
         });
     }
+    for (id, v) in &st.vxlan {
+        use crate::kinds::Kind;
+        let e = end(&id.link);
+        let mut lines = vec![format!("vxlan {}", id.link.name), v.describe()];
+        let remotes: Vec<String> = st
+            .fdb
+            .keys()
+            .filter(|f| f.link == id.link)
+            .map(|f| f.dst.to_string())
+            .collect();
+        if !remotes.is_empty() {
+            lines.push(format!("to {}", remotes.join(", ")));
+        }
+        lines.extend(e.addrs.iter().map(IpNet::to_string));
+        d.host |= e.at == Vertex::Host;
+        d.devices.push(Device {
+            at: e.at,
+            iface: id.link.clone(),
+            lines,
+        });
+    }
     for (id, v) in &st.veth {
         {
             let (a, b) = (end(&id.link), end(&v.peer));

@@ -75,6 +75,10 @@ impl Builder<'_> {
                     Some(m) => format!("bridge {m}"),
                     None => format!("tap {link}"),
                 },
+                IfKind::Vxlan(_) => match &iface.master {
+                    Some(m) => format!("bridge {m}"),
+                    None => format!("vxlan {link}"),
+                },
                 IfKind::Veth { peer } => match iface
                     .master
                     .clone()

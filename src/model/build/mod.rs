@@ -7,6 +7,7 @@ mod nodes;
 mod routes;
 mod state;
 mod taps;
+mod vxlans;
 
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
@@ -98,6 +99,7 @@ enum IfKind {
         peer: IfRef,
     },
     Tap(taps::TapSettings),
+    Vxlan(vxlans::VxlanSettings),
 }
 
 #[derive(Debug, Clone)]
@@ -187,8 +189,10 @@ impl<'a> Builder<'a> {
         self.collect_networks(spec);
         self.collect_links(spec);
         self.collect_taps(spec);
+        self.collect_vxlans(spec);
         self.collect_interface_settings(spec);
         self.check_veth_mtus();
+        self.check_vxlans();
         self.collect_routes_and_sysctls(spec);
         self.collect_nat(spec);
         self.check_subnets();

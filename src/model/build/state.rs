@@ -76,6 +76,7 @@ impl Builder<'_> {
             IfKind::Veth { peer } => peer,
             // A tap starts at 1500 too; on a bridge it takes the bridge's.
             IfKind::Tap(_) => return iface.mtu.or_else(|| bridge_mtu(link, iface)).or(Some(1500)),
+            IfKind::Vxlan(v) => return self.vxlan_mtu(link, iface, v),
             IfKind::Bridge { .. } => return iface.mtu,
         };
         let peer = self.ifaces.get(peer_ref);
@@ -107,6 +108,7 @@ impl Builder<'_> {
                 }
                 IfKind::Veth { .. } => {}
                 IfKind::Tap(t) => Self::tap_state(link, t, &mut st),
+                IfKind::Vxlan(v) => Self::vxlan_state(link, v, &mut st),
             }
             let mac = iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link));
             let me = Link {
