@@ -233,3 +233,59 @@ fn nat_drift_is_updated() {
     );
     snapshot("nat_drift_is_updated", &p);
 }
+
+/// A lab with a tap for a VM and a VXLAN device to another host, both on
+/// one bridge.
+const DEVICES: &str = "\
+name: devices
+bridges:
+  br-ov: { addresses: [10.50.0.1/24] }
+taps:
+  vif1: { bridge: br-ov, owner: 1000, group: 100 }
+vxlans:
+  vx42: { vni: 42, local: 10.1.0.1, remotes: [10.1.0.2, 10.1.0.3], bridge: br-ov, mtu: 1450 }
+";
+
+#[test]
+fn taps_and_vxlans_from_nothing() {
+    let m = model_of(DEVICES);
+    let p = plan(&m, &Observed::default());
+    assert_eq!(p.summary().add, m.state.len());
+    snapshot("taps_and_vxlans_from_nothing", &p);
+}
+
+#[test]
+fn device_edits_change_one_entry_update_in_place_or_replace() {
+    // The kernel has the lab as it was; the file now adds a remote, gives
+    // the tap another owner and the VXLAN another VNI.
+    let observed = converged(&model_of(DEVICES));
+    let m = model_of(
+        &DEVICES
+            .replace("10.1.0.3]", "10.1.0.3, 10.1.0.4]")
+            .replace("owner: 1000", "owner: 1001")
+            .replace("vni: 42", "vni: 43"),
+    );
+    let p = plan(&m, &observed);
+    let ops: Vec<String> = p
+        .actions
+        .iter()
+        .map(|a| format!("{:?} {}", a.op, a.id()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "Update tap host:vif1",
+            "Replace vxlan host:vx42",
+            "Create link host:vx42",
+            "Create fdb host:vx42 dst 10.1.0.2",
+            "Create fdb host:vx42 dst 10.1.0.3",
+            "Create fdb host:vx42 dst 10.1.0.4",
+        ]
+    );
+    snapshot("device_edits", &p);
+    // Only a remote more: exactly one entry.
+    let m = model_of(&DEVICES.replace("10.1.0.3]", "10.1.0.3, 10.1.0.4]"));
+    let p = plan(&m, &observed);
+    assert_eq!(p.actions.len(), 1, "{p:#?}");
+    assert_eq!(p.actions[0].id().to_string(), "fdb host:vx42 dst 10.1.0.4");
+}

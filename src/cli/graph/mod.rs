@@ -7,6 +7,7 @@
 //! interfaces with their addresses. Dot and Mermaid text come from the same
 //! `Diagram`; SVG and PNG are drawn by Graphviz `dot` from the dot text.
 
+mod devices;
 mod dot;
 mod mermaid;
 
@@ -139,39 +140,8 @@ fn diagram(m: &Model) -> Diagram {
         iface: r.clone(),
         addrs: addrs.get(r).cloned().unwrap_or_default(),
     };
-    for (id, t) in &st.tap {
-        use crate::kinds::Kind;
-        let e = end(&id.link);
-        let mut lines = vec![format!("tap {}", id.link.name), t.describe()];
-        lines.extend(e.addrs.iter().map(IpNet::to_string));
-        d.host |= e.at == Vertex::Host;
-        d.devices.push(Device {
-            at: e.at,
-            iface: id.link.clone(),
-            lines,
-        });
-    }
-    for (id, v) in &st.vxlan {
-        use crate::kinds::Kind;
-        let e = end(&id.link);
-        let mut lines = vec![format!("vxlan {}", id.link.name), v.describe()];
-        let remotes: Vec<String> = st
-            .fdb
-            .keys()
-            .filter(|f| f.link == id.link)
-            .map(|f| f.dst.to_string())
-            .collect();
-        if !remotes.is_empty() {
-            lines.push(format!("to {}", remotes.join(", ")));
-        }
-        lines.extend(e.addrs.iter().map(IpNet::to_string));
-        d.host |= e.at == Vertex::Host;
-        d.devices.push(Device {
-            at: e.at,
-            iface: id.link.clone(),
-            lines,
-        });
-    }
+    d.devices = devices::of(st, &end);
+    d.host |= d.devices.iter().any(|dev| dev.at == Vertex::Host);
     for (id, v) in &st.veth {
         {
             let (a, b) = (end(&id.link), end(&v.peer));
