@@ -114,24 +114,16 @@ fn lab_schema_accepts_extension_keys_as_topo_does() {
     assert!(!v.is_valid(&doc));
 }
 
-/// The JSON documents of the reviewed plan snapshots (tests/snapshots/).
+/// The JSON plans of the golden cases (tests/golden/CASE/plan.json).
 fn snapshot_plans() -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(root("tests/snapshots")).expect("tests/snapshots/") {
-        let name = e.expect("entry").file_name().to_string_lossy().into_owned();
-        if !(name.starts_with("plan_render__") && name.ends_with("_json.snap")) {
-            continue;
-        }
-        let text = read(&format!("tests/snapshots/{name}"));
-        // An insta snapshot: a `---` delimited header, then the value.
-        let body = text
-            .splitn(3, "---\n")
-            .nth(2)
-            .unwrap_or_else(|| panic!("{name}: no snapshot header"));
-        let doc = serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}"));
-        out.push((name, doc));
+    for e in std::fs::read_dir(root("tests/golden")).expect("tests/golden/") {
+        let case = e.expect("entry").file_name().to_string_lossy().into_owned();
+        let text = read(&format!("tests/golden/{case}/plan.json"));
+        let doc = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{case}: {e}"));
+        out.push((case, doc));
     }
-    assert!(out.len() >= 4, "plan snapshots missing: {out:?}");
+    assert!(out.len() >= 4, "golden plans missing: {out:?}");
     out
 }
 
@@ -235,10 +227,14 @@ fn real_plans_match_the_plan_schema() {
     let none = sb.plan_json(&file);
     assert_eq!(none["actions"], Value::Array(vec![]));
     check(&none, "empty plan");
-    // A file without green: a delete.
+    // A file without green (and without its `tests:`, which name green): a delete.
+    let example = read("topologies/example.yaml");
     let edited = sb.lab(
         "example.yaml",
-        &read("topologies/example.yaml")
+        &example
+            .split("\ntests:")
+            .next()
+            .unwrap()
             .replace("      - { node: green, address: 10.20.0.10 }\n", ""),
     );
     let delete = sb.plan_json(&edited);

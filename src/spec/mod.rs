@@ -3,12 +3,14 @@
 //! Nothing here interprets names or addresses; `model` does that, so every
 //! mistake can be reported against the span kept here.
 
+mod checks;
 mod devices;
 mod explain;
 mod load;
 mod scalars;
 mod top;
 
+pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
 pub use devices::{IdValue, TapSpec, VxlanSpec};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, SysctlValue};
@@ -72,6 +74,10 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, VxlanSpec>")]
     pub vxlans: BTreeMap<String, S<VxlanSpec>>,
+    /// Connectivity checks that `topo test` runs inside the applied lab.
+    #[serde(default)]
+    #[schemars(with = "Option<TestsSpec>")]
+    pub tests: Option<S<TestsSpec>>,
 }
 
 /// One node: a network namespace.

@@ -12,6 +12,7 @@ mod lock;
 mod netlink;
 mod netns;
 mod nft;
+pub mod probe;
 mod requests;
 mod signals;
 mod state_file;

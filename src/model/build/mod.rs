@@ -83,6 +83,8 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
         origins: std::mem::take(&mut b.origins),
         allocated: b.allocated.clone(),
     };
+    // The file's `tests:` are checked against the resolved lab.
+    super::checks::resolve(spec, &model)?;
     Ok(Validated {
         model,
         warnings: b.diags,
