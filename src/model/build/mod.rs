@@ -6,6 +6,8 @@ mod networks;
 mod nodes;
 mod routes;
 mod state;
+mod taps;
+mod vxlans;
 
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
@@ -98,6 +100,8 @@ enum IfKind {
     Veth {
         peer: IfRef,
     },
+    Tap(taps::TapSettings),
+    Vxlan(vxlans::VxlanSettings),
 }
 
 #[derive(Debug, Clone)]
@@ -186,8 +190,11 @@ impl<'a> Builder<'a> {
         self.collect_bridges(spec);
         self.collect_networks(spec);
         self.collect_links(spec);
+        self.collect_taps(spec);
+        self.collect_vxlans(spec);
         self.collect_interface_settings(spec);
         self.check_veth_mtus();
+        self.check_vxlans();
         self.collect_routes_and_sysctls(spec);
         self.collect_nat(spec);
         self.check_subnets();
