@@ -9,6 +9,7 @@
 
 mod frame;
 pub mod hold;
+pub mod saved;
 mod ssh;
 
 pub use frame::{frame, read_frame, read_line, write_frame};
@@ -23,7 +24,9 @@ use std::process::Output;
 pub enum RemoteError {
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Unreachable(Vec<SshError>),
-    #[error("host `{host}` runs {remote}, this machine {local}: every host must run the same topo")]
+    #[error(
+        "host `{host}` runs {remote}, this machine {local}: every host must run the same topo"
+    )]
     Version {
         host: String,
         local: String,
@@ -31,11 +34,34 @@ pub enum RemoteError {
     },
     #[error("cannot make a folder for the ssh control sockets: {0}")]
     Folder(std::io::Error),
+    /// Hosts whose topo failed, each with what it said.
+    #[error("{}", .0.iter().map(|(h, m)| format!("host `{h}`: {m}")).collect::<Vec<_>>().join("\n"))]
+    Failed(Vec<(String, String)>),
 }
 
 /// The version line every topo prints for `--version`.
 pub fn version_line() -> String {
     format!("topo {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A host to connect to: the ssh destination and the topo to run there.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Target {
+    pub host: String,
+    pub ssh: String,
+    pub topo: String,
+}
+
+/// The hosts of a placed lab, in name order.
+pub fn targets(p: &Placement) -> Vec<Target> {
+    p.hosts
+        .iter()
+        .map(|(h, i)| Target {
+            host: h.clone(),
+            ssh: i.ssh.clone(),
+            topo: i.topo.clone(),
+        })
+        .collect()
 }
 
 /// One host's connection and the topo to run there.
@@ -89,6 +115,13 @@ impl Conn {
         Ok(Reply::of(&self.host, out))
     }
 
+    /// Starts `topo ARGS` there, its output on ours, its input piped.
+    pub fn start_attached(&mut self, args: &[&str]) -> Result<std::process::Child, SshError> {
+        let argv = self.argv(args);
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        self.ssh.spawn_attached(&words)
+    }
+
     /// Starts `topo ARGS` there, with pipes, for a conversation.
     pub fn start(&mut self, args: &[&str]) -> Result<std::process::Child, SshError> {
         let argv = self.argv(args);
@@ -108,24 +141,23 @@ impl Fleet {
     /// Connects to every host at once and checks that each runs this
     /// version of topo. Any host that cannot be reached, or runs another
     /// version, fails the whole run before anything else happens.
-    pub fn open(p: &Placement, config: Option<&Path>) -> Result<Fleet, RemoteError> {
+    pub fn open(targets: &[Target], config: Option<&Path>) -> Result<Fleet, RemoteError> {
         let dir = tempfile::Builder::new()
             .prefix("topo-ssh.")
             .tempdir()
             .map_err(RemoteError::Folder)?;
         let opened: Vec<Result<Conn, SshError>> = std::thread::scope(|s| {
-            let jobs: Vec<_> = p
-                .hosts
+            let jobs: Vec<_> = targets
                 .iter()
                 .enumerate()
-                .map(|(i, (host, info))| {
+                .map(|(i, t)| {
                     let dir = dir.path();
                     s.spawn(move || {
-                        let ssh = Ssh::open(host, &info.ssh, config, &dir.join(i.to_string()))?;
+                        let ssh = Ssh::open(&t.host, &t.ssh, config, &dir.join(i.to_string()))?;
                         Ok(Conn {
-                            host: host.clone(),
+                            host: t.host.clone(),
                             ssh,
-                            topo: info.topo.clone(),
+                            topo: t.topo.clone(),
                         })
                     })
                 })
@@ -170,7 +202,11 @@ impl Fleet {
     pub fn each<T: Send>(&mut self, f: impl Fn(&mut Conn) -> T + Sync) -> Vec<T> {
         let f = &f;
         std::thread::scope(|s| {
-            let jobs: Vec<_> = self.conns.iter_mut().map(|c| s.spawn(move || f(c))).collect();
+            let jobs: Vec<_> = self
+                .conns
+                .iter_mut()
+                .map(|c| s.spawn(move || f(c)))
+                .collect();
             jobs.into_iter()
                 .map(|j| j.join().expect("host thread"))
                 .collect()

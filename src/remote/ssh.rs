@@ -42,7 +42,12 @@ pub struct Ssh {
 impl Ssh {
     /// Opens the master to `dest` (what OpenSSH takes: `user@address` or a
     /// name from the ssh config) for `host`, its control socket in `dir`.
-    pub fn open(host: &str, dest: &str, config: Option<&Path>, dir: &Path) -> Result<Ssh, SshError> {
+    pub fn open(
+        host: &str,
+        dest: &str,
+        config: Option<&Path>,
+        dir: &Path,
+    ) -> Result<Ssh, SshError> {
         let mut s = Ssh {
             host: host.to_string(),
             dest: dest.to_string(),
@@ -52,7 +57,14 @@ impl Ssh {
         };
         let out = s
             .base()
-            .args(["-o", "ControlMaster=yes", "-o", "ControlPersist=yes", "-f", "-N"])
+            .args([
+                "-o",
+                "ControlMaster=yes",
+                "-o",
+                "ControlPersist=yes",
+                "-f",
+                "-N",
+            ])
             .arg(&s.dest)
             .stdin(Stdio::null())
             .output()
@@ -108,6 +120,21 @@ impl Ssh {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| SshError::Spawn {
+                host: self.host.clone(),
+                source,
+            })
+    }
+
+    /// Starts the remote command with its output on ours, input piped.
+    pub fn spawn_attached(&mut self, argv: &[&str]) -> Result<Child, SshError> {
+        self.started += 1;
+        self.base()
+            .arg(&self.dest)
+            .arg("--")
+            .args(argv)
+            .stdin(Stdio::piped())
             .spawn()
             .map_err(|source| SshError::Spawn {
                 host: self.host.clone(),

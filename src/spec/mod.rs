@@ -11,9 +11,9 @@ mod load;
 mod scalars;
 mod top;
 
-pub use hosts::{MachineSpec, Share};
 pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
 pub use devices::{IdValue, TapSpec, VxlanSpec};
+pub use hosts::{MachineSpec, Share};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, SysctlValue};
 

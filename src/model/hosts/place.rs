@@ -228,7 +228,11 @@ impl Placer<'_> {
             let bridge = net.value.bridge.as_ref().map_or(name, |b| &b.value);
             if let Some(other) = self.p.bridges.get(bridge).filter(|o| **o != host) {
                 let msg = format!("bridge `{bridge}` of network `{name}` is on host `{host}`, and also on `{other}`");
-                self.err(Pos::of(net), msg, "give each host's network a bridge of its own (`bridge: NAME`)");
+                self.err(
+                    Pos::of(net),
+                    msg,
+                    "give each host's network a bridge of its own (`bridge: NAME`)",
+                );
                 continue;
             }
             self.p.bridges.insert(bridge.clone(), host.clone());
@@ -309,7 +313,11 @@ impl Placer<'_> {
     fn bridges(&mut self) {
         let s = self.spec;
         for (name, b) in &s.bridges {
-            let of_node = b.value.node.as_ref().and_then(|n| self.p.nodes.get(&n.value));
+            let of_node = b
+                .value
+                .node
+                .as_ref()
+                .and_then(|n| self.p.nodes.get(&n.value));
             let host = match (&b.value.host, of_node.cloned()) {
                 (Some(h), Some(nh)) => {
                     let Some(host) = self.known(h) else { continue };
@@ -342,7 +350,8 @@ impl Placer<'_> {
                 },
             };
             if let Some(other) = self.p.bridges.get(name).filter(|o| **o != host) {
-                let msg = format!("bridge `{name}` is on host `{host}`, but its network is on `{other}`");
+                let msg =
+                    format!("bridge `{name}` is on host `{host}`, but its network is on `{other}`");
                 self.err(Pos::of(b), msg, "put the bridge on its network's host");
                 continue;
             }
@@ -397,4 +406,3 @@ fn topo_command_ok(t: &str) -> bool {
         && t.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._+-".contains(c))
 }
-

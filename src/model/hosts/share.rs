@@ -41,7 +41,9 @@ pub fn share(spec: &LabSpec, p: &Placement, host: &str) -> LabSpec {
         None => S::new(HostSpec::default(), spec.name.referenced, spec.name.defined),
     };
     // Settings of host-side ends made on this host only.
-    h.value.interfaces.retain(|i, _| host_ends.contains(i.as_str()));
+    h.value
+        .interfaces
+        .retain(|i, _| host_ends.contains(i.as_str()));
     derive_routes(spec, p, host, &mut h.value);
     forwarding(spec, &lab_subnets, &mut h.value);
     s.host = Some(h);
@@ -121,7 +123,10 @@ fn forwarding(spec: &LabSpec, lab: &[IpNet], h: &mut HostSpec) {
     let Some(fw) = &mut h.firewall else { return };
     let s = |v: &str| S::new(v.to_string(), fw.referenced, fw.defined);
     for n in lab {
-        for (source, destination) in [(Some(s(&n.to_string())), None), (None, Some(s(&n.to_string())))] {
+        for (source, destination) in [
+            (Some(s(&n.to_string())), None),
+            (None, Some(s(&n.to_string()))),
+        ] {
             fw.value.rules.push(S::new(
                 FilterRuleSpec {
                     chain: s("forward"),
@@ -152,7 +157,11 @@ fn names<'a>(spec: &'a LabSpec, c: &'a CheckSpec) -> impl Iterator<Item = &'a st
         .chain(&c.reaches)
         .map(|s| s.value.as_str())
         .chain(c.tcp.iter().chain(&c.udp).map(target))
-        .chain(c.pingall.iter().flat_map(|l| l.value.iter().map(|n| n.value.as_str())))
+        .chain(
+            c.pingall
+                .iter()
+                .flat_map(|l| l.value.iter().map(|n| n.value.as_str())),
+        )
         .filter(|n| spec.nodes.contains_key(*n) || member(spec, n))
 }
 

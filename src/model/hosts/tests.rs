@@ -31,7 +31,10 @@ links:
 fn every_object_is_on_its_host() {
     let p = place(&spec(TWO)).unwrap();
     let on = |n: &str| p.nodes[n].as_str();
-    assert_eq!((on("a1"), on("a2"), on("b1"), on("c1")), ("h1", "h1", "h2", "h2"));
+    assert_eq!(
+        (on("a1"), on("a2"), on("b1"), on("c1")),
+        ("h1", "h1", "h2", "h2")
+    );
     assert_eq!(p.bridges["net1"], "h1");
     assert_eq!(p.networks["net6"], "h2");
     assert_eq!(p.hosts["h1"].ssh, "root@192.168.0.1");
@@ -47,8 +50,20 @@ fn each_share_builds_and_holds_only_its_own() {
     for (host, share) in shares(&s).unwrap() {
         let v = build(&share, &Prior::new()).unwrap_or_else(|d| panic!("{host}: {d:?}"));
         let nodes: Vec<&str> = v.model.nodes.iter().map(String::as_str).collect();
-        let routes: Vec<String> = share.host.as_ref().unwrap().value.routes.iter()
-            .map(|r| format!("{} via {}", r.value.to.value, r.value.via.as_ref().unwrap().value))
+        let routes: Vec<String> = share
+            .host
+            .as_ref()
+            .unwrap()
+            .value
+            .routes
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} via {}",
+                    r.value.to.value,
+                    r.value.via.as_ref().unwrap().value
+                )
+            })
             .collect();
         match host.as_str() {
             "h1" => {
@@ -64,7 +79,10 @@ fn each_share_builds_and_holds_only_its_own() {
         }
         let sysctls = &share.host.as_ref().unwrap().value.sysctls;
         assert!(sysctls.contains_key("net.ipv4.ip_forward"), "{host}");
-        assert!(!sysctls.contains_key("net.ipv6.conf.all.forwarding"), "{host}");
+        assert!(
+            !sysctls.contains_key("net.ipv6.conf.all.forwarding"),
+            "{host}"
+        );
         let sh = share.share.as_ref().unwrap();
         assert_eq!(sh.host, host);
         let lab: Vec<String> = sh.lab_subnets.iter().map(ToString::to_string).collect();
@@ -93,15 +111,35 @@ fn a_filtering_host_accepts_lab_traffic_after_its_own_rules() {
     );
     let s = spec(&text);
     for (host, share) in shares(&s).unwrap() {
-        let fw = share.host.as_ref().unwrap().value.firewall.as_ref().unwrap();
-        let rules: Vec<String> = fw.value.rules.iter().map(|r| {
-            let r = &r.value;
-            let f = |o: &Option<crate::spec::S<String>>| o.as_ref().map_or("-".to_string(), |v| v.value.clone());
-            format!("{} {} {}", f(&r.source), f(&r.destination), r.action.value)
-        }).collect();
+        let fw = share
+            .host
+            .as_ref()
+            .unwrap()
+            .value
+            .firewall
+            .as_ref()
+            .unwrap();
+        let rules: Vec<String> = fw
+            .value
+            .rules
+            .iter()
+            .map(|r| {
+                let r = &r.value;
+                let f = |o: &Option<crate::spec::S<String>>| {
+                    o.as_ref().map_or("-".to_string(), |v| v.value.clone())
+                };
+                format!("{} {} {}", f(&r.source), f(&r.destination), r.action.value)
+            })
+            .collect();
         assert_eq!(
             rules,
-            ["12.0.1.9 - drop", "12.0.1.0/24 - accept", "- 12.0.1.0/24 accept", "12.0.6.0/24 - accept", "- 12.0.6.0/24 accept"],
+            [
+                "12.0.1.9 - drop",
+                "12.0.1.0/24 - accept",
+                "- 12.0.1.0/24 accept",
+                "12.0.6.0/24 - accept",
+                "- 12.0.6.0/24 accept"
+            ],
             "{host}"
         );
         build(&share, &Prior::new()).unwrap_or_else(|d| panic!("{host}: {d:?}"));
@@ -170,15 +208,30 @@ fn every_placement_mistake_points_at_its_line() {
     }
     let bad_hosts: &[(&str, &str)] = &[
         ("  h1: { address: nope }\n", "`nope` is not an IP address"),
-        ("  h1: { address: 10.0.0.1, ssh: \"-oProxyCommand=x\" }\n", "is not an ssh destination"),
-        ("  h1: { address: 10.0.0.1, topo: \"topo; rm -rf /\" }\n", "is not a path to topo"),
-        ("  h1: { address: 10.0.0.1, mtu: 100 }\n", "underlay MTU 100 is out of range"),
-        ("  h1: { address: 10.0.0.1 }\n  h2: { address: 10.0.0.1 }\n", "have the same address"),
+        (
+            "  h1: { address: 10.0.0.1, ssh: \"-oProxyCommand=x\" }\n",
+            "is not an ssh destination",
+        ),
+        (
+            "  h1: { address: 10.0.0.1, topo: \"topo; rm -rf /\" }\n",
+            "is not a path to topo",
+        ),
+        (
+            "  h1: { address: 10.0.0.1, mtu: 100 }\n",
+            "underlay MTU 100 is out of range",
+        ),
+        (
+            "  h1: { address: 10.0.0.1 }\n  h2: { address: 10.0.0.1 }\n",
+            "have the same address",
+        ),
         ("  Bad/Name: { address: 10.0.0.1 }\n", "host `Bad/Name`"),
     ];
     for (hosts, msg) in bad_hosts {
         let got = errors(&format!("name: x\nhosts:\n{hosts}"));
-        assert!(got.iter().any(|(l, m)| *l >= 3 && m.contains(msg)), "{hosts}: {got:?}");
+        assert!(
+            got.iter().any(|(l, m)| *l >= 3 && m.contains(msg)),
+            "{hosts}: {got:?}"
+        );
     }
     let stray = errors("name: x\nnodes:\n  a: { host: h1 }\n");
     assert_eq!(stray[0].0, 3);
