@@ -36,3 +36,129 @@ fn simulated_hosts_answer_over_ssh() {
         );
     }
 }
+
+use common::hosts::Hosts;
+use common::{text, topo_bin};
+
+/// The seed-000 shape on two hosts: a network on each, derived routes,
+/// masquerade on h2's network that must not hide lab addresses, and a
+/// link between two nodes of h2.
+fn two_hosts(bin: &str) -> String {
+    format!(
+        "name: mh
+hosts:
+  h1: {{ address: 192.168.0.1, ssh: h1, topo: {bin} }}
+  h2: {{ address: 192.168.0.2, ssh: h2, topo: {bin} }}
+networks:
+  net1: {{ host: h1, subnet: 12.0.1.0/24, gateway: 12.0.1.200, nodes: [a1, a2] }}
+  net6: {{ host: h2, subnet: 12.0.6.0/24, gateway: 12.0.6.200, nodes: [b1], masquerade: true }}
+nodes:
+  c1: {{ host: h2, interfaces: {{ eth9: {{ addresses: [10.9.0.2/24] }} }} }}
+  b1: {{ interfaces: {{ eth9: {{ addresses: [10.9.0.1/24] }} }} }}
+links:
+  - endpoints: [b1:eth9, c1:eth9]
+"
+    )
+}
+
+/// `topo ARGS --all-hosts` from the sandbox, with the hosts' ssh config.
+fn all(sb: &Sandbox, hosts: &Hosts, args: &[&str]) -> std::process::Output {
+    let cfg = hosts.ssh_config.to_str().unwrap();
+    let mut a = args.to_vec();
+    a.extend(["--all-hosts", "--ssh-config", cfg]);
+    sb.topo(&a)
+}
+
+fn all_ok(sb: &Sandbox, hosts: &Hosts, args: &[&str]) -> String {
+    let out = all(sb, hosts, args);
+    assert!(
+        out.status.success(),
+        "topo {args:?} --all-hosts failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// What a lab could leave on host `i`.
+fn residue(sb: &Sandbox, hosts: &Hosts, i: usize) -> String {
+    hosts.sh_ok(sb, i, "ip netns list; ip -o link show | grep -v -e ': lo:' -e ': eth0@'; nft list tables; ls -A /run/topo; ip route show proto 157")
+}
+
+/// ssh processes this test's runs left (they name its ssh config).
+fn ssh_left(sb: &Sandbox, hosts: &Hosts) -> String {
+    let cfg = hosts.ssh_config.display();
+    text(
+        &sb.sh(&format!("pgrep -af -- '-F {cfg}' | grep -v pgrep"))
+            .stdout,
+    )
+}
+
+#[test]
+fn two_hosts_apply_everywhere_and_route_between_them() {
+    let Some(sb) = Sandbox::new() else { return };
+    let hosts = sb.hosts(2);
+    let bin = topo_bin();
+    let lab = sb.lab("mh.yaml", &two_hosts(bin.to_str().unwrap()));
+    let before: Vec<usize> = (0..2).map(|i| hosts.connections(i)).collect();
+    let out = all_ok(&sb, &hosts, &["apply", &lab]);
+    assert!(
+        out.contains("Host h1:") && out.contains("Host h2:"),
+        "{out}"
+    );
+    assert!(out.contains("Apply complete on all 2 hosts"), "{out}");
+    // One ssh connection per host for the whole run, none left open.
+    for i in 0..2 {
+        assert_eq!(
+            hosts.connections(i) - before[i],
+            1,
+            "connections to h{}",
+            i + 1
+        );
+    }
+    assert_eq!(ssh_left(&sb, &hosts), "");
+    // At once, over the derived routes: a1 on h1 reaches b1 on h2.
+    hosts.sh_ok(&sb, 0, "ip netns exec a1 ping -c1 -W2 12.0.6.1");
+    hosts.sh_ok(&sb, 1, "ip netns exec c1 ping -c1 -W2 10.9.0.1");
+    // h2 masquerades its network, but not toward the lab: a1 sees b1 itself.
+    let seen = hosts.tcp_peer(
+        &sb,
+        (0, "a1"),
+        7001,
+        (1, "b1"),
+        "12.0.6.1".replace("6.1", "1.1").as_str(),
+    );
+    assert_eq!(seen, "12.0.6.1", "a1 saw b1 as {seen}");
+    // Each host's share only.
+    assert_eq!(
+        hosts.sh_ok(&sb, 0, "ip netns list | cut -d' ' -f1 | sort"),
+        "a1\na2\n"
+    );
+    assert_eq!(
+        hosts.sh_ok(&sb, 1, "ip netns list | cut -d' ' -f1 | sort"),
+        "b1\nc1\n"
+    );
+    // Applied again: nothing to do anywhere.
+    let out = all(&sb, &hosts, &["plan", &lab, "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let json = all_ok(&sb, &hosts, &["plan", &lab, "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for h in ["h1", "h2"] {
+        assert_eq!(
+            doc["hosts"][h]["actions"].as_array().unwrap().len(),
+            0,
+            "{json}"
+        );
+    }
+    all_ok(&sb, &hosts, &["destroy", &lab]);
+    for i in 0..2 {
+        assert_eq!(residue(&sb, &hosts, i), "", "h{} keeps something", i + 1);
+    }
+    assert_eq!(ssh_left(&sb, &hosts), "");
+}

@@ -153,7 +153,8 @@ impl Fleet {
                 .map(|(i, t)| {
                     let dir = dir.path();
                     s.spawn(move || {
-                        let ssh = Ssh::open(&t.host, &t.ssh, config, &dir.join(i.to_string()))?;
+                        let ssh =
+                            Ssh::open(&t.host, &t.ssh, config, &dir.join(format!("{i}.ctl")))?;
                         Ok(Conn {
                             host: t.host.clone(),
                             ssh,

@@ -41,17 +41,18 @@ pub struct Ssh {
 
 impl Ssh {
     /// Opens the master to `dest` (what OpenSSH takes: `user@address` or a
-    /// name from the ssh config) for `host`, its control socket in `dir`.
+    /// name from the ssh config) for `host`, its control socket at `control`
+    /// (a short path: a socket's path has at most 107 bytes).
     pub fn open(
         host: &str,
         dest: &str,
         config: Option<&Path>,
-        dir: &Path,
+        control: &Path,
     ) -> Result<Ssh, SshError> {
         let mut s = Ssh {
             host: host.to_string(),
             dest: dest.to_string(),
-            control: dir.join(format!("{host}.ctl")),
+            control: control.to_path_buf(),
             config: config.map(Path::to_path_buf),
             started: 0,
         };
