@@ -15,7 +15,7 @@ pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE}
 pub use devices::{IdValue, TapSpec, VxlanSpec};
 pub use hosts::{MachineSpec, Share};
 pub use load::{load_str, LoadError};
-pub use scalars::{PortValue, SysctlValue};
+pub use scalars::{PortValue, Prefixes, SysctlValue};
 
 use schemars::JsonSchema;
 use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
@@ -320,7 +320,7 @@ pub struct NatSpec {
     #[serde(default)]
     #[schemars(with = "Vec<MasqueradeSpec>")]
     pub masquerade: Vec<S<MasqueradeSpec>>,
-    /// `iptables -t nat -A POSTROUTING -s SOURCE [-o OUT] -j SNAT --to-source TO`.
+    /// `iptables -t nat -A POSTROUTING -s SOURCE [-o OUT] [! -d EXCLUDE] -j SNAT --to-source TO`.
     #[serde(default)]
     #[schemars(with = "Vec<SnatSpec>")]
     pub snat: Vec<S<SnatSpec>>,
@@ -340,10 +340,10 @@ pub struct MasqueradeSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub out: Option<S<String>>,
-    /// Not for traffic to this prefix (`! -d`), e.g. the lab's own subnet.
+    /// Not for traffic to these prefixes (`! -d`): one prefix or a list. Default: the source prefix itself; `[]` excludes nothing.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub exclude: Option<S<String>>,
+    #[schemars(with = "Option<Prefixes>")]
+    pub exclude: Option<S<Prefixes>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -359,6 +359,10 @@ pub struct SnatSpec {
     /// The new source: an address or a range `192.168.5.3-192.168.5.5`.
     #[schemars(with = "String")]
     pub to: S<String>,
+    /// Not for traffic to these prefixes (`! -d`): one prefix or a list, e.g. the source subnet itself. Default: none.
+    #[serde(default)]
+    #[schemars(with = "Option<Prefixes>")]
+    pub exclude: Option<S<Prefixes>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -145,6 +145,9 @@ struct Builder<'a> {
     /// link's `mtu:` (else the interface's own), for the check that a
     /// veth's ends agree.
     mtu_from: BTreeMap<IfRef, (Pos, bool)>,
+    /// A share of a lab across machines: every subnet of the lab, which
+    /// masquerade leaves alone.
+    lab_subnets: Vec<IpNet>,
 }
 
 impl<'a> Builder<'a> {
@@ -167,6 +170,7 @@ impl<'a> Builder<'a> {
             masquerade: BTreeMap::new(),
             nft: State::new(),
             mtu_from: BTreeMap::new(),
+            lab_subnets: Vec::new(),
         }
     }
 
@@ -186,6 +190,10 @@ impl<'a> Builder<'a> {
             self.err(Pos::of(&spec.name), p, "write e.g. `name: lab1`");
         }
         self.declared = declared_addresses(spec);
+        self.lab_subnets = spec
+            .share
+            .as_ref()
+            .map_or_else(Vec::new, |s| s.lab_subnets.clone());
         self.collect_nodes(spec);
         self.collect_bridges(spec);
         self.collect_networks(spec);

@@ -49,6 +49,7 @@ impl Builder<'_> {
                 node_address: &node_address,
                 knows_interface: &knows_interface,
                 forwards,
+                lab_subnets: &self.lab_subnets,
             };
             let compiled = nat::compile(&cx, nat_spec, fw, &extra);
             self.diags.extend(compiled.diags);

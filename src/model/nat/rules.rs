@@ -18,12 +18,8 @@ pub(super) fn masquerade(
     }
     // Traffic that stays inside the source subnet never needs masquerading,
     // and with br_netfilter loaded bridged packets would otherwise be caught.
-    let ex = match &m.value.exclude {
-        Some(ex) => prefix(c, ex, "exclude")?,
-        None => source,
-    };
-    text += &format!(" not to {ex}");
-    expr.push(daddr_not(ex));
+    let ex = with_lab(cx, source, exclusions(c, &m.value.exclude, vec![source])?);
+    exclusion_rule(&ex, &mut text, &mut expr);
     expr.push(json!({"masquerade": null}));
     Some((text, expr))
 }
@@ -62,6 +58,10 @@ pub(super) fn snat(
         text += &format!(" out {out}");
         expr.push(ifname("oifname", &out));
     }
+    // SNAT has never excluded anything by itself: its rules keep meaning
+    // what they meant.
+    let ex = exclusions(c, &s.value.exclude, Vec::new())?;
+    exclusion_rule(&ex, &mut text, &mut expr);
     let addr = if a == b {
         json!(a.to_string())
     } else {
