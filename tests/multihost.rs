@@ -162,3 +162,186 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
     }
     assert_eq!(ssh_left(&sb, &hosts), "");
 }
+
+/// Four hosts, a network on each; host 3's topo is a wrapper that injects
+/// a fault into apply while `fault` exists, and host 4's claims another
+/// version while `version` exists.
+fn four_hosts(sb: &Sandbox, extra: bool) -> String {
+    let bin = topo_bin();
+    let dir = sb.dir.path();
+    let wrap = |name: &str, script: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, script).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&p)
+            .status()
+            .unwrap();
+        p.display().to_string()
+    };
+    let fault = dir.join("fault").display().to_string();
+    let version = dir.join("version").display().to_string();
+    let bin = bin.display();
+    let w3 = wrap(
+        "topo3",
+        format!("#!/bin/sh\n[ -e {fault} ] && export TOPO_TEST_FAULT_AT=1\nexec {bin} \"$@\"\n"),
+    );
+    let w4 = wrap(
+        "topo4",
+        format!("#!/bin/sh\nif [ -e {version} ] && [ \"$1\" = --version ]; then echo 'topo 0.0.1-other'; exit 0; fi\nexec {bin} \"$@\"\n"),
+    );
+    let mut lab = String::from("name: mh4\nhosts:\n");
+    for i in 1..=4 {
+        let topo = match i {
+            3 => w3.clone(),
+            4 => w4.clone(),
+            _ => bin.to_string(),
+        };
+        lab += &format!("  h{i}: {{ address: 192.168.0.{i}, ssh: h{i}, topo: {topo} }}\n");
+    }
+    lab += "networks:\n";
+    for i in 1..=4 {
+        let y = if extra {
+            format!(", y{i}")
+        } else {
+            String::new()
+        };
+        lab += &format!("  n{i}: {{ host: h{i}, subnet: 12.0.{i}.0/24, nodes: [x{i}{y}] }}\n");
+    }
+    lab
+}
+
+/// Namespaces on each of the four hosts.
+fn namespaces(sb: &Sandbox, hosts: &Hosts) -> Vec<String> {
+    (0..4)
+        .map(|i| hosts.sh_ok(sb, i, "ip netns list | cut -d' ' -f1 | sort | tr '\\n' ' '"))
+        .collect()
+}
+
+#[test]
+fn four_hosts_are_applied_everywhere_or_nowhere() {
+    let Some(sb) = Sandbox::new() else { return };
+    let hosts = sb.hosts(4);
+    let base = sb.lab("base.yaml", &four_hosts(&sb, false));
+    let edit = sb.lab("edit.yaml", &four_hosts(&sb, true));
+    all_ok(&sb, &hosts, &["apply", &base]);
+    // Every node reaches every other host's node at once.
+    for i in 1..=4 {
+        let pings: Vec<String> = (1..=4)
+            .filter(|j| *j != i)
+            .map(|j| format!("ip netns exec x{i} ping -c1 -W2 12.0.{j}.1"))
+            .collect();
+        hosts.sh_ok(&sb, i - 1, &pings.join(" && "));
+    }
+    let applied = namespaces(&sb, &hosts);
+    assert_eq!(applied, ["x1 ", "x2 ", "x3 ", "x4 "]);
+
+    // A fault on the third host: every host ends where it was.
+    std::fs::write(sb.dir.path().join("fault"), "").unwrap();
+    let out = all(&sb, &hosts, &["apply", &edit]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("h3: rolled back: apply failed at"), "{said}");
+    assert!(said.contains("injected fault"), "{said}");
+    for h in ["h1", "h2", "h4"] {
+        assert!(
+            said.contains(&format!("{h}: rolled back: rolled back")),
+            "{h}: {said}"
+        );
+    }
+    assert_eq!(namespaces(&sb, &hosts), applied);
+    let out = all(&sb, &hosts, &["plan", &base, "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    std::fs::remove_file(sb.dir.path().join("fault")).unwrap();
+
+    // Another topo on one host: refused before anything runs.
+    std::fs::write(sb.dir.path().join("version"), "").unwrap();
+    let out = all(&sb, &hosts, &["apply", &edit]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("host `h4` runs topo 0.0.1-other"), "{err}");
+    assert!(
+        err.contains(&format!("this machine topo {}", env!("CARGO_PKG_VERSION"))),
+        "{err}"
+    );
+    assert_eq!(namespaces(&sb, &hosts), applied);
+    std::fs::remove_file(sb.dir.path().join("version")).unwrap();
+
+    // A host that cannot be reached: the run fails before any change.
+    hosts.stop_sshd(&sb, 1);
+    let out = all(&sb, &hosts, &["apply", &edit]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot reach host `h2` over ssh (h2)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Connection refused"),
+        "ssh's own message: {err}"
+    );
+    assert_eq!(namespaces(&sb, &hosts), applied);
+    assert_eq!(ssh_left(&sb, &hosts), "");
+}
+
+#[test]
+fn one_host_runs_its_own_share_and_exec_reaches_any_node() {
+    let Some(sb) = Sandbox::new() else { return };
+    let hosts = sb.hosts(2);
+    let bin = topo_bin();
+    let bin = bin.to_str().unwrap();
+    let lab = sb.lab("mh.yaml", &two_hosts(bin));
+    // Without saying which host: refused, with what to write.
+    let out = sb.topo(&["plan", &lab]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("lab `mh` runs on hosts h1, h2: say which this is"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--host NAME") && err.contains("--all-hosts"),
+        "{err}"
+    );
+    let out = sb.topo(&["plan", &lab, "--host", "h9"]);
+    assert!(text(&out.stderr).contains("lab `mh` has no host `h9`"));
+    // On h2 itself, h2's share only; h1 is not asked.
+    let before = hosts.connections(0);
+    let plan = hosts.sh_ok(&sb, 1, &format!("{bin} plan {lab} --host h2"));
+    assert!(
+        plan.contains("+ netns b1") && plan.contains("+ netns c1"),
+        "{plan}"
+    );
+    assert!(!plan.contains("netns a1"), "{plan}");
+    assert!(
+        plan.contains("+ route 12.0.1.0/24 in host  (via 192.168.0.1)"),
+        "{plan}"
+    );
+    hosts.sh_ok(&sb, 1, &format!("{bin} apply {lab} --host h2"));
+    assert_eq!(hosts.connections(0), before);
+    assert_eq!(hosts.sh_ok(&sb, 0, "ip netns list"), "");
+    // exec from the sandbox runs on the node's host, input, output and
+    // exit code passed through.
+    let cfg = hosts.ssh_config.to_str().unwrap();
+    let out = sb.sh_ok(&format!(
+        "echo hello | {bin} exec {lab} b1 --ssh-config {cfg} -- sh -c 'cat; ip -4 -o addr show eth0'"
+    ));
+    assert!(
+        out.starts_with("hello\n") && out.contains("12.0.6.1/24"),
+        "{out}"
+    );
+    let out = sb.sh(&format!(
+        "{bin} exec {lab} c1 --ssh-config {cfg} -- sh -c 'exit 7'"
+    ));
+    assert_eq!(out.status.code(), Some(7));
+    // On the node's own host, with --host, exec runs there directly.
+    let out = hosts.sh_ok(
+        &sb,
+        1,
+        &format!("{bin} exec {lab} c1 --host h2 -- ip -o link show eth9"),
+    );
+    assert!(out.contains("eth9"), "{out}");
+    hosts.sh_ok(&sb, 1, &format!("{bin} destroy {lab} --host h2"));
+    assert_eq!(residue(&sb, &hosts, 1), "");
+    assert_eq!(ssh_left(&sb, &hosts), "");
+}

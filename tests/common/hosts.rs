@@ -154,8 +154,15 @@ impl Hosts {
     }
 
     /// Stops host `i`'s sshd: the host stays, but cannot be reached.
+    /// (By its unique config path: the pid file holds a pid of the
+    /// host's own PID namespace, which means another process out here.)
     pub fn stop_sshd(&self, sb: &Sandbox, i: usize) {
-        self.sh_ok(sb, i, "kill $(cat /run/sshd.pid)");
+        let cfg = self.dir.join(format!("sshd_h{}.conf", i + 1));
+        // The listener names itself `sshd: /usr/sbin/sshd -f CONFIG ...`.
+        sb.sh_ok(&format!(
+            "pkill -f '^sshd: /usr/sbin/sshd -f {} '",
+            cfg.display()
+        ));
     }
 
     /// A one-shot TCP server in node `server` of host `si` on `port`
