@@ -180,7 +180,7 @@ impl Hosts {
         let listen = format!(
             "ip netns exec {server} timeout 5 socat -u TCP-LISTEN:{port},reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'"
         );
-        let mut child = Command::new("nsenter")
+        let child = Command::new("nsenter")
             .args([
                 "--target",
                 &pid.to_string(),
