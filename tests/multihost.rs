@@ -108,13 +108,8 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
     );
     assert!(out.contains("Apply complete on all 2 hosts"), "{out}");
     // One ssh connection per host for the whole run, none left open.
-    for i in 0..2 {
-        assert_eq!(
-            hosts.connections(i) - before[i],
-            1,
-            "connections to h{}",
-            i + 1
-        );
+    for (i, b) in before.iter().enumerate() {
+        assert_eq!(hosts.connections(i) - b, 1, "connections to h{}", i + 1);
     }
     assert_eq!(ssh_left(&sb, &hosts), "");
     // At once, over the derived routes: a1 on h1 reaches b1 on h2.
