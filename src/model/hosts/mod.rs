@@ -5,13 +5,16 @@
 //! Every host computes its share from the whole file alone, so all hosts
 //! agree on addresses and VNIs without talking to each other.
 
+mod overlay;
 mod place;
 mod share;
 #[cfg(test)]
 mod tests;
+mod tunnels;
 
 pub use place::{place, HostInfo, Placement};
 pub use share::share;
+pub use tunnels::{Cross, Stretch};
 
 use crate::diag::Diagnostic;
 use crate::spec::LabSpec;

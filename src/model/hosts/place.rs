@@ -6,6 +6,7 @@
 //! network's bridge on the network's host. With one host everything is on
 //! it; with two or more, an object without a host is an error naming them.
 
+use super::tunnels::{Cross, Stretch};
 use crate::diag::{did_you_mean, Diagnostic, Pos};
 use crate::model::names::node_name_problem;
 use crate::spec::{LabSpec, NetworkMember, S};
@@ -33,7 +34,14 @@ pub struct Placement {
     pub nodes: BTreeMap<String, String>,
     /// Bridges of `bridges:` and the bridges of networks, by name.
     pub bridges: BTreeMap<String, String>,
+    /// Networks on one host.
     pub networks: BTreeMap<String, String>,
+    /// Networks stretched over several hosts.
+    pub stretched: BTreeMap<String, Stretch>,
+    /// Links whose ends are on two hosts.
+    pub cross: Vec<Cross>,
+    /// The UDP port of the lab's tunnels.
+    pub vxlan_port: u16,
 }
 
 impl Placement {
@@ -51,10 +59,10 @@ impl Placement {
 /// The underlay MTU when the file gives none.
 pub const DEFAULT_MTU: u32 = 1500;
 
-struct Placer<'a> {
-    spec: &'a LabSpec,
-    p: Placement,
-    diags: Vec<Diagnostic>,
+pub(super) struct Placer<'a> {
+    pub(super) spec: &'a LabSpec,
+    pub(super) p: Placement,
+    pub(super) diags: Vec<Diagnostic>,
 }
 
 /// Places every object of `spec` on its host; every problem at once.
@@ -72,6 +80,7 @@ pub fn place(spec: &LabSpec) -> Result<Placement, Vec<Diagnostic>> {
         pl.nodes();
         pl.bridges();
         pl.links();
+        pl.vnis();
     }
     if pl.diags.is_empty() {
         Ok(pl.p)
@@ -82,13 +91,43 @@ pub fn place(spec: &LabSpec) -> Result<Placement, Vec<Diagnostic>> {
 }
 
 impl Placer<'_> {
-    fn err(&mut self, pos: Pos, msg: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn err(&mut self, pos: Pos, msg: impl Into<String>, help: impl Into<String>) {
         self.diags.push(Diagnostic::error(pos, msg).help(help));
     }
 
-    /// `host:` on an object needs `hosts:` to say what it names.
+    /// `host:` on an object needs `hosts:` to say what it names; so do the
+    /// settings of tunnels between hosts.
     fn no_hosts(&mut self) {
         let s = self.spec;
+        let needs = |what: &str| {
+            format!("{what} is for a lab across machines, and the file has no `hosts:`")
+        };
+        if let Some(p) = &s.vxlan_port {
+            let msg = needs("`vxlan_port:`");
+            self.err(
+                Pos::of(p),
+                msg,
+                "remove it, or list the machines under `hosts:`",
+            );
+        }
+        for (name, net) in &s.networks {
+            if let Some(h) = &net.value.hosts {
+                let msg = needs(&format!("network `{name}` stretched over `hosts:`"));
+                self.err(
+                    Pos::of(h),
+                    msg,
+                    "remove `hosts:` from the network, or list the machines at the top of the file",
+                );
+            }
+            if let Some(v) = &net.value.vni {
+                let msg = needs(&format!("the `vni:` of network `{name}`"));
+                self.err(
+                    Pos::of(v),
+                    msg,
+                    "remove it: a network on one machine needs no VNI",
+                );
+            }
+        }
         let stray = s
             .nodes
             .iter()
@@ -186,7 +225,7 @@ impl Placer<'_> {
     }
 
     /// The host `h` names, or an error at it.
-    fn known(&mut self, h: &S<String>) -> Option<String> {
+    pub(super) fn known(&mut self, h: &S<String>) -> Option<String> {
         if self.spec.hosts.contains_key(&h.value) {
             return Some(h.value.clone());
         }
@@ -220,6 +259,13 @@ impl Placer<'_> {
     fn networks(&mut self) {
         let s = self.spec;
         for (name, net) in &s.networks {
+            if net.value.hosts.is_some() {
+                self.stretched(name, net);
+                continue;
+            }
+            if let Some(v) = &net.value.vni {
+                self.err(Pos::of(v), format!("network `{name}` is on one host: it has no VNI"), "remove `vni:`, or stretch the network over several hosts with `hosts: [h1, h2]`");
+            }
             let host = match &net.value.host {
                 Some(h) => self.known(h),
                 None => self.only_host(Pos::of(net), &format!("network `{name}`")),
@@ -308,6 +354,7 @@ impl Placer<'_> {
             };
             self.p.nodes.insert(name, host);
         }
+        self.stretched_members();
     }
 
     fn bridges(&mut self) {
@@ -359,9 +406,10 @@ impl Placer<'_> {
         }
     }
 
-    /// Every link has a host at one end at least.
+    /// Every link has a host at one end at least; one whose ends are on
+    /// two hosts is carried by a tunnel.
     fn links(&mut self) {
-        for link in &self.spec.links {
+        for (k, link) in self.spec.links.iter().enumerate() {
             let eps = &link.value.endpoints;
             let hosts: Vec<Option<String>> = eps
                 .iter()
@@ -369,11 +417,7 @@ impl Placer<'_> {
                 .collect();
             if let [Some(a), Some(b)] = &hosts[..] {
                 if a != b {
-                    self.err(
-                        Pos::of(link),
-                        format!("this link joins host `{a}` and host `{b}`"),
-                        "links join objects of one host; to join nodes on two hosts, put them in a network on both (`hosts: [h1, h2]`)",
-                    );
+                    self.cross(k, [(a.clone(), &eps[0]), (b.clone(), &eps[1])]);
                 }
             }
             if eps.len() == 2 && hosts.iter().all(Option::is_none) {

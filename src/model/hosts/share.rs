@@ -8,8 +8,8 @@
 
 use super::place::Placement;
 use crate::spec::{
-    CheckSpec, FilterRuleSpec, HostSpec, LabSpec, NetworkMember, RouteSpec, Share, SysctlValue,
-    TestsSpec, S,
+    CheckSpec, FilterRuleSpec, HostSpec, LabSpec, NetworkMember, PortValue, RouteSpec, Share,
+    SysctlValue, TestsSpec, S,
 };
 use ipnet::IpNet;
 use std::collections::BTreeSet;
@@ -46,7 +46,9 @@ pub fn share(spec: &LabSpec, p: &Placement, host: &str) -> LabSpec {
         .retain(|i, _| host_ends.contains(i.as_str()));
     derive_routes(spec, p, host, &mut h.value);
     forwarding(spec, &lab_subnets, &mut h.value);
+    tunnel_accepts(p, host, &mut h.value);
     s.host = Some(h);
+    super::overlay::add(spec, p, host, &mut s);
     if let Some(t) = &mut s.tests {
         let keep = |c: &S<CheckSpec>| names(spec, &c.value).all(|n| on(p.nodes.get(n)));
         match &mut t.value {
@@ -142,6 +144,43 @@ fn forwarding(spec: &LabSpec, lab: &[IpNet], h: &mut HostSpec) {
                 fw.defined,
             ));
         }
+    }
+}
+
+/// Where the host filters its input, the tunnels from the other hosts
+/// are let in (UDP to the lab's VXLAN port from each other host).
+fn tunnel_accepts(p: &Placement, host: &str, h: &mut HostSpec) {
+    let Some(fw) = &mut h.firewall else { return };
+    let tunnels = p
+        .stretched
+        .values()
+        .any(|st| st.hosts.iter().any(|x| x == host))
+        || p.cross
+            .iter()
+            .any(|c| c.ends.iter().any(|(x, _)| x == host));
+    if !tunnels {
+        return;
+    }
+    let s = |v: String| S::new(v, fw.referenced, fw.defined);
+    for other in p.hosts.iter().filter(|(n, _)| *n != host).map(|(_, o)| o) {
+        fw.value.rules.push(S::new(
+            FilterRuleSpec {
+                chain: s("input".into()),
+                proto: Some(s("udp".into())),
+                port: Some(S::new(
+                    PortValue::One(p.vxlan_port.into()),
+                    fw.referenced,
+                    fw.defined,
+                )),
+                source: Some(s(other.address.to_string())),
+                destination: None,
+                in_: None,
+                out: None,
+                action: s("accept".into()),
+            },
+            fw.referenced,
+            fw.defined,
+        ));
     }
 }
 

@@ -193,11 +193,6 @@ fn every_placement_mistake_points_at_its_line() {
             8,
             "bridge `br` is in node `a` on host `h1`, not on `h2`",
         ),
-        (
-            "nodes:\n  a: { host: h1 }\n  b: { host: h2 }\nlinks:\n  - endpoints: [a:eth0, b:eth0]\n",
-            9,
-            "this link joins host `h1` and host `h2`",
-        ),
     ];
     for (tail, line, msg) in cases {
         let got = errors(&format!("{two}{tail}"));
@@ -236,4 +231,138 @@ fn every_placement_mistake_points_at_its_line() {
     let stray = errors("name: x\nnodes:\n  a: { host: h1 }\n");
     assert_eq!(stray[0].0, 3);
     assert!(stray[0].1.contains("the file has no `hosts:`"), "{stray:?}");
+}
+
+const STRETCHED: &str = "name: mega
+hosts:
+  h1: { address: 192.168.0.1 }
+  h2: { address: 192.168.0.2, mtu: 9000 }
+networks:
+  net1: { host: h1, subnet: 12.0.1.0/24, gateway: 12.0.1.200, nodes: [a1, a2] }
+  net6: { host: h2, subnet: 12.0.6.0/24, gateway: 12.0.6.200, nodes: [b1] }
+  stretched: { hosts: [h1, h2], subnet: 10.50.0.0/24, gateway: { host: h1, address: 10.50.0.254 }, nodes: [{ node: b1, interface: eth1 }, { node: a1, interface: eth1 }, { node: a2, interface: eth1, address: 10.50.0.1 }] }
+nodes:
+  c1: { host: h2 }
+links:
+  - endpoints: [a2:eth9, c1:eth9]
+";
+
+#[test]
+fn a_stretched_network_is_one_segment_that_every_host_computes_alike() {
+    let s = spec(STRETCHED);
+    let p = place(&s).unwrap();
+    let st = &p.stretched["stretched"];
+    assert_eq!(st.hosts, ["h1", "h2"]);
+    // The smallest underlay's MTU less the encapsulation.
+    assert_eq!(st.mtu, 1450);
+    // Fixed first, then in file order; the gateway is never handed out.
+    let addr = |n: &str| st.addresses[&(n.to_string(), "eth1".to_string())].to_string();
+    assert_eq!(
+        (addr("b1"), addr("a1"), addr("a2")),
+        ("10.50.0.2".into(), "10.50.0.3".into(), "10.50.0.1".into())
+    );
+    // Placement is a function of the file: the same twice.
+    let again = place(&s).unwrap();
+    assert_eq!(again.stretched["stretched"].vni, st.vni);
+    assert!(st.vni >= 4096);
+    assert_eq!(p.cross.len(), 1);
+    assert_ne!(p.cross[0].vni, st.vni);
+    for (host, share) in shares(&s).unwrap() {
+        let v = build(&share, &Prior::new()).unwrap_or_else(|d| panic!("{host}: {d:?}"));
+        let vx = &share.vxlans[&format!("vx{}", st.vni)].value;
+        let remote = if host == "h1" {
+            "192.168.0.2"
+        } else {
+            "192.168.0.1"
+        };
+        assert_eq!(
+            vx.remotes
+                .iter()
+                .map(|r| r.value.as_str())
+                .collect::<Vec<_>>(),
+            [remote]
+        );
+        assert_eq!(vx.port.as_ref().unwrap().value, 4789);
+        assert_eq!(vx.mtu.as_ref().unwrap().value, 1450);
+        let link_vx = &share.vxlans[&format!("vx{}", p.cross[0].vni)].value;
+        assert_eq!(
+            link_vx.bridge.as_ref().unwrap().value,
+            format!("xl{}", p.cross[0].vni)
+        );
+        let st_state = format!("{:?}", v.model.state);
+        match host.as_str() {
+            "h1" => {
+                // The gateway lives on h1's bridge.
+                assert!(st_state.contains("10.50.0.254/24"), "{host}");
+                assert!(st_state.contains("10.50.0.3/24") && st_state.contains("10.50.0.1/24"));
+                assert!(!st_state.contains("10.50.0.2/24"));
+            }
+            _ => {
+                assert!(
+                    !st_state.contains("10.50.0.254/24"),
+                    "h2's bridge carries no gateway"
+                );
+                assert!(st_state.contains("10.50.0.2/24"));
+                assert!(!st_state.contains("10.50.0.3/24"));
+            }
+        }
+        // No route to a stretched subnet: it is one segment everywhere.
+        let routes = &share.host.as_ref().unwrap().value.routes;
+        assert!(
+            routes
+                .iter()
+                .all(|r| !r.value.to.value.starts_with("10.50.")),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn every_tunnel_mistake_points_at_its_line() {
+    let two = "name: x\nhosts:\n  h1: { address: 10.0.0.1 }\n  h2: { address: 10.0.0.2 }\n";
+    let cases: &[(&str, u32, &str)] = &[
+        ("networks:\n  s: { hosts: [h1], subnet: 10.5.0.0/24 }\n", 6, "network `s` is stretched over 1 host(s)"),
+        ("networks:\n  s: { hosts: [h1, h1], subnet: 10.5.0.0/24 }\n", 6, "lists host `h1` twice"),
+        ("networks:\n  s: { host: h1, hosts: [h1, h2], subnet: 10.5.0.0/24 }\n", 6, "has both `host:` and `hosts:`"),
+        ("networks:\n  s: { hosts: [h1, h2], subnet: 10.5.0.0/24, gateway: 10.5.0.1 }\n", 6, "say which carries its gateway"),
+        ("networks:\n  s: { hosts: [h1, h2], subnet: 10.5.0.0/24, gateway: { host: h3, address: 10.5.0.1 } }\n", 6, "network `s` does not span host `h3`"),
+        ("networks:\n  s: { hosts: [h1, h2], subnet: 10.5.0.0/24, gateway: { host: h1, address: 10.6.0.1 } }\n", 6, "gateway 10.6.0.1 is not a usable address of 10.5.0.0/24"),
+        ("networks:\n  s: { hosts: [h1, h2], subnet: 10.5.0.0/24, mtu: 1500 }\n", 6, "has mtu 1500, but its VXLAN overlay carries at most 1450"),
+        ("networks:\n  s: { hosts: [h1, h2], subnet: 10.5.0.0/24, nodes: [a] }\n", 6, "node `a` is on no host: a stretched network does not say which"),
+        ("networks:\n  s: { host: h1, subnet: 10.5.0.0/24, vni: 7 }\n", 6, "network `s` is on one host: it has no VNI"),
+        (
+            "networks:\n  s: { hosts: [h1, h2], subnet: 10.5.0.0/24, vni: 7 }\n  t: { hosts: [h1, h2], subnet: 10.6.0.0/24, vni: 7 }\n",
+            7,
+            "VNI 7 is another network's too",
+        ),
+        (
+            "nodes:\n  a: { host: h1 }\n  b: { host: h2 }\nlinks:\n  - { endpoints: [a:eth0, b:eth0], mtu: 9000 }\n",
+            9,
+            "this link between hosts `h1` and `h2` has mtu 9000",
+        ),
+    ];
+    for (tail, line, msg) in cases {
+        let got = errors(&format!("{two}{tail}"));
+        assert!(
+            got.iter().any(|(l, m)| l == line && m.contains(msg)),
+            "{tail}: expected line {line} `{msg}`, got {got:?}"
+        );
+    }
+    let alone = errors("name: x\nvxlan_port: 4790\nnetworks:\n  s: { subnet: 10.5.0.0/24, hosts: [a, b], vni: 3 }\n");
+    let lines: Vec<u32> = alone.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [2, 4, 4], "{alone:?}");
+}
+
+#[test]
+fn derived_vnis_stay_put_when_other_segments_come_and_go() {
+    use super::tunnels::derive_vni;
+    use std::collections::BTreeSet;
+    let none = BTreeSet::new();
+    let a = derive_vni("lab", "network a", &none);
+    assert_eq!(a, derive_vni("lab", "network a", &none));
+    assert_ne!(a, derive_vni("other", "network a", &none));
+    // Taken: the next free one, wrapping inside the range.
+    let taken: BTreeSet<u32> = [a, a + 1].into();
+    assert_eq!(derive_vni("lab", "network a", &taken), a + 2);
+    assert!((4096..1 << 24).contains(&a));
 }
