@@ -340,3 +340,93 @@ fn one_host_runs_its_own_share_and_exec_reaches_any_node() {
     assert_eq!(residue(&sb, &hosts, 1), "");
     assert_eq!(ssh_left(&sb, &hosts), "");
 }
+
+/// The issue's lab: a network on each host, one stretched over both, and
+/// a link between nodes of the two hosts.
+fn stretched(bin: &str) -> String {
+    format!(
+        "name: mega
+hosts:
+  h1: {{ address: 192.168.0.1, ssh: h1, topo: {bin} }}
+  h2: {{ address: 192.168.0.2, ssh: h2, topo: {bin} }}
+networks:
+  net1: {{ host: h1, subnet: 12.0.1.0/24, gateway: 12.0.1.200, nodes: [a1, a2] }}
+  net6: {{ host: h2, subnet: 12.0.6.0/24, gateway: 12.0.6.200, nodes: [b1] }}
+  stretched: {{ hosts: [h1, h2], subnet: 10.50.0.0/24, nodes: [{{ node: a1, interface: eth1 }}, {{ node: b1, interface: eth1 }}] }}
+nodes:
+  c1: {{ host: h2, interfaces: {{ eth9: {{ addresses: [10.60.0.2/24] }} }} }}
+  a2: {{ interfaces: {{ eth9: {{ addresses: [10.60.0.1/24] }} }} }}
+links:
+  - endpoints: [a2:eth9, c1:eth9]
+"
+    )
+}
+
+#[test]
+fn stretched_networks_and_links_between_hosts_carry_full_frames_at_once() {
+    let Some(sb) = Sandbox::new() else { return };
+    let hosts = sb.hosts(2);
+    let bin = topo_bin();
+    let lab = sb.lab("mega.yaml", &stretched(bin.to_str().unwrap()));
+    all_ok(&sb, &hosts, &["apply", &lab]);
+    // One segment: a1 (10.50.0.1, on h1) and b1 (10.50.0.2, on h2) see
+    // each other's MAC, at once; a full-size frame fits (overlay 1450).
+    hosts.sh_ok(
+        &sb,
+        0,
+        "ip netns exec a1 ping -c1 -W2 -M do -s 1422 10.50.0.2",
+    );
+    let neigh = hosts.sh_ok(&sb, 0, "ip -n a1 neigh show 10.50.0.2");
+    let b1_mac = hosts.sh_ok(&sb, 1, "ip -n b1 -br link show eth1 | awk '{print $3}'");
+    assert!(
+        neigh.contains(b1_mac.trim()),
+        "ARP across the tunnel: {neigh} vs {b1_mac}"
+    );
+    // One byte more does not fit, and says so (no silent loss).
+    let too_big = hosts.sh(
+        &sb,
+        0,
+        "ip netns exec a1 ping -c1 -W1 -M do -s 1423 10.50.0.2",
+    );
+    assert!(!too_big.status.success());
+    // The link between hosts, over its own tunnel, full size too.
+    hosts.sh_ok(
+        &sb,
+        0,
+        "ip netns exec a2 ping -c1 -W2 -M do -s 1422 10.60.0.2",
+    );
+    hosts.sh_ok(&sb, 1, "ip netns exec c1 ping -c1 -W2 10.60.0.1");
+    // Every interface of the segment has the overlay's MTU.
+    for (i, node, dev) in [
+        (0, "a1", "eth1"),
+        (1, "b1", "eth1"),
+        (0, "a2", "eth9"),
+        (1, "c1", "eth9"),
+    ] {
+        let mtu = hosts.sh_ok(&sb, i, &format!("ip -n {node} -o link show {dev}"));
+        assert!(mtu.contains("mtu 1450"), "{node}:{dev}: {mtu}");
+    }
+    // Learning off, one forwarding entry per remote host.
+    let vx = hosts.sh_ok(&sb, 0, "ip -d -j link show type vxlan");
+    let doc: serde_json::Value = serde_json::from_str(&vx).unwrap();
+    assert_eq!(doc.as_array().unwrap().len(), 2, "{vx}");
+    for d in doc.as_array().unwrap() {
+        let info = &d["linkinfo"]["info_data"];
+        assert_eq!(info["port"], 4789, "{vx}");
+        assert_eq!(info["learning"], false, "{vx}");
+        assert_eq!(d["mtu"], 1450, "{vx}");
+    }
+    // Both hosts planned alike: applied again, nothing to do anywhere.
+    let out = all(&sb, &hosts, &["plan", &lab, "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    all_ok(&sb, &hosts, &["destroy", &lab]);
+    for i in 0..2 {
+        assert_eq!(residue(&sb, &hosts, i), "", "h{} keeps something", i + 1);
+    }
+}
