@@ -119,3 +119,27 @@ pub(crate) fn host_unsaid(spec: &spec::LabSpec) -> Error {
         hosts.join(", ")
     ))
 }
+
+impl Loaded {
+    /// Every lab the file is: itself, or for a lab across machines each
+    /// host's share (host name first), in host order.
+    pub fn shares(&self) -> Result<Vec<(Option<String>, Loaded)>, Error> {
+        if self.spec.hosts.is_empty() {
+            return Ok(vec![(None, self.clone())]);
+        }
+        let p =
+            crate::model::hosts::place(&self.spec).map_err(|d| Error::Invalid(self.report(d)))?;
+        Ok(p.hosts
+            .keys()
+            .map(|h| {
+                let spec = crate::model::hosts::share(&self.spec, &p, h);
+                let l = Loaded {
+                    file: self.file.clone(),
+                    text: self.text.clone(),
+                    spec,
+                };
+                (Some(h.clone()), l)
+            })
+            .collect())
+    }
+}

@@ -34,6 +34,7 @@ use observe::Observed;
 use plan::{Plan, PlanError};
 
 /// A lab file read and parsed.
+#[derive(Clone)]
 pub struct Loaded {
     pub file: String,
     pub text: String,

@@ -233,22 +233,40 @@ fn four_hosts_are_applied_everywhere_or_nowhere() {
 
     // A plan saved for every host applies exactly, or is refused whole.
     let saved = sb.dir.path().join("plans.json").display().to_string();
-    let out = all(&sb, &hosts, &["plan", &edit, "-o", &saved, "--detailed-exitcode"]);
-    assert_eq!(out.status.code(), Some(2), "changes pending: {}", text(&out.stderr));
+    let out = all(
+        &sb,
+        &hosts,
+        &["plan", &edit, "-o", &saved, "--detailed-exitcode"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "changes pending: {}",
+        text(&out.stderr)
+    );
     hosts.sh_ok(&sb, 1, "ip netns add y2");
     let out = all(&sb, &hosts, &["apply", &saved]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     let said = format!("{}{err}", text(&out.stdout));
-    assert!(said.contains("h2: not applied, nothing changed: the saved plan is stale"), "{said}");
+    assert!(
+        said.contains("h2: not applied, nothing changed: the saved plan is stale"),
+        "{said}"
+    );
     assert!(said.contains("netns y2"), "names the stale object: {said}");
     for h in ["h1", "h3", "h4"] {
-        assert!(said.contains(&format!("{h}: not applied, nothing changed")), "{said}");
+        assert!(
+            said.contains(&format!("{h}: not applied, nothing changed")),
+            "{said}"
+        );
     }
     assert_eq!(namespaces(&sb, &hosts), ["x1 ", "x2 y2 ", "x3 ", "x4 "]);
     hosts.sh_ok(&sb, 1, "ip netns del y2");
     all_ok(&sb, &hosts, &["apply", &saved]);
-    assert_eq!(namespaces(&sb, &hosts), ["x1 y1 ", "x2 y2 ", "x3 y3 ", "x4 y4 "]);
+    assert_eq!(
+        namespaces(&sb, &hosts),
+        ["x1 y1 ", "x2 y2 ", "x3 y3 ", "x4 y4 "]
+    );
     hosts.sh_ok(&sb, 3, "ip netns exec y4 ping -c1 -W2 12.0.1.2");
     all_ok(&sb, &hosts, &["apply", &base]);
     assert_eq!(namespaces(&sb, &hosts), applied);

@@ -7,23 +7,8 @@ use std::io::IsTerminal;
 
 pub(super) fn run(file: &str, out: Output) -> Result<i32, Error> {
     let whole = crate::load(file)?;
-    let shares: Vec<(Option<String>, crate::Loaded)> = match out.host {
-        None if !whole.spec.hosts.is_empty() => {
-            let p = crate::model::hosts::place(&whole.spec)
-                .map_err(|d| Error::Invalid(whole.report(d)))?;
-            p.hosts
-                .keys()
-                .map(|h| {
-                    let spec = crate::model::hosts::share(&whole.spec, &p, h);
-                    let l = crate::Loaded {
-                        file: whole.file.clone(),
-                        text: whole.text.clone(),
-                        spec,
-                    };
-                    (Some(h.clone()), l)
-                })
-                .collect()
-        }
+    let shares = match out.host {
+        None => whole.shares()?,
         host => vec![(host.map(str::to_string), whole.for_host(host)?)],
     };
     let mut parts = Vec::new();

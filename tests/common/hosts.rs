@@ -29,7 +29,8 @@ pub fn underlay(i: usize) -> String {
 
 impl Sandbox {
     /// `n` simulated hosts named h1..hN, reachable over ssh as those names
-    /// with `ssh -F hosts.ssh_config`.
+    /// (or their addresses) with `ssh -F hosts.ssh_config`, where `topo` on
+    /// the PATH is the topo under test.
     pub fn hosts(&self, n: usize) -> Hosts {
         let dir = self.dir.path();
         let keygen = |file: &str| {
@@ -57,9 +58,10 @@ impl Sandbox {
             std::fs::write(
                 &cfg,
                 format!(
-                    "Port 22\nListenAddress {addr}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile /run/sshd.pid\nPrintMotd no\n",
+                    "Port 22\nListenAddress {addr}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile /run/sshd.pid\nPrintMotd no\nSetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin\n",
                     host_key.display(),
-                    authorized.display()
+                    authorized.display(),
+                    super::topo_bin().parent().expect("topo's folder").display()
                 ),
             )
             .expect("sshd config");
@@ -105,7 +107,7 @@ impl Sandbox {
                  && ip link set {name}-ul master ul0 && ip link set {name}-ul up"
             ));
             ssh_config += &format!(
-                "Host {name}\n  HostName {addr}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n  ConnectTimeout 5\n",
+                "Host {name} {addr}\n  HostName {addr}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n  ConnectTimeout 5\n",
                 client_key.display()
             );
             holders.push(holder);

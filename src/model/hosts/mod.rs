@@ -5,6 +5,7 @@
 //! Every host computes its share from the whole file alone, so all hosts
 //! agree on addresses and VNIs without talking to each other.
 
+mod checks;
 mod overlay;
 mod place;
 mod share;

@@ -42,6 +42,8 @@ pub struct Placement {
     pub cross: Vec<Cross>,
     /// The UDP port of the lab's tunnels.
     pub vxlan_port: u16,
+    /// Bridges of networks on several hosts, one each, by one name.
+    pub on_several: std::collections::BTreeSet<String>,
 }
 
 impl Placement {
@@ -81,6 +83,7 @@ pub fn place(spec: &LabSpec) -> Result<Placement, Vec<Diagnostic>> {
         pl.bridges();
         pl.links();
         pl.vnis();
+        pl.checks();
     }
     if pl.diags.is_empty() {
         Ok(pl.p)
@@ -272,13 +275,14 @@ impl Placer<'_> {
             };
             let Some(host) = host else { continue };
             let bridge = net.value.bridge.as_ref().map_or(name, |b| &b.value);
-            if let Some(other) = self.p.bridges.get(bridge).filter(|o| **o != host) {
-                let msg = format!("bridge `{bridge}` of network `{name}` is on host `{host}`, and also on `{other}`");
-                self.err(
-                    Pos::of(net),
-                    msg,
-                    "give each host's network a bridge of its own (`bridge: NAME`)",
-                );
+            // Each host's network may have a bridge of the same name (seed
+            // 000's megaNet on every host); a link cannot name such a one.
+            if self.p.bridges.get(bridge).is_some_and(|o| *o != host)
+                || self.p.on_several.contains(bridge)
+            {
+                self.p.bridges.remove(bridge);
+                self.p.on_several.insert(bridge.clone());
+                self.p.networks.insert(name.clone(), host);
                 continue;
             }
             self.p.bridges.insert(bridge.clone(), host.clone());
@@ -411,6 +415,18 @@ impl Placer<'_> {
     fn links(&mut self) {
         for (k, link) in self.spec.links.iter().enumerate() {
             let eps = &link.value.endpoints;
+            if let Some(e) = eps.iter().find(|e| {
+                let owner = e.value.split_once(':').map_or(e.value.as_str(), |(o, _)| o);
+                self.p.on_several.contains(owner)
+            }) {
+                let msg = format!("`{}` names a bridge that several hosts have", e.value);
+                self.err(
+                    Pos::of(e),
+                    msg,
+                    "give the networks' bridges names of their own (`bridge: NAME`) to link to one",
+                );
+                continue;
+            }
             let hosts: Vec<Option<String>> = eps
                 .iter()
                 .map(|e| self.p.endpoint_host(&e.value).map(str::to_string))

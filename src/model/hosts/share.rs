@@ -7,15 +7,19 @@
 //! from, so a problem with one points at what the user wrote.
 
 use super::place::Placement;
-use crate::spec::{
-    CheckSpec, FilterRuleSpec, HostSpec, LabSpec, NetworkMember, PortValue, RouteSpec, Share,
-    SysctlValue, TestsSpec, S,
-};
+use crate::spec::{FilterRuleSpec, HostSpec, LabSpec, PortValue, RouteSpec, Share, SysctlValue, S};
 use ipnet::IpNet;
 use std::collections::BTreeSet;
 
 /// `spec` as host `host` runs it. `p` is `place(spec)`.
 pub fn share(spec: &LabSpec, p: &Placement, host: &str) -> LabSpec {
+    let mut s = objects(spec, p, host);
+    super::checks::for_host(spec, p, host, &mut s);
+    s
+}
+
+/// The share without its checks (which need the other hosts' shares).
+pub(super) fn objects(spec: &LabSpec, p: &Placement, host: &str) -> LabSpec {
     let on = |h: Option<&String>| h.is_some_and(|h| h == host);
     let mut s = spec.clone();
     s.nodes.retain(|n, _| on(p.nodes.get(n)));
@@ -49,13 +53,7 @@ pub fn share(spec: &LabSpec, p: &Placement, host: &str) -> LabSpec {
     tunnel_accepts(p, host, &mut h.value);
     s.host = Some(h);
     super::overlay::add(spec, p, host, &mut s);
-    if let Some(t) = &mut s.tests {
-        let keep = |c: &S<CheckSpec>| names(spec, &c.value).all(|n| on(p.nodes.get(n)));
-        match &mut t.value {
-            TestsSpec::List(checks) => checks.retain(keep),
-            TestsSpec::Detailed(d) => d.checks.retain(keep),
-        }
-    }
+    s.tests = None;
     s.share = Some(Share {
         host: host.to_string(),
         lab_subnets,
@@ -182,34 +180,4 @@ fn tunnel_accepts(p: &Placement, host: &str, h: &mut HostSpec) {
             fw.defined,
         ));
     }
-}
-
-/// The node names a check names: its share is the host they are all on.
-fn names<'a>(spec: &'a LabSpec, c: &'a CheckSpec) -> impl Iterator<Item = &'a str> + 'a {
-    let target = |t: &'a S<String>| {
-        let t = t.value.as_str();
-        t.rsplit_once(':').map_or(t, |(n, _)| n)
-    };
-    c.from
-        .iter()
-        .chain(&c.ping)
-        .chain(&c.reaches)
-        .map(|s| s.value.as_str())
-        .chain(c.tcp.iter().chain(&c.udp).map(target))
-        .chain(
-            c.pingall
-                .iter()
-                .flat_map(|l| l.value.iter().map(|n| n.value.as_str())),
-        )
-        .filter(|n| spec.nodes.contains_key(*n) || member(spec, n))
-}
-
-/// A node named only by a network.
-fn member(spec: &LabSpec, n: &str) -> bool {
-    spec.networks.values().any(|net| {
-        net.value.nodes.iter().any(|m| match &m.value {
-            NetworkMember::Name(x) => x == n,
-            NetworkMember::Detailed(d) => d.node == n,
-        })
-    })
 }

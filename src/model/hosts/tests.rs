@@ -147,9 +147,9 @@ fn a_filtering_host_accepts_lab_traffic_after_its_own_rules() {
 }
 
 #[test]
-fn checks_go_to_the_host_of_every_node_they_name() {
+fn checks_run_on_the_host_they_start_from() {
     let text = format!(
-        "{TWO}tests:\n  - {{ from: a1, ping: a2 }}\n  - {{ from: b1, ping: c1 }}\n  - {{ from: a1, ping: b1 }}\n  - {{ from: a1, ping: 10.0.0.1 }}\n  - {{ pingall: [b1, c1] }}\n"
+        "{TWO}tests:\n  - {{ from: a1, ping: a2 }}\n  - {{ from: b1, ping: a1 }}\n  - {{ from: a1, ping: b1 }}\n  - {{ from: a1, ping: 10.0.0.1 }}\n  - {{ pingall: [a1, b1] }}\n"
     );
     let s = spec(&text);
     let counts: Vec<(String, usize)> = shares(&s)
@@ -157,7 +157,24 @@ fn checks_go_to_the_host_of_every_node_they_name() {
         .into_iter()
         .map(|(h, sh)| (h, sh.tests.as_ref().unwrap().value.checks().len()))
         .collect();
-    assert_eq!(counts, [("h1".to_string(), 2), ("h2".to_string(), 2)]);
+    // h1: a1's three and a1 → b1 of pingall; h2: b1 → a1 twice.
+    assert_eq!(counts, [("h1".to_string(), 4), ("h2".to_string(), 2)]);
+    let h1 = &shares(&s).unwrap()[0].1;
+    let pings: Vec<String> = h1
+        .tests
+        .as_ref()
+        .unwrap()
+        .value
+        .checks()
+        .iter()
+        .map(|c| c.value.ping.as_ref().unwrap().value.clone())
+        .collect();
+    // b1 is on h2: named by the address h2's share gives it.
+    assert_eq!(pings, ["a2", "12.0.6.1", "10.0.0.1", "12.0.6.1"]);
+    for (h, sh) in shares(&s).unwrap() {
+        let v = build(&sh, &Prior::new()).unwrap_or_else(|d| panic!("{h}: {d:?}"));
+        crate::model::checks::resolve(&sh, &v.model).unwrap_or_else(|d| panic!("{h}: {d:?}"));
+    }
 }
 
 #[test]
