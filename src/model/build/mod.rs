@@ -148,6 +148,8 @@ struct Builder<'a> {
     /// A share of a lab across machines: every subnet of the lab, which
     /// masquerade leaves alone.
     lab_subnets: Vec<IpNet>,
+    /// A share of a lab across machines: the host it is of.
+    share_host: Option<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -171,6 +173,17 @@ impl<'a> Builder<'a> {
             nft: State::new(),
             mtu_from: BTreeMap::new(),
             lab_subnets: Vec::new(),
+            share_host: None,
+        }
+    }
+
+    /// The MAC of an interface the file sets none for. Across machines, the
+    /// host namespace's interfaces of one name (a stretched network's bridge
+    /// and VXLAN device on each host) must differ: the host's name goes in.
+    fn stable_mac(&self, link: &IfRef) -> Mac {
+        match (&self.share_host, &link.ns) {
+            (Some(h), Ns::Host) => Mac::stable(&format!("{}\0{h}", self.lab), link),
+            _ => Mac::stable(&self.lab, link),
         }
     }
 
@@ -194,6 +207,7 @@ impl<'a> Builder<'a> {
             .share
             .as_ref()
             .map_or_else(Vec::new, |s| s.lab_subnets.clone());
+        self.share_host = spec.share.as_ref().map(|s| s.host.clone());
         self.collect_nodes(spec);
         self.collect_bridges(spec);
         self.collect_networks(spec);

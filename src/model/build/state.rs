@@ -111,7 +111,7 @@ impl Builder<'_> {
                 IfKind::Tap(t) => Self::tap_state(link, t, &mut st),
                 IfKind::Vxlan(v) => Self::vxlan_state(link, v, &mut st),
             }
-            let mac = iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link));
+            let mac = iface.mac.unwrap_or_else(|| self.stable_mac(link));
             let me = Link {
                 up: true,
                 mtu: self.effective_mtu(link, iface),

@@ -284,8 +284,18 @@ fn a_stretched_network_is_one_segment_that_every_host_computes_alike() {
     assert!(st.vni >= 4096);
     assert_eq!(p.cross.len(), 1);
     assert_ne!(p.cross[0].vni, st.vni);
+    let mut bridge_macs = Vec::new();
     for (host, share) in shares(&s).unwrap() {
         let v = build(&share, &Prior::new()).unwrap_or_else(|d| panic!("{host}: {d:?}"));
+        // One segment: the bridge of each host has a MAC of its own.
+        let mac = v
+            .model
+            .state
+            .link
+            .iter()
+            .find(|(id, _)| id.link.ns == crate::model::Ns::Host && id.link.name == "stretched")
+            .map(|(_, l)| l.mac);
+        bridge_macs.push(mac.expect("the bridge's link"));
         let vx = &share.vxlans[&format!("vx{}", st.vni)].value;
         let remote = if host == "h1" {
             "192.168.0.2"
