@@ -30,6 +30,9 @@ pub const FIELDS: &[&str] = &[
     "taps",
     "vxlans",
     "tests",
+    "defaults",
+    "addressing",
+    "routing",
 ];
 
 /// The prefix of keys topo ignores.
@@ -69,6 +72,7 @@ impl<'de> Visitor<'de> for Top {
         let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
         let (mut links, mut networks, mut host, mut taps) = (None, None, None, None);
         let (mut vxlans, mut tests, mut hosts, mut vxlan_port) = (None, None, None, None);
+        let (mut defaults, mut addressing, mut routing) = (None, None, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
@@ -84,6 +88,9 @@ impl<'de> Visitor<'de> for Top {
                 "vxlan_port" => set(&mut vxlan_port, "vxlan_port", &mut map)?,
                 "tests" => set(&mut tests, "tests", &mut map)?,
                 "hosts" => set(&mut hosts, "hosts", &mut map)?,
+                "defaults" => set(&mut defaults, "defaults", &mut map)?,
+                "addressing" => set(&mut addressing, "addressing", &mut map)?,
+                "routing" => set(&mut routing, "routing", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -104,6 +111,9 @@ impl<'de> Visitor<'de> for Top {
             tests: tests.unwrap_or_default(),
             hosts: hosts.unwrap_or_default(),
             vxlan_port: vxlan_port.unwrap_or_default(),
+            defaults: defaults.unwrap_or_default(),
+            addressing: addressing.unwrap_or_default(),
+            routing: routing.unwrap_or_default(),
             share: None,
         })
     }
