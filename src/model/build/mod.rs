@@ -124,7 +124,7 @@ struct Builder<'a> {
     bridges: BTreeMap<String, Ns>,
     ifaces: BTreeMap<IfRef, Iface>,
     /// Subnets known for a bridge: its network's and its own addresses'.
-    bridge_subnets: BTreeMap<String, Vec<IpNet>>,
+    bridge_subnets: BTreeMap<IfRef, Vec<IpNet>>,
     routes: BTreeMap<Ns, BTreeMap<RouteKey, (Route, Pos)>>,
     sysctls: BTreeMap<Ns, BTreeMap<String, (String, Pos)>>,
     /// (node, is IPv4) that got a default route from a network.
@@ -300,6 +300,9 @@ enum Endpoint {
         bridge: String,
         ns: Ns,
         port: Option<String>,
+        /// Declared under its node (`NODE:BRIDGE`): its name is unique
+        /// only there, so ports made for it are named by the node.
+        scoped: bool,
     },
 }
 

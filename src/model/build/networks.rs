@@ -45,10 +45,8 @@ impl Builder<'_> {
             if !self.ensure_network_bridge(&bridge, bpos, on_bridge, mtu) {
                 continue;
             }
-            self.bridge_subnets
-                .entry(bridge.clone())
-                .or_default()
-                .push(subnet);
+            let at = IfRef::new(self.bridges[&bridge].clone(), &bridge);
+            self.bridge_subnets.entry(at).or_default().push(subnet);
             if let Some(m) = net.value.masquerade.as_ref().filter(|m| m.value) {
                 self.masquerade
                     .entry(self.bridges[&bridge].clone())
