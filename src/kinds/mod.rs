@@ -20,6 +20,7 @@ mod netns;
 mod route;
 mod rule;
 mod sysctl;
+mod uplink;
 mod veth;
 
 pub use address::{Address, AddressId};
@@ -30,6 +31,7 @@ pub use netns::{Netns, NetnsId};
 pub use route::{Route, RouteId};
 pub use rule::{Rule, RuleId};
 pub use sysctl::{Sysctl, SysctlId};
+pub use uplink::{Uplink, UplinkId};
 pub use veth::{Veth, VethId};
 
 use crate::apply::Exec;
@@ -151,6 +153,7 @@ kinds! {
     Bridge(BridgeId): bridge,
     Veth(VethId): veth,
     Link(LinkId): link,
+    Uplink(UplinkId): uplink,
     Address(AddressId): address,
     Route(RouteId): route,
     Sysctl(SysctlId): sysctl,

@@ -16,7 +16,7 @@ pub use facts::{
     Addr, BridgeOptions, Depth, Dump, Link, LinkSettings, Master, NewLink, Route, RouteSpec,
     RTPROT_TOPO,
 };
-pub use records::{LabState, Registry, Shared};
+pub use records::{LabState, Registry, Shared, UplinkRecord};
 
 use crate::model::{IfRef, Ns};
 use std::net::IpAddr;

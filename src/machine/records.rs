@@ -4,7 +4,7 @@
 //! apply), and the host sysctls several labs share. Plain data: each
 //! machine keeps them its own way.
 
-use crate::model::{Id, Ns, RouteKey};
+use crate::model::{Id, IfRef, Ns, RouteKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,6 +30,15 @@ pub struct LabState {
     /// successful apply: where it still matches, a plan's changes are drift.
     #[serde(default)]
     pub applied: BTreeMap<String, u64>,
+    /// Namespace → interface the lab made an uplink of → how it was before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    uplinks: BTreeMap<String, BTreeMap<String, UplinkRecord>>,
+}
+
+/// An interface the lab made an uplink of, as it was before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UplinkRecord {
+    pub up: bool,
 }
 
 impl LabState {
@@ -61,6 +70,34 @@ impl LabState {
         self.nft.remove(ns.label());
     }
 
+    pub fn uplink(&self, l: &IfRef) -> Option<UplinkRecord> {
+        self.uplinks.get(l.ns.label())?.get(&l.name).copied()
+    }
+
+    pub fn record_uplink(&mut self, l: &IfRef, was: UplinkRecord) {
+        self.uplinks
+            .entry(l.ns.label().to_string())
+            .or_default()
+            .insert(l.name.clone(), was);
+    }
+
+    pub fn forget_uplink(&mut self, l: &IfRef) {
+        if let Some(m) = self.uplinks.get_mut(l.ns.label()) {
+            m.remove(&l.name);
+            if m.is_empty() {
+                self.uplinks.remove(l.ns.label());
+            }
+        }
+    }
+
+    /// The interfaces of `ns` the lab made uplinks of.
+    pub fn uplinks_in(&self, ns: &Ns) -> impl Iterator<Item = &String> {
+        self.uplinks
+            .get(ns.label())
+            .into_iter()
+            .flat_map(|m| m.keys())
+    }
+
     /// Every (namespace, key) the lab has changed.
     pub fn recorded(&self) -> impl Iterator<Item = (Ns, &String)> {
         self.sysctls
@@ -74,6 +111,7 @@ impl LabState {
             && self.nft.is_empty()
             && self.pending.is_empty()
             && self.applied.is_empty()
+            && self.uplinks.is_empty()
     }
 }
 

@@ -104,7 +104,8 @@ impl<'a> ObserveNs<'a> {
                 .insert(Id::Link(LinkId { link: r.clone() }), msg);
         }
         let master = l.master.and_then(|m| self.link_by_index(m));
-        if let Some(m) = master.filter(|m| self.owned(m)) {
+        let uplink = self.obs.lab_state.uplink(r).is_some();
+        if let Some(m) = master.filter(|m| self.owned(m) && !uplink) {
             self.obs
                 .guests
                 .entry(IfRef::new(self.ns.clone(), &m.name))

@@ -43,6 +43,19 @@ pub struct Observed {
     /// carrier, a bridge port that does not forward yet, a tentative
     /// address.
     pub settling: BTreeSet<IfRef>,
+    /// What the file asks of the machine that the machine cannot give (an
+    /// uplink that does not exist, a process that is not there): errors
+    /// at the object's place in the file, before any change.
+    pub refused: Vec<Refusal>,
+}
+
+/// One thing the file asks that the machine refuses: the object, why,
+/// and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub id: Id,
+    pub message: String,
+    pub help: String,
 }
 
 /// Reads every namespace the lab owns or wants. `model` may be `None`

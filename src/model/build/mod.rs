@@ -6,6 +6,7 @@ mod networks;
 mod nodes;
 mod routes;
 mod state;
+mod uplinks;
 
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
@@ -141,6 +142,8 @@ struct Builder<'a> {
     /// link's `mtu:` (else the interface's own), for the check that a
     /// veth's ends agree.
     mtu_from: BTreeMap<IfRef, (Pos, bool)>,
+    /// Interfaces the lab does not create, made bridge ports.
+    uplinks: BTreeMap<crate::kinds::UplinkId, (crate::kinds::Uplink, Pos)>,
 }
 
 impl<'a> Builder<'a> {
@@ -163,6 +166,7 @@ impl<'a> Builder<'a> {
             masquerade: BTreeMap::new(),
             nft: State::new(),
             mtu_from: BTreeMap::new(),
+            uplinks: BTreeMap::new(),
         }
     }
 
@@ -187,6 +191,7 @@ impl<'a> Builder<'a> {
         self.collect_networks(spec);
         self.collect_links(spec);
         self.collect_interface_settings(spec);
+        self.collect_uplinks(spec);
         self.check_veth_mtus();
         self.collect_routes_and_sysctls(spec);
         self.collect_nat(spec);

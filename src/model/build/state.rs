@@ -126,6 +126,9 @@ impl Builder<'_> {
                 st.insert::<Address>(id, Address {});
             }
         }
+        for (id, (me, _)) in &self.uplinks {
+            st.insert::<crate::kinds::Uplink>(id.clone(), me.clone());
+        }
         for (ns, routes) in &self.routes {
             for (key, (me, _)) in routes {
                 let id = RouteId {
