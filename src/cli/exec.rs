@@ -2,7 +2,8 @@
 //!
 //! topo checks the file and the node, then the machine replaces topo with
 //! the command (no shell, the argv exactly as given) inside the node's
-//! network namespace, with a /sys of that namespace. Because the command
+//! network namespace, with a /sys of that namespace and the node's
+//! /etc/netns files over those of /etc. Because the command
 //! takes topo's place, its exit code and signals are the caller's directly.
 
 use super::exit;

@@ -17,6 +17,7 @@ mod link;
 #[macro_use]
 mod list;
 mod netns;
+mod netns_file;
 mod route;
 mod rule;
 mod sysctl;
@@ -28,6 +29,7 @@ pub use bridge::{Bridge, BridgeId};
 pub use chain::{Chain, ChainId};
 pub use link::{Link, LinkId};
 pub use netns::{Netns, NetnsId};
+pub use netns_file::{EtcName, NetnsFile, NetnsFileId};
 pub use route::{Route, RouteId};
 pub use rule::{Rule, RuleId};
 pub use sysctl::{Sysctl, SysctlId};
@@ -38,7 +40,7 @@ use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, Machine};
 use crate::model::{Change, IfRef, Ns};
-use crate::observe::{ObserveNs, Observed};
+use crate::observe::{ObserveLab, ObserveNs, Observed};
 use crate::plan::{Op, VanishCx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -57,6 +59,9 @@ pub trait Kind: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Sized
     /// When the object exists unmarked for a moment (while it is made, or
     /// unmade): a killed run must find it in the journal.
     const JOURNAL: Journal = Journal::Never;
+    /// The kernel removes it with its namespace. Files and processes stay:
+    /// they are deleted by an action of their own.
+    const GOES_WITH_NAMESPACE: bool = true;
 
     /// The namespace the object lives in.
     fn ns(id: &Self::Id) -> Ns;
@@ -99,6 +104,9 @@ pub trait Kind: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Sized
     }
     /// Reads this kind's objects of one namespace.
     fn observe(cx: &mut ObserveNs<'_>);
+    /// Reads this kind's objects that live outside any namespace's dump
+    /// (files, processes), once per lab.
+    fn observe_lab(_cx: &mut ObserveLab<'_>) {}
     async fn create<M: Machine>(
         id: &Self::Id,
         me: &Self,
@@ -159,6 +167,7 @@ kinds! {
     Sysctl(SysctlId): sysctl,
     Chain(ChainId): chain,
     Rule(RuleId): rule,
+    NetnsFile(NetnsFileId): netns_file,
 }
 
 impl fmt::Display for Id {

@@ -51,7 +51,11 @@ impl Kind for Netns {
         cx.namespaces.insert(ns.clone());
         let inside = cx.ix.by_ns.get(&ns).cloned().unwrap_or_default();
         for other in inside.into_iter().filter(|o| !matches!(o, Id::Netns(_))) {
-            cx.take(other, format!("namespace {ns} is made anew"));
+            // A file or a process outlives the namespace: unless it is made
+            // again, it is deleted by its own action.
+            if other.goes_with_namespace() || cx.desired.contains(&other) {
+                cx.take(other, format!("namespace {ns} is made anew"));
+            }
         }
         let veths: Vec<VethId> = cx.ix.veths_at.get(&ns).cloned().unwrap_or_default();
         for v in veths {

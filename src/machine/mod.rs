@@ -16,7 +16,7 @@ pub use facts::{
     Addr, BridgeOptions, Depth, Dump, Link, LinkSettings, Master, NewLink, Route, RouteSpec,
     RTPROT_TOPO,
 };
-pub use records::{LabState, Registry, Shared, UplinkRecord};
+pub use records::{EtcRecord, LabState, Registry, Shared, UplinkRecord};
 
 use crate::model::{IfRef, Ns};
 use std::net::IpAddr;
@@ -54,6 +54,14 @@ pub enum Table {
     /// A table of the lab's name that topo did not make.
     Foreign,
     Owned(Vec<LiveChain>),
+}
+
+/// Which directories `make_netns_dir` made: /etc/netns itself, and the
+/// node's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MadeDirs {
+    pub root: bool,
+    pub dir: bool,
 }
 
 /// How a command run in a namespace ended, when it could not be started.
@@ -144,7 +152,20 @@ pub trait Machine {
     /// Labs with records here, for messages.
     fn labs(&mut self) -> Vec<String>;
 
-    /// Replaces this process with `argv` run in namespace `ns`; returns
-    /// only when that fails.
+    // Files `ip netns exec NODE` binds over /etc: /etc/netns/NODE/NAME.
+    fn read_netns_file(&mut self, node: &str, name: &str) -> Result<Option<String>>;
+    /// Replaces the file's contents at once (the directory must exist).
+    fn write_netns_file(&mut self, node: &str, name: &str, text: &str) -> Result<()>;
+    /// Removes the file; one already gone is no error.
+    fn remove_netns_file(&mut self, node: &str, name: &str) -> Result<()>;
+    /// Makes /etc/netns/NODE (and /etc/netns) where missing.
+    fn make_netns_dir(&mut self, node: &str) -> Result<MadeDirs>;
+    /// Removes /etc/netns/NODE if it is empty (and then /etc/netns too if
+    /// `root` and empty); false when it holds other files and stays.
+    fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool>;
+
+    /// Replaces this process with `argv` run in namespace `ns` (for a
+    /// node, with its /etc/netns files bound over /etc, as `ip netns exec`
+    /// does); returns only when that fails.
     fn exec(&mut self, ns: &Ns, argv: &[String]) -> ExecFailure;
 }

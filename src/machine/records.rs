@@ -33,6 +33,19 @@ pub struct LabState {
     /// Namespace → interface the lab made an uplink of → how it was before.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     uplinks: BTreeMap<String, BTreeMap<String, UplinkRecord>>,
+    /// Nodes the lab writes /etc/netns/NODE files for, and whether it made
+    /// that directory (then it removes it once empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub netns_etc: BTreeMap<String, EtcRecord>,
+    /// The lab made /etc/netns itself (then it removes it once empty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub etc_root_made: bool,
+}
+
+/// The /etc/netns/NODE directory of a node the lab writes files for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EtcRecord {
+    pub made_dir: bool,
 }
 
 /// An interface the lab made an uplink of, as it was before.
@@ -112,6 +125,8 @@ impl LabState {
             && self.pending.is_empty()
             && self.applied.is_empty()
             && self.uplinks.is_empty()
+            && self.netns_etc.is_empty()
+            && !self.etc_root_made
     }
 }
 

@@ -133,3 +133,16 @@ impl<'a> ObserveNs<'a> {
         }
     }
 }
+
+/// What a kind sees when it reads its objects outside the namespaces'
+/// dumps, once per lab: files and processes the machine read for the lab.
+pub struct ObserveLab<'a> {
+    pub lab: &'a str,
+    /// `topo:LAB`, the lab's mark.
+    pub mark: &'a str,
+    /// The file's objects; `None` for destroy without a file.
+    pub desired: Option<&'a State>,
+    pub obs: &'a mut Observed,
+    /// /etc/netns/NODE/NAME files read: (node, name) → text.
+    pub netns_files: BTreeMap<(String, String), String>,
+}

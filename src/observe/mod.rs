@@ -6,7 +6,7 @@
 mod clash;
 mod context;
 
-pub use context::ObserveNs;
+pub use context::{ObserveLab, ObserveNs};
 
 use crate::kinds::{self, Id, NetnsId, State};
 use crate::machine::{Depth, Dump, KernelError, LabState, Machine, Table};
@@ -123,8 +123,41 @@ pub async fn observe_with<M: Machine>(
         cx.registry = &registry;
         kinds::observe_all(&mut cx);
     }
+    let netns_files = read_netns_files(desired, &obs.lab_state, m)?;
+    let mut cx = ObserveLab {
+        lab,
+        mark: &mark,
+        desired,
+        obs: &mut obs,
+        netns_files,
+    };
+    kinds::observe_lab_all(&mut cx);
     tracing::debug!("parsed");
     Ok(obs)
+}
+
+/// The /etc/netns files of the nodes the file writes some for, or the lab
+/// once wrote some for (its records say).
+fn read_netns_files<M: Machine>(
+    desired: Option<&State>,
+    st: &LabState,
+    m: &mut M,
+) -> Result<BTreeMap<(String, String), String>, KernelError> {
+    let mut nodes: BTreeSet<&String> = st.netns_etc.keys().collect();
+    nodes.extend(
+        desired
+            .into_iter()
+            .flat_map(|d| d.netns_file.keys().map(|k| &k.node)),
+    );
+    let mut out = BTreeMap::new();
+    for node in nodes {
+        for f in kinds::EtcName::ALL {
+            if let Some(t) = m.read_netns_file(node, f.file())? {
+                out.insert((node.clone(), f.file().to_string()), t);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Sorts a node namespace: the lab's (its dump is read on), someone

@@ -7,11 +7,13 @@ mod checks;
 mod explain;
 mod load;
 mod scalars;
+mod services;
 mod top;
 
 pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, Prefixes, SysctlValue};
+pub use services::DnsSpec;
 
 use schemars::JsonSchema;
 use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
@@ -68,6 +70,10 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<TestsSpec>")]
     pub tests: Option<S<TestsSpec>>,
+    /// Write /etc/netns/NODE/hosts for every node: the names (`NODE` and `NODE.LAB`) and addresses of all the lab's nodes, which `getent hosts` inside a node then finds.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub hosts: Option<S<bool>>,
 }
 
 /// One node: a network namespace.
@@ -94,6 +100,10 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "Option<FirewallSpec>")]
     pub firewall: Option<S<FirewallSpec>>,
+    /// The node's resolver: written to /etc/netns/NODE/resolv.conf, its /etc/resolv.conf under `ip netns exec` and `topo exec`.
+    #[serde(default)]
+    #[schemars(with = "Option<DnsSpec>")]
+    pub dns: Option<S<DnsSpec>>,
 }
 
 /// The host namespace: only interfaces the lab creates, routes and sysctls.

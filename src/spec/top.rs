@@ -17,7 +17,7 @@ use std::fmt;
 
 /// The fields of `LabSpec`, in the order messages list them.
 pub const FIELDS: &[&str] = &[
-    "name", "ipv6", "nodes", "bridges", "links", "networks", "host", "tests",
+    "name", "ipv6", "dad", "nodes", "bridges", "links", "networks", "host", "tests", "hosts",
 ];
 
 /// The prefix of keys topo ignores.
@@ -56,6 +56,7 @@ impl<'de> Visitor<'de> for Top {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabSpec, A::Error> {
         let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
         let (mut links, mut networks, mut host, mut tests) = (None, None, None, None);
+        let mut hosts = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
@@ -67,6 +68,7 @@ impl<'de> Visitor<'de> for Top {
                 "networks" => set(&mut networks, "networks", &mut map)?,
                 "host" => set(&mut host, "host", &mut map)?,
                 "tests" => set(&mut tests, "tests", &mut map)?,
+                "hosts" => set(&mut hosts, "hosts", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -83,6 +85,7 @@ impl<'de> Visitor<'de> for Top {
             networks: networks.unwrap_or_default(),
             host: host.unwrap_or_default(),
             tests: tests.unwrap_or_default(),
+            hosts: hosts.unwrap_or_default(),
         })
     }
 }

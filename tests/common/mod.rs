@@ -2,9 +2,10 @@
 //! parallel and never touch the machine's own network.
 //!
 //! A holder process (`unshare --net --mount`) owns the namespaces, with fresh
-//! tmpfs mounts on /run/netns and /run/topo; every command of the test runs
-//! inside it through `nsenter`. When the holder dies, the kernel frees
-//! everything the test made.
+//! tmpfs mounts on /run/netns and /run/topo, and /etc overlaid by a tmpfs
+//! (so /etc/netns files a lab writes never reach the machine's /etc);
+//! every command of the test runs inside it through `nsenter`. When the
+//! holder dies, the kernel frees everything the test made.
 
 #![allow(dead_code)]
 
@@ -17,6 +18,8 @@ use std::process::{Child, Command, Output, Stdio};
 pub struct Sandbox {
     holder: Child,
     pub dir: tempdir::Dir,
+    /// What /etc/netns held when the sandbox started (`find` output).
+    etc_netns: String,
 }
 
 /// Whether kernel tests can run here; in CI they must.
@@ -55,8 +58,18 @@ impl Sandbox {
         }
         std::fs::create_dir_all("/run/netns").expect("create /run/netns");
         std::fs::create_dir_all("/run/topo").expect("create /run/topo");
-        let script = "mount --make-rprivate / && mount -t tmpfs tmpfs /run/netns && mount -t tmpfs tmpfs /run/topo \
-                      && ip link set lo up && echo ready && exec sleep infinity";
+        let dir = tempdir::Dir::new();
+        // The overlay's upper layer lives on a tmpfs mounted (inside the
+        // sandbox only) in the test's folder: writes under /etc stay there.
+        let etc = dir.path().join(".etc");
+        std::fs::create_dir_all(&etc).expect("create the /etc overlay's folder");
+        let etc = etc.display();
+        let script = format!(
+            "mount --make-rprivate / && mount -t tmpfs tmpfs /run/netns && mount -t tmpfs tmpfs /run/topo \
+             && mount -t tmpfs tmpfs {etc} && mkdir {etc}/upper {etc}/work \
+             && mount -t overlay overlay -o lowerdir=/etc,upperdir={etc}/upper,workdir={etc}/work /etc \
+             && ip link set lo up && echo ready && exec sleep infinity"
+        );
         let mut holder = Command::new("unshare")
             .args([
                 "--mount",
@@ -65,7 +78,7 @@ impl Sandbox {
                 "private",
                 "sh",
                 "-c",
-                script,
+                &script,
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -76,10 +89,13 @@ impl Sandbox {
             .read_line(&mut line)
             .expect("holder output");
         assert_eq!(line.trim(), "ready", "sandbox did not start");
-        Some(Sandbox {
+        let mut sb = Sandbox {
             holder,
-            dir: tempdir::Dir::new(),
-        })
+            dir,
+            etc_netns: String::new(),
+        };
+        sb.etc_netns = sb.etc_netns_now();
+        Some(sb)
     }
 
     /// The holder process: `/proc/PID/root/run/netns/NODE` is a node's
@@ -172,10 +188,20 @@ impl Sandbox {
         );
     }
 
+    fn etc_netns_now(&self) -> String {
+        text(&self.sh("find /etc/netns 2>/dev/null | sort").stdout)
+    }
+
     /// Everything a lab could leave behind: namespaces, non-lo links, nft
-    /// tables, run files. Empty means no residue.
+    /// tables, run files, /etc/netns files and folders. Empty means no
+    /// residue.
     pub fn residue(&self) -> String {
-        self.sh("ip netns list; ip -o link show | grep -v ': lo:' ; nft list tables 2>/dev/null; ls -A /run/topo; ip route show proto 157").stdout.iter().map(|b| *b as char).collect()
+        let mut r: String = self.sh("ip netns list; ip -o link show | grep -v ': lo:' ; nft list tables 2>/dev/null; ls -A /run/topo; ip route show proto 157").stdout.iter().map(|b| *b as char).collect();
+        let etc = self.etc_netns_now();
+        if etc != self.etc_netns {
+            r += &format!("/etc/netns now:\n{etc}");
+        }
+        r
     }
 
     /// An outside world: namespace `out` at 10.99.0.2, the host at 10.99.0.1

@@ -5,6 +5,7 @@
 
 mod announce;
 mod dump;
+mod etc;
 mod exec;
 mod host_sysctls;
 mod lock;

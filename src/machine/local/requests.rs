@@ -3,13 +3,13 @@
 
 use super::netlink::{NlRoute, SetLink};
 use super::{
-    announce, dump, exec, host_sysctls, lock, netns, nft, signals, state_file, sysctl, LocalKernel,
-    WRITES,
+    announce, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file, sysctl,
+    LocalKernel, WRITES,
 };
 use crate::machine::LOCK_WAIT;
 use crate::machine::{
     Addr, BridgeOptions, Depth, Dump, ExecFailure, KernelError, LabState, Link, LinkSettings,
-    Machine, Master, NewLink, Registry, Result, RouteSpec, Table, WantChain,
+    Machine, MadeDirs, Master, NewLink, Registry, Result, RouteSpec, Table, WantChain,
 };
 use crate::model::{IfRef, Ns};
 use std::net::IpAddr;
@@ -312,9 +312,39 @@ impl Machine for LocalKernel {
         labs
     }
 
+    fn read_netns_file(&mut self, node: &str, name: &str) -> Result<Option<String>> {
+        etc::read(node, name)
+            .map_err(|e| KernelError::io(format!("read /etc/netns/{node}/{name}"), e))
+    }
+
+    fn write_netns_file(&mut self, node: &str, name: &str, text: &str) -> Result<()> {
+        etc::write(node, name, text)
+            .map_err(|e| KernelError::io(format!("write /etc/netns/{node}/{name}"), e))
+    }
+
+    fn remove_netns_file(&mut self, node: &str, name: &str) -> Result<()> {
+        etc::remove(node, name)
+            .map_err(|e| KernelError::io(format!("remove /etc/netns/{node}/{name}"), e))
+    }
+
+    fn make_netns_dir(&mut self, node: &str) -> Result<MadeDirs> {
+        let (root, dir) = etc::make_dir(node)
+            .map_err(|e| KernelError::io(format!("make /etc/netns/{node}"), e))?;
+        Ok(MadeDirs { root, dir })
+    }
+
+    fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool> {
+        etc::remove_dir(node, root)
+            .map_err(|e| KernelError::io(format!("remove /etc/netns/{node}"), e))
+    }
+
     fn exec(&mut self, ns: &Ns, argv: &[String]) -> ExecFailure {
+        let binds = match ns {
+            Ns::Node(n) => etc::binds(n),
+            Ns::Host => Vec::new(),
+        };
         match self.ns_fd(ns) {
-            Ok(f) => exec::exec_in(f.as_ref(), argv),
+            Ok(f) => exec::exec_in(f.as_ref(), &binds, argv),
             Err(e) => ExecFailure::CannotRun(std::io::Error::other(e.to_string())),
         }
     }

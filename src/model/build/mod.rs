@@ -1,6 +1,7 @@
 //! From `LabSpec` to `Model`: every check that needs no kernel.
 
 mod checks;
+mod etc;
 mod links;
 mod networks;
 mod nodes;
@@ -144,6 +145,10 @@ struct Builder<'a> {
     mtu_from: BTreeMap<IfRef, (Pos, bool)>,
     /// Interfaces the lab does not create, made bridge ports.
     uplinks: BTreeMap<crate::kinds::UplinkId, (crate::kinds::Uplink, Pos)>,
+    /// Lines of each node's resolv.conf, and where `dns:` is.
+    resolv: BTreeMap<String, (Vec<String>, Pos)>,
+    /// Where `hosts: true` is, when it is.
+    hosts_file: Option<Pos>,
 }
 
 impl<'a> Builder<'a> {
@@ -167,6 +172,8 @@ impl<'a> Builder<'a> {
             nft: State::new(),
             mtu_from: BTreeMap::new(),
             uplinks: BTreeMap::new(),
+            resolv: BTreeMap::new(),
+            hosts_file: None,
         }
     }
 
@@ -192,6 +199,9 @@ impl<'a> Builder<'a> {
         self.collect_links(spec);
         self.collect_interface_settings(spec);
         self.collect_uplinks(spec);
+        self.collect_dns(spec);
+        self.hosts_file = spec.hosts.as_ref().filter(|h| h.value).map(Pos::of);
+        self.netns_file_origins();
         self.check_veth_mtus();
         self.collect_routes_and_sysctls(spec);
         self.collect_nat(spec);

@@ -126,6 +126,7 @@ impl Builder<'_> {
                 st.insert::<Address>(id, Address {});
             }
         }
+        self.netns_files(&mut st);
         for (id, (me, _)) in &self.uplinks {
             st.insert::<crate::kinds::Uplink>(id.clone(), me.clone());
         }
