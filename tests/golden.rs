@@ -165,4 +165,7 @@ golden! {
     veth_rewired_to_another_node,
     interrupted_veth_is_made_again,
     bridge_replaced_ports_move,
+    taps_and_vxlans_from_nothing,
+    device_edits,
+    vxlan_remote_added_is_one_entry,
 }

@@ -302,3 +302,70 @@ fn plan_schema_rejects_malformed_nat_plans() {
         );
     }
 }
+
+#[test]
+fn plan_schema_knows_taps_vxlans_and_their_entries() {
+    let v = validator("schemas/plan.schema.json");
+    let (_, good) = snapshot_plans()
+        .into_iter()
+        .find(|(n, _)| n.contains("device_edits"))
+        .expect("device edits snapshot");
+    assert!(v.is_valid(&good), "{}", violations(&v, &good));
+    let index = |kind: &str, op: &str| {
+        good["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|a| a["kind"] == kind && a["op"] == op)
+            .unwrap_or_else(|| panic!("no {op} of a {kind} in {good:#}"))
+    };
+    let (tap, vxlan, fdb) = (
+        index("tap", "update"),
+        index("vxlan", "replace"),
+        index("fdb", "create"),
+    );
+    let broken: [(&str, BoxedBreaker); 6] = [
+        (
+            "an owner as text",
+            Box::new(move |d| d["actions"][tap]["after"]["owner"] = "alice".into()),
+        ),
+        (
+            "a tap without persist",
+            Box::new(move |d| {
+                d["actions"][tap]["after"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("persist");
+            }),
+        ),
+        (
+            "a VNI past 24 bits",
+            Box::new(move |d| d["actions"][vxlan]["after"]["vni"] = 16_777_216.into()),
+        ),
+        (
+            "port 0",
+            Box::new(move |d| d["actions"][vxlan]["after"]["port"] = 0.into()),
+        ),
+        (
+            "an entry without its remote",
+            Box::new(move |d| {
+                d["actions"][fdb]["id"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("dst");
+            }),
+        ),
+        (
+            "an entry with attributes",
+            Box::new(move |d| d["actions"][fdb]["after"]["dst"] = "10.1.0.2".into()),
+        ),
+    ];
+    for (why, edit) in broken {
+        let mut doc = good.clone();
+        edit(&mut doc);
+        assert!(
+            !v.is_valid(&doc),
+            "the plan schema accepts a plan with {why}:\n{doc:#}"
+        );
+    }
+}

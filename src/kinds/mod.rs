@@ -13,6 +13,7 @@
 mod address;
 mod bridge;
 mod chain;
+mod fdb;
 mod link;
 #[macro_use]
 mod list;
@@ -21,20 +22,25 @@ mod netns_file;
 mod route;
 mod rule;
 mod sysctl;
+mod tap;
 mod uplink;
 mod veth;
+mod vxlan;
 
 pub use address::{Address, AddressId};
 pub use bridge::{Bridge, BridgeId};
 pub use chain::{Chain, ChainId};
+pub use fdb::{Fdb, FdbId};
 pub use link::{Link, LinkId};
 pub use netns::{Netns, NetnsId};
 pub use netns_file::{EtcName, NetnsFile, NetnsFileId};
 pub use route::{Route, RouteId};
 pub use rule::{Rule, RuleId};
 pub use sysctl::{Sysctl, SysctlId};
+pub use tap::{Tap, TapId};
 pub use uplink::{Uplink, UplinkId};
 pub use veth::{Veth, VethId};
+pub use vxlan::{Vxlan, VxlanId};
 
 use crate::apply::Exec;
 use crate::graph::Index;
@@ -160,9 +166,12 @@ kinds! {
     Netns(NetnsId): netns,
     Bridge(BridgeId): bridge,
     Veth(VethId): veth,
+    Tap(TapId): tap,
+    Vxlan(VxlanId): vxlan,
     Link(LinkId): link,
     Uplink(UplinkId): uplink,
     Address(AddressId): address,
+    Fdb(FdbId): fdb,
     Route(RouteId): route,
     Sysctl(SysctlId): sysctl,
     Chain(ChainId): chain,

@@ -4,6 +4,7 @@
 //! mistake can be reported against the span kept here.
 
 mod checks;
+mod devices;
 mod explain;
 mod load;
 mod scalars;
@@ -11,6 +12,7 @@ mod services;
 mod top;
 
 pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
+pub use devices::{IdValue, TapSpec, VxlanSpec};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, Prefixes, SysctlValue};
 pub use services::DnsSpec;
@@ -66,6 +68,14 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<HostSpec>")]
     pub host: Option<S<HostSpec>>,
+    /// Persistent tap devices in the host, by name, for VMs to open without root.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, TapSpec>")]
+    pub taps: BTreeMap<String, S<TapSpec>>,
+    /// VXLAN devices in the host, by name: an Ethernet segment carried over UDP to other hosts.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, VxlanSpec>")]
+    pub vxlans: BTreeMap<String, S<VxlanSpec>>,
     /// Connectivity checks that `topo test` runs inside the applied lab.
     #[serde(default)]
     #[schemars(with = "Option<TestsSpec>")]
@@ -104,6 +114,14 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "Option<DnsSpec>")]
     pub dns: Option<S<DnsSpec>>,
+    /// Persistent tap devices in this node, by name; `bridge:` names a bridge inside the node.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, TapSpec>")]
+    pub taps: BTreeMap<String, S<TapSpec>>,
+    /// VXLAN devices in this node, by name; `bridge:` names a bridge inside the node.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, VxlanSpec>")]
+    pub vxlans: BTreeMap<String, S<VxlanSpec>>,
 }
 
 /// The host namespace: only interfaces the lab creates, routes and sysctls.

@@ -17,7 +17,8 @@ use std::fmt;
 
 /// The fields of `LabSpec`, in the order messages list them.
 pub const FIELDS: &[&str] = &[
-    "name", "ipv6", "dad", "nodes", "bridges", "links", "networks", "host", "tests", "hosts",
+    "name", "ipv6", "dad", "nodes", "bridges", "links", "networks", "host", "taps", "vxlans",
+    "tests", "hosts",
 ];
 
 /// The prefix of keys topo ignores.
@@ -55,8 +56,8 @@ impl<'de> Visitor<'de> for Top {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabSpec, A::Error> {
         let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
-        let (mut links, mut networks, mut host, mut tests) = (None, None, None, None);
-        let mut hosts = None;
+        let (mut links, mut networks, mut host, mut taps) = (None, None, None, None);
+        let (mut vxlans, mut tests, mut hosts) = (None, None, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
@@ -67,6 +68,8 @@ impl<'de> Visitor<'de> for Top {
                 "links" => set(&mut links, "links", &mut map)?,
                 "networks" => set(&mut networks, "networks", &mut map)?,
                 "host" => set(&mut host, "host", &mut map)?,
+                "taps" => set(&mut taps, "taps", &mut map)?,
+                "vxlans" => set(&mut vxlans, "vxlans", &mut map)?,
                 "tests" => set(&mut tests, "tests", &mut map)?,
                 "hosts" => set(&mut hosts, "hosts", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
@@ -84,6 +87,8 @@ impl<'de> Visitor<'de> for Top {
             links: links.unwrap_or_default(),
             networks: networks.unwrap_or_default(),
             host: host.unwrap_or_default(),
+            taps: taps.unwrap_or_default(),
+            vxlans: vxlans.unwrap_or_default(),
             tests: tests.unwrap_or_default(),
             hosts: hosts.unwrap_or_default(),
         })

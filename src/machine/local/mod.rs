@@ -4,6 +4,7 @@
 //! under /run/topo. The only code that touches the system.
 
 mod announce;
+mod devices;
 mod dump;
 mod etc;
 mod exec;
@@ -17,6 +18,7 @@ mod requests;
 mod signals;
 mod state_file;
 mod sysctl;
+mod tap;
 
 use crate::machine::{KernelError, Result};
 use crate::model::{IfRef, Ns};

@@ -7,7 +7,9 @@ mod networks;
 mod nodes;
 mod routes;
 mod state;
+mod taps;
 mod uplinks;
+mod vxlans;
 
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
@@ -100,6 +102,8 @@ enum IfKind {
     Veth {
         peer: IfRef,
     },
+    Tap(taps::TapSettings),
+    Vxlan(vxlans::VxlanSettings),
 }
 
 #[derive(Debug, Clone)]
@@ -197,12 +201,15 @@ impl<'a> Builder<'a> {
         self.collect_bridges(spec);
         self.collect_networks(spec);
         self.collect_links(spec);
+        self.collect_taps(spec);
+        self.collect_vxlans(spec);
         self.collect_interface_settings(spec);
         self.collect_uplinks(spec);
         self.collect_dns(spec);
         self.hosts_file = spec.hosts.as_ref().filter(|h| h.value).map(Pos::of);
         self.netns_file_origins();
         self.check_veth_mtus();
+        self.check_vxlans();
         self.collect_routes_and_sysctls(spec);
         self.collect_nat(spec);
         self.check_subnets();
