@@ -13,6 +13,7 @@
 mod address;
 mod bridge;
 mod chain;
+mod dhcp;
 mod fdb;
 mod link;
 #[macro_use]
@@ -30,6 +31,7 @@ mod vxlan;
 pub use address::{Address, AddressId};
 pub use bridge::{Bridge, BridgeId};
 pub use chain::{Chain, ChainId};
+pub use dhcp::{conf_hash, Dhcp, DhcpHost, DhcpId};
 pub use fdb::{Fdb, FdbId};
 pub use link::{Link, LinkId};
 pub use netns::{Netns, NetnsId};
@@ -177,6 +179,7 @@ kinds! {
     Chain(ChainId): chain,
     Rule(RuleId): rule,
     NetnsFile(NetnsFileId): netns_file,
+    Dhcp(DhcpId): dhcp,
 }
 
 impl fmt::Display for Id {

@@ -56,6 +56,27 @@ pub enum Table {
     Owned(Vec<LiveChain>),
 }
 
+/// What dnsmasq runs with: its configuration file's text, and whether it
+/// answers DNS too (else it listens on no DNS port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhcpConf {
+    pub text: String,
+    pub dns: bool,
+}
+
+/// A DHCP server of the lab's, as its pid file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhcpFound {
+    /// The interface it serves.
+    pub on: IfRef,
+    /// The configuration it runs with, when the pid file's process is the
+    /// lab's dnsmasq serving there; `None` when it is gone, or is another
+    /// process (a recycled pid, never signalled), or serves elsewhere.
+    pub conf: Option<String>,
+    /// The configuration file is as it was when dnsmasq read it.
+    pub intact: bool,
+}
+
 /// Which directories `make_netns_dir` made: /etc/netns itself, and the
 /// node's own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -184,6 +205,18 @@ pub trait Machine {
     /// Removes /etc/netns/NODE if it is empty (and then /etc/netns too if
     /// `root` and empty); false when it holds other files and stays.
     fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool>;
+
+    // DHCP servers (dnsmasq), each serving one interface.
+    /// The lab's servers, by their pid files.
+    fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>>;
+    /// Why no DHCP server can run here, if none can (dnsmasq missing).
+    fn dhcp_unavailable(&mut self) -> Option<String>;
+    /// Starts dnsmasq on `on` in its namespace, first stopping the one the
+    /// lab runs there (its leases are kept).
+    fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()>;
+    /// Stops the lab's dnsmasq on `on` (only a process proven to be it)
+    /// and removes its files; its leases too with `forget_leases`.
+    fn stop_dhcp(&mut self, lab: &str, on: &IfRef, forget_leases: bool) -> Result<()>;
 
     /// Replaces this process with `argv` run in namespace `ns` (for a
     /// node, with its /etc/netns files bound over /etc, as `ip netns exec`

@@ -124,12 +124,21 @@ pub async fn observe_with<M: Machine>(
         kinds::observe_all(&mut cx);
     }
     let netns_files = read_netns_files(desired, &obs.lab_state, m)?;
+    let dhcp = m.dhcp_servers(lab)?;
+    let wants_dhcp = desired.is_some_and(|d| !d.dhcp.is_empty());
+    let dhcp_unavailable = if wants_dhcp {
+        m.dhcp_unavailable()
+    } else {
+        None
+    };
     let mut cx = ObserveLab {
         lab,
         mark: &mark,
         desired,
         obs: &mut obs,
         netns_files,
+        dhcp,
+        dhcp_unavailable,
     };
     kinds::observe_lab_all(&mut cx);
     tracing::debug!("parsed");

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned as S;
+use std::collections::BTreeMap;
 
 /// A node's resolver configuration, written to /etc/netns/NODE/resolv.conf
 /// (which `ip netns exec` and `topo exec` show as /etc/resolv.conf).
@@ -23,4 +24,78 @@ pub struct DnsSpec {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub options: Vec<S<String>>,
+}
+
+/// A DHCP server (Debian's dnsmasq) on a network's bridge or on one
+/// interface, handing out addresses of its subnet.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpSpec {
+    /// The addresses handed out, `FIRST-LAST`, inside the subnet: `10.0.1.100-10.0.1.150`.
+    #[schemars(with = "String")]
+    pub range: S<String>,
+    /// How long a lease lasts: seconds, or a number with `m`, `h`, `d` or `w` (`30m`, `1h`), or `infinite`; at least 2 minutes. Default: `1h`.
+    #[serde(default)]
+    #[schemars(with = "Option<LeaseTime>")]
+    pub lease: Option<S<LeaseTime>>,
+    /// The default router clients are given. Default: the network's gateway; on an interface, none.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub router: Option<S<String>>,
+    /// Name servers clients are given. One of the serving interface's own addresses makes dnsmasq answer DNS there too (the names of its hosts and clients).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub dns: Vec<S<String>>,
+    /// Fixed addresses by MAC, keyed by host name: `vm1: { mac: "52:54:00:00:00:01", address: 10.0.1.11 }`; inside the subnet, outside the range.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, DhcpHostSpec>")]
+    pub hosts: BTreeMap<String, S<DhcpHostSpec>>,
+}
+
+/// A client that always gets the same address.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpHostSpec {
+    /// Its MAC address, six hex pairs: `52:54:00:00:00:01`.
+    #[schemars(with = "String")]
+    pub mac: S<String>,
+    /// The address it gets.
+    #[schemars(with = "String")]
+    pub address: S<String>,
+}
+
+/// A lease time: seconds, or text such as `1h` or `infinite`.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum LeaseTime {
+    Seconds(u64),
+    Text(String),
+}
+
+/// The start of every message about a lease time.
+pub const LEASE_TIME: &str =
+    "a lease time is a number of seconds, a number with m, h, d or w, or `infinite`";
+
+impl<'de> Deserialize<'de> for LeaseTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Value;
+        impl<'de> serde::de::Visitor<'de> for Value {
+            type Value = LeaseTime;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(LEASE_TIME)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<LeaseTime, E> {
+                Ok(LeaseTime::Seconds(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<LeaseTime, E> {
+                u64::try_from(v)
+                    .map(LeaseTime::Seconds)
+                    .map_err(|_| E::custom(format!("{LEASE_TIME}, not {v}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LeaseTime, E> {
+                Ok(LeaseTime::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Value)
+    }
 }

@@ -320,6 +320,43 @@ impl Sandbox {
             .collect()
     }
 
+    /// Processes running in the sandbox (its mount namespace), zombies
+    /// left out: (pid, command name).
+    pub fn processes(&self) -> Vec<(u32, String)> {
+        let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
+        let mine = ns(&self.holder.id().to_string());
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let pid = e.file_name().to_string_lossy().into_owned();
+            let Ok(n) = pid.parse::<u32>() else { continue };
+            if n == self.holder.id() || ns(&pid) != mine || mine.is_none() {
+                continue;
+            }
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let Some((head, rest)) = stat.rsplit_once(") ") else {
+                continue;
+            };
+            if rest.starts_with('Z') {
+                continue;
+            }
+            let comm = head
+                .split_once(" (")
+                .map(|(_, c)| c.to_string())
+                .unwrap_or_default();
+            out.push((n, comm));
+        }
+        out
+    }
+
+    /// The pids of the sandbox's running processes named `comm`.
+    pub fn pids_of(&self, comm: &str) -> Vec<u32> {
+        self.processes()
+            .into_iter()
+            .filter(|(_, c)| c == comm)
+            .map(|(p, _)| p)
+            .collect()
+    }
+
     /// The plan as JSON.
     pub fn plan_json(&self, file: &str) -> serde_json::Value {
         serde_json::from_str(&self.topo_ok(&["plan", "--json", file])).expect("plan JSON")
@@ -328,6 +365,11 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        // Whatever a failed test left running in the sandbox (a daemon
+        // would keep its namespaces alive), by pid.
+        for (pid, _) in self.processes() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
         let _ = self.holder.kill();
         let _ = self.holder.wait();
     }

@@ -5,6 +5,7 @@
 
 mod announce;
 mod devices;
+mod dhcp;
 mod dump;
 mod etc;
 mod exec;
@@ -115,6 +116,16 @@ impl LocalKernel {
             .ok_or_else(|| KernelError::netlink(format!("find {l}"), 19, "no such device"))?;
         self.index.insert(l.clone(), link.index);
         Ok(link.index)
+    }
+
+    /// The inode of a namespace, which names it for as long as it lives;
+    /// `None` when a node's is gone.
+    fn ns_inode(&mut self, ns: &Ns) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        match ns {
+            Ns::Host => std::fs::metadata("/proc/self/ns/net").ok().map(|m| m.ino()),
+            Ns::Node(n) => self.file(n).ok()??.metadata().ok().map(|m| m.ino()),
+        }
     }
 
     fn forget_ns(&mut self, ns: &Ns) {

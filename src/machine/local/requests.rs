@@ -3,14 +3,14 @@
 
 use super::netlink::{NlRoute, SetLink};
 use super::{
-    announce, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file, sysctl,
+    announce, dhcp, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file, sysctl,
     LocalKernel, WRITES,
 };
 use crate::machine::LOCK_WAIT;
 use crate::machine::{
-    Addr, BridgeOptions, Depth, Dump, ExecFailure, KernelError, LabState, Link, LinkSettings,
-    Machine, MadeDirs, Master, NewLink, Registry, Result, RouteSpec, Table, TapOptions,
-    VxlanOptions, WantChain,
+    Addr, BridgeOptions, Depth, DhcpConf, DhcpFound, Dump, ExecFailure, KernelError, LabState,
+    Link, LinkSettings, Machine, MadeDirs, Master, NewLink, Registry, Result, RouteSpec, Table,
+    TapOptions, VxlanOptions, WantChain,
 };
 use crate::model::{IfRef, Ns};
 use std::net::IpAddr;
@@ -361,6 +361,24 @@ impl Machine for LocalKernel {
     fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool> {
         etc::remove_dir(node, root)
             .map_err(|e| KernelError::io(format!("remove /etc/netns/{node}"), e))
+    }
+
+    fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>> {
+        let mut inode = |ns: &Ns| self.ns_inode(ns);
+        dhcp::found(lab, &mut inode).map_err(|e| KernelError::io("read the lab's DHCP servers", e))
+    }
+
+    fn dhcp_unavailable(&mut self) -> Option<String> {
+        dhcp::unavailable()
+    }
+
+    fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()> {
+        let ns = self.ns_fd(&on.ns)?;
+        dhcp::start(lab, on, ns.as_ref(), conf)
+    }
+
+    fn stop_dhcp(&mut self, lab: &str, on: &IfRef, forget_leases: bool) -> Result<()> {
+        dhcp::stop(lab, on, forget_leases)
     }
 
     fn exec(&mut self, ns: &Ns, argv: &[String]) -> ExecFailure {

@@ -1,6 +1,7 @@
 //! From `LabSpec` to `Model`: every check that needs no kernel.
 
 mod checks;
+mod dhcp;
 mod etc;
 mod links;
 mod networks;
@@ -153,6 +154,8 @@ struct Builder<'a> {
     resolv: BTreeMap<String, (Vec<String>, Pos)>,
     /// Where `hosts: true` is, when it is.
     hosts_file: Option<Pos>,
+    /// DHCP servers, by the interface they serve.
+    dhcp: BTreeMap<crate::kinds::DhcpId, crate::kinds::Dhcp>,
 }
 
 impl<'a> Builder<'a> {
@@ -178,6 +181,7 @@ impl<'a> Builder<'a> {
             uplinks: BTreeMap::new(),
             resolv: BTreeMap::new(),
             hosts_file: None,
+            dhcp: BTreeMap::new(),
         }
     }
 
@@ -204,6 +208,7 @@ impl<'a> Builder<'a> {
         self.collect_taps(spec);
         self.collect_vxlans(spec);
         self.collect_interface_settings(spec);
+        self.collect_interface_dhcp(spec);
         self.collect_uplinks(spec);
         self.collect_dns(spec);
         self.hosts_file = spec.hosts.as_ref().filter(|h| h.value).map(Pos::of);

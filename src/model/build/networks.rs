@@ -80,7 +80,21 @@ impl Builder<'_> {
                     .or_default()
                     .push((subnet, Pos::of(m)));
             }
-            self.attach_members(name, &net.value.nodes, subnet, gateway, &bridge);
+            let dhcp = match &net.value.dhcp {
+                Some(d) => match self.network_dhcp(name, d, subnet, gateway, &bridge) {
+                    Some(t) => Some(t),
+                    None => continue,
+                },
+                None => None,
+            };
+            self.attach_members(
+                name,
+                &net.value.nodes,
+                subnet,
+                gateway,
+                &bridge,
+                dhcp.as_ref(),
+            );
         }
     }
 
@@ -135,6 +149,7 @@ impl Builder<'_> {
         subnet: IpNet,
         gw: IpAddr,
         bridge: &str,
+        dhcp: Option<&super::dhcp::Taken>,
     ) {
         let bridge_ns = self.bridges[bridge].clone();
         let mut reserved: BTreeSet<IpAddr> = self
@@ -144,6 +159,8 @@ impl Builder<'_> {
             .filter(|a| subnet.contains(a))
             .collect();
         reserved.insert(gw);
+        // What the DHCP server hands out is never allocated.
+        reserved.extend(dhcp.into_iter().flat_map(|d| d.addresses()));
         let mut fixed_by: BTreeMap<IpAddr, String> = BTreeMap::new();
         let mut resolved: Vec<(IfRef, Pos, Request)> = Vec::new();
         for m in members {
@@ -192,6 +209,27 @@ impl Builder<'_> {
                         pos,
                         format!("address {a} of `{node}` is the gateway of network `{net}`"),
                         "pick another address, or leave `address:` out to have one allocated",
+                    );
+                    continue;
+                }
+                Some((Ok(a), _)) if dhcp.is_some_and(|d| d.in_range(a)) => {
+                    let d = dhcp.expect("checked");
+                    self.err(
+                        pos,
+                        format!("address {a} of `{node}` is inside the DHCP range {}-{} of network `{net}`", d.first, d.last),
+                        "pick an address outside the range, or leave `address:` out to have one allocated",
+                    );
+                    continue;
+                }
+                Some((Ok(a), _))
+                    if dhcp.is_some_and(|d| d.hosts.iter().any(|(h, _)| IpAddr::V4(*h) == a)) =>
+                {
+                    self.err(
+                        pos,
+                        format!(
+                            "address {a} of `{node}` is a fixed DHCP host's in network `{net}`"
+                        ),
+                        "pick another address: each is used once per subnet",
                     );
                     continue;
                 }

@@ -133,6 +133,9 @@ impl Builder<'_> {
             }
         }
         self.netns_files(&mut st);
+        for (id, me) in &self.dhcp {
+            st.insert::<crate::kinds::Dhcp>(id.clone(), me.clone());
+        }
         for (id, (me, _)) in &self.uplinks {
             st.insert::<crate::kinds::Uplink>(id.clone(), me.clone());
         }
