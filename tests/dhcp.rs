@@ -267,6 +267,40 @@ fn a_killed_server_comes_back_and_a_recycled_pid_is_never_signalled() {
 }
 
 #[test]
+fn a_server_whose_interface_or_configuration_changed_under_it_is_restarted() {
+    let Some(sb) = Sandbox::new() else { return };
+    let lab = sb.lab("lab.yaml", LAB);
+    sb.topo_ok(&["apply", &lab]);
+    // The bridge deleted by hand: dnsmasq still runs, serving nothing.
+    let before = pid(&sb, "host", "inner");
+    sb.sh_ok("ip link del inner");
+    let mut got = actions(&sb.plan_json(&lab));
+    got.retain(|a| a.contains("dhcp") || a.contains("bridge"));
+    assert_eq!(
+        got,
+        vec!["create bridge host:inner", "create dhcp host:inner"]
+    );
+    sb.topo_ok(&["apply", &lab]);
+    assert!(!alive(&sb, &before), "the stale server was stopped");
+    vm(&sb, "vm1", "inner", "52:54:00:00:00:01");
+    assert_eq!(lease(&sb, "vm1"), "10.0.1.11 router=10.0.1.1 dns=");
+    noop(&sb, &lab);
+    // Its configuration file edited by hand: what it runs with is unknown.
+    sb.sh_ok("for f in /run/topo/dh/dhcp/host/inner.*.conf; do echo 'dhcp-range=10.0.1.200,10.0.1.210' >> $f; done");
+    let p = sb.plan_json(&lab);
+    assert_eq!(actions(&p), vec!["update dhcp host:inner"]);
+    let before = pid(&sb, "host", "inner");
+    sb.topo_ok(&["apply", &lab]);
+    assert_ne!(pid(&sb, "host", "inner"), before);
+    assert_eq!(lease(&sb, "vm1"), "10.0.1.11 router=10.0.1.1 dns=");
+    noop(&sb, &lab);
+    sb.topo_ok(&["destroy", &lab]);
+    drop_vm(&sb, "vm1");
+    assert_eq!(dnsmasqs(&sb), 0);
+    assert_eq!(sb.residue(), "");
+}
+
+#[test]
 fn a_node_interface_serves_dhcp_and_dns_from_its_namespace() {
     let Some(sb) = Sandbox::new() else { return };
     let lab = sb.lab(

@@ -187,7 +187,9 @@ impl Kind for Dhcp {
             }),
             ("serves_dns", |d| d.serves_dns.to_string()),
         ];
-        for (attr, f) in words {
+        // Of a configuration edited by hand only its hash is known.
+        let known = !live.config.ends_with(EDITED);
+        for (attr, f) in words.into_iter().filter(|_| known) {
             let (before, after) = (f(live), f(self));
             let none = |t: String| list(if t.is_empty() { vec![] } else { vec![t] });
             Change::push(&mut out, attr, none(before), none(after));
@@ -230,7 +232,7 @@ impl Kind for Dhcp {
         me: &Dhcp,
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
-        start(id, me, x)
+        start(id, me, x).await
     }
 
     async fn update<M: Machine>(
@@ -239,7 +241,7 @@ impl Kind for Dhcp {
         _: &Dhcp,
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
-        start(id, want, x)
+        start(id, want, x).await
     }
 
     async fn delete<M: Machine>(
@@ -250,6 +252,9 @@ impl Kind for Dhcp {
         x.m.stop_dhcp(x.lab, &id.link, true)
     }
 }
+
+/// The mark of a configuration changed after dnsmasq read it.
+const EDITED: &str = " (edited)";
 
 /// What a server with an unreadable configuration is known to run with.
 fn unknown(text: &str) -> Dhcp {
@@ -262,15 +267,15 @@ fn unknown(text: &str) -> Dhcp {
         dns: Vec::new(),
         hosts: Vec::new(),
         serves_dns: false,
-        config: format!("{} (edited)", conf_hash(text)),
+        config: format!("{}{EDITED}", conf_hash(text)),
     }
 }
 
 /// Starts dnsmasq with `me` (the machine stops the one it replaces).
-fn start<M: Machine>(id: &DhcpId, me: &Dhcp, x: &mut Exec<'_, M>) -> Result<(), KernelError> {
+async fn start<M: Machine>(id: &DhcpId, me: &Dhcp, x: &mut Exec<'_, M>) -> Result<(), KernelError> {
     let conf = DhcpConf {
         text: me.conf_text(x.lab, &id.link),
         dns: me.serves_dns,
     };
-    x.m.start_dhcp(x.lab, &id.link, &conf)
+    x.m.start_dhcp(x.lab, &id.link, &conf).await
 }

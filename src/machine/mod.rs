@@ -71,7 +71,8 @@ pub struct DhcpFound {
     pub on: IfRef,
     /// The configuration it runs with, when the pid file's process is the
     /// lab's dnsmasq serving there; `None` when it is gone, or is another
-    /// process (a recycled pid, never signalled), or serves elsewhere.
+    /// process (a recycled pid, never signalled), or serves elsewhere (in
+    /// another namespace, or an interface of that name made anew since).
     pub conf: Option<String>,
     /// The configuration file is as it was when dnsmasq read it.
     pub intact: bool,
@@ -208,12 +209,12 @@ pub trait Machine {
 
     // DHCP servers (dnsmasq), each serving one interface.
     /// The lab's servers, by their pid files.
-    fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>>;
+    async fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>>;
     /// Why no DHCP server can run here, if none can (dnsmasq missing).
     fn dhcp_unavailable(&mut self) -> Option<String>;
     /// Starts dnsmasq on `on` in its namespace, first stopping the one the
     /// lab runs there (its leases are kept).
-    fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()>;
+    async fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()>;
     /// Stops the lab's dnsmasq on `on` (only a process proven to be it)
     /// and removes its files; its leases too with `forget_leases`.
     fn stop_dhcp(&mut self, lab: &str, on: &IfRef, forget_leases: bool) -> Result<()>;

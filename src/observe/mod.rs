@@ -124,7 +124,7 @@ pub async fn observe_with<M: Machine>(
         kinds::observe_all(&mut cx);
     }
     let netns_files = read_netns_files(desired, &obs.lab_state, m)?;
-    let dhcp = m.dhcp_servers(lab)?;
+    let dhcp = m.dhcp_servers(lab).await?;
     let wants_dhcp = desired.is_some_and(|d| !d.dhcp.is_empty());
     let dhcp_unavailable = if wants_dhcp {
         m.dhcp_unavailable()

@@ -14,6 +14,7 @@
 use super::state_file;
 use crate::machine::{Cause, DhcpConf, DhcpFound, KernelError, Result};
 use crate::model::{IfRef, Ns};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -68,6 +69,12 @@ fn pid_file(lab: &str, on: &IfRef) -> PathBuf {
 
 fn lease_file(lab: &str, on: &IfRef) -> PathBuf {
     ns_dir(lab, &on.ns).join(format!("{}.leases", on.name))
+}
+
+/// The index of the interface when dnsmasq started on it: one made anew
+/// since has another, and dnsmasq does not serve it.
+fn index_file(lab: &str, on: &IfRef) -> PathBuf {
+    ns_dir(lab, &on.ns).join(format!("{}.ifindex", on.name))
 }
 
 fn hash(text: &str) -> String {
@@ -126,12 +133,8 @@ fn server(pid_path: &Path) -> Option<Server> {
     args.contains(&mine).then_some(Server { pidfd, pid, args })
 }
 
-/// The lab's servers, with what each runs with when it is running where
-/// it should; `ns_inode` gives the inode of a namespace (`None`: gone).
-pub fn found(
-    lab: &str,
-    ns_inode: &mut dyn FnMut(&Ns) -> Option<u64>,
-) -> io::Result<Vec<DhcpFound>> {
+/// The interfaces the lab has servers for (a pid file each).
+pub fn served(lab: &str) -> io::Result<Vec<IfRef>> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(lab_dir(lab)) else {
         return Ok(out);
@@ -140,28 +143,42 @@ pub fn found(
         let ns = Ns::parse(&ns_entry.file_name().to_string_lossy());
         for f in std::fs::read_dir(ns_entry.path())?.flatten() {
             let name = f.file_name().to_string_lossy().into_owned();
-            let Some(ifname) = name.strip_suffix(".pid") else {
-                continue;
-            };
-            let on = IfRef::new(ns.clone(), ifname);
-            let mut found = DhcpFound {
-                on,
-                conf: None,
-                intact: false,
-            };
-            if let Some(s) = server(&f.path()) {
-                let here = ns_inode(&ns);
-                if here.is_some() && s.netns() == here {
-                    if let Some(conf) = s.arg("--conf-file=").map(PathBuf::from) {
-                        let text = std::fs::read_to_string(&conf).unwrap_or_default();
-                        let named = conf.to_string_lossy().contains(&hash(&text));
-                        found.intact = named;
-                        found.conf = Some(text);
-                    }
+            if let Some(ifname) = name.strip_suffix(".pid") {
+                out.push(IfRef::new(ns.clone(), ifname));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The lab's servers, with what each runs with when it serves where it
+/// should; `here` gives, per interface, the inode of its namespace and its
+/// index now (`None`: gone).
+pub fn found(
+    lab: &str,
+    here: &BTreeMap<IfRef, (Option<u64>, Option<u32>)>,
+) -> io::Result<Vec<DhcpFound>> {
+    let mut out = Vec::new();
+    for (on, (inode, index)) in here {
+        let mut found = DhcpFound {
+            on: on.clone(),
+            conf: None,
+            intact: false,
+        };
+        let started_on = std::fs::read_to_string(index_file(lab, on))
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        let serving = inode.is_some() && index.is_some() && started_on == *index;
+        if let Some(s) = server(&pid_file(lab, on)).filter(|_| serving) {
+            if s.netns() == *inode {
+                if let Some(conf) = s.arg("--conf-file=").map(PathBuf::from) {
+                    let text = std::fs::read_to_string(&conf).unwrap_or_default();
+                    found.intact = conf.to_string_lossy().contains(&hash(&text));
+                    found.conf = Some(text);
                 }
             }
-            out.push(found);
         }
+        out.push(found);
     }
     Ok(out)
 }
@@ -193,6 +210,7 @@ pub fn stop(lab: &str, on: &IfRef, forget_leases: bool) -> Result<()> {
         }
     }
     remove(&pid).map_err(|e| KernelError::io(what(), e))?;
+    remove(&index_file(lab, on)).map_err(|e| KernelError::io(what(), e))?;
     if forget_leases {
         remove(&lease_file(lab, on)).map_err(|e| KernelError::io(what(), e))?;
     }
@@ -236,7 +254,7 @@ fn exited(s: &Server, limit: Duration) -> bool {
 
 /// Starts dnsmasq on `on` inside `ns` (`None`: the host), after stopping
 /// the one it replaces.
-pub fn start(lab: &str, on: &IfRef, ns: Option<&File>, conf: &DhcpConf) -> Result<()> {
+pub fn start(lab: &str, on: &IfRef, ns: Option<&File>, index: u32, conf: &DhcpConf) -> Result<()> {
     let what = || format!("start dnsmasq on {on}");
     stop(lab, on, false)?;
     let exe = find().ok_or_else(|| KernelError {
@@ -247,6 +265,8 @@ pub fn start(lab: &str, on: &IfRef, ns: Option<&File>, conf: &DhcpConf) -> Resul
     std::fs::create_dir_all(&dir).map_err(|e| KernelError::io(what(), e))?;
     let conf_path = conf_file(lab, on, &conf.text);
     std::fs::write(&conf_path, &conf.text).map_err(|e| KernelError::io(what(), e))?;
+    std::fs::write(index_file(lab, on), index.to_string())
+        .map_err(|e| KernelError::io(what(), e))?;
     let mut cmd = Command::new(exe);
     cmd.arg(format!("--conf-file={}", conf_path.display()))
         .args(["--no-hosts", "--no-resolv"]);

@@ -363,18 +363,33 @@ impl Machine for LocalKernel {
             .map_err(|e| KernelError::io(format!("remove /etc/netns/{node}"), e))
     }
 
-    fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>> {
-        let mut inode = |ns: &Ns| self.ns_inode(ns);
-        dhcp::found(lab, &mut inode).map_err(|e| KernelError::io("read the lab's DHCP servers", e))
+    async fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>> {
+        let what = "read the lab's DHCP servers";
+        let served = dhcp::served(lab).map_err(|e| KernelError::io(what, e))?;
+        let mut here = std::collections::BTreeMap::new();
+        for on in served {
+            let inode = self.ns_inode(&on.ns);
+            // Asked afresh: an interface deleted by hand leaves its old
+            // index behind in what was read before.
+            let index = match inode {
+                Some(_) => self.link(&on).await?.map(|l| l.index),
+                None => None,
+            };
+            here.insert(on, (inode, index));
+        }
+        dhcp::found(lab, &here).map_err(|e| KernelError::io(what, e))
     }
 
     fn dhcp_unavailable(&mut self) -> Option<String> {
         dhcp::unavailable()
     }
 
-    fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()> {
+    async fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()> {
         let ns = self.ns_fd(&on.ns)?;
-        dhcp::start(lab, on, ns.as_ref(), conf)
+        let index = self.link(on).await?.map(|l| l.index).ok_or_else(|| {
+            KernelError::netlink(format!("start dnsmasq on {on}"), 19, "no such device")
+        })?;
+        dhcp::start(lab, on, ns.as_ref(), index, conf)
     }
 
     fn stop_dhcp(&mut self, lab: &str, on: &IfRef, forget_leases: bool) -> Result<()> {
