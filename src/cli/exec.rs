@@ -45,6 +45,15 @@ fn prepare(m: &mut LocalKernel, file: &str, node: &str) -> Result<(), String> {
         ));
     }
     crate::check_privileges(m).map_err(|e| format!("error: {e}"))?;
+    let id = crate::kinds::NetnsId {
+        name: node.to_string(),
+    };
+    if let Some(at) = model.state.netns.get(&id).and_then(|n| n.attach.as_ref()) {
+        return m
+            .attach_namespace(node, at)
+            .map(|_| ())
+            .map_err(|e| format!("error: {e}\nhelp: start what node `{node}` attaches to first"));
+    }
     match m.has_namespace(node) {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(

@@ -16,9 +16,9 @@ pub use facts::{
     Addr, BridgeOptions, Depth, Dump, FdbEntry, Link, LinkSettings, Master, NewLink, Route,
     RouteSpec, TapOptions, TunInfo, VxlanInfo, VxlanOptions, RTPROT_TOPO,
 };
-pub use records::{EtcRecord, LabState, Registry, Shared, UplinkRecord};
+pub use records::{AttachedRecord, EtcRecord, LabState, Registry, Shared, UplinkRecord};
 
-use crate::model::{IfRef, Ns};
+use crate::model::{Attach, IfRef, Ns};
 use std::net::IpAddr;
 
 pub type Result<T> = std::result::Result<T, KernelError>;
@@ -120,6 +120,12 @@ pub trait Machine {
     /// Apply is done with `ns` for now: what the machine keeps open for it
     /// can go.
     fn release(&mut self, ns: &Ns);
+    /// Makes node `name` stand for the namespace `at` names (never
+    /// creating it): requests on the node go there from now on. Returns the
+    /// namespace's inode, which tells one namespace from the next.
+    fn attach_namespace(&mut self, name: &str, at: &Attach) -> Result<u64>;
+    /// The inode of a namespace (the host's, or a node's), if it exists.
+    fn namespace_inode(&mut self, ns: &Ns) -> Option<u64>;
 
     // Reading.
     /// Dumps many namespaces at once (in parallel where the machine can).

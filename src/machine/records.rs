@@ -4,7 +4,7 @@
 //! apply), and the host sysctls several labs share. Plain data: each
 //! machine keeps them its own way.
 
-use crate::model::{Id, IfRef, Ns, RouteKey};
+use crate::model::{Attach, Id, IfRef, Ns, RouteKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,6 +40,17 @@ pub struct LabState {
     /// The lab made /etc/netns itself (then it removes it once empty).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub etc_root_made: bool,
+    /// Nodes standing for namespaces topo did not create: where each is,
+    /// and the inode of the namespace the lab configured there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attached: BTreeMap<String, AttachedRecord>,
+}
+
+/// A namespace the lab attached a node to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachedRecord {
+    pub at: Attach,
+    pub inode: u64,
 }
 
 /// The /etc/netns/NODE directory of a node the lab writes files for.
@@ -127,6 +138,7 @@ impl LabState {
             && self.uplinks.is_empty()
             && self.netns_etc.is_empty()
             && !self.etc_root_made
+            && self.attached.is_empty()
     }
 }
 

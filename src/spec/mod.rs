@@ -17,7 +17,7 @@ pub use devices::{IdValue, TapSpec, VxlanSpec};
 pub use load::{load_str, LoadError};
 pub use nat::{DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, SnatSpec};
 pub use scalars::{PortValue, Prefixes, SysctlValue};
-pub use services::{DhcpHostSpec, DhcpSpec, DnsSpec, LeaseTime, LEASE_TIME};
+pub use services::{AttachSpec, DhcpHostSpec, DhcpSpec, DnsSpec, LeaseTime, LEASE_TIME};
 
 use schemars::JsonSchema;
 use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
@@ -112,6 +112,10 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "Option<FirewallSpec>")]
     pub firewall: Option<S<FirewallSpec>>,
+    /// Stand for a namespace topo did not create (a process's, a container's, a named one): `{ pid: 4242 }`, `{ netns: /run/netns/foo }` or `{ container: web }`.
+    #[serde(default)]
+    #[schemars(with = "Option<AttachSpec>")]
+    pub attach: Option<S<AttachSpec>>,
     /// The node's resolver: written to /etc/netns/NODE/resolv.conf, its /etc/resolv.conf under `ip netns exec` and `topo exec`.
     #[serde(default)]
     #[schemars(with = "Option<DnsSpec>")]

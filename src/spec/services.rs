@@ -99,3 +99,23 @@ impl<'de> Deserialize<'de> for LeaseTime {
         d.deserialize_any(Value)
     }
 }
+
+/// A namespace topo did not create, that a node stands for: topo adds the
+/// node's links, addresses, routes, sysctls and rules there, and never
+/// creates or deletes the namespace. Exactly one of the three.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachSpec {
+    /// The namespace of this process: `/proc/PID/ns/net`.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub pid: Option<S<u32>>,
+    /// A namespace file: `/run/netns/NAME` (from `ip netns add`) or `/proc/PID/ns/net`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub netns: Option<S<String>>,
+    /// A running container's namespace, by name or id, as `docker inspect` or `podman inspect` (whichever is installed) reports its process.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub container: Option<S<String>>,
+}

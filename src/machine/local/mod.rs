@@ -4,6 +4,7 @@
 //! under /run/topo. The only code that touches the system.
 
 mod announce;
+mod attach;
 mod devices;
 mod dhcp;
 mod dump;
@@ -52,6 +53,9 @@ pub struct LocalKernel {
     conns: BTreeMap<Ns, Conn>,
     files: BTreeMap<String, File>,
     index: BTreeMap<IfRef, u32>,
+    /// Nodes standing for namespaces topo did not create: their files,
+    /// kept when a node is released.
+    attached: BTreeMap<String, File>,
 }
 
 impl LocalKernel {
@@ -79,6 +83,13 @@ impl LocalKernel {
     /// The namespace file of node `n`, if it exists.
     fn file(&mut self, n: &str) -> Result<Option<&File>> {
         if !self.files.contains_key(n) {
+            if let Some(f) = self.attached.get(n) {
+                let f = f
+                    .try_clone()
+                    .map_err(|e| KernelError::io("duplicate namespace handle", e))?;
+                self.files.insert(n.to_string(), f);
+                return Ok(self.files.get(n));
+            }
             let what = || format!("open namespace {n}");
             match netns::open(n).map_err(|e| KernelError::io(what(), e))? {
                 Some(f) => {

@@ -3,8 +3,8 @@
 
 use super::netlink::{NlRoute, SetLink};
 use super::{
-    announce, dhcp, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file, sysctl,
-    LocalKernel, WRITES,
+    announce, attach, dhcp, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file,
+    sysctl, LocalKernel, WRITES,
 };
 use crate::machine::LOCK_WAIT;
 use crate::machine::{
@@ -12,7 +12,7 @@ use crate::machine::{
     Link, LinkSettings, Machine, MadeDirs, Master, NewLink, Registry, Result, RouteSpec, Table,
     TapOptions, VxlanOptions, WantChain,
 };
-use crate::model::{IfRef, Ns};
+use crate::model::{Attach, IfRef, Ns};
 use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
@@ -103,6 +103,7 @@ impl Machine for LocalKernel {
     fn create_namespace(&mut self, name: &str) -> Result<()> {
         let ns = Ns::Node(name.to_string());
         self.forget_ns(&ns);
+        self.attached.remove(name);
         let f = netns::create(name)
             .map_err(|e| KernelError::io(format!("create namespace {name}"), e))?;
         self.files.insert(name.to_string(), f);
@@ -112,6 +113,20 @@ impl Machine for LocalKernel {
     fn delete_namespace(&mut self, name: &str) -> Result<()> {
         self.forget_ns(&Ns::Node(name.to_string()));
         netns::delete(name).map_err(|e| KernelError::io(format!("delete netns {name}"), e))
+    }
+
+    fn attach_namespace(&mut self, name: &str, at: &Attach) -> Result<u64> {
+        let (f, inode) = attach::open(name, at)?;
+        let ns = Ns::Node(name.to_string());
+        if self.ns_inode(&ns) != Some(inode) {
+            self.forget_ns(&ns);
+        }
+        self.attached.insert(name.to_string(), f);
+        Ok(inode)
+    }
+
+    fn namespace_inode(&mut self, ns: &Ns) -> Option<u64> {
+        self.ns_inode(ns)
     }
 
     fn release(&mut self, ns: &Ns) {

@@ -1,5 +1,6 @@
 //! From `LabSpec` to `Model`: every check that needs no kernel.
 
+mod attach;
 mod checks;
 mod dhcp;
 mod etc;
@@ -156,6 +157,8 @@ struct Builder<'a> {
     hosts_file: Option<Pos>,
     /// DHCP servers, by the interface they serve.
     dhcp: BTreeMap<crate::kinds::DhcpId, crate::kinds::Dhcp>,
+    /// Nodes standing for namespaces topo did not create.
+    attached: BTreeMap<String, crate::model::Attach>,
 }
 
 impl<'a> Builder<'a> {
@@ -182,6 +185,7 @@ impl<'a> Builder<'a> {
             resolv: BTreeMap::new(),
             hosts_file: None,
             dhcp: BTreeMap::new(),
+            attached: BTreeMap::new(),
         }
     }
 
@@ -202,6 +206,7 @@ impl<'a> Builder<'a> {
         }
         self.declared = declared_addresses(spec);
         self.collect_nodes(spec);
+        self.collect_attach(spec);
         self.collect_bridges(spec);
         self.collect_networks(spec);
         self.collect_links(spec);

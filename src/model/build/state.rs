@@ -91,7 +91,8 @@ impl Builder<'_> {
     pub(super) fn state(&mut self, ipv6: bool) -> State {
         let mut st = std::mem::take(&mut self.nft);
         for n in self.nodes.keys() {
-            st.insert::<Netns>(NetnsId { name: n.clone() }, Netns {});
+            let attach = self.attached.get(n).cloned();
+            st.insert::<Netns>(NetnsId { name: n.clone() }, Netns { attach });
         }
         for (link, iface) in &self.ifaces {
             match &iface.kind {
