@@ -196,7 +196,9 @@ impl Sandbox {
     /// tables, run files, /etc/netns files and folders. Empty means no
     /// residue.
     pub fn residue(&self) -> String {
-        let mut r: String = self.sh("ip netns list; ip -o link show | grep -v ': lo:' ; nft list tables 2>/dev/null; ls -A /run/topo; ip route show proto 157").stdout.iter().map(|b| *b as char).collect();
+        // Not what a lab leaves: the ids the kernel gives namespaces a veth
+        // peer points into, the queueing discipline a link gets once up.
+        let mut r: String = self.sh("ip netns list | cut -d' ' -f1; ip -o link show | grep -v ': lo:' | sed 's/ qdisc [a-z_]*//'; nft list tables 2>/dev/null; ls -A /run/topo; ip route show proto 157").stdout.iter().map(|b| *b as char).collect();
         let etc = self.etc_netns_now();
         if etc != self.etc_netns {
             r += &format!("/etc/netns now:\n{etc}");
