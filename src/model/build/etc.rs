@@ -128,8 +128,8 @@ impl Builder<'_> {
             return;
         }
         let mut lines = vec![
-            "127.0.0.1\tlocalhost".to_string(),
-            "::1\tlocalhost ip6-localhost ip6-loopback".to_string(),
+            "127.0.0.1 localhost".to_string(),
+            "::1 localhost ip6-localhost ip6-loopback".to_string(),
         ];
         for node in self.nodes.keys() {
             let ns = Ns::Node(node.clone());
@@ -141,7 +141,7 @@ impl Builder<'_> {
             // IPv4 first: a node's first address is its first IPv4 one.
             addrs.sort_by_key(|a| a.is_ipv6());
             for a in addrs {
-                lines.push(format!("{a}\t{node} {node}.{}", self.lab));
+                lines.push(format!("{a} {node} {node}.{}", self.lab));
             }
         }
         for node in self.nodes.keys() {
