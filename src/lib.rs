@@ -18,6 +18,7 @@ pub mod model;
 pub mod observe;
 pub mod plan;
 pub mod probe;
+pub mod remote;
 pub mod spec;
 
 pub use input::{load, load_input, load_text, read_input, Input, STDIN_ARG, STDIN_NAME};
@@ -33,6 +34,7 @@ use observe::Observed;
 use plan::{Plan, PlanError};
 
 /// A lab file read and parsed.
+#[derive(Clone)]
 pub struct Loaded {
     pub file: String,
     pub text: String,
@@ -80,6 +82,16 @@ pub enum Error {
         signal: i32,
         report: Box<ApplyReport>,
     },
+    /// Applied and verified, then rolled back because the run across hosts
+    /// did not succeed on every host.
+    #[error("rolled back: the apply did not succeed on every host of the lab")]
+    Withdrawn { report: Box<ApplyReport> },
+    /// A lab across machines run without saying which host this is, or
+    /// the other way round; the text says what to write.
+    #[error("{0}")]
+    Hosts(String),
+    #[error(transparent)]
+    Remote(#[from] remote::RemoteError),
     /// `--lab NAME` of a lab that owns nothing on this machine.
     #[error("no lab named `{0}` on this machine")]
     NoLab(String),
@@ -87,6 +99,9 @@ pub enum Error {
 
 /// Checks everything that needs no kernel.
 pub fn validate(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
+    if l.spec.share.is_none() && !l.spec.hosts.is_empty() {
+        return Err(input::host_unsaid(&l.spec));
+    }
     let v = model::build(&l.spec, prior)
         .map_err(|diagnostics| Error::Invalid(l.report(diagnostics)))?;
     // An order must exist before anything runs: a cycle is a file error.
@@ -262,6 +277,11 @@ pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, 
         return Err(Error::Apply {
             failed,
             error,
+            report: Box::new(report),
+        });
+    }
+    if out.withdrawn {
+        return Err(Error::Withdrawn {
             report: Box::new(report),
         });
     }

@@ -11,10 +11,31 @@ use crate::machine::local::LocalKernel;
 use crate::machine::{ExecFailure, Machine};
 use crate::model::Ns;
 
-/// Runs `argv` in `node`'s namespace; returns only when that fails.
-pub fn run(file: &str, node: &str, argv: &[String]) -> i32 {
+/// Runs `argv` in `node`'s namespace; returns only when that fails. In a
+/// lab across machines, on the node's host: here when `--host` says this
+/// is it, else over ssh.
+pub fn run(file: &str, node: &str, argv: &[String], hosts: &super::HostArgs) -> i32 {
+    let l = match crate::load(file) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{}", render(&e));
+            return exit::EXEC_FAILED;
+        }
+    };
+    if !l.spec.hosts.is_empty() {
+        match super::fleet::exec_host(&l, node) {
+            Err(msg) => {
+                eprintln!("{msg}");
+                return exit::EXEC_FAILED;
+            }
+            Ok(h) if hosts.host.as_deref() != Some(h.as_str()) => {
+                return super::fleet::exec_remote(&l, &h, node, argv, hosts);
+            }
+            Ok(_) => {}
+        }
+    }
     let mut m = LocalKernel::new();
-    if let Err(msg) = prepare(&mut m, file, node) {
+    if let Err(msg) = prepare(&mut m, l, hosts.host.as_deref(), node) {
         eprintln!("{msg}");
         return exit::EXEC_FAILED;
     }
@@ -28,8 +49,14 @@ pub fn run(file: &str, node: &str, argv: &[String]) -> i32 {
 
 /// Checks the file, the node and the privileges, and that the node's
 /// namespace exists; or says what is wrong.
-fn prepare(m: &mut LocalKernel, file: &str, node: &str) -> Result<(), String> {
-    let l = crate::load(file).map_err(|e| render(&e))?;
+fn prepare(
+    m: &mut LocalKernel,
+    l: crate::Loaded,
+    host: Option<&str>,
+    node: &str,
+) -> Result<(), String> {
+    let l = l.for_host(host).map_err(|e| render(&e))?;
+    let file = &l.file;
     let v = crate::validate(&l, &Default::default()).map_err(|e| render(&e))?;
     let model = v.model;
     if !model.nodes.contains(node) {
@@ -63,7 +90,7 @@ fn prepare(m: &mut LocalKernel, file: &str, node: &str) -> Result<(), String> {
     }
 }
 
-fn render(e: &crate::Error) -> String {
+pub(super) fn render(e: &crate::Error) -> String {
     match e {
         crate::Error::Invalid(report) => report.render(false),
         e => format!("error: {e}"),

@@ -13,7 +13,8 @@ pub(super) fn failed_json(e: &Error, json: bool) {
     let report = match e {
         Error::Apply { report, .. }
         | Error::Verify { report, .. }
-        | Error::Interrupted { report, .. } => report,
+        | Error::Interrupted { report, .. }
+        | Error::Withdrawn { report } => report,
         _ => return,
     };
     if json {
@@ -97,6 +98,10 @@ pub(super) fn report_error(e: &Error) {
         }
         Error::Interrupted { report, .. } => {
             eprintln!("error: {e}; the step in flight was finished");
+            eprint!("{}", render::outcome_text(report));
+        }
+        Error::Withdrawn { report } => {
+            eprintln!("error: {e}");
             eprint!("{}", render::outcome_text(report));
         }
         Error::NoLab(_) => {

@@ -3,6 +3,7 @@
 
 mod build;
 pub mod checks;
+pub mod hosts;
 pub mod ipam;
 mod mac;
 pub mod names;

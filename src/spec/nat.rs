@@ -1,12 +1,11 @@
-//! NAT and filter rules as the file writes them (`nat:` and `firewall:`
-//! under the host or a node).
+//! NAT and filter rules as written, as the seeds' iptables rules mean them.
 
 use super::{PortValue, Prefixes, S};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// NAT rules of one namespace, as the seeds' iptables rules mean them.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NatSpec {
     /// `iptables -t nat -A POSTROUTING -s SOURCE [-o OUT] [! -d EXCLUDE] -j MASQUERADE`.
@@ -23,7 +22,7 @@ pub struct NatSpec {
     pub dnat: Vec<S<DnatSpec>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MasqueradeSpec {
     /// Source prefix, `192.168.15.0/24`.
@@ -39,7 +38,7 @@ pub struct MasqueradeSpec {
     pub exclude: Option<S<Prefixes>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnatSpec {
     /// Source prefix.
@@ -58,7 +57,7 @@ pub struct SnatSpec {
     pub exclude: Option<S<Prefixes>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnatSpec {
     /// `tcp` or `udp`.
@@ -81,7 +80,7 @@ pub struct DnatSpec {
 }
 
 /// Filter rules and the policies of the three filter chains.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallSpec {
     /// Policy of the input chain: `accept` (default) or `drop`.
@@ -102,7 +101,7 @@ pub struct FirewallSpec {
     pub rules: Vec<S<FilterRuleSpec>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterRuleSpec {
     /// `input`, `forward` or `output`.

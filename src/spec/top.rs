@@ -17,8 +17,19 @@ use std::fmt;
 
 /// The fields of `LabSpec`, in the order messages list them.
 pub const FIELDS: &[&str] = &[
-    "name", "ipv6", "dad", "nodes", "bridges", "links", "networks", "host", "taps", "vxlans",
-    "tests", "hosts",
+    "name",
+    "ipv6",
+    "dad",
+    "nodes",
+    "bridges",
+    "links",
+    "networks",
+    "host",
+    "hosts",
+    "vxlan_port",
+    "taps",
+    "vxlans",
+    "tests",
 ];
 
 /// The prefix of keys topo ignores.
@@ -57,7 +68,7 @@ impl<'de> Visitor<'de> for Top {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabSpec, A::Error> {
         let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
         let (mut links, mut networks, mut host, mut taps) = (None, None, None, None);
-        let (mut vxlans, mut tests, mut hosts) = (None, None, None);
+        let (mut vxlans, mut tests, mut hosts, mut vxlan_port) = (None, None, None, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
@@ -70,6 +81,7 @@ impl<'de> Visitor<'de> for Top {
                 "host" => set(&mut host, "host", &mut map)?,
                 "taps" => set(&mut taps, "taps", &mut map)?,
                 "vxlans" => set(&mut vxlans, "vxlans", &mut map)?,
+                "vxlan_port" => set(&mut vxlan_port, "vxlan_port", &mut map)?,
                 "tests" => set(&mut tests, "tests", &mut map)?,
                 "hosts" => set(&mut hosts, "hosts", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
@@ -91,6 +103,8 @@ impl<'de> Visitor<'de> for Top {
             vxlans: vxlans.unwrap_or_default(),
             tests: tests.unwrap_or_default(),
             hosts: hosts.unwrap_or_default(),
+            vxlan_port: vxlan_port.unwrap_or_default(),
+            share: None,
         })
     }
 }

@@ -22,7 +22,7 @@ pub struct Args {
 
 /// `topo test FILE`: the lab as it is live, tested against its file.
 pub(super) async fn run(file: &str, args: &Args, out: Output) -> Result<i32, Error> {
-    let l = crate::load(file)?;
+    let l = out.load(file)?;
     let s = prepare_with_warnings(&l, out).await?;
     if crate::is_absent(&s.observed) {
         drop(s);

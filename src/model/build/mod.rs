@@ -159,6 +159,11 @@ struct Builder<'a> {
     dhcp: BTreeMap<crate::kinds::DhcpId, crate::kinds::Dhcp>,
     /// Nodes standing for namespaces topo did not create.
     attached: BTreeMap<String, crate::model::Attach>,
+    /// A share of a lab across machines: every subnet of the lab, which
+    /// masquerade leaves alone.
+    lab_subnets: Vec<IpNet>,
+    /// A share of a lab across machines: the host it is of.
+    share_host: Option<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -186,6 +191,18 @@ impl<'a> Builder<'a> {
             hosts_file: None,
             dhcp: BTreeMap::new(),
             attached: BTreeMap::new(),
+            lab_subnets: Vec::new(),
+            share_host: None,
+        }
+    }
+
+    /// The MAC of an interface the file sets none for. Across machines, the
+    /// host namespace's interfaces of one name (a stretched network's bridge
+    /// and VXLAN device on each host) must differ: the host's name goes in.
+    fn stable_mac(&self, link: &IfRef) -> Mac {
+        match (&self.share_host, &link.ns) {
+            (Some(h), Ns::Host) => Mac::stable(&format!("{}\0{h}", self.lab), link),
+            _ => Mac::stable(&self.lab, link),
         }
     }
 
@@ -205,6 +222,11 @@ impl<'a> Builder<'a> {
             self.err(Pos::of(&spec.name), p, "write e.g. `name: lab1`");
         }
         self.declared = declared_addresses(spec);
+        self.lab_subnets = spec
+            .share
+            .as_ref()
+            .map_or_else(Vec::new, |s| s.lab_subnets.clone());
+        self.share_host = spec.share.as_ref().map(|s| s.host.clone());
         self.collect_nodes(spec);
         self.collect_attach(spec);
         self.collect_bridges(spec);

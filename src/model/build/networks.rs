@@ -2,6 +2,7 @@
 //! addresses, and a default route per address family.
 
 use super::*;
+use crate::spec::{GatewayAt, GatewaySpec, NetworkSpec};
 
 impl Builder<'_> {
     pub(super) fn collect_networks(&mut self, spec: &LabSpec) {
@@ -26,37 +27,9 @@ impl Builder<'_> {
                 continue;
             }
             seen.push((subnet, name.clone(), pos));
-            let gateway = match &net.value.gateway {
-                Some(g) => match g.value.parse::<IpAddr>() {
-                    Ok(a) if ipam::usable(subnet, a) => a,
-                    Ok(a) => {
-                        let first = subnet
-                            .hosts()
-                            .next()
-                            .map(|h| h.to_string())
-                            .unwrap_or_default();
-                        self.err(
-                            Pos::of(g),
-                            format!("gateway {a} is not a usable address of {subnet}"),
-                            format!("pick an address inside the subnet, e.g. `gateway: {first}`"),
-                        );
-                        continue;
-                    }
-                    Err(_) => {
-                        self.err(
-                            Pos::of(g),
-                            format!("`{}` is not an IP address", g.value),
-                            "write the gateway without prefix length, e.g. `12.0.6.1`",
-                        );
-                        continue;
-                    }
-                },
-                // The first usable address: for IPv6, `hosts()` starts at the
-                // subnet's own address, which is not one.
-                None => match subnet.hosts().find(|a| ipam::usable(subnet, *a)) {
-                    Some(a) => a,
-                    None => continue,
-                },
+            let gateway = match self.gateway(name, net, subnet) {
+                Ok(g) => g,
+                Err(()) => continue,
             };
             let bridge = net
                 .value
@@ -65,9 +38,11 @@ impl Builder<'_> {
                 .map_or(name.as_str(), |b| b.value.as_str())
                 .to_string();
             let bpos = net.value.bridge.as_ref().map_or(pos, Pos::of);
-            let gw_net =
-                IpNet::new(gateway, subnet.prefix_len()).expect("prefix from a parsed subnet");
-            if !self.ensure_network_bridge(&bridge, bpos, gw_net) {
+            let on_bridge = gateway
+                .filter(|_| net.value.gateway_at == GatewayAt::Here)
+                .map(|g| IpNet::new(g, subnet.prefix_len()).expect("prefix from a parsed subnet"));
+            let mtu = self.mtu(net.value.mtu.as_ref());
+            if !self.ensure_network_bridge(&bridge, bpos, on_bridge, mtu) {
                 continue;
             }
             self.bridge_subnets
@@ -94,12 +69,77 @@ impl Builder<'_> {
                 gateway,
                 &bridge,
                 dhcp.as_ref(),
+                mtu,
             );
         }
     }
 
-    /// Makes sure the network's bridge exists and carries the gateway.
-    pub(super) fn ensure_network_bridge(&mut self, bridge: &str, pos: Pos, gw: IpNet) -> bool {
+    /// The network's gateway: the file's, else the first usable address;
+    /// none where a stretched network has none. Err after an error.
+    fn gateway(
+        &mut self,
+        name: &str,
+        net: &S<NetworkSpec>,
+        subnet: IpNet,
+    ) -> Result<Option<IpAddr>, ()> {
+        if net.value.gateway_at == GatewayAt::Nowhere {
+            return Ok(None);
+        }
+        let Some(g) = &net.value.gateway else {
+            // For IPv6, `hosts()` starts at the subnet's own address, which
+            // is not a usable one.
+            return subnet
+                .hosts()
+                .find(|a| ipam::usable(subnet, *a))
+                .map(Some)
+                .ok_or(());
+        };
+        let text = match &g.value {
+            GatewaySpec::Address(a) => a,
+            GatewaySpec::OnHost(_) => {
+                self.err(
+                    Pos::of(g),
+                    format!("network `{name}` is on one host: `gateway: {{ host, address }}` is for a network stretched over several (`hosts: [h1, h2]`)"),
+                    "write the address alone, `gateway: 12.0.6.1`",
+                );
+                return Err(());
+            }
+        };
+        match text.parse::<IpAddr>() {
+            Ok(a) if ipam::usable(subnet, a) => Ok(Some(a)),
+            Ok(a) => {
+                let first = subnet
+                    .hosts()
+                    .next()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                self.err(
+                    Pos::of(g),
+                    format!("gateway {a} is not a usable address of {subnet}"),
+                    format!("pick an address inside the subnet, e.g. `gateway: {first}`"),
+                );
+                Err(())
+            }
+            Err(_) => {
+                self.err(
+                    Pos::of(g),
+                    format!("`{text}` is not an IP address"),
+                    "write the gateway without prefix length, e.g. `12.0.6.1`",
+                );
+                Err(())
+            }
+        }
+    }
+
+    /// Makes sure the network's bridge exists (with the MTU it is given)
+    /// and carries the gateway, if it is to.
+    pub(super) fn ensure_network_bridge(
+        &mut self,
+        bridge: &str,
+        pos: Pos,
+        gw: Option<IpNet>,
+        mtu: Option<u32>,
+    ) -> bool {
         if let Some(p) = ifname_problem(bridge) {
             self.err(
                 pos,
@@ -136,8 +176,11 @@ impl Builder<'_> {
             mac: None,
             addrs: vec![],
         });
-        if !iface.addrs.iter().any(|(a, _)| a.addr() == gw.addr()) {
+        if let Some(gw) = gw.filter(|g| !iface.addrs.iter().any(|(a, _)| a.addr() == g.addr())) {
             iface.addrs.push((gw, pos));
+        }
+        if mtu.is_some() {
+            iface.mtu = mtu;
         }
         true
     }
@@ -147,9 +190,10 @@ impl Builder<'_> {
         net: &str,
         members: &[S<NetworkMember>],
         subnet: IpNet,
-        gw: IpAddr,
+        gw: Option<IpAddr>,
         bridge: &str,
         dhcp: Option<&super::dhcp::Taken>,
+        mtu: Option<u32>,
     ) {
         let bridge_ns = self.bridges[bridge].clone();
         let mut reserved: BTreeSet<IpAddr> = self
@@ -158,7 +202,7 @@ impl Builder<'_> {
             .copied()
             .filter(|a| subnet.contains(a))
             .collect();
-        reserved.insert(gw);
+        reserved.extend(gw);
         // What the DHCP server hands out is never allocated.
         reserved.extend(dhcp.into_iter().flat_map(|d| d.addresses()));
         let mut fixed_by: BTreeMap<IpAddr, String> = BTreeMap::new();
@@ -194,7 +238,7 @@ impl Builder<'_> {
                 Some((Ok(a), _)) if !ipam::usable(subnet, a) => {
                     let first = subnet
                         .hosts()
-                        .find(|h| *h != gw)
+                        .find(|h| Some(*h) != gw)
                         .map(|h| h.to_string())
                         .unwrap_or_default();
                     self.err(
@@ -204,7 +248,7 @@ impl Builder<'_> {
                     );
                     continue;
                 }
-                Some((Ok(a), _)) if a == gw => {
+                Some((Ok(a), _)) if Some(a) == gw => {
                     self.err(
                         pos,
                         format!("address {a} of `{node}` is the gateway of network `{net}`"),
@@ -302,7 +346,7 @@ impl Builder<'_> {
                 port.clone(),
                 Some(bridge.to_string()),
                 pos,
-                None,
+                mtu,
             ) {
                 continue;
             }
@@ -313,6 +357,7 @@ impl Builder<'_> {
                 .addrs
                 .push((a, pos));
             self.allocated.insert(link.clone());
+            let Some(gw) = gw else { continue };
             let family = (link.ns.label().to_string(), gw.is_ipv4());
             if !self.explicit_default.contains(&family) && self.has_default.insert(family) {
                 let to = default_for(gw);

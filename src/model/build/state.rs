@@ -49,6 +49,7 @@ impl Builder<'_> {
                 node_address: &node_address,
                 knows_interface: &knows_interface,
                 forwards,
+                lab_subnets: &self.lab_subnets,
             };
             let compiled = nat::compile(&cx, nat_spec, fw, &extra);
             self.diags.extend(compiled.diags);
@@ -111,7 +112,7 @@ impl Builder<'_> {
                 IfKind::Tap(t) => Self::tap_state(link, t, &mut st),
                 IfKind::Vxlan(v) => Self::vxlan_state(link, v, &mut st),
             }
-            let mac = iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link));
+            let mac = iface.mac.unwrap_or_else(|| self.stable_mac(link));
             let me = Link {
                 up: true,
                 mtu: self.effective_mtu(link, iface),

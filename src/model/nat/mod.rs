@@ -38,6 +38,20 @@ pub struct Context<'a> {
     pub knows_interface: &'a dyn Fn(&str) -> bool,
     /// Whether the namespace forwards IPv4 (from its sysctls).
     pub forwards: bool,
+    /// A lab across machines: every subnet of the lab on any host, which
+    /// masquerade never hides (nodes see each other's real addresses).
+    pub lab_subnets: &'a [IpNet],
+}
+
+/// `ex` and then every lab subnet it lacks, of the family of `source`.
+fn with_lab(cx: &Context<'_>, source: IpNet, mut ex: Vec<IpNet>) -> Vec<IpNet> {
+    for n in cx.lab_subnets {
+        let same_family = n.addr().is_ipv4() == source.addr().is_ipv4();
+        if same_family && !ex.iter().any(|e| e.contains(n)) {
+            ex.push(*n);
+        }
+    }
+    ex
 }
 
 /// Compiled rules (with where each was declared) and chains, plus findings.
@@ -112,18 +126,12 @@ pub fn compile(
     let mut c = Compiled::default();
     let ns = cx.ns;
     for (subnet, pos) in extra_masquerade {
-        let expr = vec![
-            saddr(*subnet),
-            daddr_not(*subnet),
-            json!({"masquerade": null}),
-        ];
-        c.add(
-            ns,
-            "postrouting",
-            format!("masquerade from {subnet} not to {subnet}"),
-            expr,
-            *pos,
-        );
+        let mut text = format!("masquerade from {subnet}");
+        let mut expr = vec![saddr(*subnet)];
+        let ex = with_lab(cx, *subnet, vec![*subnet]);
+        exclusion_rule(&ex, &mut text, &mut expr);
+        expr.push(json!({"masquerade": null}));
+        c.add(ns, "postrouting", text, expr, *pos);
         if !cx.forwards {
             c.diags.push(no_forwarding(*pos, cx.ns));
         }

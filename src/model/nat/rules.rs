@@ -18,7 +18,7 @@ pub(super) fn masquerade(
     }
     // Traffic that stays inside the source subnet never needs masquerading,
     // and with br_netfilter loaded bridged packets would otherwise be caught.
-    let ex = exclusions(c, &m.value.exclude, vec![source])?;
+    let ex = with_lab(cx, source, exclusions(c, &m.value.exclude, vec![source])?);
     exclusion_rule(&ex, &mut text, &mut expr);
     expr.push(json!({"masquerade": null}));
     Some((text, expr))
