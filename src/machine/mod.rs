@@ -56,6 +56,28 @@ pub enum Table {
     Owned(Vec<LiveChain>),
 }
 
+/// What woke a watch (`topo watch`): a trigger to look again, never state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Something changed in a namespace of the lab, or a namespace came or went.
+    Kernel,
+    /// The kernel dropped change notifications: look at everything again.
+    Lost,
+    /// The lab file was written.
+    File,
+    /// SIGINT or SIGTERM.
+    Stop(i32),
+}
+
+/// Change notifications of the machine, for `topo watch`.
+#[allow(async_fn_in_trait)]
+pub trait Watch {
+    /// Listens in these namespaces (and no others) from now on.
+    fn follow(&mut self, namespaces: &[Ns]) -> Result<()>;
+    /// Waits for the next wake; no CPU is used while waiting.
+    async fn wait(&mut self) -> Result<Wake>;
+}
+
 /// How a command run in a namespace ended, when it could not be started.
 #[derive(Debug)]
 pub enum ExecFailure {
@@ -72,6 +94,9 @@ pub trait Machine {
     /// called once if another run holds it and this one waits.
     type Lock;
     fn lock(&mut self, lab: &str, waiting: &mut dyn FnMut()) -> Result<Self::Lock>;
+    /// Change notifications of the machine, and of `file` being written.
+    type Watch: Watch;
+    fn watch(&mut self, file: Option<&std::path::Path>) -> Result<Self::Watch>;
     /// Why this process cannot change networking, if it cannot.
     fn missing_privileges(&self) -> Option<String>;
     /// Requests that changed the machine so far.

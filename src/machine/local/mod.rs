@@ -18,6 +18,7 @@ mod signals;
 mod state_file;
 mod sysctl;
 mod tap;
+mod watch;
 
 use crate::machine::{KernelError, Result};
 use crate::model::{IfRef, Ns};

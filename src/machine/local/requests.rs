@@ -2,6 +2,7 @@
 //! and interface index, and sent.
 
 use super::netlink::{NlRoute, SetLink};
+use super::watch;
 use super::{
     announce, dump, exec, host_sysctls, lock, netns, nft, signals, state_file, sysctl, LocalKernel,
     WRITES,
@@ -49,6 +50,11 @@ impl LocalKernel {
 
 impl Machine for LocalKernel {
     type Lock = lock::LabLock;
+    type Watch = watch::LocalWatch;
+
+    fn watch(&mut self, file: Option<&std::path::Path>) -> Result<Self::Watch> {
+        watch::LocalWatch::new(file)
+    }
 
     fn lock(&mut self, lab: &str, waiting: &mut dyn FnMut()) -> Result<lock::LabLock> {
         lock::acquire(lab, LOCK_WAIT, waiting).map_err(|e| KernelError::io("lock the lab", e))
