@@ -1,4 +1,4 @@
-//! Per-node resolv.conf (`dns:`) and hosts files (`hosts: true`) under
+//! Per-node resolv.conf (`dns:`) and hosts files (`etc_hosts: true`) under
 //! /etc/netns (inside the sandbox's own /etc), as the node's commands see
 //! them through `topo exec` and `ip netns exec`: names resolve, and a
 //! lookup reaches the declared name server (a UDP listener sees it).
@@ -9,7 +9,7 @@ use common::{actions, text, Sandbox};
 
 const LAB: &str = r#"
 name: dns
-hosts: true
+etc_hosts: true
 nodes:
   red:
     dns: { nameservers: [10.0.0.53], search: [lab.example], options: ["timeout:1", "attempts:1"] }
@@ -137,7 +137,7 @@ fn edits_add_and_remove_files_and_their_folders() {
     let Some(sb) = Sandbox::new() else { return };
     let without = sb.lab(
         "without.yaml",
-        &LAB.replace("hosts: true\n", "").replace(
+        &LAB.replace("etc_hosts: true\n", "").replace(
             "  red:\n    dns: { nameservers: [10.0.0.53], search: [lab.example], options: [\"timeout:1\", \"attempts:1\"] }\n",
             "  red: {}\n",
         ),

@@ -56,6 +56,28 @@ pub enum Table {
     Owned(Vec<LiveChain>),
 }
 
+/// What woke a watch (`topo watch`): a trigger to look again, never state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Something changed in a namespace of the lab, or a namespace came or went.
+    Kernel,
+    /// The kernel dropped change notifications: look at everything again.
+    Lost,
+    /// The lab file was written.
+    File,
+    /// SIGINT or SIGTERM.
+    Stop(i32),
+}
+
+/// Change notifications of the machine, for `topo watch`.
+#[allow(async_fn_in_trait)]
+pub trait Watch {
+    /// Listens in these namespaces (and no others) from now on.
+    fn follow(&mut self, namespaces: &[Ns]) -> Result<()>;
+    /// Waits for the next wake; no CPU is used while waiting.
+    async fn wait(&mut self) -> Result<Wake>;
+}
+
 /// What dnsmasq runs with: its configuration file's text, and whether it
 /// answers DNS too (else it listens on no DNS port).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +124,9 @@ pub trait Machine {
     /// called once if another run holds it and this one waits.
     type Lock;
     fn lock(&mut self, lab: &str, waiting: &mut dyn FnMut()) -> Result<Self::Lock>;
+    /// Change notifications of the machine, and of `file` being written.
+    type Watch: Watch;
+    fn watch(&mut self, file: Option<&std::path::Path>) -> Result<Self::Watch>;
     /// Why this process cannot change networking, if it cannot.
     fn missing_privileges(&self) -> Option<String>;
     /// Requests that changed the machine so far.

@@ -224,6 +224,14 @@ pub struct BridgeSpec {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub mtu: Option<S<u32>>,
+    /// Existing interfaces of the bridge's namespace that topo did not create (the machine's NIC), made ports of the bridge; destroy detaches them and leaves them up or down as they were.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub uplinks: Vec<S<String>>,
+    /// Let an uplink be the interface the machine's default route goes out of (the machine may lose its connection while the bridge learns). Off by default: such an uplink is refused.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub allow_default_route_uplink: Option<S<bool>>,
 }
 
 /// A veth pair between two endpoints.

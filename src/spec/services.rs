@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 /// A node's resolver configuration, written to /etc/netns/NODE/resolv.conf
 /// (which `ip netns exec` and `topo exec` show as /etc/resolv.conf).
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnsSpec {
     /// Name servers, IPv4 or IPv6 addresses, at most 3 (the C library reads no more).
@@ -28,7 +28,7 @@ pub struct DnsSpec {
 
 /// A DHCP server (Debian's dnsmasq) on a network's bridge or on one
 /// interface, handing out addresses of its subnet.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DhcpSpec {
     /// The addresses handed out, `FIRST-LAST`, inside the subnet: `10.0.1.100-10.0.1.150`.
@@ -53,7 +53,7 @@ pub struct DhcpSpec {
 }
 
 /// A client that always gets the same address.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DhcpHostSpec {
     /// Its MAC address, six hex pairs: `52:54:00:00:00:01`.
@@ -103,7 +103,7 @@ impl<'de> Deserialize<'de> for LeaseTime {
 /// A namespace topo did not create, that a node stands for: topo adds the
 /// node's links, addresses, routes, sysctls and rules there, and never
 /// creates or deletes the namespace. Exactly one of the three.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachSpec {
     /// The namespace of this process: `/proc/PID/ns/net`.

@@ -104,7 +104,7 @@ impl Sandbox {
         self.holder.id()
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
         c.args([
             "--target",

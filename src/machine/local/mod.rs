@@ -21,6 +21,7 @@ mod signals;
 mod state_file;
 mod sysctl;
 mod tap;
+mod watch;
 
 use crate::machine::{KernelError, Result};
 use crate::model::{IfRef, Ns};
@@ -55,8 +56,12 @@ pub struct LocalKernel {
     index: BTreeMap<IfRef, u32>,
     /// Nodes standing for namespaces topo did not create: their files,
     /// kept when a node is released.
-    attached: BTreeMap<String, File>,
+    /// Shared with a watch, which listens in them too.
+    attached: Attached,
 }
+
+/// Attached nodes' namespace files, by node.
+pub(crate) type Attached = std::sync::Arc<std::sync::Mutex<BTreeMap<String, File>>>;
 
 impl LocalKernel {
     pub fn new() -> Self {
@@ -83,7 +88,8 @@ impl LocalKernel {
     /// The namespace file of node `n`, if it exists.
     fn file(&mut self, n: &str) -> Result<Option<&File>> {
         if !self.files.contains_key(n) {
-            if let Some(f) = self.attached.get(n) {
+            let attached = self.attached.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(f) = attached.get(n) {
                 let f = f
                     .try_clone()
                     .map_err(|e| KernelError::io("duplicate namespace handle", e))?;

@@ -2,6 +2,7 @@
 //! and interface index, and sent.
 
 use super::netlink::{NlRoute, SetLink};
+use super::watch;
 use super::{
     announce, attach, dhcp, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file,
     sysctl, LocalKernel, WRITES,
@@ -49,6 +50,11 @@ impl LocalKernel {
 
 impl Machine for LocalKernel {
     type Lock = lock::LabLock;
+    type Watch = watch::LocalWatch;
+
+    fn watch(&mut self, file: Option<&std::path::Path>) -> Result<Self::Watch> {
+        watch::LocalWatch::new(file, self.attached.clone())
+    }
 
     fn lock(&mut self, lab: &str, waiting: &mut dyn FnMut()) -> Result<lock::LabLock> {
         lock::acquire(lab, LOCK_WAIT, waiting).map_err(|e| KernelError::io("lock the lab", e))
@@ -103,7 +109,10 @@ impl Machine for LocalKernel {
     fn create_namespace(&mut self, name: &str) -> Result<()> {
         let ns = Ns::Node(name.to_string());
         self.forget_ns(&ns);
-        self.attached.remove(name);
+        self.attached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
         let f = netns::create(name)
             .map_err(|e| KernelError::io(format!("create namespace {name}"), e))?;
         self.files.insert(name.to_string(), f);
@@ -121,7 +130,10 @@ impl Machine for LocalKernel {
         if self.ns_inode(&ns) != Some(inode) {
             self.forget_ns(&ns);
         }
-        self.attached.insert(name.to_string(), f);
+        self.attached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), f);
         Ok(inode)
     }
 

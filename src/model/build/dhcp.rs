@@ -41,7 +41,7 @@ impl Builder<'_> {
         net: &str,
         d: &S<DhcpSpec>,
         subnet: IpNet,
-        gateway: IpAddr,
+        gateway: Option<IpAddr>,
         bridge: &str,
     ) -> Option<Taken> {
         let IpNet::V4(subnet) = subnet else {
@@ -52,9 +52,13 @@ impl Builder<'_> {
             );
             return None;
         };
-        let IpAddr::V4(gw) = gateway else { return None };
+        let gw = gateway.and_then(|g| match g {
+            IpAddr::V4(g) => Some(g),
+            IpAddr::V6(_) => None,
+        });
         let link = IfRef::new(self.bridges[bridge].clone(), bridge);
-        self.dhcp_server(link, d, subnet, &[gateway], Some(gw))
+        let taken: Vec<IpAddr> = gateway.into_iter().collect();
+        self.dhcp_server(link, d, subnet, &taken, gw)
     }
 
     /// Every interface's `dhcp:`, once addresses are known.

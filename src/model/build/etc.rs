@@ -1,5 +1,5 @@
 //! The files of /etc/netns/NODE: a node's resolv.conf from its `dns:`, and
-//! with `hosts: true` a hosts file in every node naming all the lab's nodes.
+//! with `etc_hosts: true` a hosts file in every node naming all the lab's nodes.
 
 use super::*;
 use crate::diag::did_you_mean;
@@ -110,7 +110,7 @@ impl Builder<'_> {
     }
 
     /// The /etc/netns files of the desired state: resolv.conf where a node
-    /// has `dns:`, hosts in every node with `hosts: true`.
+    /// has `dns:`, hosts in every node with `etc_hosts: true`.
     pub(super) fn netns_files(&self, st: &mut State) {
         for (node, (lines, _)) in &self.resolv {
             let id = NetnsFileId {

@@ -153,7 +153,7 @@ struct Builder<'a> {
     uplinks: BTreeMap<crate::kinds::UplinkId, (crate::kinds::Uplink, Pos)>,
     /// Lines of each node's resolv.conf, and where `dns:` is.
     resolv: BTreeMap<String, (Vec<String>, Pos)>,
-    /// Where `hosts: true` is, when it is.
+    /// Where `etc_hosts: true` is, when it is.
     hosts_file: Option<Pos>,
     /// DHCP servers, by the interface they serve.
     dhcp: BTreeMap<crate::kinds::DhcpId, crate::kinds::Dhcp>,
@@ -238,7 +238,7 @@ impl<'a> Builder<'a> {
         self.collect_interface_dhcp(spec);
         self.collect_uplinks(spec);
         self.collect_dns(spec);
-        self.hosts_file = spec.hosts.as_ref().filter(|h| h.value).map(Pos::of);
+        self.hosts_file = spec.etc_hosts.as_ref().filter(|h| h.value).map(Pos::of);
         self.netns_file_origins();
         self.check_veth_mtus();
         self.check_vxlans();

@@ -62,15 +62,14 @@ impl Builder<'_> {
                 },
                 None => None,
             };
-            self.attach_members(
-                name,
-                &net.value.nodes,
+            let seg = Segment {
+                net: name,
                 subnet,
-                gateway,
-                &bridge,
-                dhcp.as_ref(),
+                gw: gateway,
+                bridge: &bridge,
                 mtu,
-            );
+            };
+            self.attach_members(&seg, &net.value.nodes, dhcp.as_ref());
         }
     }
 
@@ -187,14 +186,17 @@ impl Builder<'_> {
 
     pub(super) fn attach_members(
         &mut self,
-        net: &str,
+        seg: &Segment,
         members: &[S<NetworkMember>],
-        subnet: IpNet,
-        gw: Option<IpAddr>,
-        bridge: &str,
         dhcp: Option<&super::dhcp::Taken>,
-        mtu: Option<u32>,
     ) {
+        let Segment {
+            net,
+            subnet,
+            gw,
+            bridge,
+            mtu,
+        } = *seg;
         let bridge_ns = self.bridges[bridge].clone();
         let mut reserved: BTreeSet<IpAddr> = self
             .declared
@@ -374,4 +376,14 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// A network's segment, as its members join it.
+#[derive(Clone, Copy)]
+pub(super) struct Segment<'a> {
+    pub net: &'a str,
+    pub subnet: IpNet,
+    pub gw: Option<IpAddr>,
+    pub bridge: &'a str,
+    pub mtu: Option<u32>,
 }
