@@ -26,6 +26,7 @@ pub const FIELDS: &[&str] = &[
     "networks",
     "host",
     "hosts",
+    "etc_hosts",
     "vxlan_port",
     "taps",
     "vxlans",
@@ -69,6 +70,7 @@ impl<'de> Visitor<'de> for Top {
         let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
         let (mut links, mut networks, mut host, mut taps) = (None, None, None, None);
         let (mut vxlans, mut tests, mut hosts, mut vxlan_port) = (None, None, None, None);
+        let mut etc_hosts = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
@@ -84,6 +86,7 @@ impl<'de> Visitor<'de> for Top {
                 "vxlan_port" => set(&mut vxlan_port, "vxlan_port", &mut map)?,
                 "tests" => set(&mut tests, "tests", &mut map)?,
                 "hosts" => set(&mut hosts, "hosts", &mut map)?,
+                "etc_hosts" => set(&mut etc_hosts, "etc_hosts", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -103,6 +106,7 @@ impl<'de> Visitor<'de> for Top {
             vxlans: vxlans.unwrap_or_default(),
             tests: tests.unwrap_or_default(),
             hosts: hosts.unwrap_or_default(),
+            etc_hosts: etc_hosts.unwrap_or_default(),
             vxlan_port: vxlan_port.unwrap_or_default(),
             share: None,
         })

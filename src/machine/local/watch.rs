@@ -59,6 +59,8 @@ struct Sockets {
 
 pub struct LocalWatch {
     sockets: BTreeMap<Ns, Sockets>,
+    /// The namespaces of attached nodes, which are not in /run/netns.
+    attached: super::Attached,
     /// /run/netns, for namespaces made and deleted.
     netns: AsyncFd<Ino>,
     /// The lab file's folder, and the file's name in it.
@@ -155,7 +157,7 @@ fn worth_a_look(mut b: &[u8]) -> bool {
 }
 
 impl LocalWatch {
-    pub(super) fn new(file: Option<&Path>) -> Result<LocalWatch> {
+    pub(super) fn new(file: Option<&Path>, attached: super::Attached) -> Result<LocalWatch> {
         let netns = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
             .map_err(|e| io("watch /run/netns", e))?;
         std::fs::create_dir_all("/run/netns").map_err(|e| io("make /run/netns", e))?;
@@ -191,11 +193,21 @@ impl LocalWatch {
         let sig = |k| signal(k).map_err(|e| io("catch signals", e));
         Ok(LocalWatch {
             sockets: BTreeMap::new(),
+            attached,
             netns,
             file,
             term: sig(SignalKind::terminate())?,
             int: sig(SignalKind::interrupt())?,
         })
+    }
+
+    /// A node's namespace file: an attached node's as the machine holds it.
+    fn namespace(&self, node: &str) -> std::io::Result<Option<std::fs::File>> {
+        let attached = self.attached.lock().unwrap_or_else(|e| e.into_inner());
+        match attached.get(node) {
+            Some(f) => f.try_clone().map(Some),
+            None => super::netns::open(node),
+        }
     }
 }
 
@@ -217,7 +229,7 @@ impl crate::machine::Watch for LocalWatch {
             };
             let (route, nft) = match ns {
                 Ns::Host => open(),
-                Ns::Node(n) => match super::probe::open_namespace(n) {
+                Ns::Node(n) => match self.namespace(n) {
                     // Gone again before we looked: the next observe sees it.
                     Ok(None) => continue,
                     Ok(Some(f)) => with_netns(f.as_fd(), open).and_then(|r| r),
