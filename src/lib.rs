@@ -180,7 +180,8 @@ pub async fn prepare(l: &Loaded, notify: Notify<'_>) -> Result<Session, Error> {
         ms = t.elapsed().as_millis() as u64,
         "validated with live addresses"
     );
-    let plan = plan::diff(&model.lab, &model.state, &observed)?;
+    let plan =
+        plan::diff(&model.lab, &model.state, &observed).map_err(|e| at_file(l, &model, e))?;
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         actions = plan.actions.len(),
@@ -194,6 +195,21 @@ pub async fn prepare(l: &Loaded, notify: Notify<'_>) -> Result<Session, Error> {
         warnings,
         _lock: lock,
     })
+}
+
+/// What the machine refuses, as errors at the objects' places in the file.
+fn at_file(l: &Loaded, model: &Model, e: PlanError) -> Error {
+    let PlanError::Refused(items) = e else {
+        return Error::Plan(e);
+    };
+    let diags = items
+        .into_iter()
+        .map(|r| {
+            let pos = model.origins.get(&r.id).copied().unwrap_or_default();
+            Diagnostic::error(pos, r.message).help(r.help)
+        })
+        .collect();
+    Error::Invalid(l.report(diags))
 }
 
 /// Whether every allocated member already has its fresh address live, or

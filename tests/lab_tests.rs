@@ -13,8 +13,10 @@ fn lab_path(name: &str) -> String {
 /// The labs tested here, each by a test of its own below.
 const COVERED: &[&str] = &[
     "example.yaml",
+    "seed-000-containers.yaml",
     "seed-000-meganet.yaml",
     "seed-000-two-hosts.yaml",
+    "seed-001-dhcp.yaml",
     "seed-001-router.yaml",
     "seed-002-two-namespaces.yaml",
     "seed-003-bridge.yaml",
@@ -96,6 +98,26 @@ fn seed_000_meganet() {
 #[test]
 fn seed_001_router() {
     passes_its_tests("seed-001-router.yaml", "");
+}
+
+#[test]
+fn seed_001_dhcp() {
+    // The machine's NIC (lan0) and the LAN machine behind it.
+    passes_its_tests(
+        "seed-001-dhcp.yaml",
+        "ip netns add lan1 && ip -n lan1 link set lo up \
+         && ip link add lan0 type veth peer name eth0 netns lan1 \
+         && ip -n lan1 addr add 172.16.100.10/24 dev eth0 && ip -n lan1 link set eth0 up",
+    );
+}
+
+#[test]
+fn seed_000_containers() {
+    // The running containers' namespaces, linked into /run/netns.
+    passes_its_tests(
+        "seed-000-containers.yaml",
+        "ip netns add c1 && ip netns add c2",
+    );
 }
 
 #[test]

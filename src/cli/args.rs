@@ -185,6 +185,26 @@ Exit codes: 0 when every check passed, 1 when one failed or topo could not run t
         #[arg(short, long, default_value_t = crate::probe::DEFAULT_JOBS as u16, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: u16,
     },
+    /// Apply, then keep the lab as the file says: drift repaired as it
+    /// happens, edits of the file applied. Stops on SIGINT/SIGTERM, leaving
+    /// the lab applied.
+    #[command(after_help = "Examples:
+  topo watch topologies/example.yaml
+  topo watch --debounce-ms 500 lab.yaml     wait longer for quiet after a change
+
+It holds no lab lock while idle: `topo plan` and `topo show` run beside it,
+and a `topo apply` of the same lab waits for a repair in flight, then runs.
+docs/watch.md has a systemd unit.")]
+    Watch {
+        /// The lab file (a path: it is read again when it changes).
+        file: String,
+        /// How long the lab must be quiet after a change before the repair.
+        #[arg(long, default_value_t = 200, value_name = "MS")]
+        debounce_ms: u64,
+        /// An object changed back more than this many times in a minute is left alone.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        max_repairs: u64,
+    },
     /// Remove everything the lab owns, and nothing else.
     #[command(
         after_help = "Example: topo destroy topologies/example.yaml  (or: topo destroy --lab example)"

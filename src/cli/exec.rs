@@ -2,7 +2,8 @@
 //!
 //! topo checks the file and the node, then the machine replaces topo with
 //! the command (no shell, the argv exactly as given) inside the node's
-//! network namespace, with a /sys of that namespace. Because the command
+//! network namespace, with a /sys of that namespace and the node's
+//! /etc/netns files over those of /etc. Because the command
 //! takes topo's place, its exit code and signals are the caller's directly.
 
 use super::exit;
@@ -71,6 +72,15 @@ fn prepare(
         ));
     }
     crate::check_privileges(m).map_err(|e| format!("error: {e}"))?;
+    let id = crate::kinds::NetnsId {
+        name: node.to_string(),
+    };
+    if let Some(at) = model.state.netns.get(&id).and_then(|n| n.attach.as_ref()) {
+        return m
+            .attach_namespace(node, at)
+            .map(|_| ())
+            .map_err(|e| format!("error: {e}\nhelp: start what node `{node}` attaches to first"));
+    }
     match m.has_namespace(node) {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(

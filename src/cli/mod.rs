@@ -14,6 +14,7 @@ mod render;
 pub mod show;
 mod test;
 mod validate;
+mod watch;
 
 pub use render::{plan_json, plan_markdown, plan_text};
 
@@ -265,6 +266,18 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             crate::forget_lab(&lab);
             finish(&report, json, "Destroy");
             Ok(exit::OK)
+        }
+        Verb::Watch {
+            file,
+            debounce_ms,
+            max_repairs,
+        } => {
+            let args = watch::Args {
+                file,
+                debounce: std::time::Duration::from_millis(debounce_ms),
+                max_repairs: max_repairs as usize,
+            };
+            watch::run(args, out).await
         }
         Verb::Schema => {
             print!("{}", crate::spec::json_schema());

@@ -67,6 +67,13 @@ pub(super) fn report_error(e: &Error) {
             }
             eprintln!("help: change the file where it clashes (a name, a subnet, a host setting), or remove the other objects if they are leftovers you own");
         }
+        Error::Plan(crate::plan::PlanError::Refused(items)) => {
+            eprintln!("error: the machine cannot give what the file asks; nothing was changed:");
+            for r in items {
+                eprintln!("  - {}", r.message);
+                eprintln!("    help: {}", r.help);
+            }
+        }
         Error::Apply {
             failed,
             error,

@@ -12,6 +12,7 @@ mod load;
 mod nat;
 mod networks;
 mod scalars;
+mod services;
 mod shorthand;
 mod top;
 
@@ -22,6 +23,7 @@ pub use load::{load_str, LoadError};
 pub use nat::{DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, SnatSpec};
 pub use networks::{GatewayAt, GatewayOnHost, GatewaySpec, MemberSpec, NetworkMember, NetworkSpec};
 pub use scalars::{PortValue, Prefixes, SysctlValue};
+pub use services::{AttachSpec, DhcpHostSpec, DhcpSpec, DnsSpec, LeaseTime, LEASE_TIME};
 pub use shorthand::{
     AddressingSpec, DefaultsSpec, InterfaceDefaults, LinkDefaults, NodeDefaults, Role, RoutingSpec,
     StaticRouting,
@@ -92,6 +94,10 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, MachineSpec>")]
     pub hosts: BTreeMap<String, S<MachineSpec>>,
+    /// Write /etc/netns/NODE/hosts for every node: the names (`NODE` and `NODE.LAB`) and addresses of all the lab's nodes, which `getent hosts` inside a node then finds.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub etc_hosts: Option<S<bool>>,
     /// A lab across machines: the UDP port of its VXLAN tunnels (stretched networks, links between hosts). Default 4789.
     #[serde(default)]
     #[schemars(with = "Option<u16>")]
@@ -158,6 +164,14 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, VxlanSpec>")]
     pub vxlans: BTreeMap<String, S<VxlanSpec>>,
+    /// Stand for a namespace topo did not create (a process's, a container's, a named one): `{ pid: 4242 }`, `{ netns: /run/netns/foo }` or `{ container: web }`.
+    #[serde(default)]
+    #[schemars(with = "Option<AttachSpec>")]
+    pub attach: Option<S<AttachSpec>>,
+    /// The node's resolver: written to /etc/netns/NODE/resolv.conf, its /etc/resolv.conf under `ip netns exec` and `topo exec`.
+    #[serde(default)]
+    #[schemars(with = "Option<DnsSpec>")]
+    pub dns: Option<S<DnsSpec>>,
 }
 
 /// The host namespace: only interfaces the lab creates, routes and sysctls.
@@ -202,6 +216,10 @@ pub struct InterfaceSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub mac: Option<S<String>>,
+    /// A DHCP server on this interface, from its namespace, for the subnet of one of its addresses.
+    #[serde(default)]
+    #[schemars(with = "Option<DhcpSpec>")]
+    pub dhcp: Option<S<DhcpSpec>>,
 }
 
 /// A Linux bridge.
@@ -232,6 +250,14 @@ pub struct BridgeSpec {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub mtu: Option<S<u32>>,
+    /// Existing interfaces of the bridge's namespace that topo did not create (the machine's NIC), made ports of the bridge; destroy detaches them and leaves them up or down as they were.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub uplinks: Vec<S<String>>,
+    /// Let an uplink be the interface the machine's default route goes out of (the machine may lose its connection while the bridge learns). Off by default: such an uplink is refused.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub allow_default_route_uplink: Option<S<bool>>,
 }
 
 /// A bridge inside a node (`nodes.NODE.bridges`).

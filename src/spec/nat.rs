@@ -69,7 +69,7 @@ pub struct DnatSpec {
     /// The target: `NODE`, `NODE:PORT`, `ADDRESS` or `ADDRESS:PORT`; without a port the port is kept.
     #[schemars(with = "String")]
     pub to: S<String>,
-    /// Only traffic to this address; traffic to any of the namespace's own addresses when absent.
+    /// Only traffic to this address; `any`: traffic to every address, passing through or not (the seeds' DNAT without `-d`); traffic to the namespace's own addresses when absent.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub destination: Option<S<String>>,
@@ -131,6 +131,10 @@ pub struct FilterRuleSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub out: Option<S<String>>,
+    /// Connection states the packet's connection is in (`-m conntrack --ctstate`): `new`, `established`, `related`, `invalid`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub ct_state: Option<S<Vec<S<String>>>>,
     /// `accept`, `drop` or `reject`.
     #[schemars(with = "String")]
     pub action: S<String>,

@@ -51,6 +51,10 @@ pub struct NetworkSpec {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub default_route: Option<S<bool>>,
+    /// A DHCP server on the network's bridge, from the namespace that holds it; its router is the gateway unless `router:` says otherwise.
+    #[serde(default)]
+    #[schemars(with = "Option<super::DhcpSpec>")]
+    pub dhcp: Option<S<super::DhcpSpec>>,
     /// Where the gateway is: set in a host's share of a stretched network.
     #[serde(skip)]
     #[schemars(skip)]

@@ -26,6 +26,7 @@ pub const FIELDS: &[&str] = &[
     "networks",
     "host",
     "hosts",
+    "etc_hosts",
     "vxlan_port",
     "taps",
     "vxlans",
@@ -73,6 +74,7 @@ impl<'de> Visitor<'de> for Top {
         let (mut links, mut networks, mut host, mut taps) = (None, None, None, None);
         let (mut vxlans, mut tests, mut hosts, mut vxlan_port) = (None, None, None, None);
         let (mut defaults, mut addressing, mut routing) = (None, None, None);
+        let mut etc_hosts = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
@@ -91,6 +93,7 @@ impl<'de> Visitor<'de> for Top {
                 "defaults" => set(&mut defaults, "defaults", &mut map)?,
                 "addressing" => set(&mut addressing, "addressing", &mut map)?,
                 "routing" => set(&mut routing, "routing", &mut map)?,
+                "etc_hosts" => set(&mut etc_hosts, "etc_hosts", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -110,6 +113,7 @@ impl<'de> Visitor<'de> for Top {
             vxlans: vxlans.unwrap_or_default(),
             tests: tests.unwrap_or_default(),
             hosts: hosts.unwrap_or_default(),
+            etc_hosts: etc_hosts.unwrap_or_default(),
             vxlan_port: vxlan_port.unwrap_or_default(),
             defaults: defaults.unwrap_or_default(),
             addressing: addressing.unwrap_or_default(),

@@ -83,7 +83,13 @@ async fn checks_of(l: &Loaded, model: &Model, args: &Args, out: Output) -> Resul
         );
         return Ok(write_junit(args, doc).unwrap_or(exit::OK));
     }
-    let namespaces = match crate::probe::Namespaces::open(&list) {
+    let attached = model
+        .state
+        .netns
+        .iter()
+        .filter_map(|(id, n)| Some((id.name.clone(), n.attach.clone()?)))
+        .collect();
+    let namespaces = match crate::probe::Namespaces::open(&list, &attached) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {e}");

@@ -135,6 +135,11 @@ impl Builder<'_> {
                 *ports.entry(IfRef::new(link.ns.clone(), m)).or_default() += 1;
             }
         }
+        for (id, (u, _)) in &self.uplinks {
+            if let Some(b) = &u.bridge {
+                *ports.entry(IfRef::new(id.link.ns.clone(), b)).or_default() += 1;
+            }
+        }
         let over: Vec<(IfRef, usize)> = ports
             .into_iter()
             .filter(|(_, n)| *n > BRIDGE_PORT_MAX)

@@ -53,7 +53,21 @@ impl Builder<'_> {
                     .or_default()
                     .push((subnet, Pos::of(m)));
             }
-            self.attach_members(name, &net.value.nodes, subnet, gateway, &bridge, mtu);
+            let dhcp = match &net.value.dhcp {
+                Some(d) => match self.network_dhcp(name, d, subnet, gateway, &bridge) {
+                    Some(t) => Some(t),
+                    None => continue,
+                },
+                None => None,
+            };
+            let seg = Segment {
+                net: name,
+                subnet,
+                gw: gateway,
+                bridge: &bridge,
+                mtu,
+            };
+            self.attach_members(&seg, &net.value.nodes, dhcp.as_ref());
         }
     }
 
@@ -170,13 +184,17 @@ impl Builder<'_> {
 
     pub(super) fn attach_members(
         &mut self,
-        net: &str,
+        seg: &Segment,
         members: &[S<NetworkMember>],
-        subnet: IpNet,
-        gw: Option<IpAddr>,
-        bridge: &str,
-        mtu: Option<u32>,
+        dhcp: Option<&super::dhcp::Taken>,
     ) {
+        let Segment {
+            net,
+            subnet,
+            gw,
+            bridge,
+            mtu,
+        } = *seg;
         let bridge_ns = self.bridges[bridge].clone();
         let mut reserved: BTreeSet<IpAddr> = self
             .declared
@@ -185,6 +203,8 @@ impl Builder<'_> {
             .filter(|a| subnet.contains(a))
             .collect();
         reserved.extend(gw);
+        // What the DHCP server hands out is never allocated.
+        reserved.extend(dhcp.into_iter().flat_map(|d| d.addresses()));
         let mut fixed_by: BTreeMap<IpAddr, String> = BTreeMap::new();
         let mut resolved: Vec<(IfRef, Pos, Request)> = Vec::new();
         for m in members {
@@ -233,6 +253,27 @@ impl Builder<'_> {
                         pos,
                         format!("address {a} of `{node}` is the gateway of network `{net}`"),
                         "pick another address, or leave `address:` out to have one allocated",
+                    );
+                    continue;
+                }
+                Some((Ok(a), _)) if dhcp.is_some_and(|d| d.in_range(a)) => {
+                    let d = dhcp.expect("checked");
+                    self.err(
+                        pos,
+                        format!("address {a} of `{node}` is inside the DHCP range {}-{} of network `{net}`", d.first, d.last),
+                        "pick an address outside the range, or leave `address:` out to have one allocated",
+                    );
+                    continue;
+                }
+                Some((Ok(a), _))
+                    if dhcp.is_some_and(|d| d.hosts.iter().any(|(h, _)| IpAddr::V4(*h) == a)) =>
+                {
+                    self.err(
+                        pos,
+                        format!(
+                            "address {a} of `{node}` is a fixed DHCP host's in network `{net}`"
+                        ),
+                        "pick another address: each is used once per subnet",
                     );
                     continue;
                 }
@@ -333,4 +374,14 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// A network's segment, as its members join it.
+#[derive(Clone, Copy)]
+pub(super) struct Segment<'a> {
+    pub net: &'a str,
+    pub subnet: IpNet,
+    pub gw: Option<IpAddr>,
+    pub bridge: &'a str,
+    pub mtu: Option<u32>,
 }

@@ -92,7 +92,8 @@ impl Builder<'_> {
     pub(super) fn state(&mut self, ipv6: bool) -> State {
         let mut st = std::mem::take(&mut self.nft);
         for n in self.nodes.keys() {
-            st.insert::<Netns>(NetnsId { name: n.clone() }, Netns {});
+            let attach = self.attached.get(n).cloned();
+            st.insert::<Netns>(NetnsId { name: n.clone() }, Netns { attach });
         }
         for (link, iface) in &self.ifaces {
             match &iface.kind {
@@ -132,6 +133,13 @@ impl Builder<'_> {
                 };
                 st.insert::<Address>(id, Address {});
             }
+        }
+        self.netns_files(&mut st);
+        for (id, me) in &self.dhcp {
+            st.insert::<crate::kinds::Dhcp>(id.clone(), me.clone());
+        }
+        for (id, (me, _)) in &self.uplinks {
+            st.insert::<crate::kinds::Uplink>(id.clone(), me.clone());
         }
         for (ns, routes) in &self.routes {
             for (key, (me, _)) in routes {

@@ -358,6 +358,11 @@ fn every_tunnel_mistake_points_at_its_line() {
         ("networks:\n  s: { hosts: [h1, h2], subnet: 10.5.0.0/24, nodes: [a] }\n", 6, "node `a` is on no host: a stretched network does not say which"),
         ("networks:\n  s: { host: h1, subnet: 10.5.0.0/24, vni: 7 }\n", 6, "network `s` is on one host: it has no VNI"),
         (
+            "networks:\n  s:\n    hosts: [h1, h2]\n    subnet: 10.5.0.0/24\n    dhcp: { range: 10.5.0.100-10.5.0.150 }\n",
+            9,
+            "topo serves DHCP only on a network of one host",
+        ),
+        (
             "networks:\n  s: { hosts: [h1, h2], subnet: 10.5.0.0/24, vni: 7 }\n  t: { hosts: [h1, h2], subnet: 10.6.0.0/24, vni: 7 }\n",
             7,
             "VNI 7 is another network's too",

@@ -238,6 +238,14 @@ impl Placer<'_> {
             );
             return;
         }
+        if let Some(d) = &net.value.dhcp {
+            // One server per host on one segment would hand out one range twice.
+            self.err(
+                Pos::of(d),
+                format!("network `{name}` is stretched over several hosts: topo serves DHCP only on a network of one host"),
+                "serve it on a network with `host:`, or on one node's interface (`interfaces.IF.dhcp:`) joined to this network",
+            );
+        }
         let mut hosts: Vec<String> = Vec::new();
         for h in &list.value {
             match self.known(h) {
