@@ -349,6 +349,7 @@ fn bare_model(
         state,
         origins: Default::default(),
         allocated: Default::default(),
+        address_from: Default::default(),
     }
 }
 

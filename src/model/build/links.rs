@@ -62,7 +62,8 @@ impl Builder<'_> {
                 );
                 continue;
             }
-            let mtu = self.mtu(link.value.mtu.as_ref());
+            let written = link.value.mtu.as_ref().or(super::defaults::link_mtu(spec));
+            let mtu = self.mtu(written);
             let (Some(a), Some(b)) = (self.endpoint(&eps[0]), self.endpoint(&eps[1])) else {
                 continue;
             };
@@ -71,11 +72,16 @@ impl Builder<'_> {
             let (Some(a_ref), Some(b_ref)) = (a_ref, b_ref) else {
                 continue;
             };
-            if let Some(m) = link.value.mtu.as_ref().filter(|_| mtu.is_some()) {
+            if let Some(m) = written.filter(|_| mtu.is_some()) {
                 for end in [&a_ref, &b_ref] {
                     if !self.ifaces.contains_key(end) {
                         self.mtu_from.insert(end.clone(), (Pos::of(m), true));
                     }
+                }
+            }
+            if let (Endpoint::Iface(x), Endpoint::Iface(y)) = (&a, &b) {
+                if x.ns != Ns::Host && y.ns != Ns::Host {
+                    self.node_links.push((x.clone(), y.clone()));
                 }
             }
             if a.bridge().is_some() && b.bridge().is_none() {
@@ -304,6 +310,28 @@ impl Builder<'_> {
                 .expect("interface exists")
                 .addrs
                 .push((net, pos));
+        }
+    }
+}
+
+/// One side of a link as written.
+pub(super) enum Endpoint {
+    Iface(IfRef),
+    Bridge {
+        bridge: String,
+        ns: Ns,
+        port: Option<String>,
+        /// Declared under its node (`NODE:BRIDGE`): its name is unique
+        /// only there, so ports made for it are named by the node.
+        scoped: bool,
+    },
+}
+
+impl Endpoint {
+    fn bridge(&self) -> Option<String> {
+        match self {
+            Endpoint::Bridge { bridge, .. } => Some(bridge.clone()),
+            Endpoint::Iface(_) => None,
         }
     }
 }

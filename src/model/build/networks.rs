@@ -60,12 +60,17 @@ impl Builder<'_> {
                 },
                 None => None,
             };
+            let routes = net.value.default_route.as_ref().is_none_or(|d| d.value);
+            if !routes {
+                self.no_route.insert(subnet);
+            }
             let seg = Segment {
                 net: name,
                 subnet,
                 gw: gateway,
                 bridge: &bridge,
                 mtu,
+                routes,
             };
             self.attach_members(&seg, &net.value.nodes, dhcp.as_ref());
         }
@@ -194,6 +199,7 @@ impl Builder<'_> {
             gw,
             bridge,
             mtu,
+            routes,
         } = *seg;
         let bridge_ns = self.bridges[bridge].clone();
         let mut reserved: BTreeSet<IpAddr> = self
@@ -357,7 +363,14 @@ impl Builder<'_> {
                 .addrs
                 .push((a, pos));
             self.allocated.insert(link.clone());
-            let Some(gw) = gw else { continue };
+            let id = AddressId {
+                link: link.clone(),
+                address: a,
+            };
+            self.address_from.insert(id, format!("network {net}"));
+            let Some(gw) = gw.filter(|_| routes) else {
+                continue;
+            };
             let family = (link.ns.label().to_string(), gw.is_ipv4());
             if !self.explicit_default.contains(&family) && self.has_default.insert(family) {
                 let to = default_for(gw);
@@ -365,6 +378,7 @@ impl Builder<'_> {
                     via: Some(gw),
                     dev: Some(link.name.clone()),
                     scope: Scope::of_route(&to, Some(gw)),
+                    derived: false,
                 };
                 let key = RouteKey::new(to, 0);
                 self.routes
@@ -384,4 +398,7 @@ pub(super) struct Segment<'a> {
     pub gw: Option<IpAddr>,
     pub bridge: &'a str,
     pub mtu: Option<u32>,
+    /// Members take their default route from the gateway (not with
+    /// `default_route: false`).
+    pub routes: bool,
 }

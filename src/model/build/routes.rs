@@ -26,6 +26,7 @@ impl Builder<'_> {
                 self.sysctl(&ns, key, value);
             }
         }
+        self.node_default_sysctls(spec);
     }
 
     pub(super) fn route(&mut self, ns: &Ns, r: &S<RouteSpec>, on_link: &[IpNet]) {
@@ -149,7 +150,18 @@ impl Builder<'_> {
             }
         }
         let scope = Scope::of_route(&to, via);
-        routes.insert(key, (Route { via, dev, scope }, pos));
+        routes.insert(
+            key,
+            (
+                Route {
+                    via,
+                    dev,
+                    scope,
+                    derived: false,
+                },
+                pos,
+            ),
+        );
     }
 
     pub(super) fn sysctl(&mut self, ns: &Ns, key: &str, value: &S<SysctlValue>) {
