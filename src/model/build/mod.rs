@@ -7,6 +7,7 @@ mod derive;
 mod dhcp;
 mod etc;
 mod links;
+mod members;
 mod networks;
 mod nodes;
 mod pools;
