@@ -111,10 +111,15 @@ pub enum GraphFormat {
 #[derive(Subcommand, Debug)]
 pub enum Verb {
     /// Check a lab file: every mistake with file, line and column.
-    #[command(after_help = "Example: topo validate topologies/example.yaml")]
+    #[command(after_help = "Examples:
+  topo validate topologies/example.yaml
+  topo validate --show-addresses topologies/ring-3-routers.yaml   every address, and where it comes from")]
     Validate {
         /// The lab file; `-` reads it from standard input.
         file: String,
+        /// Also print every address of the lab, written or allocated (networks, pools), as a fresh apply would give them.
+        #[arg(long)]
+        show_addresses: bool,
     },
     /// Show the ordered changes apply would make, without making them.
     #[command(after_help = "Examples:

@@ -126,7 +126,10 @@ fn color() -> bool {
 
 async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
     match verb {
-        Verb::Validate { file } => validate::run(&file, out),
+        Verb::Validate {
+            file,
+            show_addresses,
+        } => validate::run(&file, show_addresses, out),
         Verb::Plan {
             file,
             json,

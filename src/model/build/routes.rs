@@ -177,6 +177,14 @@ impl Builder<'_> {
             );
             return;
         }
+        if matches!(ns, Ns::Node(_)) && crate::kinds::initial_namespace_only(key) {
+            self.err(
+                pos,
+                format!("sysctl `{key}` exists only in the machine's initial network namespace: no node has it"),
+                "it sizes a table every namespace shares: set it under `host: { sysctls: ... }` (topo must run in the machine's own namespace), or on the machine with `sysctl -w`",
+            );
+            return;
+        }
         let v = value.value.as_text();
         if v.is_empty() || v.contains('\n') {
             self.err(
