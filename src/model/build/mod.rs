@@ -326,3 +326,5 @@ fn default_for(gw: IpAddr) -> IpNet {
         IpAddr::V6(_) => "::/0".parse().expect("literal"),
     }
 }
+#[cfg(test)]
+mod tests;
