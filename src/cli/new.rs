@@ -179,11 +179,9 @@ fn tree(depth: u32, fanout: u32) -> Body {
     }
     let hosts_n = fanout.pow(depth);
     let hosts = range("h", 1, hosts_n, "");
-    let leaves = fanout.pow(depth - 1);
     let about = format!(
         "# Mininet's --topo tree,depth={depth},fanout={fanout}: {} switches (bridges), {hosts_n} hosts, one LAN.\n\
-         # Each line links the K-th child of every switch of a level: under switch sJ of\n\
-         # the N on its level hang J, J+N, J+2N... of the next ({leaves} switches hold the hosts).\n{}",
+         # A line links the K-th children of a level: of its N switches, sJ holds J, J+N, J+2N...\n{}",
         first - 1,
         arp_note(hosts_n)
     );

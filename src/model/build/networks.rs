@@ -46,6 +46,12 @@ impl Builder<'_> {
             if !self.ensure_network_bridge(&bridge, bpos, on_bridge, mtu) {
                 continue;
             }
+            if let Some(address) = on_bridge {
+                let link = IfRef::new(self.bridges[&bridge].clone(), &bridge);
+                let id = AddressId { link, address };
+                self.address_from
+                    .insert(id, format!("network {name}, its gateway"));
+            }
             let at = IfRef::new(self.bridges[&bridge].clone(), &bridge);
             self.bridge_subnets.entry(at).or_default().push(subnet);
             if let Some(m) = net.value.masquerade.as_ref().filter(|m| m.value) {
