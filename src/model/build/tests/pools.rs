@@ -179,3 +179,21 @@ fn every_pool_mistake_points_at_its_line() {
     );
     the_error(&text, "n1:g", &["`p2p` pool 10.1.0.0/30 has no free /31"]);
 }
+
+#[test]
+fn the_short_tree_is_the_one_written_out() {
+    let short = include_str!("../../../../topologies/mininet-tree-2-3.yaml");
+    let mut long = String::from("name: tree-2-3\nnodes:\n");
+    for i in 1..=9 {
+        long +=
+            &format!("  h{i}: {{ interfaces: {{ eth0: {{ addresses: [10.0.0.{i}/24] }} }} }}\n");
+    }
+    long += "bridges: { s1: {}, s2: {}, s3: {}, s4: {} }\nlinks:\n";
+    for s in 2..=4 {
+        long += &format!("  - endpoints: [s{s}, s1]\n");
+    }
+    for h in 1..=9 {
+        long += &format!("  - endpoints: [h{h}:eth0, s{}]\n", 2 + (h - 1) % 3);
+    }
+    assert_eq!(model(short).state, model(&long).state);
+}

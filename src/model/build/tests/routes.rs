@@ -223,3 +223,41 @@ links:
     };
     assert_eq!(m.state.route[&id].via, Some(ip("fd00:1::1")));
 }
+
+#[test]
+fn the_short_ring_is_the_one_written_out_marked_derived() {
+    let short = "name: ring
+addressing: { p2p: 10.30.0.0/16, prefix: 30 }
+routing: { static: auto }
+nodes: { \"r[1-3]\": { role: router } }
+links:
+  - endpoints: [\"r[1-2]:eth1\", \"r[2-3]:eth2\"]
+  - endpoints: [r3:eth1, r1:eth2]
+";
+    // netnslab's manual-ip-ring-3routers.yaml, with its routes worked out.
+    let long = "name: ring
+nodes:
+  r1:
+    interfaces: { eth1: { addresses: [10.30.0.1/30] }, eth2: { addresses: [10.30.0.10/30] } }
+    routes: [{ to: 10.30.0.4/30, via: 10.30.0.2 }]
+    sysctls: { net.ipv4.ip_forward: 1 }
+  r2:
+    interfaces: { eth1: { addresses: [10.30.0.5/30] }, eth2: { addresses: [10.30.0.2/30] } }
+    routes: [{ to: 10.30.0.8/30, via: 10.30.0.1 }]
+    sysctls: { net.ipv4.ip_forward: 1 }
+  r3:
+    interfaces: { eth1: { addresses: [10.30.0.9/30] }, eth2: { addresses: [10.30.0.6/30] } }
+    routes: [{ to: 10.30.0.0/30, via: 10.30.0.10 }]
+    sysctls: { net.ipv4.ip_forward: 1 }
+links:
+  - endpoints: [r1:eth1, r2:eth2]
+  - endpoints: [r2:eth1, r3:eth2]
+  - endpoints: [r3:eth1, r1:eth2]
+";
+    let mut derived = model(short).state;
+    assert!(derived.route.values().all(|r| r.derived));
+    for r in derived.route.values_mut() {
+        r.derived = false;
+    }
+    assert_eq!(derived, model(long).state);
+}
