@@ -132,10 +132,10 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "Option<Role>")]
     pub role: Option<S<Role>>,
-    /// Bridges inside this node, by name: endpoints name one `NODE:BRIDGE`, or a port of it `NODE:BRIDGE:PORT`. Two nodes may each have a `br0`.
+    /// Bridges inside this node, by name (without `host:` or `node:`): endpoints name one `NODE:BRIDGE`, or a port of it `NODE:BRIDGE:PORT`. Two nodes may each have a `br0`.
     #[serde(default)]
-    #[schemars(with = "BTreeMap<String, NodeBridgeSpec>")]
-    pub bridges: BTreeMap<String, S<NodeBridgeSpec>>,
+    #[schemars(with = "BTreeMap<String, BridgeSpec>")]
+    pub bridges: BTreeMap<String, S<BridgeSpec>>,
     /// Settings of interfaces created by `links:` or `networks:`, by interface name.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, InterfaceSpec>")]
@@ -226,11 +226,11 @@ pub struct InterfaceSpec {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BridgeSpec {
-    /// The host (of `hosts:`) the bridge is on; its node's when `node:` is given.
+    /// The host (of `hosts:`) the bridge is on; its node's when `node:` is given. Not under a node.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub host: Option<S<String>>,
-    /// The node whose namespace holds the bridge; the host when absent.
+    /// The node whose namespace holds the bridge; the host when absent. Not under a node: there it is that node.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub node: Option<S<String>>,
@@ -258,28 +258,6 @@ pub struct BridgeSpec {
     #[serde(default)]
     #[schemars(with = "bool")]
     pub allow_default_route_uplink: Option<S<bool>>,
-}
-
-/// A bridge inside a node (`nodes.NODE.bridges`).
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NodeBridgeSpec {
-    /// Addresses on the bridge itself.
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub addresses: Vec<S<String>>,
-    /// Spanning tree protocol; off by default.
-    #[serde(default)]
-    #[schemars(with = "bool")]
-    pub stp: Option<S<bool>>,
-    /// Seconds a port listens and then learns before it forwards, with spanning tree on (2 to 30).
-    #[serde(default)]
-    #[schemars(with = "Option<u32>")]
-    pub forward_delay: Option<S<u32>>,
-    /// MTU in bytes.
-    #[serde(default)]
-    #[schemars(with = "Option<u32>")]
-    pub mtu: Option<S<u32>>,
 }
 
 /// A veth pair between two endpoints.

@@ -1,6 +1,7 @@
 //! Nodes (from `nodes:` and network members) and bridges.
 
 use super::*;
+use crate::spec::BridgeSpec;
 
 impl Builder<'_> {
     pub(super) fn collect_nodes(&mut self, spec: &LabSpec) {
@@ -98,14 +99,7 @@ impl Builder<'_> {
                 },
                 None => Ns::Host,
             };
-            let b = &br.value;
-            let settings = BridgeSettings {
-                addresses: &b.addresses,
-                stp: b.stp.as_ref(),
-                forward_delay: b.forward_delay.as_ref(),
-                mtu: b.mtu.as_ref(),
-            };
-            if self.add_bridge(IfRef::new(ns.clone(), name), pos, settings) {
+            if self.add_bridge(IfRef::new(ns.clone(), name), pos, &br.value) {
                 self.bridges.insert(name.clone(), ns);
             }
         }
@@ -132,22 +126,24 @@ impl Builder<'_> {
                     );
                     continue;
                 }
-                let b = &br.value;
-                let settings = BridgeSettings {
-                    addresses: &b.addresses,
-                    stp: b.stp.as_ref(),
-                    forward_delay: b.forward_delay.as_ref(),
-                    mtu: b.mtu.as_ref(),
-                };
-                self.add_bridge(link, pos, settings);
+                let placed = [("node", &br.value.node), ("host", &br.value.host)];
+                if let Some((field, Some(at))) = placed.into_iter().find(|(_, v)| v.is_some()) {
+                    self.err(
+                        Pos::of(at),
+                        format!("bridge {link} is declared under its node: `{field}:` has no place here"),
+                        format!("remove `{field}:`; a bridge under `nodes: {{ {node}: ... }}` is in {node}, on its host"),
+                    );
+                    continue;
+                }
+                self.add_bridge(link, pos, &br.value);
             }
         }
     }
 
     /// Records one bridge; false (and an error) when a setting is wrong.
-    fn add_bridge(&mut self, link: IfRef, pos: Pos, b: BridgeSettings<'_>) -> bool {
-        let stp = b.stp.is_some_and(|s| s.value);
-        let forward_delay = match b.forward_delay {
+    fn add_bridge(&mut self, link: IfRef, pos: Pos, b: &BridgeSpec) -> bool {
+        let stp = b.stp.as_ref().is_some_and(|s| s.value);
+        let forward_delay = match &b.forward_delay {
             Some(d) if !(2..=30).contains(&d.value) => {
                 self.err(
                     Pos::of(d),
@@ -156,9 +152,9 @@ impl Builder<'_> {
                 );
                 return false;
             }
-            d => d.map(|d| d.value),
+            d => d.as_ref().map(|d| d.value),
         };
-        let mtu = self.mtu(b.mtu);
+        let mtu = self.mtu(b.mtu.as_ref());
         self.origins
             .insert(Id::Bridge(BridgeId { link: link.clone() }), pos);
         let iface = Iface {
@@ -170,7 +166,7 @@ impl Builder<'_> {
             addrs: vec![],
         };
         self.ifaces.insert(link.clone(), iface);
-        self.add_addresses(&link, b.addresses);
+        self.add_addresses(&link, &b.addresses);
         let subnets = self.ifaces[&link]
             .addrs
             .iter()
@@ -186,12 +182,4 @@ impl Builder<'_> {
             .get(link)
             .is_some_and(|i| matches!(i.kind, IfKind::Bridge { .. }))
     }
-}
-
-/// A bridge's settings, from `bridges:` or from under its node.
-struct BridgeSettings<'a> {
-    addresses: &'a [S<String>],
-    stp: Option<&'a S<bool>>,
-    forward_delay: Option<&'a S<u32>>,
-    mtu: Option<&'a S<u32>>,
 }

@@ -174,7 +174,7 @@ impl Builder<'_> {
                 IpNet::new(now, pool.prefix).ok().map(|n| n.trunc())
             })
             .collect();
-        let Some(subnets) = self.from_pool(pool, "p2p", reserved, &current, |b, i| {
+        let Some(subnets) = self.take_from_pool(pool, "p2p", reserved, &current, |b, i| {
             b.ifaces[&links[i].0].pos
         }) else {
             return;
@@ -241,7 +241,7 @@ impl Builder<'_> {
                 IpNet::new(now, pool.prefix).ok().map(|n| n.trunc())
             })
             .collect();
-        let Some(subnets) = self.from_pool(pool, "lan", reserved, &current, |b, i| {
+        let Some(subnets) = self.take_from_pool(pool, "lan", reserved, &current, |b, i| {
             b.ifaces[&lans[i].0[0]].pos
         }) else {
             return;
@@ -306,7 +306,7 @@ impl Builder<'_> {
                     .map(IpNet::from)
             })
             .collect();
-        let Some(addrs) = self.from_pool(pool, "loopback", &mut reserved, &current, |b, i| {
+        let Some(addrs) = self.take_from_pool(pool, "loopback", &mut reserved, &current, |b, i| {
             b.nodes[&nodes[i]]
         }) else {
             return;
@@ -335,7 +335,7 @@ impl Builder<'_> {
 
     /// Subnets from the pool, one per request, added to `reserved`; none
     /// (and an error at the request that found the pool full) when it is.
-    fn from_pool(
+    fn take_from_pool(
         &mut self,
         pool: Pool,
         word: &str,

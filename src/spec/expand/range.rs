@@ -75,6 +75,11 @@ impl Names {
         (self.last - self.first + 1) as usize
     }
 
+    /// Never: a range stands for one name at least (`[7-7]`).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
     /// Every name, in order.
     pub fn names(&self) -> impl Iterator<Item = String> + '_ {
         (self.first..=self.last)

@@ -70,6 +70,11 @@ links:
         "a:br9:p",
         &["a has no bridge `br9`"],
     );
+    the_error(
+        "name: x\nnodes:\n  a: { bridges: { br0: { node: b } } }\n  b: {}\n",
+        "br0: { node: b }",
+        &["bridge a:br0 is declared under its node: `node:` has no place here"],
+    );
 }
 
 #[test]
