@@ -234,3 +234,25 @@ fn a_router_and_a_link_added_and_a_host_removed_renumber_no_other() {
     sb.topo_ok(&["destroy", "-q", &file]);
     assert_eq!(sb.residue(), "");
 }
+
+#[test]
+fn a_host_sysctl_only_the_initial_namespace_has_is_refused_at_its_line() {
+    let Some(sb) = Sandbox::new() else { return };
+    // The sandbox is a namespace of its own, as a container would be.
+    let lab = sb.lab(
+        "arp.yaml",
+        "name: arp\nnodes: { a: {} }\nhost:\n  sysctls: { net.ipv4.neigh.default.gc_thresh3: 65536 }\n",
+    );
+    sb.topo_ok(&["validate", &lab]);
+    for verb in ["plan", "apply"] {
+        let out = sb.topo(&[verb, &lab]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("arp.yaml:4:"), "{stderr}");
+        assert!(
+            stderr.contains("exists only in the machine's initial network namespace, and topo runs in another one"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(sb.residue(), "", "nothing was changed");
+}

@@ -316,37 +316,46 @@ when it cannot be run; 127 when it is not found.")]
 pub enum Shape {
     /// One switch with N hosts (Mininet's single,N).
     Single {
+        /// Hosts on the switch.
         #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
         nodes: u32,
     },
     /// N switches in a line, a host on each (Mininet's linear,N).
     Linear {
+        /// Switches, and hosts (one on each).
         #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
         nodes: u32,
     },
     /// Switches in a tree, FANOUT children each, hosts under the last level (Mininet's tree,depth=D,fanout=F).
     Tree {
+        /// Levels of switches.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=12))]
         depth: u32,
+        /// Children of every switch: switches, or hosts under the last level.
         #[arg(long, value_parser = clap::value_parser!(u32).range(2..=64))]
         fanout: u32,
     },
     /// N routers in a ring, a host on each; static routes derived.
     Ring {
+        /// Routers in the ring (a host on each).
         #[arg(long, value_parser = clap::value_parser!(u32).range(3..=500))]
         nodes: u32,
     },
     /// One router with N hosts, each on its own link.
     Star {
+        /// Hosts around the router.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
         nodes: u32,
     },
     /// Leaf and spine: every leaf linked to every spine, HOSTS on each leaf's bridge; static routes derived.
     Clos {
+        /// Spine routers.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
         spines: u32,
+        /// Leaf routers, each linked to every spine.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
         leaves: u32,
+        /// Hosts on each leaf's bridge.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=250))]
         hosts: u32,
     },

@@ -94,11 +94,11 @@ pub struct AddressingSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub lan: Option<S<String>>,
-    /// The prefix length of each LAN (default 24 for IPv4, 64 for IPv6).
+    /// The prefix length of each LAN: default 24 for IPv4, 64 for IPv6, or the pool's own when that is longer.
     #[serde(default)]
     #[schemars(with = "Option<u8>")]
     pub lan_prefix: Option<S<u8>>,
-    /// A pool for loopbacks: every node gets one address of it on `lo` (/32, or /128 for IPv6).
+    /// A pool for loopbacks: every node topo creates gets one address of it on `lo` (/32, or /128 for IPv6); the pool's network address is skipped.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub loopback: Option<S<String>>,
@@ -118,6 +118,6 @@ pub struct RoutingSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StaticRouting {
-    /// Derived: shortest paths over the routers, ties to the next hop whose node name sorts first, then the lowest address.
+    /// Derived: shortest paths over the routers, ties to the next hop whose node name sorts first (natural order: r2 before r10), then its lowest address.
     Auto,
 }

@@ -36,6 +36,28 @@ networks:
 }
 
 #[test]
+fn a_sysctl_only_the_initial_namespace_has_is_no_nodes() {
+    let key = "net.ipv4.neigh.default.gc_thresh3";
+    let text = format!("name: x\nnodes:\n  a: {{ sysctls: {{ {key}: 4096 }} }}\n");
+    the_error(
+        &text,
+        "a: {",
+        &[
+            key,
+            "exists only in the machine's initial network namespace: no node has it",
+        ],
+    );
+    let text = format!(
+        "name: x\ndefaults: {{ node: {{ sysctls: {{ {key}: 1 }} }} }}\nnodes: {{ a: {{}} }}\n"
+    );
+    the_error(&text, "defaults:", &[key]);
+    // Under `host:` it is the machine's to refuse, at plan time.
+    model(&format!(
+        "name: x\nhost: {{ sysctls: {{ {key}: 4096 }} }}\n"
+    ));
+}
+
+#[test]
 fn two_nodes_may_each_have_a_br0() {
     let text = "name: x
 nodes:
