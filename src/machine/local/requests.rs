@@ -151,7 +151,7 @@ impl Machine for LocalKernel {
     }
 
     async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>) -> Vec<(Ns, Result<Dump>)> {
-        dump::many(self, jobs).await
+        dump::many(self, jobs)
     }
 
     async fn links(&mut self, ns: &Ns) -> Result<Vec<Link>> {
