@@ -188,8 +188,8 @@ impl Doc {
 
     /// Appends one command, checked against the crate's schema first.
     fn push(&mut self, cmd: Value) -> Result<(), KernelError> {
-        let typed: NfObject =
-            serde_json::from_value(cmd).map_err(|e| KernelError::new("build nft transaction", e))?;
+        let typed: NfObject = serde_json::from_value(cmd)
+            .map_err(|e| KernelError::new("build nft transaction", e))?;
         if !self.empty {
             self.text.push(b',');
         }

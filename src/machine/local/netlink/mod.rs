@@ -1,10 +1,12 @@
 //! One rtnetlink connection per namespace, opened once: typed dumps and the
 //! few write requests topo needs. Nothing else in topo speaks netlink.
 
+mod bulk;
 mod devices;
 mod parse;
 mod read;
 
+pub use bulk::free_group;
 pub use read::Reader;
 
 use super::count_write;
@@ -84,7 +86,11 @@ impl Conn {
     pub async fn dump_addresses(&self) -> Result<Vec<Addr>> {
         let mut s = self.handle.address().get().execute();
         let mut addrs = Vec::new();
-        while let Some(m) = s.try_next().await.map_err(|e| nl_error("dump addresses", e))? {
+        while let Some(m) = s
+            .try_next()
+            .await
+            .map_err(|e| nl_error("dump addresses", e))?
+        {
             addrs.extend(parse_addr(&m));
         }
         Ok(addrs)

@@ -135,7 +135,7 @@ impl Reader {
 
     /// Sends one request and hands each answer to `each` as it is read,
     /// until the dump's end (or the one answer of a plain request).
-    fn each(
+    pub(super) fn each(
         &mut self,
         req: RouteNetlinkMessage,
         dump: bool,
@@ -189,7 +189,7 @@ impl Reader {
 }
 
 /// A link request that asks the kernel to leave statistics out.
-fn no_stats(mut m: LinkMessage) -> LinkMessage {
+pub(super) fn no_stats(mut m: LinkMessage) -> LinkMessage {
     m.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
     m
