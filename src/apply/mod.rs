@@ -130,8 +130,8 @@ pub async fn execute<M: Machine>(
             let n = links.len();
             tracing::debug!(%ns, interfaces = n, "deleting together");
             if x.m.delete_links(&ns, &links).await.is_ok() {
-                for j in i..i + n {
-                    out.done.push(steps[j].action);
+                for (j, s) in steps.iter().enumerate().skip(i).take(n) {
+                    out.done.push(s.action);
                     for (ns, _) in last_use.iter().filter(|(_, last)| **last == j) {
                         x.m.release(ns);
                     }

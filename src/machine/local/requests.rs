@@ -252,29 +252,7 @@ impl Machine for LocalKernel {
     }
 
     async fn delete_links(&mut self, ns: &Ns, links: &[IfRef]) -> Result<()> {
-        let live = {
-            let fd = self.ns_fd(ns)?;
-            super::netlink::Reader::open(fd.as_ref().map(|f| f.as_fd()))?.groups()?
-        };
-        let group = super::netlink::free_group(&live);
-        let conn = self.conn(ns)?;
-        let mut any = false;
-        for l in links {
-            self.index.remove(l);
-            let Some((index, _)) = live.get(&l.name) else {
-                continue;
-            };
-            match conn.set_group(*index, group, &format!("delete {l}")).await {
-                // Gone meanwhile with its peer or its master's namespace.
-                Err(e) if e.errno() == Some(libc::ENODEV) => {}
-                r => r?,
-            }
-            any = true;
-        }
-        if any {
-            conn.delete_group(group).await?;
-        }
-        Ok(())
+        super::netlink::delete_links(self, ns, links).await
     }
 
     async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()> {

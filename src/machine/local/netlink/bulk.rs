@@ -4,12 +4,15 @@
 //! together and waits for its readers once (an RCU grace period, tens of
 //! milliseconds on this machine) instead of once per device.
 
+use super::super::LocalKernel;
 use super::{count_write, nl_error, Conn, Reader};
 use crate::machine::Result;
+use crate::model::{IfRef, Ns};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::LinkUnspec;
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::AsFd;
 
 /// Where the groups topo picks start: far from the small numbers people
 /// give groups by hand (and from 0, every interface's default).
@@ -44,8 +47,35 @@ impl Reader {
     }
 }
 
+/// Deletes the interfaces `links` of `ns` that are still there, together.
+pub async fn delete_links(k: &mut LocalKernel, ns: &Ns, links: &[IfRef]) -> Result<()> {
+    let live = {
+        let fd = k.ns_fd(ns)?;
+        Reader::open(fd.as_ref().map(|f| f.as_fd()))?.groups()?
+    };
+    let group = free_group(&live);
+    let conn = k.conn(ns)?;
+    let mut any = false;
+    for l in links {
+        k.index.remove(l);
+        let Some((index, _)) = live.get(&l.name) else {
+            continue;
+        };
+        match conn.set_group(*index, group, &format!("delete {l}")).await {
+            // Gone meanwhile with its peer or its master's namespace.
+            Err(e) if e.errno() == Some(libc::ENODEV) => {}
+            r => r?,
+        }
+        any = true;
+    }
+    if any {
+        conn.delete_group(group).await?;
+    }
+    Ok(())
+}
+
 /// A group that no interface of the namespace is in.
-pub fn free_group(live: &BTreeMap<String, (u32, u32)>) -> u32 {
+fn free_group(live: &BTreeMap<String, (u32, u32)>) -> u32 {
     let used: BTreeSet<u32> = live.values().map(|(_, g)| *g).collect();
     (FIRST_GROUP..)
         .find(|g| !used.contains(g))

@@ -6,7 +6,7 @@ mod devices;
 mod parse;
 mod read;
 
-pub use bulk::free_group;
+pub use bulk::delete_links;
 pub use read::Reader;
 
 use super::count_write;
