@@ -48,6 +48,7 @@ pub(super) async fn run(args: Args, out: Output) -> Result<i32, Error> {
     };
     let nodes = k.repair(&l, out, FIRST).await?;
     w.follow(&namespaces(&nodes))?;
+    w.follow_processes(&l.spec.name.value)?;
     say(
         out,
         &format!(
@@ -66,6 +67,7 @@ pub(super) async fn run(args: Args, out: Output) -> Result<i32, Error> {
             }
             Wake::Lost => "notifications were lost",
             Wake::Kernel => "the kernel changed",
+            Wake::Ended => "a DHCP server of the lab ended",
         };
         // Wait for quiet: a burst (a namespace deleted with all in it, a
         // script) is one repair.
@@ -76,6 +78,8 @@ pub(super) async fn run(args: Args, out: Output) -> Result<i32, Error> {
                     reload = true;
                     why = "the file changed";
                 }
+                // The more telling reason, when a kernel event came first.
+                Wake::Ended if !reload => why = "a DHCP server of the lab ended",
                 _ => {}
             }
         }
@@ -93,7 +97,10 @@ pub(super) async fn run(args: Args, out: Output) -> Result<i32, Error> {
             }
         }
         match k.repair(&l, out, why).await {
-            Ok(nodes) => w.follow(&namespaces(&nodes))?,
+            Ok(nodes) => {
+                w.follow(&namespaces(&nodes))?;
+                w.follow_processes(&l.spec.name.value)?;
+            }
             // The next change tries again; a watch outlives one failure.
             Err(e) => super::report_error(&e),
         }

@@ -65,6 +65,8 @@ pub enum Wake {
     Lost,
     /// The lab file was written.
     File,
+    /// A process of the lab's (a DHCP server) ended.
+    Ended,
     /// SIGINT or SIGTERM.
     Stop(i32),
 }
@@ -74,6 +76,12 @@ pub enum Wake {
 pub trait Watch {
     /// Listens in these namespaces (and no others) from now on.
     fn follow(&mut self, namespaces: &[Ns]) -> Result<()>;
+    /// Wakes too when one of the lab's processes (its DHCP servers, as
+    /// they are now) ends: an end sends no netlink event.
+    fn follow_processes(&mut self, lab: &str) -> Result<()> {
+        let _ = lab;
+        Ok(())
+    }
     /// Waits for the next wake; no CPU is used while waiting.
     async fn wait(&mut self) -> Result<Wake>;
 }
@@ -189,6 +197,18 @@ pub trait Machine {
     async fn delete_fdb(&mut self, l: &IfRef, dst: IpAddr) -> Result<()>;
     async fn set_link(&mut self, l: &IfRef, s: &LinkSettings) -> Result<()>;
     async fn delete_link(&mut self, l: &IfRef) -> Result<()>;
+    /// Deletes these interfaces of namespace `ns` (those still there), in
+    /// as few requests as the machine can.
+    async fn delete_links(&mut self, ns: &Ns, links: &[IfRef]) -> Result<()> {
+        let _ = ns;
+        for l in links {
+            match self.delete_link(l).await {
+                Err(e) if e.errno() == Some(libc::ENODEV) => {}
+                r => r?,
+            }
+        }
+        Ok(())
+    }
     async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()>;
     async fn delete_address(&mut self, l: &IfRef, net: ipnet::IpNet) -> Result<()>;
     /// Adds or overwrites a route marked as topo's in the main table.
