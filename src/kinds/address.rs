@@ -123,7 +123,9 @@ impl Kind for Address {
             if a.tentative {
                 cx.obs.settling.insert(r.clone());
             }
-            if cx.owned(&l) && l.name != "lo" {
+            // A node's lo carries the lab's mark; its own 127.0.0.1 and
+            // ::1 are the kernel's, a loopback pool's address the lab's.
+            if cx.owned(&l) && (l.name != "lo" || !a.net.addr().is_loopback()) {
                 let id = AddressId {
                     link: r,
                     address: a.net,

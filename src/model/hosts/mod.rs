@@ -6,6 +6,7 @@
 //! agree on addresses and VNIs without talking to each other.
 
 mod checks;
+mod limits;
 mod overlay;
 mod place;
 mod share;
