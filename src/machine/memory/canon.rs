@@ -1,0 +1,111 @@
+//! A canonical text dump of the in-memory kernel: everything it holds,
+//! with interfaces named instead of numbered (indexes change when an
+//! object is made again), in a fixed order, one object a line, so two
+//! states compare as text and a difference reads as a diff.
+
+use super::{Kernel, Kind, MemoryKernel, Space};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+fn mac(m: &[u8; 6]) -> String {
+    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+impl MemoryKernel {
+    /// Everything the kernel holds, as text in a canonical order.
+    pub fn canon(&self) -> String {
+        let mut k = self.k.borrow_mut();
+        k.reap();
+        k.canon()
+    }
+}
+
+impl Kernel {
+    fn canon(&self) -> String {
+        let mut out = String::new();
+        for (ns, sp) in &self.spaces {
+            let _ = writeln!(out, "namespace {ns}");
+            let mut lines = self.space_lines(sp);
+            lines.sort();
+            for l in lines {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
+        for (lab, st) in &self.records {
+            let st = serde_json::to_string(st).expect("records serialize");
+            let _ = writeln!(out, "records {lab}: {st}");
+        }
+        for (key, shared) in &self.registry {
+            let s = serde_json::to_string(shared).expect("registry serializes");
+            let _ = writeln!(out, "host sysctl {key}: {s}");
+        }
+        out
+    }
+
+    fn space_lines(&self, sp: &Space) -> Vec<String> {
+        let name = |i: &u32| sp.links.get(i).map_or("?".to_string(), |l| l.name.clone());
+        let mut lines = Vec::new();
+        for l in sp.links.values() {
+            let kind = match &l.kind {
+                Kind::Loopback => "loopback".to_string(),
+                Kind::Physical => "physical".to_string(),
+                Kind::Bridge {
+                    stp,
+                    forward_delay,
+                    mtu_set,
+                } => format!("bridge stp {stp} forward_delay {forward_delay} mtu_set {mtu_set}"),
+                Kind::Veth { peer } => {
+                    let peer = peer.as_ref().map_or("none".to_string(), |(pns, pi)| {
+                        let n = self.spaces.get(pns).and_then(|s| s.links.get(pi));
+                        format!("{pns}:{}", n.map_or("?", |l| l.name.as_str()))
+                    });
+                    format!("veth peer {peer}")
+                }
+            };
+            lines.push(format!(
+                "link {} {kind} alias {:?} mtu {} mac {} master {} up {} promote {} arp_notify {} sysctls {:?}",
+                l.name,
+                l.alias,
+                l.mtu,
+                mac(&l.mac),
+                l.master.as_ref().map_or("-".to_string(), name),
+                l.up,
+                l.promote,
+                l.arp_notify,
+                l.sysctls,
+            ));
+        }
+        // Addresses sorted on each interface, with their role.
+        let mut by_link: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for a in &sp.addrs {
+            let role = if a.secondary { "secondary" } else { "primary" };
+            by_link
+                .entry(name(&a.index))
+                .or_default()
+                .push(format!("{} {role}", a.net));
+        }
+        for (l, mut addrs) in by_link {
+            addrs.sort();
+            lines.push(format!("addresses {l}: {}", addrs.join(", ")));
+        }
+        for r in &sp.routes {
+            lines.push(format!(
+                "route {} metric {} via {} dev {} proto {} scope {}",
+                r.to,
+                r.metric,
+                r.via.map_or("-".to_string(), |v| v.to_string()),
+                r.oif.as_ref().map_or("-".to_string(), name),
+                r.protocol,
+                r.scope
+            ));
+        }
+        for (k, v) in &sp.sysctls {
+            lines.push(format!("sysctl {k} = {v}"));
+        }
+        for (t, table) in &sp.nft {
+            let table = serde_json::to_string(table).expect("tables serialize");
+            lines.push(format!("nft {t}: {table}"));
+        }
+        lines
+    }
+}
