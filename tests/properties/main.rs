@@ -1,0 +1,91 @@
+//! Property tests on the in-memory kernel, through the real pipeline:
+//! labs written as YAML text (so parsing and validation run too), built,
+//! observed, planned, applied with verify, edited, rolled back, killed
+//! half-way and destroyed.
+
+mod edit;
+mod lab;
+mod run;
+
+use lab::LAB;
+use proptest::prelude::*;
+use topo::machine::memory::MemoryKernel;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Applies `text`, which must succeed, and checks the plan is then empty.
+fn converge(m: &MemoryKernel, text: &str) -> Result<(), TestCaseError> {
+    if let Err(e) = run::apply(m, text) {
+        return Err(TestCaseError::fail(format!(
+            "apply failed: {e}\n--- lab\n{text}--- kernel\n{m:?}"
+        )));
+    }
+    let p = run::plan(m, text).map_err(|e| TestCaseError::fail(format!("plan: {e}")))?;
+    prop_assert!(
+        p.is_empty(),
+        "plan after apply is not empty: {:#?}\n--- lab\n{text}--- kernel\n{m:?}",
+        p.actions
+    );
+    Ok(())
+}
+
+fn same(before: &str, after: &str) -> Result<(), TestCaseError> {
+    if before != after {
+        let diff = similar::TextDiff::from_lines(before, after);
+        return Err(TestCaseError::fail(format!(
+            "the kernel differs:\n{}",
+            diff.unified_diff()
+        )));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+    /// Every lab the generator makes is valid.
+    #[test]
+    fn generated_labs_are_valid(l in edit::lab(0..14)) {
+        let text = l.render();
+        let loaded = run::load(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        if let Err(e) = topo::validate(&loaded, &Default::default()) {
+            let msg = match &e {
+                topo::Error::Invalid(r) => r.render(false),
+                e => e.to_string(),
+            };
+            return Err(TestCaseError::fail(format!("{msg}\n{text}")));
+        }
+    }
+}
+
+#[test]
+fn example_lab_applies_replans_empty_and_destroys() {
+    let text = std::fs::read_to_string("topologies/example.yaml").unwrap();
+    let m = MemoryKernel::new();
+    let before = m.canon();
+    converge(&m, &text).unwrap();
+    run::destroy(&m, "example").unwrap();
+    same(&before, &m.canon()).unwrap();
+    let _ = LAB;
+}
+
+proptest! {
+    #![proptest_config(config(96))]
+    /// (a) For random labs and random edits of them, apply converges:
+    /// the plan after it is empty, before and after the edit.
+    #[test]
+    fn apply_then_plan_is_empty(first in edit::lab(1..12), edits in prop::collection::vec(edit::edit(), 1..6)) {
+        let m = MemoryKernel::new();
+        converge(&m, &first.render())?;
+        let mut second = first.clone();
+        for e in &edits {
+            second.edit(e);
+        }
+        converge(&m, &second.render())?;
+    }
+}
