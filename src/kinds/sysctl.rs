@@ -8,7 +8,7 @@ use super::{Id, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, Machine, Shared};
-use crate::model::{Change, Ns};
+use crate::model::{Change, IfRef, Ns};
 use crate::observe::{ObserveNs, Observed};
 use crate::plan::Op;
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,12 @@ impl Kind for Sysctl {
 
     fn describe(&self) -> String {
         format!("= {}", self.value)
+    }
+
+    fn index(id: &SysctlId, _: &Sysctl, ix: &mut Index) {
+        if let Some(l) = interface_of(id) {
+            ix.sysctls_of.entry(l).or_default().push(id.clone());
+        }
     }
 
     /// Per-interface sysctls need their interface.
@@ -162,6 +168,17 @@ impl Kind for Sysctl {
         }
         Ok(())
     }
+}
+
+/// The interface a per-interface key (`net.ipv4.conf.IF.*`,
+/// `net.ipv6.conf.IF.*`) belongs to: it exists only with it, and a new
+/// interface starts with the kernel's value.
+pub fn interface_of(id: &SysctlId) -> Option<IfRef> {
+    let rest = ["net.ipv4.conf.", "net.ipv6.conf."]
+        .iter()
+        .find_map(|p| id.key.strip_prefix(p))?;
+    let (dev, _) = rest.split_once('.')?;
+    (dev != "all" && dev != "default").then(|| IfRef::new(id.ns.clone(), dev))
 }
 
 /// Records the value from before (the host's in the shared registry, a

@@ -39,8 +39,8 @@ impl VanishCx<'_> {
         self.gone.contains_key(id)
     }
 
-    /// A device goes (or is made anew): its settings and addresses go with
-    /// it, and the routes through it.
+    /// A device goes (or is made anew): its settings, addresses and
+    /// per-interface sysctls go with it, and the routes through it.
     pub fn device_goes(&mut self, l: &IfRef) {
         self.links.insert(l.clone());
         let anew = format!("{l} is made anew");
@@ -51,6 +51,9 @@ impl VanishCx<'_> {
                 address,
             };
             self.take(Id::Address(id), anew.clone());
+        }
+        for s in self.ix.sysctls_of.get(l).cloned().unwrap_or_default() {
+            self.take(Id::Sysctl(s), anew.clone());
         }
         for r in self.ix.routes_via.get(l).cloned().unwrap_or_default() {
             self.take(Id::Route(r), format!("the kernel removes it with {l}"));

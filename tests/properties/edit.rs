@@ -28,7 +28,9 @@ pub fn lab(n: std::ops::Range<usize>) -> impl Strategy<Value = Lab> {
     prop::collection::vec(edit(), n).prop_map(|edits| {
         let mut lab = Lab::default();
         lab.edit(&Edit { op: 13, a: 0, b: 0, c: 0 });
-        lab.edit(&Edit { op: 0, a: 0, b: 0, c: 0 });
+        for (a, b) in [(0, 0), (1, 2), (2, 3)] {
+            lab.edit(&Edit { op: 0, a, b, c: 0 });
+        }
         for e in &edits {
             lab.edit(e);
         }
@@ -46,7 +48,8 @@ impl Lab {
         let nodes: Vec<String> = self.nodes.keys().cloned().collect();
         let node = pick(&nodes, a);
         match e.op % 20 {
-            0 | 1 => self.add_node(a, b),
+            0 => self.add_node(a, b),
+            1 => node.into_iter().for_each(|n| self.add_link(&n, a, b)),
             2 => node.into_iter().for_each(|n| self.remove_node(&n)),
             3 => node.into_iter().for_each(|n| self.rename_node(&n, b)),
             4 => self.rewire(a, b),
@@ -206,6 +209,13 @@ impl Lab {
             return;
         };
         self.nodes.insert(name.to_string(), Node::default());
+        self.add_link(name, a, b);
+    }
+
+    fn add_link(&mut self, name: &str, a: u8, b: u8) {
+        if self.links.len() >= 24 {
+            return;
+        }
         let seg = self.free_seg();
         let link = Link {
             node: name.to_string(),

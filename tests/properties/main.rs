@@ -11,9 +11,11 @@ use lab::LAB;
 use proptest::prelude::*;
 use topo::machine::memory::MemoryKernel;
 
+/// `cases` per property; PROPTEST_CASES overrides it (a longer search).
 fn config(cases: u32) -> ProptestConfig {
+    let env = std::env::var("PROPTEST_CASES").ok();
     ProptestConfig {
-        cases,
+        cases: env.and_then(|v| v.parse().ok()).unwrap_or(cases),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
@@ -79,7 +81,7 @@ proptest! {
     /// (a) For random labs and random edits of them, apply converges:
     /// the plan after it is empty, before and after the edit.
     #[test]
-    fn apply_then_plan_is_empty(first in edit::lab(1..12), edits in prop::collection::vec(edit::edit(), 1..6)) {
+    fn apply_then_plan_is_empty(first in edit::lab(2..16), edits in prop::collection::vec(edit::edit(), 1..6)) {
         let m = MemoryKernel::new();
         converge(&m, &first.render())?;
         let mut second = first.clone();
@@ -87,5 +89,16 @@ proptest! {
             second.edit(e);
         }
         converge(&m, &second.render())?;
+    }
+}
+
+#[test]
+#[ignore]
+fn print_samples() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for _ in 0..4 {
+        let l = edit::lab(2..16).new_tree(&mut runner).unwrap().current();
+        println!("{}\n-----", l.render());
     }
 }
