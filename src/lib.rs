@@ -159,7 +159,7 @@ pub async fn prepare_on<M: Machine>(
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "observed");
     // Allocation keeps the addresses members already have: build again only
     // when the live addresses differ from a fresh allocation.
-    let model = if allocation_holds(&first, &observed.prior) {
+    let model = if model::ipam::allocation_holds(&first, &observed.prior) {
         first
     } else {
         validate(l, &observed.prior)?.model
@@ -181,25 +181,6 @@ pub async fn prepare_on<M: Machine>(
         machine: m,
         warnings,
         _lock: lock,
-    })
-}
-
-/// Whether every allocated member already has its fresh address live, or
-/// no address at all yet: then the live addresses change nothing.
-fn allocation_holds(m: &Model, prior: &Prior) -> bool {
-    m.allocated.iter().all(|link| {
-        let Some(live) = prior.get(link) else {
-            return true;
-        };
-        let from = kinds::AddressId {
-            link: link.clone(),
-            address: ipnet::IpNet::V4(Default::default()),
-        };
-        m.state
-            .address
-            .range(from..)
-            .map_while(|(id, _)| (id.link == *link).then_some(id.address.addr()))
-            .any(|a| live.contains(&a))
     })
 }
 

@@ -52,8 +52,14 @@ impl VanishCx<'_> {
             };
             self.take(Id::Address(id), anew.clone());
         }
+        // A per-interface sysctl the file still wants is set again on the
+        // new interface; one it no longer wants is deleted by its own
+        // action (before the device), which forgets the recorded value.
         for s in self.ix.sysctls_of.get(l).cloned().unwrap_or_default() {
-            self.take(Id::Sysctl(s), anew.clone());
+            let id = Id::Sysctl(s);
+            if self.desired.contains(&id) {
+                self.take(id, anew.clone());
+            }
         }
         for r in self.ix.routes_via.get(l).cloned().unwrap_or_default() {
             self.take(Id::Route(r), format!("the kernel removes it with {l}"));
