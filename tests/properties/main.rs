@@ -4,6 +4,7 @@
 //! half-way and destroyed.
 
 mod edit;
+mod faults;
 mod lab;
 mod run;
 
@@ -22,10 +23,14 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 /// Applies `text`, which must succeed, and checks the plan is then empty.
-fn converge(m: &MemoryKernel, text: &str) -> Result<(), TestCaseError> {
+pub fn converge(m: &MemoryKernel, text: &str) -> Result<(), TestCaseError> {
     if let Err(e) = run::apply(m, text) {
+        let left = match &e {
+            topo::Error::Verify { left, .. } => format!("{:#?}", left.actions),
+            _ => String::new(),
+        };
         return Err(TestCaseError::fail(format!(
-            "apply failed: {e}\n--- lab\n{text}--- kernel\n{m:?}"
+            "apply failed: {e}\n{left}\n--- lab\n{text}--- kernel\n{m:?}"
         )));
     }
     let p = run::plan(m, text).map_err(|e| TestCaseError::fail(format!("plan: {e}")))?;
@@ -37,7 +42,7 @@ fn converge(m: &MemoryKernel, text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn same(before: &str, after: &str) -> Result<(), TestCaseError> {
+pub fn same(before: &str, after: &str) -> Result<(), TestCaseError> {
     if before != after {
         let diff = similar::TextDiff::from_lines(before, after);
         return Err(TestCaseError::fail(format!(
@@ -100,5 +105,33 @@ fn print_samples() {
     for _ in 0..4 {
         let l = edit::lab(2..16).new_tree(&mut runner).unwrap().current();
         println!("{}\n-----", l.render());
+    }
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+    #[test]
+    fn destroy_leaves_the_machine_as_it_was(first in edit::lab(2..16), edits in prop::collection::vec(edit::edit(), 1..6)) {
+        faults::destroy_restores(&first, &edits)?;
+    }
+
+    #[test]
+    fn a_failed_write_is_rolled_back_exactly(
+        first in edit::lab(2..16),
+        edits in prop::collection::vec(edit::edit(), 1..6),
+        pick in any::<u64>(),
+        errno in prop::sample::select(faults::ERRNOS.to_vec()),
+    ) {
+        faults::rollback_restores(&first, &edits, pick, errno)?;
+    }
+
+    #[test]
+    fn a_killed_run_is_recovered(
+        first in edit::lab(2..16),
+        edits in prop::collection::vec(edit::edit(), 1..6),
+        pick in any::<usize>(),
+        reapply in any::<bool>(),
+    ) {
+        faults::crash_recovers(&first, &edits, pick, reapply)?;
     }
 }

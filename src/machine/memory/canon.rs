@@ -49,11 +49,11 @@ impl Kernel {
             let kind = match &l.kind {
                 Kind::Loopback => "loopback".to_string(),
                 Kind::Physical => "physical".to_string(),
+                // Whether the MTU was ever set stays out: no dump shows it,
+                // and a rollback that puts 1500 back sets it.
                 Kind::Bridge {
-                    stp,
-                    forward_delay,
-                    mtu_set,
-                } => format!("bridge stp {stp} forward_delay {forward_delay} mtu_set {mtu_set}"),
+                    stp, forward_delay, ..
+                } => format!("bridge stp {stp} forward_delay {forward_delay}"),
                 Kind::Veth { peer } => {
                     let peer = peer.as_ref().map_or("none".to_string(), |(pns, pi)| {
                         let n = self.spaces.get(pns).and_then(|s| s.links.get(pi));

@@ -48,7 +48,7 @@
 //! policies and rule comments (never statements), the lock is always
 //! free, no signal ever arrives, `exec` runs nothing and `crash` panics.
 //!
-//! For tests: `fail_write(n, errno)` makes the n-th changing request from
+//! For tests: `fork()` copies the machine, `fail_write(n, errno)` makes the n-th changing request from
 //! now fail with `errno` (a create-then-mark counts two requests, so a
 //! fault can leave an unmarked device, as a killed run can), `canon()` is
 //! a canonical text dump to compare states, `announced()` lists the
@@ -133,7 +133,7 @@ struct Space {
     next_index: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Kernel {
     spaces: BTreeMap<Ns, Space>,
     records: BTreeMap<String, LabState>,
@@ -164,6 +164,15 @@ impl MemoryKernel {
         let mut k = self.k.borrow_mut();
         let at = k.writes + n;
         k.faults.insert(at, errno);
+    }
+
+    /// A copy of this machine that goes its own way from now on (to try a
+    /// run without changing this one).
+    pub fn fork(&self) -> MemoryKernel {
+        let k = self.k.borrow().clone();
+        MemoryKernel {
+            k: Rc::new(RefCell::new(k)),
+        }
     }
 
     /// Far ends of a deleted namespace's veths go `delay` later; `None`
