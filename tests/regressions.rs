@@ -113,3 +113,66 @@ networks:
     let live = Prior::from([(n0, vec!["10.100.0.3".parse().unwrap(), link_local])]);
     assert!(!topo::model::ipam::allocation_holds(&m, &live));
 }
+
+#[test]
+fn a_bridge_mtu_had_only_by_following_its_ports_is_written_when_they_change() {
+    // br0 had 1400 from its only port, as the kernel does for a bridge
+    // whose MTU nobody set; the file now sets 1400 and drops the port.
+    // Without the port the kernel would put br0 back at 1500.
+    let before = r#"
+name: v
+nodes:
+  a: { interfaces: { eth0: { addresses: [10.1.0.2/24] } } }
+bridges:
+  br0: { addresses: [10.1.0.1/24] }
+links:
+  - { endpoints: [a:eth0, br0], mtu: 1400 }
+"#;
+    let after = r#"
+name: v
+bridges:
+  br0: { addresses: [10.1.0.1/24], mtu: 1400 }
+"#;
+    let mut observed = Observed {
+        state: model_of(before).state,
+        ..Observed::default()
+    };
+    let br0 = topo::kinds::LinkId {
+        link: IfRef::new(Ns::Host, "br0"),
+    };
+    observed.state.link.get_mut(&br0).expect("br0").mtu = Some(1400);
+    let m = model_of(after);
+    let p = diff(&m.lab, &m.state, &observed).expect("a plan");
+    let a = action(&p, "link host:br0").expect("br0's MTU is written");
+    assert_eq!(a.op, Op::Update, "{p:#?}");
+    assert_eq!(a.after().map(|r| r.describe()), Some(a.before().unwrap().describe()));
+    // After the port has gone.
+    assert_eq!(p.actions.last().map(|a| a.id()), Some(a.id()));
+    // Nothing to write for a bridge the file gives no MTU.
+    let p = diff(&m.lab, &model_of(&after.replace("mtu: 1400", "")).state, &observed);
+    assert!(action(&p.expect("a plan"), "link host:br0").is_none());
+}
+
+#[test]
+fn a_node_made_while_the_host_forwards_does_not_forward() {
+    use topo::machine::memory::MemoryKernel;
+    use topo::machine::Machine;
+    let mut m = MemoryKernel::new();
+    m.write_sysctl(&Ns::Host, "net.ipv4.ip_forward", "1").unwrap();
+    let l = topo::load_text(
+        "lab.yaml".into(),
+        "name: v\nnodes: { a: {} }\n".into(),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = topo::prepare_on(m.clone(), &l, &|_| {}).await.unwrap();
+        topo::apply(s, Default::default()).await.unwrap();
+    });
+    let a = Ns::parse("a");
+    assert_eq!(m.read_sysctl(&a, "net.ipv4.ip_forward").unwrap().as_deref(), Some("0"));
+    assert_eq!(m.read_sysctl(&a, "net.ipv4.conf.lo.forwarding").unwrap().as_deref(), Some("0"));
+}
