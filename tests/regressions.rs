@@ -176,3 +176,44 @@ fn a_node_made_while_the_host_forwards_does_not_forward() {
     assert_eq!(m.read_sysctl(&a, "net.ipv4.ip_forward").unwrap().as_deref(), Some("0"));
     assert_eq!(m.read_sysctl(&a, "net.ipv4.conf.lo.forwarding").unwrap().as_deref(), Some("0"));
 }
+
+#[test]
+fn rollback_puts_back_the_nft_table_of_a_namespace_the_run_deleted() {
+    use topo::machine::memory::MemoryKernel;
+    use topo::machine::{Machine, Table};
+    let lab = |node: &str| {
+        let text = format!(
+            "name: v\nnodes:\n  {node}:\n    firewall: {{ input: drop, rules: [ {{ chain: input, proto: tcp, port: 22, action: accept }} ] }}\n"
+        );
+        topo::load_text("lab.yaml".into(), text).unwrap()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let apply = |m: &MemoryKernel, l: &topo::Loaded| {
+        rt.block_on(async {
+            let s = topo::prepare_on(m.clone(), l, &|_| {}).await?;
+            let opts = topo::apply::Options {
+                rollback: true,
+                verify: true,
+                stop_after: None,
+            };
+            topo::apply(s, opts).await
+        })
+    };
+    let m = MemoryKernel::new();
+    apply(&m, &lab("b")).unwrap();
+    let before = m.canon();
+    // Renaming b deletes its namespace, table and all; the last write of
+    // the run (c's table) fails.
+    let trial = m.fork();
+    let w = trial.writes();
+    apply(&trial, &lab("c")).unwrap();
+    m.fail_write(trial.writes() - w, 12);
+    assert!(apply(&m, &lab("c")).is_err());
+    let mut m2 = m.clone();
+    let table = m2.nft_read(&Ns::parse("b"), "v").unwrap();
+    assert!(matches!(table, Table::Owned(c) if c.len() == 1));
+    assert_eq!(before, m.canon());
+}

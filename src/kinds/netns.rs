@@ -111,6 +111,7 @@ impl Kind for Netns {
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
         x.note_lingering(&id.name);
+        x.keep_nft_of(&Netns::ns(id))?;
         x.m.delete_namespace(&id.name)?;
         x.forget_sysctls(&id.name)
     }
