@@ -217,3 +217,36 @@ fn rollback_puts_back_the_nft_table_of_a_namespace_the_run_deleted() {
     assert!(matches!(table, Table::Owned(c) if c.len() == 1));
     assert_eq!(before, m.canon());
 }
+
+#[test]
+fn a_failed_namespace_delete_leaves_its_veths_alone() {
+    // Deleting a's namespace fails: its veth to the host is still a live
+    // pair, not an end left behind to delete after a grace period.
+    use topo::machine::memory::MemoryKernel;
+    use topo::machine::Machine;
+    let with_a = "name: v\nnodes: { a: { interfaces: { eth0: { addresses: [10.9.0.2/24] } } } }\nlinks: [ { endpoints: [a:eth0, host:a0] } ]\n";
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let apply = |m: &MemoryKernel, text: &str, rollback: bool| {
+        let l = topo::load_text("lab.yaml".into(), text.into()).unwrap();
+        rt.block_on(async {
+            let s = topo::prepare_on(m.clone(), &l, &|_| {}).await?;
+            let opts = topo::apply::Options {
+                rollback,
+                verify: true,
+                stop_after: None,
+            };
+            topo::apply(s, opts).await
+        })
+    };
+    let mut m = MemoryKernel::new();
+    apply(&m, with_a, true).unwrap();
+    m.fail_write(1, 16);
+    let t = std::time::Instant::now();
+    assert!(apply(&m, "name: v\n", false).is_err());
+    assert!(t.elapsed() < std::time::Duration::from_secs(1), "{:?}", t.elapsed());
+    let host_end = IfRef::new(Ns::Host, "a0");
+    assert!(rt.block_on(m.link(&host_end)).unwrap().is_some());
+}

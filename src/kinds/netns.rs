@@ -110,9 +110,11 @@ impl Kind for Netns {
         _: Option<&Netns>,
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
-        x.note_lingering(&id.name);
         x.keep_nft_of(&Netns::ns(id))?;
         x.m.delete_namespace(&id.name)?;
+        // Only a namespace really deleted leaves ends to wait for: after a
+        // failed delete they are the live ends of a live namespace.
+        x.note_lingering(&id.name);
         x.forget_sysctls(&id.name)
     }
 }
