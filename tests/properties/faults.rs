@@ -70,13 +70,25 @@ pub fn rollback_restores(
     converge(&m, &text)
 }
 
-/// (d) Stopped after `pick` steps as if killed, the next apply of the same
-/// file converges, and destroy leaves nothing; or destroy right after the
-/// kill leaves nothing.
+/// How a run dies in (d).
+#[derive(Clone, Copy, Debug)]
+pub enum Death {
+    /// Between two steps (`Options::stop_after`).
+    BetweenSteps,
+    /// Inside a step: the write picked fails and nothing is rolled back,
+    /// as when the process is killed between creating a device and
+    /// marking it (the journal names it).
+    InsideAStep,
+}
+
+/// (d) A run killed at a random point: the next apply of the same file
+/// converges and destroy leaves nothing; or destroy right after the kill
+/// leaves nothing.
 pub fn crash_recovers(
     first: &Lab,
     edits: &[crate::edit::Edit],
     pick: usize,
+    death: Death,
     reapply: bool,
 ) -> Result<(), TestCaseError> {
     let m = MemoryKernel::new();
@@ -84,14 +96,26 @@ pub fn crash_recovers(
     converge(&m, &first.render())?;
     let text = edited(first, edits).render();
     let l = run::load(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    if let Death::InsideAStep = death {
+        let trial = m.fork();
+        let w = trial.writes();
+        run::apply(&trial, &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let writes = (trial.writes() - w) as usize;
+        prop_assume!(writes > 0);
+        m.fail_write(1 + (pick % writes) as u64, 1);
+    }
     run::block_on(async {
         let mut s = topo::prepare_on(m.clone(), &l, &|_| {})
             .await
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let stop_after = match death {
+            Death::BetweenSteps => Some(pick % (s.plan.steps().len() + 1)),
+            Death::InsideAStep => None,
+        };
         let opts = topo::apply::Options {
-            rollback: true,
+            rollback: false,
             verify: true,
-            stop_after: Some(pick % (s.plan.steps().len() + 1)),
+            stop_after,
         };
         topo::apply::execute(&s.plan, &s.model, &s.observed, &mut s.machine, opts).await;
         Ok::<(), TestCaseError>(())

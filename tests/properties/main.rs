@@ -78,7 +78,6 @@ fn example_lab_applies_replans_empty_and_destroys() {
     converge(&m, &text).unwrap();
     run::destroy(&m, "example").unwrap();
     same(&before, &m.canon()).unwrap();
-    let _ = LAB;
 }
 
 proptest! {
@@ -130,8 +129,34 @@ proptest! {
         first in edit::lab(2..16),
         edits in prop::collection::vec(edit::edit(), 1..6),
         pick in any::<usize>(),
+        inside in any::<bool>(),
         reapply in any::<bool>(),
     ) {
-        faults::crash_recovers(&first, &edits, pick, reapply)?;
+        let death = if inside { faults::Death::InsideAStep } else { faults::Death::BetweenSteps };
+        faults::crash_recovers(&first, &edits, pick, death, reapply)?;
     }
+}
+
+/// The kernel removes a deleted namespace's veth ends a little later:
+/// apply waits for them (settle) before verify and before a name is used
+/// again.
+#[test]
+fn lingering_veth_ends_are_waited_for() {
+    let lab = |node: &str| {
+        format!(
+            "name: {LAB}\nbridges: {{ br0: {{ addresses: [10.1.0.1/24] }} }}\nnodes: {{ {node}: {{ interfaces: {{ eth0: {{ addresses: [10.1.0.2/24] }} }} }} }}\nlinks: [ {{ endpoints: [\"{node}:eth0\", br0] }} ]\n"
+        )
+    };
+    let m = MemoryKernel::new();
+    m.set_teardown_delay(Some(std::time::Duration::from_millis(30)));
+    let empty = m.canon();
+    converge(&m, &lab("a")).unwrap();
+    // Renamed: a's host end a-eth0 lingers while verify reads.
+    converge(&m, &lab("b")).unwrap();
+    run::destroy(&m, LAB).unwrap();
+    same(&empty, &m.canon()).unwrap();
+    // Destroyed and made again at once: the old b-eth0 holds the name.
+    converge(&m, &lab("b")).unwrap();
+    converge(&m, &lab("a")).unwrap();
+    converge(&m, &lab("b")).unwrap();
 }
