@@ -208,7 +208,18 @@ impl Lab {
         else {
             return;
         };
-        self.nodes.insert(name.to_string(), Node::default());
+        // Most nodes route somewhere through their first link.
+        let mut node = Node::default();
+        if a % 3 != 0 {
+            node.routes.push(Route {
+                to: (a % 3 == 2).then_some(b % 5),
+                metric: 0,
+                via: 0,
+                dev_only: false,
+                v6: false,
+            });
+        }
+        self.nodes.insert(name.to_string(), node);
         self.add_link(name, a, b);
     }
 

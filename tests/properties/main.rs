@@ -81,11 +81,11 @@ fn example_lab_applies_replans_empty_and_destroys() {
 }
 
 proptest! {
-    #![proptest_config(config(96))]
+    #![proptest_config(config(128))]
     /// (a) For random labs and random edits of them, apply converges:
     /// the plan after it is empty, before and after the edit.
     #[test]
-    fn apply_then_plan_is_empty(first in edit::lab(2..16), edits in prop::collection::vec(edit::edit(), 1..6)) {
+    fn apply_then_plan_is_empty(first in edit::lab(2..16), edits in prop::collection::vec(edit::edit(), 1..8)) {
         let m = MemoryKernel::new();
         converge(&m, &first.render())?;
         let mut second = first.clone();
@@ -110,14 +110,14 @@ fn print_samples() {
 proptest! {
     #![proptest_config(config(64))]
     #[test]
-    fn destroy_leaves_the_machine_as_it_was(first in edit::lab(2..16), edits in prop::collection::vec(edit::edit(), 1..6)) {
+    fn destroy_leaves_the_machine_as_it_was(first in edit::lab(2..16), edits in prop::collection::vec(edit::edit(), 1..8)) {
         faults::destroy_restores(&first, &edits)?;
     }
 
     #[test]
     fn a_failed_write_is_rolled_back_exactly(
         first in edit::lab(2..16),
-        edits in prop::collection::vec(edit::edit(), 1..6),
+        edits in prop::collection::vec(edit::edit(), 1..8),
         pick in any::<u64>(),
         errno in prop::sample::select(faults::ERRNOS.to_vec()),
     ) {
@@ -127,7 +127,7 @@ proptest! {
     #[test]
     fn a_killed_run_is_recovered(
         first in edit::lab(2..16),
-        edits in prop::collection::vec(edit::edit(), 1..6),
+        edits in prop::collection::vec(edit::edit(), 1..8),
         pick in any::<usize>(),
         inside in any::<bool>(),
         reapply in any::<bool>(),
