@@ -49,15 +49,21 @@ nodes:
 links:
   - endpoints: [b:eth0, a:eth0]
 "#;
-    let after = before.replace("[b:eth0, a:eth0]", "[b:eth0, c:eth0]").replace("  a:\n", "  c:\n");
+    let after = before
+        .replace("[b:eth0, a:eth0]", "[b:eth0, c:eth0]")
+        .replace("  a:\n", "  c:\n");
     let p = plan(before, &after);
-    let s = action(&p, "sysctl net.ipv4.conf.eth0.proxy_arp in b").expect("the sysctl is set again");
+    let s =
+        action(&p, "sysctl net.ipv4.conf.eth0.proxy_arp in b").expect("the sysctl is set again");
     assert_eq!(s.op, Op::Create, "{p:#?}");
     assert_eq!(s.reason.as_deref(), Some("b:eth0 is made anew"));
     // And after the veth that makes the interface.
     let pos = |id: &str| p.actions.iter().position(|a| a.id().to_string() == id);
     assert!(pos("veth b:eth0") < pos("sysctl net.ipv4.conf.eth0.proxy_arp in b"));
-    assert!(p.actions.iter().all(|a| !matches!(a.id(), Id::Sysctl(_)) || a.op == Op::Create));
+    assert!(p
+        .actions
+        .iter()
+        .all(|a| !matches!(a.id(), Id::Sysctl(_)) || a.op == Op::Create));
 }
 
 #[test]
@@ -79,13 +85,23 @@ links:
     let after = before
         .replace("[b:eth0, a:eth0]", "[b:eth0, host:h2]")
         .replace("    sysctls: { net.ipv4.conf.eth0.proxy_arp: 1 }\n", "")
-        .replace("  a:\n    interfaces: { eth0: { addresses: [172.16.2.2/24] } }\n", "");
+        .replace(
+            "  a:\n    interfaces: { eth0: { addresses: [172.16.2.2/24] } }\n",
+            "",
+        );
     let p = plan(before, &after);
     let pos = |id: &str| p.actions.iter().position(|a| a.id().to_string() == id);
     let s = pos("sysctl net.ipv4.conf.eth0.proxy_arp in b").expect("deleted by its own action");
     assert_eq!(p.actions[s].op, Op::Delete, "{p:#?}");
     // Before a's namespace goes, which takes b:eth0 along.
-    assert!(Some(s) < pos("netns a"), "{:#?}", p.actions.iter().map(|a| a.id().to_string()).collect::<Vec<_>>());
+    assert!(
+        Some(s) < pos("netns a"),
+        "{:#?}",
+        p.actions
+            .iter()
+            .map(|a| a.id().to_string())
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -145,11 +161,18 @@ bridges:
     let p = diff(&m.lab, &m.state, &observed).expect("a plan");
     let a = action(&p, "link host:br0").expect("br0's MTU is written");
     assert_eq!(a.op, Op::Update, "{p:#?}");
-    assert_eq!(a.after().map(|r| r.describe()), Some(a.before().unwrap().describe()));
+    assert_eq!(
+        a.after().map(|r| r.describe()),
+        Some(a.before().unwrap().describe())
+    );
     // After the port has gone.
     assert_eq!(p.actions.last().map(|a| a.id()), Some(a.id()));
     // Nothing to write for a bridge the file gives no MTU.
-    let p = diff(&m.lab, &model_of(&after.replace("mtu: 1400", "")).state, &observed);
+    let p = diff(
+        &m.lab,
+        &model_of(&after.replace("mtu: 1400", "")).state,
+        &observed,
+    );
     assert!(action(&p.expect("a plan"), "link host:br0").is_none());
 }
 
@@ -158,12 +181,9 @@ fn a_node_made_while_the_host_forwards_does_not_forward() {
     use topo::machine::memory::MemoryKernel;
     use topo::machine::Machine;
     let mut m = MemoryKernel::new();
-    m.write_sysctl(&Ns::Host, "net.ipv4.ip_forward", "1").unwrap();
-    let l = topo::load_text(
-        "lab.yaml".into(),
-        "name: v\nnodes: { a: {} }\n".into(),
-    )
-    .unwrap();
+    m.write_sysctl(&Ns::Host, "net.ipv4.ip_forward", "1")
+        .unwrap();
+    let l = topo::load_text("lab.yaml".into(), "name: v\nnodes: { a: {} }\n".into()).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -173,8 +193,16 @@ fn a_node_made_while_the_host_forwards_does_not_forward() {
         topo::apply(s, Default::default()).await.unwrap();
     });
     let a = Ns::parse("a");
-    assert_eq!(m.read_sysctl(&a, "net.ipv4.ip_forward").unwrap().as_deref(), Some("0"));
-    assert_eq!(m.read_sysctl(&a, "net.ipv4.conf.lo.forwarding").unwrap().as_deref(), Some("0"));
+    assert_eq!(
+        m.read_sysctl(&a, "net.ipv4.ip_forward").unwrap().as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        m.read_sysctl(&a, "net.ipv4.conf.lo.forwarding")
+            .unwrap()
+            .as_deref(),
+        Some("0")
+    );
 }
 
 #[test]
@@ -246,7 +274,11 @@ fn a_failed_namespace_delete_leaves_its_veths_alone() {
     m.fail_write(1, 16);
     let t = std::time::Instant::now();
     assert!(apply(&m, "name: v\n", false).is_err());
-    assert!(t.elapsed() < std::time::Duration::from_secs(1), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        t.elapsed()
+    );
     let host_end = IfRef::new(Ns::Host, "a0");
     assert!(rt.block_on(m.link(&host_end)).unwrap().is_some());
 }

@@ -10,7 +10,8 @@ use crate::kinds::{Id, LinkId, State, Target};
 use crate::model::IfRef;
 use std::collections::BTreeMap;
 
-const REASON: &str = "its ports change, and the kernel gives a bridge its ports' MTU until one is set";
+const REASON: &str =
+    "its ports change, and the kernel gives a bridge its ports' MTU until one is set";
 
 pub(super) fn bridge_mtus(
     desired: &State,
@@ -43,7 +44,10 @@ pub(super) fn bridge_mtus(
             goes && port_of(&b.link, p, l.master.as_ref())
         });
         if changed || leaving {
-            let mut a = Action::new(Op::Update, Target::of(&Id::Link(id), Some(live), Some(desired)));
+            let mut a = Action::new(
+                Op::Update,
+                Target::of(&Id::Link(id), Some(live), Some(desired)),
+            );
             a.reason = Some(REASON.into());
             writes.push(a);
         }

@@ -20,14 +20,24 @@ pub struct Edit {
 }
 
 pub fn edit() -> impl Strategy<Value = Edit> {
-    (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(op, a, b, c)| Edit { op, a, b, c })
+    (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(op, a, b, c)| Edit {
+        op,
+        a,
+        b,
+        c,
+    })
 }
 
 /// A lab made by `n` random edits of an empty one (nodes come first).
 pub fn lab(n: std::ops::Range<usize>) -> impl Strategy<Value = Lab> {
     prop::collection::vec(edit(), n).prop_map(|edits| {
         let mut lab = Lab::default();
-        lab.edit(&Edit { op: 13, a: 0, b: 0, c: 0 });
+        lab.edit(&Edit {
+            op: 13,
+            a: 0,
+            b: 0,
+            c: 0,
+        });
         for (a, b) in [(0, 0), (1, 2), (2, 3)] {
             lab.edit(&Edit { op: 0, a, b, c: 0 });
         }
@@ -59,7 +69,10 @@ impl Lab {
                     self.links[i].host = self.free_host(b);
                 }
             }
-            6 => self.link_mut(a).into_iter().for_each(|l| l.extra = !l.extra),
+            6 => self
+                .link_mut(a)
+                .into_iter()
+                .for_each(|l| l.extra = !l.extra),
             7 => {
                 let r = Route {
                     to: (b % 4 != 0).then_some(b % 5),
@@ -163,18 +176,26 @@ impl Lab {
 
     fn free_subnet(&self, c: u8) -> u8 {
         let used = |s: u8| self.bridges.values().any(|b| b.subnet == s);
-        (0..50).map(|k| (c.wrapping_add(k) % 50) + 1).find(|s| !used(*s)).expect("50 subnets")
+        (0..50)
+            .map(|k| (c.wrapping_add(k) % 50) + 1)
+            .find(|s| !used(*s))
+            .expect("50 subnets")
     }
 
     /// A host number on a bridge (2..120) no link uses yet.
     fn free_host(&self, c: u8) -> u8 {
         let used = |h: u8| self.links.iter().any(|l| l.host == h);
-        (0..118).map(|k| (c.wrapping_add(k) % 118) + 2).find(|h| !used(*h)).expect("hosts")
+        (0..118)
+            .map(|k| (c.wrapping_add(k) % 118) + 2)
+            .find(|h| !used(*h))
+            .expect("hosts")
     }
 
     /// A segment id (1..=200) no link uses yet.
     fn free_seg(&self) -> u8 {
-        (1..=200).find(|s| !self.links.iter().any(|l| l.seg == *s)).expect("segments")
+        (1..=200)
+            .find(|s| !self.links.iter().any(|l| l.seg == *s))
+            .expect("segments")
     }
 
     fn free_ifname(&self, node: &str) -> String {
@@ -183,7 +204,10 @@ impl Lab {
                 (l.node == node && l.ifname == i) || l.to == End::Node(node.into(), i.into())
             })
         };
-        (0..).map(|k| format!("eth{k}")).find(|i| !used(i)).expect("names")
+        (0..)
+            .map(|k| format!("eth{k}"))
+            .find(|i| !used(i))
+            .expect("names")
     }
 
     /// The far end chosen by `b`: a bridge, another node or the host.
@@ -210,7 +234,7 @@ impl Lab {
         };
         // Most nodes route somewhere through their first link.
         let mut node = Node::default();
-        if a % 3 != 0 {
+        if !a.is_multiple_of(3) {
             node.routes.push(Route {
                 to: (a % 3 == 2).then_some(b % 5),
                 metric: 0,
@@ -300,7 +324,9 @@ impl Lab {
     }
 
     fn add_bridge(&mut self, b: u8, c: u8) {
-        let Some(name) = (0..4).map(|k| format!("br{k}")).find(|n| !self.bridges.contains_key(n))
+        let Some(name) = (0..4)
+            .map(|k| format!("br{k}"))
+            .find(|n| !self.bridges.contains_key(n))
         else {
             return;
         };
@@ -345,15 +371,20 @@ impl Lab {
             .expect("20 subnets");
         let name = format!("net{}", a % 3);
         match self.networks.get_mut(&name) {
-            Some(n) if b % 3 == 0 => n.subnet = subnet,
+            Some(n) if b.is_multiple_of(3) => n.subnet = subnet,
             Some(n) if b % 3 == 1 => n.masquerade = !n.masquerade,
             Some(_) => drop(self.networks.remove(&name)),
             None => {
-                let members = self.nodes.keys().take(1 + b as usize % 2).cloned().collect();
+                let members = self
+                    .nodes
+                    .keys()
+                    .take(1 + b as usize % 2)
+                    .cloned()
+                    .collect();
                 let n = Network {
                     subnet,
                     members,
-                    masquerade: c % 2 == 0,
+                    masquerade: c.is_multiple_of(2),
                 };
                 self.networks.insert(name, n);
             }

@@ -208,7 +208,11 @@ impl Lab {
                 End::Host(h) => format!("host:{h}"),
             };
             let mtu = l.mtu.map(|m| format!(", mtu: {m}")).unwrap_or_default();
-            let _ = writeln!(y, "  - {{ endpoints: [\"{}:{}\", \"{b}\"]{mtu} }}", l.node, l.ifname);
+            let _ = writeln!(
+                y,
+                "  - {{ endpoints: [\"{}:{}\", \"{b}\"]{mtu} }}",
+                l.node, l.ifname
+            );
         }
         if !self.networks.is_empty() {
             y += "networks:\n";
@@ -240,7 +244,10 @@ impl Lab {
         }
         for a in &own {
             let mut f = vec![format!("addresses: [{}]", a.addrs.join(", "))];
-            let link = self.links.iter().find(|l| l.node == name && l.ifname == a.ifname);
+            let link = self
+                .links
+                .iter()
+                .find(|l| l.node == name && l.ifname == a.ifname);
             if let Some(l) = link.filter(|_| a.own) {
                 if let Some(m) = l.iface_mtu {
                     f.push(format!("mtu: {m}"));
@@ -266,14 +273,22 @@ impl Lab {
                 (Some(k), false) => format!("192.168.{k}.0/24"),
                 (Some(k), true) => format!("fd10:{k}::/64"),
             };
-            let via = if r.v6 { a.v6_gateway.clone() } else { a.gateway.clone() };
+            let via = if r.v6 {
+                a.v6_gateway.clone()
+            } else {
+                a.gateway.clone()
+            };
             let hop = if r.dev_only && r.to.is_some() {
                 format!("dev: {}", a.ifname)
             } else {
                 format!("via: {}", via.expect("a gateway"))
             };
             // An IPv6 route without a metric is one with 1024.
-            let key = if r.v6 && r.metric == 0 { 1024 } else { r.metric };
+            let key = if r.v6 && r.metric == 0 {
+                1024
+            } else {
+                r.metric
+            };
             routes
                 .entry((to.clone(), key, r.v6))
                 .or_insert(format!("{{ to: {to}, {hop}, metric: {} }}", r.metric));
@@ -294,7 +309,11 @@ impl Lab {
             *y += "    sysctls:\n";
         }
         for (k, v) in sysctls {
-            let v = if k.ends_with("rp_filter") { v % 3 } else { v % 2 };
+            let v = if k.ends_with("rp_filter") {
+                v % 3
+            } else {
+                v % 2
+            };
             let _ = writeln!(y, "      {k}: {v}");
         }
         if node.firewall {
@@ -326,7 +345,11 @@ impl Lab {
             ks.sort();
             ks.dedup();
             for k in ks {
-                let _ = writeln!(host, "    - {{ to: 192.168.{}.0/24, via: {g} }}", 200 + k % 50);
+                let _ = writeln!(
+                    host,
+                    "    - {{ to: 192.168.{}.0/24, via: {g} }}",
+                    200 + k % 50
+                );
             }
         }
         if let Some(v) = self.host_forward {
@@ -334,13 +357,19 @@ impl Lab {
         }
         let mut nat = Vec::new();
         if let Some(b) = self.masquerade.as_ref().and_then(|b| self.bridges.get(b)) {
-            nat.push(format!("masquerade: [ {{ source: 10.{}.0.0/24 }} ]", b.subnet));
+            nat.push(format!(
+                "masquerade: [ {{ source: 10.{}.0.0/24 }} ]",
+                b.subnet
+            ));
         }
-        let dnat_to = self.dnat.as_ref().filter(|(_, n)| {
-            self.attachments(n).iter().any(|a| !a.addrs.is_empty())
-        });
+        let dnat_to = self
+            .dnat
+            .as_ref()
+            .filter(|(_, n)| self.attachments(n).iter().any(|a| !a.addrs.is_empty()));
         if let Some((port, n)) = dnat_to {
-            nat.push(format!("dnat: [ {{ proto: tcp, port: {port}, to: \"{n}:80\" }} ]"));
+            nat.push(format!(
+                "dnat: [ {{ proto: tcp, port: {port}, to: \"{n}:80\" }} ]"
+            ));
         }
         if !nat.is_empty() {
             let _ = writeln!(host, "  nat: {{ {} }}", nat.join(", "));

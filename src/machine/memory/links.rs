@@ -180,7 +180,12 @@ impl Kernel {
     }
 
     /// Creates a bridge, down, then marks it: two requests.
-    pub(super) fn create_bridge(&mut self, l: &IfRef, o: &BridgeOptions, new: &NewLink) -> Result<()> {
+    pub(super) fn create_bridge(
+        &mut self,
+        l: &IfRef,
+        o: &BridgeOptions,
+        new: &NewLink,
+    ) -> Result<()> {
         let what = format!("create bridge {}", l.name);
         self.space(&l.ns)?.taken(&l.name, &what)?;
         self.write(&what)?;
@@ -231,7 +236,9 @@ impl Kernel {
         self.write(&what)?;
         let macs = [0, 1].map(|i| ends[i].mac.unwrap_or_else(|| self.mac()));
         let open = Kind::Veth { peer: None };
-        let ai = self.space_mut(&a.ns)?.add_link(&a.name, open.clone(), macs[0]);
+        let ai = self
+            .space_mut(&a.ns)?
+            .add_link(&a.name, open.clone(), macs[0]);
         let bi = self.space_mut(&b.ns)?.add_link(&b.name, open, macs[1]);
         let pair = [(a, ai, (b.ns.clone(), bi)), (b, bi, (a.ns.clone(), ai))];
         for (end, index, peer) in pair {

@@ -3,8 +3,8 @@
 
 use super::{Kernel, MemoryKernel};
 use crate::machine::{
-    Addr, BridgeOptions, Depth, Dump, ExecFailure, LabState, Link, LinkSettings,
-    Machine, NewLink, Registry, Result, RouteSpec, Table, WantChain,
+    Addr, BridgeOptions, Depth, Dump, ExecFailure, LabState, Link, LinkSettings, Machine, NewLink,
+    Registry, Result, RouteSpec, Table, WantChain,
 };
 use crate::model::{IfRef, Ns};
 use std::net::IpAddr;

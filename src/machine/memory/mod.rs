@@ -91,7 +91,9 @@ enum Kind {
     },
     /// The other end, by namespace and index; `None` once it is gone
     /// (an end lingering after its namespace was deleted).
-    Veth { peer: Option<(Ns, u32)> },
+    Veth {
+        peer: Option<(Ns, u32)>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -285,7 +287,10 @@ impl Space {
     }
 
     fn by_name(&self, name: &str) -> Option<u32> {
-        self.links.values().find(|l| l.name == name).map(|l| l.index)
+        self.links
+            .values()
+            .find(|l| l.name == name)
+            .map(|l| l.index)
     }
 
     fn find(&self, l: &IfRef) -> Result<u32> {

@@ -30,9 +30,10 @@ impl Space {
     /// primary of its subnet is on the interface already.
     pub(super) fn add_addr(&mut self, index: u32, net: IpNet) {
         let v4 = net.addr().is_ipv4();
-        let existing = self.addrs.iter_mut().find(|a| {
-            a.index == index && a.net.addr() == net.addr() && (!v4 || a.net == net)
-        });
+        let existing = self
+            .addrs
+            .iter_mut()
+            .find(|a| a.index == index && a.net.addr() == net.addr() && (!v4 || a.net == net));
         if let Some(a) = existing {
             // IPv6: a replace changes the prefix length.
             a.net = net;
@@ -52,7 +53,10 @@ impl Space {
         let at = if secondary {
             self.addrs.len()
         } else {
-            let first_secondary = self.addrs.iter().position(|x| x.index == index && x.secondary);
+            let first_secondary = self
+                .addrs
+                .iter()
+                .position(|x| x.index == index && x.secondary);
             first_secondary.unwrap_or(self.addrs.len())
         };
         self.addrs.insert(at, a.clone());
@@ -112,9 +116,8 @@ impl Space {
         }
         let promote = self.links.get(&index).is_some_and(|l| l.promote);
         if !gone.secondary {
-            let of_subnet = |a: &MemAddr| {
-                a.index == index && a.secondary && a.net.trunc() == net.trunc()
-            };
+            let of_subnet =
+                |a: &MemAddr| a.index == index && a.secondary && a.net.trunc() == net.trunc();
             if promote {
                 if let Some(a) = self.addrs.iter_mut().find(|a| of_subnet(a)) {
                     a.secondary = false;

@@ -43,7 +43,11 @@ impl NftTable {
             name: c.name.to_string(),
             hook: Some(format!("{} {} {}", c.kind, c.hook, c.prio)),
             policy: Some(c.policy.unwrap_or("accept").to_string()),
-            rules: c.rules.iter().map(|(comment, _)| Some(comment.to_string())).collect(),
+            rules: c
+                .rules
+                .iter()
+                .map(|(comment, _)| Some(comment.to_string()))
+                .collect(),
         });
         NftTable {
             chains: std::iter::once(mark).chain(made).collect(),
@@ -83,7 +87,12 @@ impl Kernel {
     }
 
     /// Replaces the lab's table whole; no chains: deletes it.
-    pub(super) fn nft_replace(&mut self, ns: &Ns, lab: &str, chains: &[WantChain<'_>]) -> Result<()> {
+    pub(super) fn nft_replace(
+        &mut self,
+        ns: &Ns,
+        lab: &str,
+        chains: &[WantChain<'_>],
+    ) -> Result<()> {
         self.space(ns)?;
         self.write(format!("change nft table {} in {ns}", table_name(lab)))?;
         let tables = &mut self.space_mut(ns)?.nft;
