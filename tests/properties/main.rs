@@ -96,17 +96,6 @@ proptest! {
     }
 }
 
-#[test]
-#[ignore]
-fn print_samples() {
-    use proptest::strategy::ValueTree;
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
-    for _ in 0..4 {
-        let l = edit::lab(2..16).new_tree(&mut runner).unwrap().current();
-        println!("{}\n-----", l.render());
-    }
-}
-
 proptest! {
     #![proptest_config(config(64))]
     #[test]
@@ -137,26 +126,66 @@ proptest! {
     }
 }
 
+/// A lab of one node on a host bridge.
+fn one_node(node: &str) -> String {
+    format!(
+        "name: {LAB}\nbridges: {{ br0: {{ addresses: [10.1.0.1/24] }} }}\nnodes: {{ {node}: {{ interfaces: {{ eth0: {{ addresses: [10.1.0.2/24] }} }} }} }}\nlinks: [ {{ endpoints: [\"{node}:eth0\", br0] }} ]\n"
+    )
+}
+
 /// The kernel removes a deleted namespace's veth ends a little later:
 /// apply waits for them (settle) before verify and before a name is used
 /// again.
 #[test]
 fn lingering_veth_ends_are_waited_for() {
-    let lab = |node: &str| {
-        format!(
-            "name: {LAB}\nbridges: {{ br0: {{ addresses: [10.1.0.1/24] }} }}\nnodes: {{ {node}: {{ interfaces: {{ eth0: {{ addresses: [10.1.0.2/24] }} }} }} }}\nlinks: [ {{ endpoints: [\"{node}:eth0\", br0] }} ]\n"
-        )
-    };
     let m = MemoryKernel::new();
     m.set_teardown_delay(Some(std::time::Duration::from_millis(30)));
     let empty = m.canon();
-    converge(&m, &lab("a")).unwrap();
+    converge(&m, &one_node("a")).unwrap();
     // Renamed: a's host end a-eth0 lingers while verify reads.
-    converge(&m, &lab("b")).unwrap();
+    converge(&m, &one_node("b")).unwrap();
     run::destroy(&m, LAB).unwrap();
     same(&empty, &m.canon()).unwrap();
     // Destroyed and made again at once: the old b-eth0 holds the name.
-    converge(&m, &lab("b")).unwrap();
-    converge(&m, &lab("a")).unwrap();
-    converge(&m, &lab("b")).unwrap();
+    converge(&m, &one_node("b")).unwrap();
+    converge(&m, &one_node("a")).unwrap();
+    converge(&m, &one_node("b")).unwrap();
+}
+
+/// A renamed node's address sits behind another MAC now: apply tells the
+/// segment (a gratuitous ARP).
+#[test]
+fn a_renamed_nodes_address_is_announced() {
+    let m = MemoryKernel::new();
+    converge(&m, &one_node("a")).unwrap();
+    assert!(
+        m.announced().is_empty(),
+        "a new address has no stale neighbours"
+    );
+    converge(&m, &one_node("b")).unwrap();
+    let said: Vec<_> = m
+        .announced()
+        .into_iter()
+        .map(|(l, _, a)| (l.to_string(), a))
+        .collect();
+    assert_eq!(
+        said,
+        vec![("b:eth0".to_string(), vec!["10.1.0.2".parse().unwrap()])]
+    );
+}
+
+/// The machine's own interface already routes the lab's subnet in the
+/// host: the plan is refused, and nothing changes.
+#[test]
+fn a_subnet_the_machine_routes_elsewhere_is_refused() {
+    let m = MemoryKernel::new();
+    let eth0 = ["10.1.0.5/24".parse().unwrap()];
+    m.add_machine_link(&topo::model::Ns::Host, "eth0", &eth0)
+        .unwrap();
+    let before = m.canon();
+    match run::apply(&m, &one_node("a")) {
+        Err(topo::Error::Plan(e)) => assert!(e.to_string().contains("eth0"), "{e}"),
+        r => panic!("not refused: {r:?}"),
+    }
+    same(&before, &m.canon()).unwrap();
 }

@@ -25,9 +25,8 @@
 //!   route with metric 0 is stored as 1024; a gateway must be reachable by
 //!   an on-link route (ENETUNREACH 101), an output device must be up
 //!   (ENETDOWN 100), and the device of a gateway route is the one the
-//!   gateway is reached through; deleting with metric 0 (IPv4) takes the
-//!   first route of that destination whatever its metric, as the kernel's
-//!   fib does;
+//!   gateway is reached through; a delete with metric 0 takes the first
+//!   route of that destination whatever its metric, as the kernel does;
 //! - sysctls per namespace with the kernel's defaults for the keys topo
 //!   uses (`net.ipv4.ip_forward` and `net.ipv4.conf.all.forwarding` are one
 //!   value, and writing it sets every interface's too); a new namespace
