@@ -17,6 +17,7 @@ pub mod machine;
 pub mod model;
 pub mod observe;
 pub mod plan;
+pub mod probe;
 pub mod spec;
 
 pub use input::{load, load_input, load_text, read_input, Input, STDIN_ARG, STDIN_NAME};
@@ -43,6 +44,11 @@ pub struct Loaded {
 pub enum Error {
     #[error("cannot read {path}: {source}")]
     Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
         path: String,
         source: std::io::Error,
     },

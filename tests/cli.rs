@@ -313,5 +313,20 @@ fn help_has_an_example_per_verb_and_the_exit_codes() {
 #[test]
 fn plan_json_and_format_conflict() {
     let out = topo(&["plan", "--json", "--format", "markdown", "x.yaml"]);
-    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    // A usage error exits 1: 2 is only ever "changes pending".
+    assert_eq!(out.status.code(), Some(1), "a usage error");
+    assert!(
+        text(&out.stderr).contains("cannot be used with"),
+        "{}",
+        text(&out.stderr)
+    );
+    for args in [
+        &["frobnicate"][..],
+        &["plan"],
+        &["apply", "--bogus", "x.yaml"],
+    ] {
+        assert_eq!(topo(args).status.code(), Some(1), "{args:?}");
+    }
+    assert_eq!(topo(&["--help"]).status.code(), Some(0));
+    assert_eq!(topo(&["--version"]).status.code(), Some(0));
 }

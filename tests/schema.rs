@@ -114,24 +114,16 @@ fn lab_schema_accepts_extension_keys_as_topo_does() {
     assert!(!v.is_valid(&doc));
 }
 
-/// The JSON documents of the reviewed plan snapshots (tests/snapshots/).
+/// The JSON plans of the golden cases (tests/golden/CASE/plan.json).
 fn snapshot_plans() -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(root("tests/snapshots")).expect("tests/snapshots/") {
-        let name = e.expect("entry").file_name().to_string_lossy().into_owned();
-        if !(name.starts_with("plan_render__") && name.ends_with("_json.snap")) {
-            continue;
-        }
-        let text = read(&format!("tests/snapshots/{name}"));
-        // An insta snapshot: a `---` delimited header, then the value.
-        let body = text
-            .splitn(3, "---\n")
-            .nth(2)
-            .unwrap_or_else(|| panic!("{name}: no snapshot header"));
-        let doc = serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}"));
-        out.push((name, doc));
+    for e in std::fs::read_dir(root("tests/golden")).expect("tests/golden/") {
+        let case = e.expect("entry").file_name().to_string_lossy().into_owned();
+        let text = read(&format!("tests/golden/{case}/plan.json"));
+        let doc = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{case}: {e}"));
+        out.push((case, doc));
     }
-    assert!(out.len() >= 4, "plan snapshots missing: {out:?}");
+    assert!(out.len() >= 4, "golden plans missing: {out:?}");
     out
 }
 
@@ -235,10 +227,14 @@ fn real_plans_match_the_plan_schema() {
     let none = sb.plan_json(&file);
     assert_eq!(none["actions"], Value::Array(vec![]));
     check(&none, "empty plan");
-    // A file without green: a delete.
+    // A file without green (and without its `tests:`, which name green): a delete.
+    let example = read("topologies/example.yaml");
     let edited = sb.lab(
         "example.yaml",
-        &read("topologies/example.yaml")
+        &example
+            .split("\ntests:")
+            .next()
+            .unwrap()
             .replace("      - { node: green, address: 10.20.0.10 }\n", ""),
     );
     let delete = sb.plan_json(&edited);
@@ -295,6 +291,73 @@ fn plan_schema_rejects_malformed_nat_plans() {
         (
             "an unknown change attribute",
             Box::new(move |d| d["actions"][chain]["changes"][0]["attr"] = "rules".into()),
+        ),
+    ];
+    for (why, edit) in broken {
+        let mut doc = good.clone();
+        edit(&mut doc);
+        assert!(
+            !v.is_valid(&doc),
+            "the plan schema accepts a plan with {why}:\n{doc:#}"
+        );
+    }
+}
+
+#[test]
+fn plan_schema_knows_taps_vxlans_and_their_entries() {
+    let v = validator("schemas/plan.schema.json");
+    let (_, good) = snapshot_plans()
+        .into_iter()
+        .find(|(n, _)| n.contains("device_edits"))
+        .expect("device edits snapshot");
+    assert!(v.is_valid(&good), "{}", violations(&v, &good));
+    let index = |kind: &str, op: &str| {
+        good["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|a| a["kind"] == kind && a["op"] == op)
+            .unwrap_or_else(|| panic!("no {op} of a {kind} in {good:#}"))
+    };
+    let (tap, vxlan, fdb) = (
+        index("tap", "update"),
+        index("vxlan", "replace"),
+        index("fdb", "create"),
+    );
+    let broken: [(&str, BoxedBreaker); 6] = [
+        (
+            "an owner as text",
+            Box::new(move |d| d["actions"][tap]["after"]["owner"] = "alice".into()),
+        ),
+        (
+            "a tap without persist",
+            Box::new(move |d| {
+                d["actions"][tap]["after"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("persist");
+            }),
+        ),
+        (
+            "a VNI past 24 bits",
+            Box::new(move |d| d["actions"][vxlan]["after"]["vni"] = 16_777_216.into()),
+        ),
+        (
+            "port 0",
+            Box::new(move |d| d["actions"][vxlan]["after"]["port"] = 0.into()),
+        ),
+        (
+            "an entry without its remote",
+            Box::new(move |d| {
+                d["actions"][fdb]["id"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("dst");
+            }),
+        ),
+        (
+            "an entry with attributes",
+            Box::new(move |d| d["actions"][fdb]["after"]["dst"] = "10.1.0.2".into()),
         ),
     ];
     for (why, edit) in broken {

@@ -78,9 +78,8 @@ impl<M: Machine> Exec<'_, M> {
                     .map(|a| a.index)
                     .collect();
                 for l in links {
-                    let quiet = l.kind.as_deref() != Some("bridge") && !l.running;
-                    let coming = l.up && (quiet || l.port_settling);
-                    if names.contains(&l.name) && (coming || tentative.contains(&l.index)) {
+                    let coming = l.coming_up() || tentative.contains(&l.index);
+                    if names.contains(&l.name) && coming {
                         settling.insert(IfRef::new(ns.clone(), l.name));
                     }
                 }

@@ -17,18 +17,20 @@ pub fn man(dir: Option<&str>) -> Result<i32, Error> {
     match dir {
         None => {
             let mut out = std::io::stdout();
-            if let Err(e) = clap_mangen::Man::new(cmd).render(&mut out) {
-                eprintln!("error: cannot write the man page: {e}");
-                return Ok(exit::ERROR);
-            }
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|source| Error::Write {
+                    path: "standard output".into(),
+                    source,
+                })?;
         }
         Some(dir) => {
             let res =
                 std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir));
-            if let Err(e) = res {
-                eprintln!("error: cannot write man pages into {dir}: {e}");
-                return Ok(exit::ERROR);
-            }
+            res.map_err(|source| Error::Write {
+                path: dir.to_string(),
+                source,
+            })?;
             eprintln!("wrote man pages into {dir}");
         }
     }

@@ -10,10 +10,11 @@ mod outcome;
 mod progress;
 mod render;
 pub mod show;
+mod test;
 
 pub use render::{plan_json, plan_markdown, plan_text};
 
-use outcome::{failed_json, finish, report_error};
+use outcome::{exit_code, failed_json, finish, report_error};
 
 use crate::machine::Machine;
 use crate::Error;
@@ -26,7 +27,7 @@ pub mod exit {
     pub const OK: i32 = 0;
     /// Invalid file, refused plan, or failed run.
     pub const ERROR: i32 = 1;
-    /// `plan --detailed-exitcode`: changes are pending.
+    /// `plan --detailed-exitcode`: changes are pending (never anything else).
     pub const CHANGES: i32 = 2;
     /// `exec`: topo itself failed before running the command (bad file,
     /// unknown node, missing namespace), as `env` and `docker run` do.
@@ -46,6 +47,8 @@ Examples:
   topo apply lab.yaml               converge the kernel to the file
   gen-lab | topo apply -            the same, the lab read from standard input
   topo show lab.yaml                the lab as it is live, with drift
+  topo test lab.yaml                run the file's tests: inside the live lab
+  topo apply --test lab.yaml        apply, then test
   topo exec lab.yaml red -- ping -c1 10.0.0.2   run a command in node red
   topo graph lab.yaml --format svg -o lab.svg   draw the lab (Graphviz)
   topo destroy lab.yaml             remove everything the lab owns
@@ -59,8 +62,8 @@ stderr; results, and every --json document, go to stdout.
 
 Exit codes:
   0    success; plan --detailed-exitcode: no changes
-  1    error: invalid file, plan refused, failed run
-  2    plan --detailed-exitcode: changes are pending
+  1    error: invalid file, plan refused, failed run, usage error
+  2    plan --detailed-exitcode: changes are pending (nothing else)
   exec passes the command's exit code through (128+N when killed by signal N);
   125  exec: topo failed before running the command
   126  exec: the command cannot be run
@@ -142,6 +145,33 @@ pub enum Verb {
         /// On failure, keep what was done instead of undoing it (for debugging).
         #[arg(long)]
         no_rollback: bool,
+        /// Then run the file's tests (as `topo test`); exit 1 if one fails, the lab stays applied.
+        #[arg(long, conflicts_with = "json")]
+        test: bool,
+        /// With --test: also write the test results as JUnit XML to this file.
+        #[arg(long, value_name = "FILE", requires = "test")]
+        junit: Option<String>,
+    },
+    /// Run the checks of the file's `tests:` inside the live lab: pings, TCP
+    /// connects and UDP exchanges, with listeners that report what they see.
+    #[command(after_help = "Examples:
+  topo test topologies/example.yaml
+  topo test --junit report.xml topologies/example.yaml   also JUnit XML for CI
+  topo test --json topologies/example.yaml               a JSON document (schemas/test.schema.json)
+
+Exit codes: 0 when every check passed, 1 when one failed or topo could not run them.")]
+    Test {
+        /// The lab file; `-` reads it from standard input.
+        file: String,
+        /// Print a JSON document instead of one line per check.
+        #[arg(long)]
+        json: bool,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<String>,
+        /// Checks in flight at once.
+        #[arg(short, long, default_value_t = crate::probe::DEFAULT_JOBS as u16, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: u16,
     },
     /// Remove everything the lab owns, and nothing else.
     #[command(
@@ -232,7 +262,19 @@ when it cannot be run; 127 when it is not found.")]
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // Usage errors exit 1, as Terraform's do: 2 always means "changes
+    // pending" under `plan --detailed-exitcode`. Help and version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
+        }
+    };
     init_tracing(cli.verbose, cli.quiet);
     let out = Output { quiet: cli.quiet };
     // exec replaces this process: it runs before any runtime thread exists.
@@ -252,10 +294,7 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             report_error(&e);
-            match e {
-                Error::Interrupted { signal, .. } => 128 + signal,
-                _ => exit::ERROR,
-            }
+            exit_code(&e)
         }
     }
 }
@@ -328,7 +367,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             if let Some(path) = &out_file {
                 let doc = serde_json::to_string_pretty(&crate::save_plan(&s, &l.file))
                     .expect("saved plan serializes");
-                std::fs::write(path, doc + "\n").map_err(|source| Error::Read {
+                std::fs::write(path, doc + "\n").map_err(|source| Error::Write {
                     path: path.clone(),
                     source,
                 })?;
@@ -350,13 +389,25 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             file,
             json,
             no_rollback,
+            test,
+            junit,
         } => {
+            let mut lab = None;
             let s = match crate::load_input(&file)? {
+                crate::Input::Saved(_) if test => {
+                    eprintln!("error: `--test` needs the lab file: a saved plan carries no tests\nhelp: topo apply {file} && topo test LAB.yaml");
+                    return Ok(exit::ERROR);
+                }
                 crate::Input::Saved(saved) => {
                     crate::prepare_saved(&saved, &|m| out.notify(m)).await?
                 }
-                crate::Input::Lab(l) => prepare_with_warnings(&l, out).await?,
+                crate::Input::Lab(l) => {
+                    let s = prepare_with_warnings(&l, out).await?;
+                    lab = Some(l);
+                    s
+                }
             };
+            let model = s.model.clone();
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             if !json && !out.quiet {
                 print!("{}", plan_text(&s.plan, color()));
@@ -376,7 +427,26 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             drop(spinner);
             let report = report.inspect_err(|e| failed_json(e, json))?;
             finish(&report, json, "Apply");
-            Ok(exit::OK)
+            match lab {
+                Some(l) if test => {
+                    let args = test::Args {
+                        json,
+                        junit,
+                        jobs: crate::probe::DEFAULT_JOBS,
+                    };
+                    test::after_apply(&l, &model, &args, out).await
+                }
+                _ => Ok(exit::OK),
+            }
+        }
+        Verb::Test {
+            file,
+            json,
+            junit,
+            jobs,
+        } => {
+            let jobs = usize::from(jobs);
+            test::run(&file, &test::Args { json, junit, jobs }, out).await
         }
         Verb::Destroy { file, lab, json } => {
             let lab = match (file, lab) {

@@ -45,6 +45,14 @@ pub(super) fn finish(r: &crate::ApplyReport, json: bool, verb: &str) {
     }
 }
 
+/// The one mapping of errors to exit codes: a signal's own, 1 for the rest.
+pub(super) fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Interrupted { signal, .. } => 128 + signal,
+        _ => super::exit::ERROR,
+    }
+}
+
 pub(super) fn report_error(e: &Error) {
     let tty = std::io::stderr().is_terminal();
     match e {

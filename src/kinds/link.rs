@@ -105,9 +105,9 @@ impl Kind for Link {
             if l.promote {
                 cx.obs.promoting.insert(r.clone());
             }
-            // A bridge has no carrier until a port has: only its ports count.
-            let quiet = l.kind.as_deref() != Some("bridge") && !l.running;
-            if l.up && (quiet || l.port_settling) {
+            // A bridge has no carrier until a port has, a tap none until
+            // a reader (a VM) opens it: neither is waited for.
+            if l.coming_up() {
                 cx.obs.settling.insert(r.clone());
             }
             let me = Link {

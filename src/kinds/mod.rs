@@ -13,6 +13,7 @@
 mod address;
 mod bridge;
 mod chain;
+mod fdb;
 mod link;
 #[macro_use]
 mod list;
@@ -20,17 +21,22 @@ mod netns;
 mod route;
 mod rule;
 mod sysctl;
+mod tap;
 mod veth;
+mod vxlan;
 
 pub use address::{Address, AddressId};
 pub use bridge::{Bridge, BridgeId};
 pub use chain::{Chain, ChainId};
+pub use fdb::{Fdb, FdbId};
 pub use link::{Link, LinkId};
 pub use netns::{Netns, NetnsId};
 pub use route::{Route, RouteId};
 pub use rule::{Rule, RuleId};
 pub use sysctl::{Sysctl, SysctlId};
+pub use tap::{Tap, TapId};
 pub use veth::{Veth, VethId};
+pub use vxlan::{Vxlan, VxlanId};
 
 use crate::apply::Exec;
 use crate::graph::Index;
@@ -150,8 +156,11 @@ kinds! {
     Netns(NetnsId): netns,
     Bridge(BridgeId): bridge,
     Veth(VethId): veth,
+    Tap(TapId): tap,
+    Vxlan(VxlanId): vxlan,
     Link(LinkId): link,
     Address(AddressId): address,
+    Fdb(FdbId): fdb,
     Route(RouteId): route,
     Sysctl(SysctlId): sysctl,
     Chain(ChainId): chain,

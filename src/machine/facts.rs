@@ -31,6 +31,57 @@ pub struct Link {
     pub port_settling: bool,
     /// promote_secondaries of the interface itself.
     pub promote: bool,
+    /// What a tun/tap device reports about itself (kind `tun`).
+    pub tun: Option<TunInfo>,
+    /// A VXLAN device's own options (kind `vxlan`).
+    pub vxlan: Option<VxlanInfo>,
+}
+
+impl Link {
+    /// Up, but not carrying traffic yet: no carrier (a bridge has none
+    /// until a port has, a tap none until a reader opens it: neither
+    /// counts), or a bridge port that does not forward yet.
+    pub fn coming_up(&self) -> bool {
+        let kind = self.kind.as_deref();
+        let waits_for_carrier = kind != Some("bridge") && kind != Some("tun");
+        let quiet = waits_for_carrier && !self.running;
+        let port = self.port_settling && kind != Some("tun");
+        self.up && (quiet || port)
+    }
+}
+
+/// A tun/tap device's settings, as the kernel reports them in the link's
+/// info data (IFLA_TUN_*).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TunInfo {
+    /// A tap (Ethernet frames), not a tun (IP packets).
+    pub tap: bool,
+    pub owner: Option<u32>,
+    pub group: Option<u32>,
+    /// Stays when the last process that opened it closes it.
+    pub persist: bool,
+    pub multi_queue: bool,
+}
+
+/// A VXLAN device's options, as the kernel reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VxlanInfo {
+    pub vni: u32,
+    pub local: Option<IpAddr>,
+    /// The UDP destination port.
+    pub port: u16,
+    /// The underlay device's index, when one is set.
+    pub dev: Option<u32>,
+    pub learning: bool,
+}
+
+/// One entry of a device's forwarding database (`bridge fdb`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FdbEntry {
+    pub index: u32,
+    pub mac: [u8; 6],
+    /// The remote a VXLAN device sends to for this MAC.
+    pub dst: Option<IpAddr>,
 }
 
 impl Link {
@@ -50,6 +101,8 @@ impl Link {
             forward_delay: None,
             port_settling: false,
             promote: false,
+            tun: None,
+            vxlan: None,
         }
     }
 }
@@ -81,6 +134,9 @@ pub struct Dump {
     pub links: Vec<Link>,
     pub addrs: Vec<Addr>,
     pub routes: Vec<Route>,
+    /// Forwarding database entries of the namespace's VXLAN devices (read
+    /// only where there are some).
+    pub fdb: Vec<FdbEntry>,
 }
 
 /// How much of a namespace to dump.
@@ -107,6 +163,26 @@ pub struct BridgeOptions {
     pub stp: bool,
     /// Seconds; the kernel's when `None`.
     pub forward_delay: Option<u32>,
+}
+
+/// A persistent tap as topo makes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TapOptions {
+    pub owner: Option<u32>,
+    pub group: Option<u32>,
+    pub multi_queue: bool,
+}
+
+/// A VXLAN device as topo makes it: learning is always off, the remotes
+/// are forwarding entries of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VxlanOptions {
+    pub vni: u32,
+    pub local: Option<IpAddr>,
+    pub port: u16,
+    /// The underlay interface, by name in the same namespace.
+    pub dev: Option<String>,
+    pub learning: bool,
 }
 
 /// Which bridge an interface is a port of.

@@ -14,8 +14,8 @@ pub mod records;
 
 pub use error::{Cause, KernelError};
 pub use facts::{
-    Addr, BridgeOptions, Depth, Dump, Link, LinkSettings, Master, NewLink, Route, RouteSpec,
-    RTPROT_TOPO,
+    Addr, BridgeOptions, Depth, Dump, FdbEntry, Link, LinkSettings, Master, NewLink, Route,
+    RouteSpec, TapOptions, TunInfo, VxlanInfo, VxlanOptions, RTPROT_TOPO,
 };
 pub use records::{LabState, Registry, Shared};
 
@@ -106,6 +106,27 @@ pub trait Machine {
     /// in its own; each end marked and given topo's settings for new
     /// interfaces before it first comes up.
     async fn create_veth(&mut self, a: &IfRef, b: &IfRef, ends: [&NewLink; 2]) -> Result<()>;
+    /// A persistent tap, owned by `o.owner`/`o.group` when set, marked and
+    /// given topo's settings for new interfaces. The kernel makes no tap
+    /// over rtnetlink: the local kernel opens /dev/net/tun in the tap's
+    /// namespace.
+    async fn create_tap(&mut self, l: &IfRef, o: &TapOptions, end: &NewLink) -> Result<()>;
+    /// Sets a tap's owner and group (and persistence) in place. Fails with
+    /// EBUSY while a process has the tap open (a single-queue tap has one
+    /// reader at a time).
+    async fn change_tap(&mut self, l: &IfRef, o: &TapOptions) -> Result<()>;
+    /// A VXLAN device without remotes (`add_fdb` adds them), marked and
+    /// given topo's settings for new interfaces.
+    async fn create_vxlan(&mut self, l: &IfRef, o: &VxlanOptions, end: &NewLink) -> Result<()>;
+    /// Changes what a VXLAN device can change in place: learning. VNI,
+    /// port, local address and underlay need a new device.
+    async fn change_vxlan(&mut self, l: &IfRef, o: &VxlanOptions) -> Result<()>;
+    /// Adds `dst` to the all-zero forwarding entry of VXLAN device `l`
+    /// (`bridge fdb append 00:00:00:00:00:00 dev L dst DST`): broadcast,
+    /// unknown and multicast frames go to every remote of that entry.
+    async fn add_fdb(&mut self, l: &IfRef, dst: IpAddr) -> Result<()>;
+    /// Removes `dst` from that entry, and no other remote.
+    async fn delete_fdb(&mut self, l: &IfRef, dst: IpAddr) -> Result<()>;
     async fn set_link(&mut self, l: &IfRef, s: &LinkSettings) -> Result<()>;
     async fn delete_link(&mut self, l: &IfRef) -> Result<()>;
     async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()>;

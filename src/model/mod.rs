@@ -2,6 +2,7 @@
 //! names resolved, network addresses allocated.
 
 mod build;
+pub mod checks;
 pub mod ipam;
 mod mac;
 pub mod names;

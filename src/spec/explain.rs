@@ -2,6 +2,7 @@
 //! what to write instead. No Rust type names, no parser APIs, no debug
 //! structs: a limit is said as the limit it is, a type as the values it takes.
 
+use super::devices::ID_VALUE;
 use super::load::{budget, MAX_REPLAYED_EVENTS};
 use super::scalars::{PORT_VALUE, SYSCTL_VALUE};
 use crate::diag::{did_you_mean, Diagnostic, Pos};
@@ -259,6 +260,8 @@ fn from_message(pos: Pos, raw: &str) -> Diagnostic {
         "write a node name, or `{ node: NAME, address: A.B.C.D, interface: IFNAME }`"
     } else if msg.starts_with(SYSCTL_VALUE) {
         "write a number or a string, e.g. `net.ipv4.ip_forward: 1` (`1` for on, `0` for off)"
+    } else if msg.starts_with(ID_VALUE) {
+        "write e.g. `owner: 1000` or `owner: alice`, `group: kvm`"
     } else if msg.starts_with(PORT_VALUE) {
         "write e.g. `port: 80`, or a range in quotes, `port: \"5000-5010\"`"
     } else if msg.starts_with("expected a whole number") {

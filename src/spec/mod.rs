@@ -3,11 +3,15 @@
 //! Nothing here interprets names or addresses; `model` does that, so every
 //! mistake can be reported against the span kept here.
 
+mod checks;
+mod devices;
 mod explain;
 mod load;
 mod scalars;
 mod top;
 
+pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
+pub use devices::{IdValue, TapSpec, VxlanSpec};
 pub use load::{load_str, LoadError};
 pub use scalars::{PortValue, SysctlValue};
 
@@ -62,6 +66,18 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<HostSpec>")]
     pub host: Option<S<HostSpec>>,
+    /// Persistent tap devices in the host, by name, for VMs to open without root.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, TapSpec>")]
+    pub taps: BTreeMap<String, S<TapSpec>>,
+    /// VXLAN devices in the host, by name: an Ethernet segment carried over UDP to other hosts.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, VxlanSpec>")]
+    pub vxlans: BTreeMap<String, S<VxlanSpec>>,
+    /// Connectivity checks that `topo test` runs inside the applied lab.
+    #[serde(default)]
+    #[schemars(with = "Option<TestsSpec>")]
+    pub tests: Option<S<TestsSpec>>,
 }
 
 /// One node: a network namespace.
@@ -88,6 +104,14 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "Option<FirewallSpec>")]
     pub firewall: Option<S<FirewallSpec>>,
+    /// Persistent tap devices in this node, by name; `bridge:` names a bridge inside the node.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, TapSpec>")]
+    pub taps: BTreeMap<String, S<TapSpec>>,
+    /// VXLAN devices in this node, by name; `bridge:` names a bridge inside the node.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, VxlanSpec>")]
+    pub vxlans: BTreeMap<String, S<VxlanSpec>>,
 }
 
 /// The host namespace: only interfaces the lab creates, routes and sysctls.

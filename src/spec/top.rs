@@ -17,7 +17,7 @@ use std::fmt;
 
 /// The fields of `LabSpec`, in the order messages list them.
 pub const FIELDS: &[&str] = &[
-    "name", "ipv6", "nodes", "bridges", "links", "networks", "host",
+    "name", "ipv6", "nodes", "bridges", "links", "networks", "host", "taps", "vxlans", "tests",
 ];
 
 /// The prefix of keys topo ignores.
@@ -55,7 +55,8 @@ impl<'de> Visitor<'de> for Top {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabSpec, A::Error> {
         let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
-        let (mut links, mut networks, mut host) = (None, None, None);
+        let (mut links, mut networks, mut host, mut taps) = (None, None, None, None);
+        let (mut vxlans, mut tests) = (None, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
@@ -66,6 +67,9 @@ impl<'de> Visitor<'de> for Top {
                 "links" => set(&mut links, "links", &mut map)?,
                 "networks" => set(&mut networks, "networks", &mut map)?,
                 "host" => set(&mut host, "host", &mut map)?,
+                "taps" => set(&mut taps, "taps", &mut map)?,
+                "vxlans" => set(&mut vxlans, "vxlans", &mut map)?,
+                "tests" => set(&mut tests, "tests", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -81,6 +85,9 @@ impl<'de> Visitor<'de> for Top {
             links: links.unwrap_or_default(),
             networks: networks.unwrap_or_default(),
             host: host.unwrap_or_default(),
+            taps: taps.unwrap_or_default(),
+            vxlans: vxlans.unwrap_or_default(),
+            tests: tests.unwrap_or_default(),
         })
     }
 }

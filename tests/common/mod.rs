@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod hosts;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -78,6 +80,12 @@ impl Sandbox {
             holder,
             dir: tempdir::Dir::new(),
         })
+    }
+
+    /// The holder process: `/proc/PID/root/run/netns/NODE` is a node's
+    /// namespace file, for a test that enters it itself.
+    pub fn pid(&self) -> u32 {
+        self.holder.id()
     }
 
     fn command(&self, program: &str) -> Command {

@@ -106,6 +106,15 @@ pub fn dot(m: &Model) -> String {
             label(&[a.text(), b.text()], "\\n")
         );
     }
+    for dev in &d.devices {
+        let dev_id = quoted(&format!("device:{}", dev.iface));
+        let _ = writeln!(
+            o,
+            "  {dev_id} [shape=cds, fillcolor=\"#e2f3dc\", label=\"{}\"];",
+            label(&dev.lines, "\\n")
+        );
+        let _ = writeln!(o, "  {} -- {dev_id};", id(&dev.at));
+    }
     let _ = writeln!(o, "}}");
     o
 }

@@ -90,6 +90,10 @@ pub fn mermaid(m: &Model) -> String {
             ids[&b.at]
         );
     }
+    for (i, dev) in d.devices.iter().enumerate() {
+        let _ = writeln!(o, "  d{i}>\"{}\"]", text(&dev.lines));
+        let _ = writeln!(o, "  {} --- d{i}", ids[&dev.at]);
+    }
     o
 }
 

@@ -7,6 +7,7 @@
 //! interfaces with their addresses. Dot and Mermaid text come from the same
 //! `Diagram`; SVG and PNG are drawn by Graphviz `dot` from the dot text.
 
+mod devices;
 mod dot;
 mod mermaid;
 
@@ -51,6 +52,15 @@ impl End {
     }
 }
 
+/// A device with one side only in the lab: a tap (a VM is at its other
+/// end), a VXLAN device (other hosts are).
+#[derive(Clone, Debug)]
+struct Device {
+    at: Vertex,
+    iface: IfRef,
+    lines: Vec<String>,
+}
+
 /// What the drawing holds, in a stable order.
 struct Diagram {
     lab: String,
@@ -64,6 +74,8 @@ struct Diagram {
     host_rules: Vec<String>,
     /// Veths, node end first when there is one.
     edges: Vec<(End, End)>,
+    /// Taps and VXLAN devices, each drawn at what it is attached to.
+    devices: Vec<Device>,
 }
 
 fn diagram(m: &Model) -> Diagram {
@@ -76,6 +88,7 @@ fn diagram(m: &Model) -> Diagram {
         host: false,
         host_rules: vec![],
         edges: vec![],
+        devices: vec![],
     };
     let st = &m.state;
     for id in st.address.keys() {
@@ -127,6 +140,8 @@ fn diagram(m: &Model) -> Diagram {
         iface: r.clone(),
         addrs: addrs.get(r).cloned().unwrap_or_default(),
     };
+    d.devices = devices::of(st, &end);
+    d.host |= d.devices.iter().any(|dev| dev.at == Vertex::Host);
     for (id, v) in &st.veth {
         {
             let (a, b) = (end(&id.link), end(&v.peer));

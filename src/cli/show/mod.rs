@@ -65,6 +65,9 @@ pub struct InterfaceRow {
     pub mtu: Option<u32>,
     pub mac: Option<String>,
     pub up: Option<bool>,
+    /// What a tap or VXLAN device is beyond its kind (owner, VNI, remotes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub status: Status,
 }
 
@@ -161,22 +164,26 @@ pub fn to_text(s: &Shown) -> String {
     let mut ifaces: Vec<&InterfaceRow> = s.interfaces.iter().collect();
     ifaces
         .sort_by(|a, b| (ns_order(&a.namespace), &a.name).cmp(&(ns_order(&b.namespace), &b.name)));
+    // A DETAIL column only where a device has some (taps, VXLANs).
+    let detailed = ifaces.iter().any(|i| i.detail.is_some());
+    let mut head = vec![
+        "NAMESPACE",
+        "INTERFACE",
+        "KIND",
+        "ADDRESSES",
+        "PEER",
+        "MASTER",
+        "MTU",
+        "UP",
+    ];
+    head.extend(detailed.then_some("DETAIL"));
+    head.push("STATUS");
     out += &table(
-        &[
-            "NAMESPACE",
-            "INTERFACE",
-            "KIND",
-            "ADDRESSES",
-            "PEER",
-            "MASTER",
-            "MTU",
-            "UP",
-            "STATUS",
-        ],
+        &head,
         ifaces
             .iter()
             .map(|i| {
-                vec![
+                let mut row = vec![
                     i.namespace.clone(),
                     i.name.clone(),
                     i.kind.into(),
@@ -191,8 +198,12 @@ pub fn to_text(s: &Shown) -> String {
                     dash(i.master.clone()),
                     dash(i.mtu.map(|m| m.to_string())),
                     dash(i.up.map(|u| if u { "yes" } else { "no" }.to_string())),
-                    i.status.word().into(),
-                ]
+                ];
+                if detailed {
+                    row.push(dash(i.detail.clone()));
+                }
+                row.push(i.status.word().into());
+                row
             })
             .collect(),
     );

@@ -2,7 +2,7 @@
 //! desired state and the plan.
 
 use super::{ns_order, InterfaceRow, NamespaceRow, RuleRow, Shown, Status};
-use crate::kinds::{BridgeId, Id, LinkId, NetnsId, State, VethId};
+use crate::kinds::{BridgeId, Id, Kind, LinkId, NetnsId, State, TapId, VethId, VxlanId};
 use crate::model::{IfRef, Ns};
 use crate::plan::{Op, Plan};
 use std::collections::{BTreeMap, BTreeSet};
@@ -152,9 +152,30 @@ fn namespaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<NamespaceRow> {
 fn interfaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<InterfaceRow> {
     let mut peers: BTreeMap<IfRef, IfRef> = BTreeMap::new();
     let mut ifaces: BTreeMap<IfRef, &'static str> = BTreeMap::new();
+    // What a device is beyond its kind, as the kernel has it, else as
+    // the file wants it.
+    let mut details: BTreeMap<IfRef, String> = BTreeMap::new();
     for st in [want, live] {
         for id in st.bridge.keys() {
             ifaces.insert(id.link.clone(), "bridge");
+        }
+        for (id, t) in &st.tap {
+            ifaces.insert(id.link.clone(), "tap");
+            details.insert(id.link.clone(), t.describe());
+        }
+        for (id, v) in &st.vxlan {
+            ifaces.insert(id.link.clone(), "vxlan");
+            let remotes: Vec<String> = st
+                .fdb
+                .keys()
+                .filter(|f| f.link == id.link)
+                .map(|f| f.dst.to_string())
+                .collect();
+            let mut d = v.describe();
+            if !remotes.is_empty() {
+                d += &format!(", remotes {}", remotes.join(" "));
+            }
+            details.insert(id.link.clone(), d);
         }
         for (id, v) in &st.veth {
             ifaces.insert(id.link.clone(), "veth");
@@ -175,6 +196,8 @@ fn interfaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<InterfaceRow> {
                     link: if &r < p { r.clone() } else { p.clone() },
                 })),
                 ("bridge", _) => Some(Id::Bridge(BridgeId { link: r.clone() })),
+                ("tap", _) => Some(Id::Tap(TapId { link: r.clone() })),
+                ("vxlan", _) => Some(Id::Vxlan(VxlanId { link: r.clone() })),
                 _ => None,
             };
             let addr_ids: BTreeSet<_> = live
@@ -197,8 +220,17 @@ fn interfaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<InterfaceRow> {
             } else {
                 Status::Ok
             };
+            // A VXLAN device's remotes count with it.
+            let remotes: BTreeSet<Id> = live
+                .fdb
+                .keys()
+                .chain(want.fdb.keys())
+                .filter(|f| f.link == r)
+                .map(|f| Id::Fdb(f.clone()))
+                .collect();
             let members: Vec<Status> = std::iter::once(ops.status(&Id::Link(link_id.clone())))
                 .chain(pair_id.iter().map(|id| ops.status(id)))
+                .chain(remotes.iter().map(|id| ops.status(id)))
                 .chain(
                     addr_ids
                         .iter()
@@ -217,6 +249,7 @@ fn interfaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<InterfaceRow> {
                 mtu: l.and_then(|l| l.mtu),
                 mac: l.and_then(|l| l.mac).map(|m| m.to_string()),
                 up: l.map(|l| l.up),
+                detail: details.get(&r).cloned(),
                 status,
             }
         })

@@ -4,6 +4,7 @@
 //! under /run/topo. The only code that touches the system.
 
 mod announce;
+mod devices;
 mod dump;
 mod exec;
 mod host_sysctls;
@@ -11,10 +12,12 @@ mod lock;
 mod netlink;
 mod netns;
 mod nft;
+pub mod probe;
 mod requests;
 mod signals;
 mod state_file;
 mod sysctl;
+mod tap;
 
 use crate::machine::{KernelError, Result};
 use crate::model::{IfRef, Ns};

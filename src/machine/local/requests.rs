@@ -9,7 +9,8 @@ use super::{
 use crate::machine::LOCK_WAIT;
 use crate::machine::{
     Addr, BridgeOptions, Depth, Dump, ExecFailure, KernelError, LabState, Link, LinkSettings,
-    Machine, Master, NewLink, Registry, Result, RouteSpec, Table, WantChain,
+    Machine, Master, NewLink, Registry, Result, RouteSpec, Table, TapOptions, VxlanOptions,
+    WantChain,
 };
 use crate::model::{IfRef, Ns};
 use std::net::IpAddr;
@@ -169,6 +170,30 @@ impl Machine for LocalKernel {
             .await?;
         self.mark(a, &ends[0].alias).await?;
         self.mark(b, &ends[1].alias).await
+    }
+
+    async fn create_tap(&mut self, l: &IfRef, o: &TapOptions, new: &NewLink) -> Result<()> {
+        self.tap_create(l, o, new).await
+    }
+
+    async fn change_tap(&mut self, l: &IfRef, o: &TapOptions) -> Result<()> {
+        self.tap_change(l, o)
+    }
+
+    async fn create_vxlan(&mut self, l: &IfRef, o: &VxlanOptions, new: &NewLink) -> Result<()> {
+        self.vxlan_create(l, o, new).await
+    }
+
+    async fn change_vxlan(&mut self, l: &IfRef, o: &VxlanOptions) -> Result<()> {
+        self.vxlan_change(l, o).await
+    }
+
+    async fn add_fdb(&mut self, l: &IfRef, dst: IpAddr) -> Result<()> {
+        self.fdb_add(l, dst).await
+    }
+
+    async fn delete_fdb(&mut self, l: &IfRef, dst: IpAddr) -> Result<()> {
+        self.fdb_delete(l, dst).await
     }
 
     async fn set_link(&mut self, l: &IfRef, s: &LinkSettings) -> Result<()> {

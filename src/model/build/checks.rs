@@ -71,6 +71,14 @@ impl Builder<'_> {
         for (link, iface) in &self.ifaces {
             let segment = match &iface.kind {
                 IfKind::Bridge { .. } => format!("bridge {}", link.name),
+                IfKind::Tap(_) => match &iface.master {
+                    Some(m) => format!("bridge {m}"),
+                    None => format!("tap {link}"),
+                },
+                IfKind::Vxlan(_) => match &iface.master {
+                    Some(m) => format!("bridge {m}"),
+                    None => format!("vxlan {link}"),
+                },
                 IfKind::Veth { peer } => match iface
                     .master
                     .clone()

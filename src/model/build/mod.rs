@@ -6,6 +6,8 @@ mod networks;
 mod nodes;
 mod routes;
 mod state;
+mod taps;
+mod vxlans;
 
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
@@ -81,6 +83,8 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
         origins: std::mem::take(&mut b.origins),
         allocated: b.allocated.clone(),
     };
+    // The file's `tests:` are checked against the resolved lab.
+    super::checks::resolve(spec, &model)?;
     Ok(Validated {
         model,
         warnings: b.diags,
@@ -96,6 +100,8 @@ enum IfKind {
     Veth {
         peer: IfRef,
     },
+    Tap(taps::TapSettings),
+    Vxlan(vxlans::VxlanSettings),
 }
 
 #[derive(Debug, Clone)]
@@ -184,8 +190,11 @@ impl<'a> Builder<'a> {
         self.collect_bridges(spec);
         self.collect_networks(spec);
         self.collect_links(spec);
+        self.collect_taps(spec);
+        self.collect_vxlans(spec);
         self.collect_interface_settings(spec);
         self.check_veth_mtus();
+        self.check_vxlans();
         self.collect_routes_and_sysctls(spec);
         self.collect_nat(spec);
         self.check_subnets();

@@ -68,12 +68,16 @@ impl Builder<'_> {
     /// the kernel's 1500, so an MTU changed by hand is put back. A bridge
     /// without one follows its ports, as the kernel does.
     pub(super) fn effective_mtu(&self, link: &IfRef, iface: &Iface) -> Option<u32> {
-        let IfKind::Veth { peer: peer_ref } = &iface.kind else {
-            return iface.mtu;
-        };
         let bridge_mtu = |l: &IfRef, i: &Iface| {
             let m = i.master.as_ref()?;
             self.ifaces.get(&IfRef::new(l.ns.clone(), m))?.mtu
+        };
+        let peer_ref = match &iface.kind {
+            IfKind::Veth { peer } => peer,
+            // A tap starts at 1500 too; on a bridge it takes the bridge's.
+            IfKind::Tap(_) => return iface.mtu.or_else(|| bridge_mtu(link, iface)).or(Some(1500)),
+            IfKind::Vxlan(v) => return self.vxlan_mtu(link, iface, v),
+            IfKind::Bridge { .. } => return iface.mtu,
         };
         let peer = self.ifaces.get(peer_ref);
         iface
@@ -103,6 +107,8 @@ impl Builder<'_> {
                     st.insert::<Veth>(VethId { link: link.clone() }, me);
                 }
                 IfKind::Veth { .. } => {}
+                IfKind::Tap(t) => Self::tap_state(link, t, &mut st),
+                IfKind::Vxlan(v) => Self::vxlan_state(link, v, &mut st),
             }
             let mac = iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link));
             let me = Link {

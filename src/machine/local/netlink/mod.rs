@@ -1,6 +1,7 @@
 //! One rtnetlink connection per namespace, opened once: typed dumps and the
 //! few write requests topo needs. Nothing else in topo speaks netlink.
 
+mod devices;
 mod parse;
 
 use super::count_write;
@@ -94,10 +95,19 @@ impl Conn {
                     .map_err(fail)?,
             );
         }
+        let links: Vec<Link> = links.iter().map(parse_link).collect();
+        // Forwarding entries only where a VXLAN device is: a big bridge's
+        // table holds an entry per port.
+        let fdb = if links.iter().any(|l| l.vxlan.is_some()) {
+            self.dump_fdb().await?
+        } else {
+            Vec::new()
+        };
         Ok(Dump {
-            links: links.iter().map(parse_link).collect(),
+            links,
             addrs: addrs.iter().filter_map(parse_addr).collect(),
             routes: routes.iter().filter_map(parse_route).collect(),
+            fdb,
         })
     }
 

@@ -1,14 +1,16 @@
 //! Kernel messages into topo's small views of links, addresses and routes.
 
-use crate::machine::{Addr, Link, Route};
+use crate::machine::{Addr, FdbEntry, Link, Route, TunInfo, VxlanInfo};
 use ipnet::IpNet;
+use netlink_packet_core::Nla;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
 };
 use netlink_packet_route::link::{
     AfSpecInet, AfSpecUnspec, BridgePortState, InfoBridge, InfoBridgePort, InfoData, InfoPortData,
-    LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+    InfoTun, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
 };
+use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType,
 };
@@ -30,6 +32,8 @@ pub(super) fn parse_link(m: &LinkMessage) -> Link {
         forward_delay: None,
         port_settling: false,
         promote: false,
+        tun: None,
+        vxlan: None,
     };
     for a in &m.attributes {
         match a {
@@ -64,6 +68,8 @@ pub(super) fn parse_link(m: &LinkMessage) -> Link {
                                 }
                             }
                         }
+                        LinkInfo::Data(InfoData::Tun(nlas)) => l.tun = Some(parse_tun(nlas)),
+                        LinkInfo::Data(InfoData::Vxlan(opts)) => l.vxlan = Some(parse_vxlan(opts)),
                         LinkInfo::PortData(InfoPortData::BridgePort(opts)) => {
                             l.port_settling = opts.iter().any(|o| {
                                 matches!(
@@ -84,6 +90,91 @@ pub(super) fn parse_link(m: &LinkMessage) -> Link {
         }
     }
     l
+}
+
+/// A tun device's info data. netlink-packet-route 0.34 leaves it raw
+/// (`InfoTun::Other`): the attributes are those of the kernel's
+/// `tun_fill_info` (include/uapi/linux/if_link.h, IFLA_TUN_*). Owner and
+/// group are absent when unset.
+fn parse_tun(nlas: &[InfoTun]) -> TunInfo {
+    const OWNER: u16 = 1;
+    const GROUP: u16 = 2;
+    const TYPE: u16 = 3;
+    const PERSIST: u16 = 6;
+    const MULTI_QUEUE: u16 = 7;
+    const IFF_TAP: u8 = 0x02;
+    let mut t = TunInfo::default();
+    for nla in nlas {
+        let InfoTun::Other(nla) = nla else { continue };
+        let mut v = vec![0u8; nla.value_len()];
+        nla.emit_value(&mut v);
+        let u32_value = <[u8; 4]>::try_from(v.as_slice())
+            .ok()
+            .map(u32::from_ne_bytes);
+        let flag = v.first().is_some_and(|b| *b != 0);
+        match nla.kind() {
+            OWNER => t.owner = u32_value,
+            GROUP => t.group = u32_value,
+            TYPE => t.tap = v.first() == Some(&IFF_TAP),
+            PERSIST => t.persist = flag,
+            MULTI_QUEUE => t.multi_queue = flag,
+            _ => {}
+        }
+    }
+    t
+}
+
+fn parse_vxlan(opts: &[InfoVxlan]) -> VxlanInfo {
+    let mut x = VxlanInfo {
+        vni: 0,
+        local: None,
+        port: 0,
+        dev: None,
+        learning: false,
+    };
+    for o in opts {
+        match o {
+            InfoVxlan::Id(v) => x.vni = *v,
+            InfoVxlan::Local(a) => x.local = Some(IpAddr::V4(*a)),
+            InfoVxlan::Local6(a) => x.local = Some(IpAddr::V6(*a)),
+            InfoVxlan::Port(p) => x.port = *p,
+            InfoVxlan::Link(i) if *i != 0 => x.dev = Some(*i),
+            InfoVxlan::Learning(b) => x.learning = *b,
+            _ => {}
+        }
+    }
+    x
+}
+
+/// One forwarding entry of a bridge-family neighbour dump.
+pub(super) fn parse_fdb(m: &NeighbourMessage) -> Option<FdbEntry> {
+    let mut mac = None;
+    let mut dst = None;
+    for a in &m.attributes {
+        match a {
+            NeighbourAttribute::LinkLayerAddress(b) => mac = <[u8; 6]>::try_from(b.as_slice()).ok(),
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(v)) => {
+                dst = Some(IpAddr::V4(*v))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(v)) => {
+                dst = Some(IpAddr::V6(*v))
+            }
+            // In a bridge-family message the crate leaves the address raw.
+            NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
+                dst = match b.len() {
+                    4 => <[u8; 4]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+                    16 => <[u8; 16]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+                    _ => None,
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(FdbEntry {
+        index: m.header.ifindex,
+        mac: mac?,
+        dst,
+    })
 }
 
 pub(super) fn parse_addr(m: &AddressMessage) -> Option<Addr> {
