@@ -282,3 +282,32 @@ fn a_failed_namespace_delete_leaves_its_veths_alone() {
     let host_end = IfRef::new(Ns::Host, "a0");
     assert!(rt.block_on(m.link(&host_end)).unwrap().is_some());
 }
+
+#[test]
+fn a_vxlan_device_is_made_again_when_its_underlay_is() {
+    // h1:eth0's veth now leads to h3: eth0 is made anew, and the kernel
+    // deletes vx42 with it, its underlay.
+    let before = r#"
+name: v
+nodes:
+  h1:
+    interfaces: { eth0: { addresses: [10.1.0.1/24] } }
+    vxlans: { vx42: { vni: 42, local: 10.1.0.1, remotes: [10.1.0.2], dev: eth0 } }
+  h2: { interfaces: { eth0: { addresses: [10.1.0.2/24] } } }
+links:
+  - endpoints: [h1:eth0, h2:eth0]
+"#;
+    let after = before
+        .replace("[h1:eth0, h2:eth0]", "[h1:eth0, h3:eth0]")
+        .replace("  h2:", "  h3:");
+    let p = plan(before, &after);
+    let v = action(&p, "vxlan h1:vx42").expect("made again");
+    assert_eq!(v.op, Op::Create, "{p:#?}");
+    assert_eq!(
+        v.reason.as_deref(),
+        Some("the kernel removes it with its underlay h1:eth0")
+    );
+    for id in ["link h1:vx42", "fdb h1:vx42 dst 10.1.0.2"] {
+        assert_eq!(action(&p, id).map(|a| a.op), Some(Op::Create), "{id}");
+    }
+}

@@ -40,7 +40,8 @@ impl VanishCx<'_> {
     }
 
     /// A device goes (or is made anew): its settings, addresses and
-    /// per-interface sysctls go with it, and the routes through it.
+    /// per-interface sysctls go with it, and the routes and VXLAN devices
+    /// over it.
     pub fn device_goes(&mut self, l: &IfRef) {
         self.links.insert(l.clone());
         let anew = format!("{l} is made anew");
@@ -60,6 +61,10 @@ impl VanishCx<'_> {
             if self.desired.contains(&id) {
                 self.take(id, anew.clone());
             }
+        }
+        for v in self.ix.over.get(l).cloned().unwrap_or_default() {
+            let cause = format!("the kernel removes it with its underlay {l}");
+            self.take(Id::Vxlan(v), cause);
         }
         for r in self.ix.routes_via.get(l).cloned().unwrap_or_default() {
             self.take(Id::Route(r), format!("the kernel removes it with {l}"));

@@ -3,6 +3,7 @@
 //! observed, planned, applied with verify, edited, rolled back, killed
 //! half-way and destroyed.
 
+mod devices;
 mod edit;
 mod faults;
 mod lab;

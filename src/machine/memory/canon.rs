@@ -4,6 +4,7 @@
 //! states compare as text and a difference reads as a diff.
 
 use super::{Kernel, Kind, MemoryKernel, Space};
+use crate::machine::VxlanInfo;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -57,6 +58,15 @@ impl Kernel {
                 Kind::Bridge {
                     stp, forward_delay, ..
                 } => format!("bridge stp {stp} forward_delay {forward_delay}"),
+                Kind::Tap(t) => format!("tap {t:?}"),
+                Kind::Vxlan { options, remotes } => {
+                    let dev = options.dev.as_ref().map_or("-".to_string(), name);
+                    let o = VxlanInfo {
+                        dev: None,
+                        ..*options
+                    };
+                    format!("vxlan {o:?} dev {dev} remotes {remotes:?}")
+                }
                 Kind::Veth { peer } => {
                     let peer = peer.as_ref().map_or("none".to_string(), |(pns, pi)| {
                         let n = self.spaces.get(pns).and_then(|s| s.links.get(pi));

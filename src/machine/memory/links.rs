@@ -4,7 +4,7 @@
 //! namespaces made and deleted.
 
 use super::{errno_error, Kernel, Kind, MemLink, Space};
-use crate::machine::{BridgeOptions, Link, LinkSettings, Master, NewLink, Result};
+use crate::machine::{BridgeOptions, Link, LinkSettings, Master, NewLink, Result, TunInfo};
 use crate::model::{IfRef, Ns};
 use std::time::Instant;
 
@@ -58,6 +58,9 @@ impl Space {
         if let Some(m) = gone.master {
             self.follow_ports(m);
         }
+        for vxlan in self.over(index) {
+            self.remove_device(vxlan);
+        }
     }
 
     /// A bridge whose MTU nobody set takes its smallest port's (1500 with
@@ -108,6 +111,20 @@ impl Kernel {
                 v.forward_delay = Some(*forward_delay);
             }
             Kind::Veth { .. } => v.kind = Some("veth".into()),
+            Kind::Tap(t) => {
+                v.kind = Some("tun".into());
+                v.tun = Some(TunInfo {
+                    tap: true,
+                    owner: t.owner,
+                    group: t.group,
+                    persist: true,
+                    multi_queue: t.multi_queue,
+                });
+            }
+            Kind::Vxlan { options, .. } => {
+                v.kind = Some("vxlan".into());
+                v.vxlan = Some(*options);
+            }
             Kind::Loopback | Kind::Physical => {}
         }
         v
@@ -120,7 +137,9 @@ impl Kernel {
             return false;
         }
         match &l.kind {
-            Kind::Loopback | Kind::Physical => true,
+            Kind::Loopback | Kind::Physical | Kind::Vxlan { .. } => true,
+            // No process has it open: no carrier.
+            Kind::Tap(_) => false,
             Kind::Veth { peer } => peer.as_ref().is_some_and(|(pns, pi)| {
                 let p = self.spaces.get(pns).and_then(|s| s.links.get(pi));
                 p.is_some_and(|p| p.up)

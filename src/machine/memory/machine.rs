@@ -4,7 +4,7 @@
 use super::{Kernel, MemoryKernel};
 use crate::machine::{
     Addr, BridgeOptions, Depth, Dump, ExecFailure, LabState, Link, LinkSettings, Machine, NewLink,
-    Registry, Result, RouteSpec, Table, WantChain,
+    Registry, Result, RouteSpec, Table, TapOptions, VxlanOptions, WantChain,
 };
 use crate::model::{IfRef, Ns};
 use std::net::IpAddr;
@@ -28,6 +28,7 @@ impl Kernel {
         Ok(Dump {
             addrs: self.addresses(ns)?,
             routes: sp.routes.clone(),
+            fdb: sp.fdb(),
             links,
         })
     }
@@ -139,6 +140,30 @@ impl Machine for MemoryKernel {
 
     async fn create_veth(&mut self, a: &IfRef, b: &IfRef, ends: [&NewLink; 2]) -> Result<()> {
         self.with(|k| k.create_veth(a, b, ends))
+    }
+
+    async fn create_tap(&mut self, l: &IfRef, o: &TapOptions, end: &NewLink) -> Result<()> {
+        self.with(|k| k.create_tap(l, o, end))
+    }
+
+    async fn change_tap(&mut self, l: &IfRef, o: &TapOptions) -> Result<()> {
+        self.with(|k| k.change_tap(l, o))
+    }
+
+    async fn create_vxlan(&mut self, l: &IfRef, o: &VxlanOptions, end: &NewLink) -> Result<()> {
+        self.with(|k| k.create_vxlan(l, o, end))
+    }
+
+    async fn change_vxlan(&mut self, l: &IfRef, o: &VxlanOptions) -> Result<()> {
+        self.with(|k| k.change_vxlan(l, o))
+    }
+
+    async fn add_fdb(&mut self, l: &IfRef, dst: IpAddr) -> Result<()> {
+        self.with(|k| k.add_fdb(l, dst))
+    }
+
+    async fn delete_fdb(&mut self, l: &IfRef, dst: IpAddr) -> Result<()> {
+        self.with(|k| k.delete_fdb(l, dst))
     }
 
     async fn set_link(&mut self, l: &IfRef, s: &LinkSettings) -> Result<()> {

@@ -33,7 +33,11 @@
 //!   copies the host's IPv4 `conf` values (devconf_inherit_init_net=0);
 //!   per-interface keys `net.ipv{4,6}.conf.IF.*` exist while IF does;
 //!   unknown keys read as `None` and fail to write with ENOENT;
-//! - a bridge whose MTU was never set follows its smallest port.
+//! - a bridge whose MTU was never set follows its smallest port;
+//! - taps have no carrier (no process opens them here); a VXLAN device
+//!   with an underlay takes its MTU less 50 (70 over IPv6) and goes when
+//!   the underlay goes, two with one VNI and port in a namespace are
+//!   EEXIST, a remote added twice is EEXIST and one missing ENOENT.
 //!
 //! Simplified, on purpose: carrier is immediate (a veth runs when both
 //! ends are up), bridge ports forward at once (spanning tree never
@@ -54,13 +58,14 @@
 //! neighbour announcements sent.
 
 mod canon;
+mod devices;
 mod links;
 mod machine;
 mod net;
 mod nft;
 mod sysctl;
 
-use crate::machine::{KernelError, LabState, Registry, Result, Route};
+use crate::machine::{KernelError, LabState, Registry, Result, Route, TapOptions, VxlanInfo};
 use crate::model::{IfRef, Ns};
 use ipnet::IpNet;
 use std::cell::RefCell;
@@ -92,6 +97,14 @@ enum Kind {
     /// (an end lingering after its namespace was deleted).
     Veth {
         peer: Option<(Ns, u32)>,
+    },
+    /// A persistent tap, which no process has open.
+    Tap(TapOptions),
+    /// A VXLAN device, its underlay by index, and the remotes of its
+    /// all-zero forwarding entry.
+    Vxlan {
+        options: VxlanInfo,
+        remotes: Vec<IpAddr>,
     },
 }
 
