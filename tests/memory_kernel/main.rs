@@ -11,6 +11,7 @@ use topo::machine::{
 };
 use topo::model::{IfRef, Ns};
 
+mod devices;
 mod net;
 mod state;
 
