@@ -311,3 +311,52 @@ links:
         assert_eq!(action(&p, id).map(|a| a.op), Some(Op::Create), "{id}");
     }
 }
+
+#[test]
+fn a_failed_restore_of_a_host_sysctl_keeps_the_value_from_before() {
+    // The write that puts ip_forward back fails: the lab still holds it,
+    // and the value from before the lab (0) is still known, so destroy
+    // restores it later (it came back as 1, the lab's own value).
+    use topo::machine::memory::MemoryKernel;
+    use topo::machine::Machine;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let apply = |m: &MemoryKernel, text: &str| {
+        let l = topo::load_text("lab.yaml".into(), text.into()).unwrap();
+        rt.block_on(async {
+            let s = topo::prepare_on(m.clone(), &l, &|_| {}).await?;
+            let opts = topo::apply::Options {
+                rollback: true,
+                verify: true,
+                stop_after: None,
+            };
+            topo::apply(s, opts).await
+        })
+    };
+    let mut m = MemoryKernel::new();
+    apply(
+        &m,
+        "name: v\nhost: { sysctls: { net.ipv4.ip_forward: 1 } }\n",
+    )
+    .unwrap();
+    m.fail_write(1, 1);
+    assert!(apply(&m, "name: v\nnodes: { a: {} }\n").is_err());
+    let shared = m.load_host_sysctls().unwrap();
+    assert_eq!(shared["net.ipv4.ip_forward"].original, "0");
+    rt.block_on(async {
+        let s = topo::prepare_destroy_on(m.clone(), "v", &|_| {})
+            .await
+            .unwrap();
+        let opts = topo::apply::Options {
+            rollback: false,
+            verify: true,
+            stop_after: None,
+        };
+        topo::apply(s, opts).await.unwrap();
+    });
+    let now = m.read_sysctl(&Ns::Host, "net.ipv4.ip_forward").unwrap();
+    assert_eq!(now.as_deref(), Some("0"));
+    assert!(m.load_host_sysctls().unwrap().is_empty());
+}

@@ -142,25 +142,49 @@ impl Kind for Sysctl {
     ) -> Result<(), KernelError> {
         let (ns, key) = (&id.ns, &id.key);
         let recorded = x.lab_state.original(ns, key).cloned();
+        let lab = x.lab.to_string();
+        // This lab's share of a host sysctl, taken out of the registry
+        // (and the entry, when it was the last holder).
+        let mut share: Option<(Option<String>, Option<Shared>)> = None;
         let restore = if *ns == Ns::Host {
             // The value from before comes back when the last holder goes.
-            let lab = x.lab.to_string();
-            x.m.update_host_sysctls(|r| {
+            let (held, emptied) = x.m.update_host_sysctls(|r| {
                 let Some(e) = r.get_mut(key) else {
-                    return recorded;
+                    return (None, None);
                 };
-                e.holders.remove(&lab);
-                if !e.holders.is_empty() {
-                    return None;
-                }
-                r.remove(key).map(|e| e.original)
-            })?
+                let held = e.holders.remove(&lab);
+                let emptied = if e.holders.is_empty() {
+                    r.remove(key)
+                } else {
+                    None
+                };
+                (held, emptied)
+            })?;
+            let restore = match &emptied {
+                Some(e) => Some(e.original.clone()),
+                None if held.is_some() => None,
+                None => recorded,
+            };
+            share = Some((held, emptied));
+            restore
         } else {
             recorded
         };
         let exists = *ns == Ns::Host || x.m.has_namespace(ns.label())?;
         if let (Some(was), true) = (restore, exists) {
-            x.m.write_sysctl(ns, key, &was)?;
+            if let Err(e) = x.m.write_sysctl(ns, key, &was) {
+                // Not restored: the share stays, and with it the value
+                // from before, for a later delete (or a rollback) to use.
+                if let Some((held, Some(entry))) = share {
+                    x.m.update_host_sysctls(|r| {
+                        let e = r.entry(key.clone()).or_insert(entry);
+                        if let Some(v) = held {
+                            e.holders.insert(lab, v);
+                        }
+                    })?;
+                }
+                return Err(e);
+            }
         }
         if x.lab_state.original(ns, key).is_some() {
             x.lab_state.forget(ns, key);
