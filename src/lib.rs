@@ -18,6 +18,7 @@ pub mod model;
 pub mod observe;
 pub mod plan;
 pub mod probe;
+pub mod remote;
 pub mod spec;
 
 pub use input::{load, load_input, load_text, read_input, Input, STDIN_ARG, STDIN_NAME};
@@ -33,6 +34,7 @@ use observe::Observed;
 use plan::{Plan, PlanError};
 
 /// A lab file read and parsed.
+#[derive(Clone)]
 pub struct Loaded {
     pub file: String,
     pub text: String,
@@ -80,6 +82,16 @@ pub enum Error {
         signal: i32,
         report: Box<ApplyReport>,
     },
+    /// Applied and verified, then rolled back because the run across hosts
+    /// did not succeed on every host.
+    #[error("rolled back: the apply did not succeed on every host of the lab")]
+    Withdrawn { report: Box<ApplyReport> },
+    /// A lab across machines run without saying which host this is, or
+    /// the other way round; the text says what to write.
+    #[error("{0}")]
+    Hosts(String),
+    #[error(transparent)]
+    Remote(#[from] remote::RemoteError),
     /// `--lab NAME` of a lab that owns nothing on this machine.
     #[error("no lab named `{0}` on this machine")]
     NoLab(String),
@@ -87,6 +99,9 @@ pub enum Error {
 
 /// Checks everything that needs no kernel.
 pub fn validate(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
+    if l.spec.share.is_none() && !l.spec.hosts.is_empty() {
+        return Err(input::host_unsaid(&l.spec));
+    }
     let v = model::build(&l.spec, prior)
         .map_err(|diagnostics| Error::Invalid(l.report(diagnostics)))?;
     // An order must exist before anything runs: a cycle is a file error.
@@ -174,7 +189,8 @@ pub async fn prepare_on<M: Machine>(
         ms = t.elapsed().as_millis() as u64,
         "validated with live addresses"
     );
-    let plan = plan::diff(&model.lab, &model.state, &observed)?;
+    let plan =
+        plan::diff(&model.lab, &model.state, &observed).map_err(|e| at_file(l, &model, e))?;
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         actions = plan.actions.len(),
@@ -188,6 +204,21 @@ pub async fn prepare_on<M: Machine>(
         warnings,
         _lock: lock,
     })
+}
+
+/// What the machine refuses, as errors at the objects' places in the file.
+fn at_file(l: &Loaded, model: &Model, e: PlanError) -> Error {
+    let PlanError::Refused(items) = e else {
+        return Error::Plan(e);
+    };
+    let diags = items
+        .into_iter()
+        .map(|r| {
+            let pos = model.origins.get(&r.id).copied().unwrap_or_default();
+            Diagnostic::error(pos, r.message).help(r.help)
+        })
+        .collect();
+    Error::Invalid(l.report(diags))
 }
 
 /// What an apply or destroy did.
@@ -239,6 +270,11 @@ pub async fn apply<M: Machine>(
         return Err(Error::Apply {
             failed,
             error,
+            report: Box::new(report),
+        });
+    }
+    if out.withdrawn {
+        return Err(Error::Withdrawn {
             report: Box::new(report),
         });
     }

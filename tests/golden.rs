@@ -168,4 +168,6 @@ golden! {
     taps_and_vxlans_from_nothing,
     device_edits,
     vxlan_remote_added_is_one_entry,
+    services_from_nothing,
+    services_dropped,
 }

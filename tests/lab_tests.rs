@@ -13,7 +13,10 @@ fn lab_path(name: &str) -> String {
 /// The labs tested here, each by a test of its own below.
 const COVERED: &[&str] = &[
     "example.yaml",
+    "seed-000-containers.yaml",
     "seed-000-meganet.yaml",
+    "seed-000-two-hosts.yaml",
+    "seed-001-dhcp.yaml",
     "seed-001-router.yaml",
     "seed-002-two-namespaces.yaml",
     "seed-003-bridge.yaml",
@@ -34,6 +37,22 @@ fn every_lab_file_declares_tests() {
     );
     for f in files {
         let l = topo::load(&lab_path(&f)).expect("loads");
+        if !l.spec.hosts.is_empty() {
+            // Across machines: every host's share carries its checks.
+            let mut n = 0;
+            for h in topo::model::hosts::host_names(&l.spec) {
+                let share = topo::load(&lab_path(&f))
+                    .unwrap()
+                    .for_host(Some(&h))
+                    .expect("share");
+                let v = topo::validate(&share, &Default::default()).expect("valid");
+                n += topo::model::checks::resolve(&share.spec, &v.model)
+                    .expect("resolves")
+                    .len();
+            }
+            assert!(n >= 2, "{f} declares {n} checks");
+            continue;
+        }
         let v = topo::validate(&l, &Default::default()).expect("valid");
         let checks = topo::model::checks::resolve(&l.spec, &v.model).expect("resolves");
         assert!(checks.len() >= 2, "{f} declares {} checks", checks.len());
@@ -82,6 +101,26 @@ fn seed_001_router() {
 }
 
 #[test]
+fn seed_001_dhcp() {
+    // The machine's NIC (lan0) and the LAN machine behind it.
+    passes_its_tests(
+        "seed-001-dhcp.yaml",
+        "ip netns add lan1 && ip -n lan1 link set lo up \
+         && ip link add lan0 type veth peer name eth0 netns lan1 \
+         && ip -n lan1 addr add 172.16.100.10/24 dev eth0 && ip -n lan1 link set eth0 up",
+    );
+}
+
+#[test]
+fn seed_000_containers() {
+    // The running containers' namespaces, linked into /run/netns.
+    passes_its_tests(
+        "seed-000-containers.yaml",
+        "ip netns add c1 && ip netns add c2",
+    );
+}
+
+#[test]
 fn seed_002_two_namespaces() {
     passes_its_tests("seed-002-two-namespaces.yaml", "");
 }
@@ -94,4 +133,37 @@ fn seed_003_bridge() {
 #[test]
 fn seed_004_red_blue() {
     passes_its_tests("seed-004-red-blue.yaml", "");
+}
+
+#[test]
+fn seed_000_two_hosts() {
+    // Two simulated hosts, each with its own sshd; topo drives both.
+    let Some(sb) = Sandbox::new() else { return };
+    let hosts = sb.hosts(2);
+    let lab = lab_path("seed-000-two-hosts.yaml");
+    let cfg = hosts.ssh_config.to_str().unwrap().to_string();
+    let all = |verb: &str| sb.topo(&[verb, "-q", &lab, "--all-hosts", "--ssh-config", &cfg]);
+    let out = all("apply");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = all("test");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert_eq!(stdout.matches("test result: ok.").count(), 2, "{stdout}");
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    let out = all("destroy");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for i in 0..2 {
+        let left = hosts.sh_ok(
+            &sb,
+            i,
+            "ip netns list; nft list tables; ls -A /run/topo; ip route show proto 157",
+        );
+        assert_eq!(left, "", "host {} keeps something", i + 1);
+    }
 }

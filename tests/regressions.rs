@@ -226,6 +226,7 @@ fn rollback_puts_back_the_nft_table_of_a_namespace_the_run_deleted() {
                 rollback: true,
                 verify: true,
                 stop_after: None,
+                ..Default::default()
             };
             topo::apply(s, opts).await
         })
@@ -265,6 +266,7 @@ fn a_failed_namespace_delete_leaves_its_veths_alone() {
                 rollback,
                 verify: true,
                 stop_after: None,
+                ..Default::default()
             };
             topo::apply(s, opts).await
         })
@@ -331,6 +333,7 @@ fn a_failed_restore_of_a_host_sysctl_keeps_the_value_from_before() {
                 rollback: true,
                 verify: true,
                 stop_after: None,
+                ..Default::default()
             };
             topo::apply(s, opts).await
         })
@@ -353,6 +356,7 @@ fn a_failed_restore_of_a_host_sysctl_keeps_the_value_from_before() {
             rollback: false,
             verify: true,
             stop_after: None,
+            ..Default::default()
         };
         topo::apply(s, opts).await.unwrap();
     });

@@ -222,7 +222,7 @@ fn example_network_allocates_addresses_and_default_routes() {
     for c in ["c1", "c2", "c3"] {
         assert_eq!(
             st.get(&Id::Netns(NetnsId { name: c.into() })),
-            Some(Res::Netns(Netns {}))
+            Some(Res::Netns(Netns::default()))
         );
         assert_eq!(
             route(&st, Ns::Node(c.into()), "0.0.0.0/0", 0),

@@ -33,11 +33,16 @@ pub struct Outcome {
     pub undone: Vec<String>,
     /// After a failure: what could not be undone, and why.
     pub not_undone: Vec<(String, String)>,
+    /// Applied and verified, then rolled back because `hold` said so.
+    pub withdrawn: bool,
 }
 
 impl Outcome {
     pub fn succeeded(&self) -> bool {
-        self.failed.is_none() && self.left.is_none() && self.interrupted.is_none()
+        self.failed.is_none()
+            && self.left.is_none()
+            && self.interrupted.is_none()
+            && !self.withdrawn
     }
 }
 
@@ -50,6 +55,9 @@ pub struct Options {
     pub verify: bool,
     /// For tests: stop after this many steps as if killed (journal kept).
     pub stop_after: Option<usize>,
+    /// Once applied and verified: whether to keep the result (false rolls
+    /// it back). Across hosts, the coordinator's word (`remote::hold`).
+    pub hold: Option<fn() -> bool>,
 }
 
 /// For each namespace, the index of the last step that touches it.
@@ -159,6 +167,9 @@ pub async fn execute<M: Machine>(
     }
     if out.succeeded() && opts.verify && !plan.is_empty() {
         x.check(plan.actions.len(), &mut out).await;
+    }
+    if let Some(keep) = opts.hold.filter(|_| out.succeeded()) {
+        out.withdrawn = !keep();
     }
     if !out.succeeded() && opts.rollback {
         x.roll_back(obs, &mut out).await;

@@ -2,7 +2,8 @@
 //!
 //! topo checks the file and the node, then the machine replaces topo with
 //! the command (no shell, the argv exactly as given) inside the node's
-//! network namespace, with a /sys of that namespace. Because the command
+//! network namespace, with a /sys of that namespace and the node's
+//! /etc/netns files over those of /etc. Because the command
 //! takes topo's place, its exit code and signals are the caller's directly.
 
 use super::exit;
@@ -10,10 +11,31 @@ use crate::machine::local::LocalKernel;
 use crate::machine::{ExecFailure, Machine};
 use crate::model::Ns;
 
-/// Runs `argv` in `node`'s namespace; returns only when that fails.
-pub fn run(file: &str, node: &str, argv: &[String]) -> i32 {
+/// Runs `argv` in `node`'s namespace; returns only when that fails. In a
+/// lab across machines, on the node's host: here when `--host` says this
+/// is it, else over ssh.
+pub fn run(file: &str, node: &str, argv: &[String], hosts: &super::HostArgs) -> i32 {
+    let l = match crate::load(file) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{}", render(&e));
+            return exit::EXEC_FAILED;
+        }
+    };
+    if !l.spec.hosts.is_empty() {
+        match super::fleet::exec_host(&l, node) {
+            Err(msg) => {
+                eprintln!("{msg}");
+                return exit::EXEC_FAILED;
+            }
+            Ok(h) if hosts.host.as_deref() != Some(h.as_str()) => {
+                return super::fleet::exec_remote(&l, &h, node, argv, hosts);
+            }
+            Ok(_) => {}
+        }
+    }
     let mut m = LocalKernel::new();
-    if let Err(msg) = prepare(&mut m, file, node) {
+    if let Err(msg) = prepare(&mut m, l, hosts.host.as_deref(), node) {
         eprintln!("{msg}");
         return exit::EXEC_FAILED;
     }
@@ -27,8 +49,14 @@ pub fn run(file: &str, node: &str, argv: &[String]) -> i32 {
 
 /// Checks the file, the node and the privileges, and that the node's
 /// namespace exists; or says what is wrong.
-fn prepare(m: &mut LocalKernel, file: &str, node: &str) -> Result<(), String> {
-    let l = crate::load(file).map_err(|e| render(&e))?;
+fn prepare(
+    m: &mut LocalKernel,
+    l: crate::Loaded,
+    host: Option<&str>,
+    node: &str,
+) -> Result<(), String> {
+    let l = l.for_host(host).map_err(|e| render(&e))?;
+    let file = &l.file;
     let v = crate::validate(&l, &Default::default()).map_err(|e| render(&e))?;
     let model = v.model;
     if !model.nodes.contains(node) {
@@ -44,6 +72,15 @@ fn prepare(m: &mut LocalKernel, file: &str, node: &str) -> Result<(), String> {
         ));
     }
     crate::check_privileges(m).map_err(|e| format!("error: {e}"))?;
+    let id = crate::kinds::NetnsId {
+        name: node.to_string(),
+    };
+    if let Some(at) = model.state.netns.get(&id).and_then(|n| n.attach.as_ref()) {
+        return m
+            .attach_namespace(node, at)
+            .map(|_| ())
+            .map_err(|e| format!("error: {e}\nhelp: start what node `{node}` attaches to first"));
+    }
     match m.has_namespace(node) {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(
@@ -53,7 +90,7 @@ fn prepare(m: &mut LocalKernel, file: &str, node: &str) -> Result<(), String> {
     }
 }
 
-fn render(e: &crate::Error) -> String {
+pub(super) fn render(e: &crate::Error) -> String {
     match e {
         crate::Error::Invalid(report) => report.render(false),
         e => format!("error: {e}"),

@@ -13,7 +13,8 @@ pub(super) fn failed_json(e: &Error, json: bool) {
     let report = match e {
         Error::Apply { report, .. }
         | Error::Verify { report, .. }
-        | Error::Interrupted { report, .. } => report,
+        | Error::Interrupted { report, .. }
+        | Error::Withdrawn { report } => report,
         _ => return,
     };
     if json {
@@ -66,6 +67,13 @@ pub(super) fn report_error(e: &Error) {
             }
             eprintln!("help: change the file where it clashes (a name, a subnet, a host setting), or remove the other objects if they are leftovers you own");
         }
+        Error::Plan(crate::plan::PlanError::Refused(items)) => {
+            eprintln!("error: the machine cannot give what the file asks; nothing was changed:");
+            for r in items {
+                eprintln!("  - {}", r.message);
+                eprintln!("    help: {}", r.help);
+            }
+        }
         Error::Apply {
             failed,
             error,
@@ -90,6 +98,10 @@ pub(super) fn report_error(e: &Error) {
         }
         Error::Interrupted { report, .. } => {
             eprintln!("error: {e}; the step in flight was finished");
+            eprint!("{}", render::outcome_text(report));
+        }
+        Error::Withdrawn { report } => {
+            eprintln!("error: {e}");
             eprint!("{}", render::outcome_text(report));
         }
         Error::NoLab(_) => {

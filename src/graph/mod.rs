@@ -33,6 +33,8 @@ pub struct Index {
     pub addresses: BTreeMap<IfRef, Vec<IpNet>>,
     /// The ports of each bridge.
     pub ports: BTreeMap<IfRef, Vec<IfRef>>,
+    /// The uplinks of each bridge.
+    pub uplinks: BTreeMap<IfRef, Vec<crate::kinds::UplinkId>>,
     /// Each veth end's other end.
     pub peers: BTreeMap<IfRef, IfRef>,
     /// Veths with an end in each namespace.

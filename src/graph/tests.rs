@@ -58,7 +58,7 @@ fn namespaces_before_links_before_addresses_before_routes() {
         },
     );
     st.insert::<Veth>(VethId { link: port.clone() }, Veth { peer: eth0.clone() });
-    st.insert::<Netns>(NetnsId { name: "red".into() }, Netns {});
+    st.insert::<Netns>(NetnsId { name: "red".into() }, Netns::default());
     let order = creation_order(&st).unwrap();
     let pos = |id: &Id| order.iter().position(|x| x == id).unwrap();
     let netns = Id::Netns(NetnsId { name: "red".into() });

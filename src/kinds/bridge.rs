@@ -82,6 +82,7 @@ impl Kind for Bridge {
 
     fn takes_along(id: &BridgeId, _: &Bridge, cx: &mut VanishCx<'_>) {
         cx.device_goes(&id.link);
+        super::uplink::detached_with(&id.link, cx);
         // Its ports stay, detached: their settings are made afresh.
         let ports = cx.ix.ports.get(&id.link).cloned().unwrap_or_default();
         for port in ports {

@@ -37,6 +37,10 @@ macro_rules! kinds {
             pub fn journal(&self) -> Journal {
                 match self { $(Id::$K(_) => <$K as Kind>::JOURNAL),* }
             }
+            /// Whether the kernel removes it with its namespace.
+            pub fn goes_with_namespace(&self) -> bool {
+                match self { $(Id::$K(_) => <$K as Kind>::GOES_WITH_NAMESPACE),* }
+            }
         }
 
         impl Res {
@@ -217,6 +221,11 @@ macro_rules! kinds {
         /// Every kind reads its objects of one namespace.
         pub fn observe_all(cx: &mut ObserveNs<'_>) {
             $(<$K as Kind>::observe(cx);)*
+        }
+
+        /// Every kind reads its objects outside the namespaces' dumps.
+        pub fn observe_lab_all(cx: &mut ObserveLab<'_>) {
+            $(<$K as Kind>::observe_lab(cx);)*
         }
     };
 }

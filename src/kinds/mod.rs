@@ -13,28 +13,34 @@
 mod address;
 mod bridge;
 mod chain;
+mod dhcp;
 mod fdb;
 mod link;
 #[macro_use]
 mod list;
 mod netns;
+mod netns_file;
 mod route;
 mod rule;
 mod sysctl;
 mod tap;
+mod uplink;
 mod veth;
 mod vxlan;
 
 pub use address::{Address, AddressId};
 pub use bridge::{Bridge, BridgeId};
 pub use chain::{Chain, ChainId};
+pub use dhcp::{conf_hash, Dhcp, DhcpHost, DhcpId};
 pub use fdb::{Fdb, FdbId};
 pub use link::{Link, LinkId};
 pub use netns::{Netns, NetnsId};
+pub use netns_file::{EtcName, NetnsFile, NetnsFileId};
 pub use route::{Route, RouteId};
 pub use rule::{Rule, RuleId};
 pub use sysctl::{Sysctl, SysctlId};
 pub use tap::{Tap, TapId};
+pub use uplink::{Uplink, UplinkId};
 pub use veth::{Veth, VethId};
 pub use vxlan::{Vxlan, VxlanId};
 
@@ -42,7 +48,7 @@ use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, Machine};
 use crate::model::{Change, IfRef, Ns};
-use crate::observe::{ObserveNs, Observed};
+use crate::observe::{ObserveLab, ObserveNs, Observed};
 use crate::plan::{Op, VanishCx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -61,6 +67,9 @@ pub trait Kind: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Sized
     /// When the object exists unmarked for a moment (while it is made, or
     /// unmade): a killed run must find it in the journal.
     const JOURNAL: Journal = Journal::Never;
+    /// The kernel removes it with its namespace. Files and processes stay:
+    /// they are deleted by an action of their own.
+    const GOES_WITH_NAMESPACE: bool = true;
 
     /// The namespace the object lives in.
     fn ns(id: &Self::Id) -> Ns;
@@ -103,6 +112,9 @@ pub trait Kind: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Sized
     }
     /// Reads this kind's objects of one namespace.
     fn observe(cx: &mut ObserveNs<'_>);
+    /// Reads this kind's objects that live outside any namespace's dump
+    /// (files, processes), once per lab.
+    fn observe_lab(_cx: &mut ObserveLab<'_>) {}
     async fn create<M: Machine>(
         id: &Self::Id,
         me: &Self,
@@ -159,12 +171,15 @@ kinds! {
     Tap(TapId): tap,
     Vxlan(VxlanId): vxlan,
     Link(LinkId): link,
+    Uplink(UplinkId): uplink,
     Address(AddressId): address,
     Fdb(FdbId): fdb,
     Route(RouteId): route,
     Sysctl(SysctlId): sysctl,
     Chain(ChainId): chain,
     Rule(RuleId): rule,
+    NetnsFile(NetnsFileId): netns_file,
+    Dhcp(DhcpId): dhcp,
 }
 
 impl fmt::Display for Id {

@@ -2,12 +2,19 @@
 //! the lab's mark. It starts with IPv4 forwarding off, whatever the host
 //! has. Deleting it takes everything inside along, and the far end of each
 //! of its veths a little later.
+//!
+//! An attached node (`attach:`) stands for a namespace topo did not create:
+//! topo never creates, marks or deletes it. The namespace's inode, recorded
+//! when the lab first attaches it, tells whether the one found now is the
+//! same: a restarted container's new namespace is a new one, with nothing
+//! of the lab's in it yet. Deleting an attached node removes only what the
+//! lab put there, one object at a time, and forgets the record.
 
 use super::{Id, Journal, Kind, Stored, VethId};
 use crate::apply::Exec;
 use crate::graph::Index;
-use crate::machine::{KernelError, LinkSettings, Machine};
-use crate::model::{Change, IfRef, Ns};
+use crate::machine::{AttachedRecord, KernelError, LinkSettings, Machine};
+use crate::model::{opt, Attach, Change, IfRef, Ns};
 use crate::observe::ObserveNs;
 use crate::plan::VanishCx;
 use serde::{Deserialize, Serialize};
@@ -22,7 +29,11 @@ pub struct NetnsId {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Netns {}
+pub struct Netns {
+    /// Where the namespace is when topo did not create it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<Attach>,
+}
 
 impl Kind for Netns {
     type Id = NetnsId;
@@ -40,23 +51,37 @@ impl Kind for Netns {
     }
 
     fn describe(&self) -> String {
-        String::new()
+        self.attach
+            .as_ref()
+            .map(|a| format!("attached to {a}"))
+            .unwrap_or_default()
     }
 
     fn deps(_: &NetnsId, _: &Netns, _: &Index) -> Vec<Id> {
         Vec::new()
     }
 
-    fn changes(&self, _: &Netns) -> Vec<Change> {
-        Vec::new()
+    fn changes(&self, live: &Netns) -> Vec<Change> {
+        let mut out = Vec::new();
+        Change::push(&mut out, "attach", opt(&live.attach), opt(&self.attach));
+        out
     }
 
-    fn takes_along(id: &NetnsId, _: &Netns, cx: &mut VanishCx<'_>) {
+    fn takes_along(id: &NetnsId, me: &Netns, cx: &mut VanishCx<'_>) {
+        // An attached namespace stays: what the lab put there goes one
+        // object at a time.
+        if me.attach.is_some() {
+            return;
+        }
         let ns = Netns::ns(id);
         cx.namespaces.insert(ns.clone());
         let inside = cx.ix.by_ns.get(&ns).cloned().unwrap_or_default();
         for other in inside.into_iter().filter(|o| !matches!(o, Id::Netns(_))) {
-            cx.take(other, format!("namespace {ns} is made anew"));
+            // A file or a process outlives the namespace: unless it is made
+            // again, it is deleted by its own action.
+            if other.goes_with_namespace() || cx.desired.contains(&other) {
+                cx.take(other, format!("namespace {ns} is made anew"));
+            }
         }
         let veths: Vec<VethId> = cx.ix.veths_at.get(&ns).cloned().unwrap_or_default();
         for v in veths {
@@ -66,18 +91,28 @@ impl Kind for Netns {
     }
 
     fn observe(cx: &mut ObserveNs<'_>) {
-        if let Ns::Node(name) = cx.ns {
-            let id = NetnsId { name: name.clone() };
-            cx.obs.state.insert::<Netns>(id, Netns {});
-        }
+        let Ns::Node(name) = cx.ns else { return };
+        let attach = match cx.obs.attached_now.get(name) {
+            None => None,
+            // Attached before, to this very namespace: the lab's.
+            Some(inode) => match cx.obs.lab_state.attached.get(name) {
+                Some(r) if r.inode == *inode => Some(r.at.clone()),
+                _ => return,
+            },
+        };
+        let id = NetnsId { name: name.clone() };
+        cx.obs.state.insert::<Netns>(id, Netns { attach });
     }
 
     async fn create<M: Machine>(
         id: &NetnsId,
-        _: &Netns,
+        me: &Netns,
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
         x.forget_sysctls(&id.name)?;
+        if let Some(at) = &me.attach {
+            return attach(id, at, x).await;
+        }
         x.m.create_namespace(&id.name)?;
         // A new namespace copies the host's IPv4 forwarding: a node made
         // while the host forwards (a Docker host, another lab's setting,
@@ -96,20 +131,30 @@ impl Kind for Netns {
         x.m.set_link(&lo, &s).await
     }
 
+    /// The same namespace, found another way (another pid of it).
     async fn update<M: Machine>(
-        _: &NetnsId,
+        id: &NetnsId,
+        want: &Netns,
         _: &Netns,
-        _: &Netns,
-        _: &mut Exec<'_, M>,
+        x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
-        Ok(())
+        match &want.attach {
+            Some(at) => attach(id, at, x).await,
+            None => Ok(()),
+        }
     }
 
     async fn delete<M: Machine>(
         id: &NetnsId,
-        _: Option<&Netns>,
+        have: Option<&Netns>,
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
+        let recorded = x.lab_state.attached.contains_key(&id.name);
+        if recorded || have.is_some_and(|h| h.attach.is_some()) {
+            x.lab_state.attached.remove(&id.name);
+            x.lab_state.forget_namespace(&Netns::ns(id));
+            return x.save_state();
+        }
         x.keep_nft_of(&Netns::ns(id))?;
         x.m.delete_namespace(&id.name)?;
         // Only a namespace really deleted leaves ends to wait for: after a
@@ -126,4 +171,23 @@ impl Netns {
             name: name.to_string(),
         })
     }
+}
+
+/// Makes the node stand for the namespace `at` names, and records which
+/// namespace that is.
+async fn attach<M: Machine>(
+    id: &NetnsId,
+    at: &Attach,
+    x: &mut Exec<'_, M>,
+) -> Result<(), KernelError> {
+    let inode = x.m.attach_namespace(&id.name, at)?;
+    let rec = AttachedRecord {
+        at: at.clone(),
+        inode,
+    };
+    if x.lab_state.attached.get(&id.name) != Some(&rec) {
+        x.lab_state.attached.insert(id.name.clone(), rec);
+        x.save_state()?;
+    }
+    Ok(())
 }

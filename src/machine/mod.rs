@@ -17,9 +17,9 @@ pub use facts::{
     Addr, BridgeOptions, Depth, Dump, FdbEntry, Link, LinkSettings, Master, NewLink, Route,
     RouteSpec, TapOptions, TunInfo, VxlanInfo, VxlanOptions, RTPROT_TOPO,
 };
-pub use records::{LabState, Registry, Shared};
+pub use records::{AttachedRecord, EtcRecord, LabState, Registry, Shared, UplinkRecord};
 
-use crate::model::{IfRef, Ns};
+use crate::model::{Attach, IfRef, Ns};
 use std::net::IpAddr;
 
 pub type Result<T> = std::result::Result<T, KernelError>;
@@ -57,6 +57,58 @@ pub enum Table {
     Owned(Vec<LiveChain>),
 }
 
+/// What woke a watch (`topo watch`): a trigger to look again, never state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Something changed in a namespace of the lab, or a namespace came or went.
+    Kernel,
+    /// The kernel dropped change notifications: look at everything again.
+    Lost,
+    /// The lab file was written.
+    File,
+    /// SIGINT or SIGTERM.
+    Stop(i32),
+}
+
+/// Change notifications of the machine, for `topo watch`.
+#[allow(async_fn_in_trait)]
+pub trait Watch {
+    /// Listens in these namespaces (and no others) from now on.
+    fn follow(&mut self, namespaces: &[Ns]) -> Result<()>;
+    /// Waits for the next wake; no CPU is used while waiting.
+    async fn wait(&mut self) -> Result<Wake>;
+}
+
+/// What dnsmasq runs with: its configuration file's text, and whether it
+/// answers DNS too (else it listens on no DNS port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhcpConf {
+    pub text: String,
+    pub dns: bool,
+}
+
+/// A DHCP server of the lab's, as its pid file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhcpFound {
+    /// The interface it serves.
+    pub on: IfRef,
+    /// The configuration it runs with, when the pid file's process is the
+    /// lab's dnsmasq serving there; `None` when it is gone, or is another
+    /// process (a recycled pid, never signalled), or serves elsewhere (in
+    /// another namespace, or an interface of that name made anew since).
+    pub conf: Option<String>,
+    /// The configuration file is as it was when dnsmasq read it.
+    pub intact: bool,
+}
+
+/// Which directories `make_netns_dir` made: /etc/netns itself, and the
+/// node's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MadeDirs {
+    pub root: bool,
+    pub dir: bool,
+}
+
 /// How a command run in a namespace ended, when it could not be started.
 #[derive(Debug)]
 pub enum ExecFailure {
@@ -73,6 +125,9 @@ pub trait Machine {
     /// called once if another run holds it and this one waits.
     type Lock;
     fn lock(&mut self, lab: &str, waiting: &mut dyn FnMut()) -> Result<Self::Lock>;
+    /// Change notifications of the machine, and of `file` being written.
+    type Watch: Watch;
+    fn watch(&mut self, file: Option<&std::path::Path>) -> Result<Self::Watch>;
     /// Why this process cannot change networking, if it cannot.
     fn missing_privileges(&self) -> Option<String>;
     /// Requests that changed the machine so far.
@@ -91,6 +146,12 @@ pub trait Machine {
     /// Apply is done with `ns` for now: what the machine keeps open for it
     /// can go.
     fn release(&mut self, ns: &Ns);
+    /// Makes node `name` stand for the namespace `at` names (never
+    /// creating it): requests on the node go there from now on. Returns the
+    /// namespace's inode, which tells one namespace from the next.
+    fn attach_namespace(&mut self, name: &str, at: &Attach) -> Result<u64>;
+    /// The inode of a namespace (the host's, or a node's), if it exists.
+    fn namespace_inode(&mut self, ns: &Ns) -> Option<u64>;
 
     // Reading.
     /// Dumps many namespaces at once (in parallel where the machine can).
@@ -166,7 +227,32 @@ pub trait Machine {
     /// Labs with records here, for messages.
     fn labs(&mut self) -> Vec<String>;
 
-    /// Replaces this process with `argv` run in namespace `ns`; returns
-    /// only when that fails.
+    // Files `ip netns exec NODE` binds over /etc: /etc/netns/NODE/NAME.
+    fn read_netns_file(&mut self, node: &str, name: &str) -> Result<Option<String>>;
+    /// Replaces the file's contents at once (the directory must exist).
+    fn write_netns_file(&mut self, node: &str, name: &str, text: &str) -> Result<()>;
+    /// Removes the file; one already gone is no error.
+    fn remove_netns_file(&mut self, node: &str, name: &str) -> Result<()>;
+    /// Makes /etc/netns/NODE (and /etc/netns) where missing.
+    fn make_netns_dir(&mut self, node: &str) -> Result<MadeDirs>;
+    /// Removes /etc/netns/NODE if it is empty (and then /etc/netns too if
+    /// `root` and empty); false when it holds other files and stays.
+    fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool>;
+
+    // DHCP servers (dnsmasq), each serving one interface.
+    /// The lab's servers, by their pid files.
+    async fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>>;
+    /// Why no DHCP server can run here, if none can (dnsmasq missing).
+    fn dhcp_unavailable(&mut self) -> Option<String>;
+    /// Starts dnsmasq on `on` in its namespace, first stopping the one the
+    /// lab runs there (its leases are kept).
+    async fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()>;
+    /// Stops the lab's dnsmasq on `on` (only a process proven to be it)
+    /// and removes its files; its leases too with `forget_leases`.
+    fn stop_dhcp(&mut self, lab: &str, on: &IfRef, forget_leases: bool) -> Result<()>;
+
+    /// Replaces this process with `argv` run in namespace `ns` (for a
+    /// node, with its /etc/netns files bound over /etc, as `ip netns exec`
+    /// does); returns only when that fails.
     fn exec(&mut self, ns: &Ns, argv: &[String]) -> ExecFailure;
 }

@@ -4,7 +4,7 @@
 //! apply), and the host sysctls several labs share. Plain data: each
 //! machine keeps them its own way.
 
-use crate::model::{Id, Ns, RouteKey};
+use crate::model::{Attach, Id, IfRef, Ns, RouteKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,6 +30,39 @@ pub struct LabState {
     /// successful apply: where it still matches, a plan's changes are drift.
     #[serde(default)]
     pub applied: BTreeMap<String, u64>,
+    /// Namespace → interface the lab made an uplink of → how it was before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    uplinks: BTreeMap<String, BTreeMap<String, UplinkRecord>>,
+    /// Nodes the lab writes /etc/netns/NODE files for, and whether it made
+    /// that directory (then it removes it once empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub netns_etc: BTreeMap<String, EtcRecord>,
+    /// The lab made /etc/netns itself (then it removes it once empty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub etc_root_made: bool,
+    /// Nodes standing for namespaces topo did not create: where each is,
+    /// and the inode of the namespace the lab configured there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attached: BTreeMap<String, AttachedRecord>,
+}
+
+/// A namespace the lab attached a node to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachedRecord {
+    pub at: Attach,
+    pub inode: u64,
+}
+
+/// The /etc/netns/NODE directory of a node the lab writes files for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EtcRecord {
+    pub made_dir: bool,
+}
+
+/// An interface the lab made an uplink of, as it was before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UplinkRecord {
+    pub up: bool,
 }
 
 impl LabState {
@@ -61,6 +94,34 @@ impl LabState {
         self.nft.remove(ns.label());
     }
 
+    pub fn uplink(&self, l: &IfRef) -> Option<UplinkRecord> {
+        self.uplinks.get(l.ns.label())?.get(&l.name).copied()
+    }
+
+    pub fn record_uplink(&mut self, l: &IfRef, was: UplinkRecord) {
+        self.uplinks
+            .entry(l.ns.label().to_string())
+            .or_default()
+            .insert(l.name.clone(), was);
+    }
+
+    pub fn forget_uplink(&mut self, l: &IfRef) {
+        if let Some(m) = self.uplinks.get_mut(l.ns.label()) {
+            m.remove(&l.name);
+            if m.is_empty() {
+                self.uplinks.remove(l.ns.label());
+            }
+        }
+    }
+
+    /// The interfaces of `ns` the lab made uplinks of.
+    pub fn uplinks_in(&self, ns: &Ns) -> impl Iterator<Item = &String> {
+        self.uplinks
+            .get(ns.label())
+            .into_iter()
+            .flat_map(|m| m.keys())
+    }
+
     /// Every (namespace, key) the lab has changed.
     pub fn recorded(&self) -> impl Iterator<Item = (Ns, &String)> {
         self.sysctls
@@ -74,6 +135,10 @@ impl LabState {
             && self.nft.is_empty()
             && self.pending.is_empty()
             && self.applied.is_empty()
+            && self.uplinks.is_empty()
+            && self.netns_etc.is_empty()
+            && !self.etc_root_made
+            && self.attached.is_empty()
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod build;
 pub mod checks;
+pub mod hosts;
 pub mod ipam;
 mod mac;
 pub mod names;
@@ -12,4 +13,4 @@ pub mod resource;
 pub use crate::kinds::{digests, Id, Res, State};
 pub use build::{build, Model, Prior, Validated};
 pub use names::owner_mark;
-pub use resource::{opt, Change, IfRef, Mac, Ns, RouteKey, Scope};
+pub use resource::{opt, Attach, Change, IfRef, Mac, Ns, RouteKey, Scope};

@@ -39,6 +39,28 @@ impl fmt::Display for Ns {
     }
 }
 
+/// Where an attached node's namespace is: a namespace topo did not create.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Attach {
+    /// The namespace of this process.
+    Pid(u32),
+    /// A namespace file (`/run/netns/NAME`, `/proc/PID/ns/net`).
+    Netns(String),
+    /// A container's, by name or id.
+    Container(String),
+}
+
+impl fmt::Display for Attach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Attach::Pid(p) => write!(f, "pid {p}"),
+            Attach::Netns(p) => write!(f, "netns {p}"),
+            Attach::Container(c) => write!(f, "container {c}"),
+        }
+    }
+}
+
 /// An interface by namespace and name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct IfRef {

@@ -104,7 +104,8 @@ impl<'a> ObserveNs<'a> {
                 .insert(Id::Link(LinkId { link: r.clone() }), msg);
         }
         let master = l.master.and_then(|m| self.link_by_index(m));
-        if let Some(m) = master.filter(|m| self.owned(m)) {
+        let uplink = self.obs.lab_state.uplink(r).is_some();
+        if let Some(m) = master.filter(|m| self.owned(m) && !uplink) {
             self.obs
                 .guests
                 .entry(IfRef::new(self.ns.clone(), &m.name))
@@ -131,4 +132,21 @@ impl<'a> ObserveNs<'a> {
             super::clash::subnet_clashes(self.lab, self.dump, desired, self.obs);
         }
     }
+}
+
+/// What a kind sees when it reads its objects outside the namespaces'
+/// dumps, once per lab: files and processes the machine read for the lab.
+pub struct ObserveLab<'a> {
+    pub lab: &'a str,
+    /// `topo:LAB`, the lab's mark.
+    pub mark: &'a str,
+    /// The file's objects; `None` for destroy without a file.
+    pub desired: Option<&'a State>,
+    pub obs: &'a mut Observed,
+    /// /etc/netns/NODE/NAME files read: (node, name) → text.
+    pub netns_files: BTreeMap<(String, String), String>,
+    /// The lab's DHCP servers, by their pid files.
+    pub dhcp: Vec<crate::machine::DhcpFound>,
+    /// Why no DHCP server can run here, when the file wants one.
+    pub dhcp_unavailable: Option<String>,
 }

@@ -6,7 +6,7 @@
 mod clash;
 mod context;
 
-pub use context::ObserveNs;
+pub use context::{ObserveLab, ObserveNs};
 
 use crate::kinds::{self, Id, NetnsId, State};
 use crate::machine::{Depth, Dump, KernelError, LabState, Machine, Table};
@@ -43,6 +43,21 @@ pub struct Observed {
     /// carrier, a bridge port that does not forward yet, a tentative
     /// address.
     pub settling: BTreeSet<IfRef>,
+    /// What the file asks of the machine that the machine cannot give (an
+    /// uplink that does not exist, a process that is not there): errors
+    /// at the object's place in the file, before any change.
+    pub refused: Vec<Refusal>,
+    /// Attached nodes found, with the inode of their namespace now.
+    pub attached_now: BTreeMap<String, u64>,
+}
+
+/// One thing the file asks that the machine refuses: the object, why,
+/// and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub id: Id,
+    pub message: String,
+    pub help: String,
 }
 
 /// Reads every namespace the lab owns or wants. `model` may be `None`
@@ -69,14 +84,28 @@ pub async fn observe_with<M: Machine>(
         lab_state: m.load_state(lab)?,
         ..Observed::default()
     };
-    let wanted: BTreeSet<&String> = model.map(|m| m.nodes.iter().collect()).unwrap_or_default();
+    attach_all(desired, &mut obs, m).await;
+    let wanted: BTreeSet<&String> = model
+        .map(|m| {
+            m.nodes
+                .iter()
+                .filter(|n| !obs.attached_now.contains_key(*n))
+                .collect()
+        })
+        .unwrap_or_default();
     // Namespaces the file names are dumped whole; of any other, lo's alias
     // tells whether the lab owns it. With a file, an owned namespace it no
     // longer names is read whole too: what it held may move elsewhere (a
     // renamed node keeps its addresses). Without one (destroy) the mark is
     // all that counts.
     let mut jobs = vec![(Ns::Host, Depth::Full)];
+    for name in obs.attached_now.keys() {
+        jobs.push((Ns::Node(name.clone()), Depth::Full));
+    }
     for name in m.namespaces()? {
+        if obs.attached_now.contains_key(&name) {
+            continue;
+        }
         let depth = if everything || wanted.contains(&name) {
             Depth::Full
         } else if model.is_some() {
@@ -94,6 +123,10 @@ pub async fn observe_with<M: Machine>(
             dumps.push((ns, dump?));
             continue;
         };
+        if obs.attached_now.contains_key(name) {
+            dumps.push((ns.clone(), dump?));
+            continue;
+        }
         if let Some(d) = classify(lab, name, dump, &wanted, &mut obs) {
             dumps.push((ns, d));
         }
@@ -110,8 +143,130 @@ pub async fn observe_with<M: Machine>(
         cx.registry = &registry;
         kinds::observe_all(&mut cx);
     }
+    let netns_files = read_netns_files(desired, &obs.lab_state, m)?;
+    let dhcp = m.dhcp_servers(lab).await?;
+    let wants_dhcp = desired.is_some_and(|d| !d.dhcp.is_empty());
+    let dhcp_unavailable = if wants_dhcp {
+        m.dhcp_unavailable()
+    } else {
+        None
+    };
+    let mut cx = ObserveLab {
+        lab,
+        mark: &mark,
+        desired,
+        obs: &mut obs,
+        netns_files,
+        dhcp,
+        dhcp_unavailable,
+    };
+    kinds::observe_lab_all(&mut cx);
     tracing::debug!("parsed");
     Ok(obs)
+}
+
+/// The /etc/netns files of the nodes the file writes some for, or the lab
+/// once wrote some for (its records say).
+fn read_netns_files<M: Machine>(
+    desired: Option<&State>,
+    st: &LabState,
+    m: &mut M,
+) -> Result<BTreeMap<(String, String), String>, KernelError> {
+    let mut nodes: BTreeSet<&String> = st.netns_etc.keys().collect();
+    nodes.extend(
+        desired
+            .into_iter()
+            .flat_map(|d| d.netns_file.keys().map(|k| &k.node)),
+    );
+    let mut out = BTreeMap::new();
+    for node in nodes {
+        for f in kinds::EtcName::ALL {
+            if let Some(t) = m.read_netns_file(node, f.file())? {
+                out.insert((node.clone(), f.file().to_string()), t);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Opens the namespaces of attached nodes: those the file attaches, and
+/// those the lab attached before (their records). One the file wants that
+/// is not there (a dead pid, a stopped container) is refused; one only
+/// recorded is gone, with what the lab had there, and its record goes.
+async fn attach_all<M: Machine>(desired: Option<&State>, obs: &mut Observed, m: &mut M) {
+    let mut nodes: BTreeMap<String, (crate::model::Attach, bool)> = BTreeMap::new();
+    for (name, r) in &obs.lab_state.attached {
+        nodes.insert(name.clone(), (r.at.clone(), false));
+    }
+    for (id, n) in desired.into_iter().flat_map(|d| &d.netns) {
+        if let Some(at) = &n.attach {
+            nodes.insert(id.name.clone(), (at.clone(), true));
+        }
+    }
+    let host = m.namespace_inode(&Ns::Host);
+    let named: BTreeSet<String> = m.namespaces().unwrap_or_default().into_iter().collect();
+    let mut by_inode: BTreeMap<u64, String> = BTreeMap::new();
+    // A node cannot turn from one the lab created into an attached one, or
+    // back, in one run: the objects in the old namespace would be lost.
+    for (id, n) in desired.into_iter().flat_map(|d| &d.netns) {
+        let name = &id.name;
+        let was = obs.lab_state.attached.get(name);
+        let clash = match (&n.attach, was) {
+            (None, Some(r)) => Some(format!(
+                "node `{name}` is attached to {}, and the file makes it a namespace of its own",
+                r.at
+            )),
+            (Some(at), None)
+                if named.contains(name)
+                    && *at != crate::model::Attach::Netns(format!("/run/netns/{name}")) =>
+            {
+                Some(format!(
+                    "node `{name}` attaches to {at}, but a namespace /run/netns/{name} exists"
+                ))
+            }
+            _ => None,
+        };
+        if let Some(message) = clash {
+            obs.refused.push(Refusal {
+                id: Id::Netns(id.clone()),
+                message,
+                help: "remove the node from the file and apply (or give the node another name), then add it back".to_string(),
+            });
+            nodes.remove(name);
+        }
+    }
+    for (name, (at, wanted)) in nodes {
+        let id = Id::Netns(NetnsId { name: name.clone() });
+        let refuse = |message: String, help: &str| Refusal {
+            id: id.clone(),
+            message,
+            help: help.to_string(),
+        };
+        let recorded = obs.lab_state.attached.get(&name).cloned();
+        match m.attach_namespace(&name, &at) {
+            Ok(inode) if wanted && Some(inode) == host => obs.refused.push(refuse(
+                format!("node `{name}` would attach to {at}, which is the machine's own namespace"),
+                "configure the machine's own namespace under `host:`",
+            )),
+            Ok(inode) if wanted && by_inode.contains_key(&inode) => obs.refused.push(refuse(
+                format!("node `{name}` would attach to the namespace node `{}` already stands for", by_inode[&inode]),
+                "attach each namespace to one node",
+            )),
+            Ok(inode) => {
+                by_inode.insert(inode, name.clone());
+                obs.attached_now.insert(name, inode);
+            }
+            Err(e) if wanted => obs.refused.push(refuse(
+                e.to_string(),
+                "start what the node attaches to first (the process, the container), or fix `attach:`",
+            )),
+            Err(_) => {
+                if let Some(r) = recorded {
+                    obs.state.insert::<crate::kinds::Netns>(NetnsId { name }, crate::kinds::Netns { attach: Some(r.at) });
+                }
+            }
+        }
+    }
 }
 
 /// Sorts a node namespace: the lab's (its dump is read on), someone

@@ -151,6 +151,8 @@ impl Plan {
 pub enum PlanError {
     #[error("the lab clashes with objects that are not the lab's: {}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; "))]
     Foreign(Vec<(Id, String)>),
+    #[error("the machine cannot give what the file asks: {}", .0.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<crate::observe::Refusal>),
     #[error(transparent)]
     Cycle(#[from] Cycle),
 }
@@ -161,6 +163,9 @@ const INTERRUPTED: &str = "an earlier run was interrupted while creating it";
 /// The actions that make `obs` into `desired`. Deletes come first (reverse
 /// dependency order), then creates and changes (dependency order).
 pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanError> {
+    if !obs.refused.is_empty() {
+        return Err(PlanError::Refused(obs.refused.clone()));
+    }
     if !obs.foreign.is_empty() {
         return Err(PlanError::Foreign(
             obs.foreign

@@ -150,7 +150,7 @@ mod tests {
             "planned as absent, now present (up, mtu 1500, mac 46:7f:00:00:00:01)"
         );
         assert_eq!(
-            moved_on(&Netns::of("red"), Some(Res::Netns(Netns {})), None),
+            moved_on(&Netns::of("red"), Some(Res::Netns(Netns::default())), None),
             "planned as present, now absent"
         );
         assert_eq!(

@@ -69,6 +69,12 @@ impl VanishCx<'_> {
         for r in self.ix.routes_via.get(l).cloned().unwrap_or_default() {
             self.take(Id::Route(r), format!("the kernel removes it with {l}"));
         }
+        // A DHCP server outlives its interface, serving nothing: started
+        // again when the file keeps it, else stopped by its own action.
+        let dhcp = Id::Dhcp(crate::kinds::DhcpId { link: l.clone() });
+        if self.desired.contains(&dhcp) {
+            self.take(dhcp, anew.clone());
+        }
     }
 }
 

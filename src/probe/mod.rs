@@ -35,7 +35,11 @@ pub enum RunError {
 pub struct Namespaces(BTreeMap<String, File>);
 
 impl Namespaces {
-    pub fn open(checks: &[Check]) -> Result<Namespaces, RunError> {
+    /// `attached`: where attached nodes' namespaces are.
+    pub fn open(
+        checks: &[Check],
+        attached: &BTreeMap<String, crate::model::Attach>,
+    ) -> Result<Namespaces, RunError> {
         let mut files = BTreeMap::new();
         let mut missing = Vec::new();
         let used = checks
@@ -47,7 +51,7 @@ impl Namespaces {
             if files.contains_key(name) || missing.contains(name) {
                 continue;
             }
-            match open_namespace(name) {
+            match open_namespace(name, attached.get(name)) {
                 Ok(Some(f)) => {
                     files.insert(name.clone(), f);
                 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Deserializer};
 use std::fmt;
 
 /// The lab's checks: a list, or `{ timeout, checks }` with a default timeout.
-#[derive(Debug, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[schemars(untagged)]
 pub enum TestsSpec {
     /// The checks, each with the default timeout of one second unless it sets its own.
@@ -56,7 +56,7 @@ impl TestsSpec {
 const DETAIL_FIELDS: &[&str] = &["timeout", "checks"];
 
 /// `tests: { timeout, checks }`.
-#[derive(Debug, Default, JsonSchema)]
+#[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestsDetail {
     /// The timeout of every check that sets none (default 1 s).
@@ -120,7 +120,7 @@ impl<'de> Deserialize<'de> for TestsSpec {
 }
 
 /// One check. Exactly one of `ping`, `tcp`, `udp` and `pingall` says what it does.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("oneOf" = [
     { "required": ["ping"] },

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use std::fmt;
 
 /// A persistent tap device, for a VM to open without root.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TapSpec {
     /// The bridge the tap is a port of, in the same namespace (one the lab declares).
@@ -34,7 +34,7 @@ pub struct TapSpec {
 }
 
 /// A VXLAN device: an Ethernet segment carried over UDP to other hosts.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VxlanSpec {
     /// The VXLAN network identifier, 0 to 16777215.

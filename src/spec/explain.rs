@@ -4,7 +4,7 @@
 
 use super::devices::ID_VALUE;
 use super::load::{budget, MAX_REPLAYED_EVENTS};
-use super::scalars::{PORT_VALUE, SYSCTL_VALUE};
+use super::scalars::{PORT_VALUE, PREFIXES, SYSCTL_VALUE};
 use crate::diag::{did_you_mean, Diagnostic, Pos};
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::Error;
@@ -260,6 +260,10 @@ fn from_message(pos: Pos, raw: &str) -> Diagnostic {
         "write a node name, or `{ node: NAME, address: A.B.C.D, interface: IFNAME }`"
     } else if msg.starts_with(SYSCTL_VALUE) {
         "write a number or a string, e.g. `net.ipv4.ip_forward: 1` (`1` for on, `0` for off)"
+    } else if msg.starts_with(crate::spec::LEASE_TIME) {
+        "write e.g. `lease: 1h`, `lease: 3600` or `lease: infinite`"
+    } else if msg.starts_with(PREFIXES) {
+        "write one prefix, `exclude: 10.0.0.0/8`, or a list, `exclude: [10.0.0.0/8, 192.168.0.0/16]` (`[]` for none)"
     } else if msg.starts_with(ID_VALUE) {
         "write e.g. `owner: 1000` or `owner: alice`, `group: kvm`"
     } else if msg.starts_with(PORT_VALUE) {

@@ -6,28 +6,34 @@
 mod checks;
 mod devices;
 mod explain;
+mod hosts;
 mod load;
+mod nat;
+mod networks;
 mod scalars;
+mod services;
 mod top;
 
 pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
 pub use devices::{IdValue, TapSpec, VxlanSpec};
+pub use hosts::{MachineSpec, Share};
 pub use load::{load_str, LoadError};
-pub use scalars::{PortValue, SysctlValue};
+pub use nat::{DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, SnatSpec};
+pub use networks::{GatewayAt, GatewayOnHost, GatewaySpec, MemberSpec, NetworkMember, NetworkSpec};
+pub use scalars::{PortValue, Prefixes, SysctlValue};
+pub use services::{AttachSpec, DhcpHostSpec, DhcpSpec, DnsSpec, LeaseTime, LEASE_TIME};
 
 use schemars::JsonSchema;
-use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// A value with the place in the file it came from.
 pub type S<T> = Spanned<T>;
 
 /// The whole lab file. Read by hand (`top.rs`): top-level keys starting
 /// with `x-` are ignored, as in compose files, so they can hold anchors.
-#[derive(Debug, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "topo lab",
@@ -78,12 +84,32 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<TestsSpec>")]
     pub tests: Option<S<TestsSpec>>,
+    /// The machines of a lab across several, by host name. Absent: the one machine topo runs on.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, MachineSpec>")]
+    pub hosts: BTreeMap<String, S<MachineSpec>>,
+    /// Write /etc/netns/NODE/hosts for every node: the names (`NODE` and `NODE.LAB`) and addresses of all the lab's nodes, which `getent hosts` inside a node then finds.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub etc_hosts: Option<S<bool>>,
+    /// A lab across machines: the UDP port of its VXLAN tunnels (stretched networks, links between hosts). Default 4789.
+    #[serde(default)]
+    #[schemars(with = "Option<u16>")]
+    pub vxlan_port: Option<S<u16>>,
+    /// Set by topo when the file is read as one host's share of a lab across machines.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub share: Option<Share>,
 }
 
 /// One node: a network namespace.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
+    /// The host (of `hosts:`) the node runs on; from its networks when they say it.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub host: Option<S<String>>,
     /// Settings of interfaces created by `links:` or `networks:`, by interface name.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, InterfaceSpec>")]
@@ -112,10 +138,18 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, VxlanSpec>")]
     pub vxlans: BTreeMap<String, S<VxlanSpec>>,
+    /// Stand for a namespace topo did not create (a process's, a container's, a named one): `{ pid: 4242 }`, `{ netns: /run/netns/foo }` or `{ container: web }`.
+    #[serde(default)]
+    #[schemars(with = "Option<AttachSpec>")]
+    pub attach: Option<S<AttachSpec>>,
+    /// The node's resolver: written to /etc/netns/NODE/resolv.conf, its /etc/resolv.conf under `ip netns exec` and `topo exec`.
+    #[serde(default)]
+    #[schemars(with = "Option<DnsSpec>")]
+    pub dns: Option<S<DnsSpec>>,
 }
 
 /// The host namespace: only interfaces the lab creates, routes and sysctls.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
     /// Settings of host-side interfaces that `links:` create (never of the machine's own interfaces).
@@ -141,7 +175,7 @@ pub struct HostSpec {
 }
 
 /// Settings of one interface.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InterfaceSpec {
     /// Addresses with prefix length, IPv4 or IPv6: `192.168.15.1/24`, `fd00::1/64`.
@@ -156,12 +190,20 @@ pub struct InterfaceSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub mac: Option<S<String>>,
+    /// A DHCP server on this interface, from its namespace, for the subnet of one of its addresses.
+    #[serde(default)]
+    #[schemars(with = "Option<DhcpSpec>")]
+    pub dhcp: Option<S<DhcpSpec>>,
 }
 
 /// A Linux bridge.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BridgeSpec {
+    /// The host (of `hosts:`) the bridge is on; its node's when `node:` is given.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub host: Option<S<String>>,
     /// The node whose namespace holds the bridge; the host when absent.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -182,10 +224,18 @@ pub struct BridgeSpec {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub mtu: Option<S<u32>>,
+    /// Existing interfaces of the bridge's namespace that topo did not create (the machine's NIC), made ports of the bridge; destroy detaches them and leaves them up or down as they were.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub uplinks: Vec<S<String>>,
+    /// Let an uplink be the interface the machine's default route goes out of (the machine may lose its connection while the bridge learns). Off by default: such an uplink is refused.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub allow_default_route_uplink: Option<S<bool>>,
 }
 
 /// A veth pair between two endpoints.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
     /// Exactly two endpoints: `NODE:IFNAME`, `host:IFNAME`, `BRIDGE` or `BRIDGE:PORTNAME`.
@@ -197,80 +247,8 @@ pub struct LinkSpec {
     pub mtu: Option<S<u32>>,
 }
 
-/// A docker-style network.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkSpec {
-    /// The subnet, `12.0.6.0/24`.
-    #[schemars(with = "String")]
-    pub subnet: S<String>,
-    /// The gateway address, put on the bridge. Default: the first usable address.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub gateway: Option<S<String>>,
-    /// The bridge's name; the network's name when absent.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub bridge: Option<S<String>>,
-    /// Attached nodes: a name, or `{ node, address, interface }`.
-    #[serde(default)]
-    #[schemars(with = "Vec<NetworkMember>")]
-    pub nodes: Vec<S<NetworkMember>>,
-    /// Masquerade traffic from the subnet leaving it through the host
-    /// (Docker's default for a bridge network).
-    #[serde(default)]
-    #[schemars(with = "bool")]
-    pub masquerade: Option<S<bool>>,
-}
-
-/// A node attached to a network.
-#[derive(Debug, JsonSchema)]
-#[serde(untagged)]
-pub enum NetworkMember {
-    /// Just the node's name: interface `eth0`, address allocated.
-    Name(String),
-    /// The node with a fixed address or interface name.
-    Detailed(MemberSpec),
-}
-
-/// By hand rather than derived `untagged`: that would hide a mistyped field
-/// of `{ node, address, interface }` behind "did not match any variant", and
-/// would read a list such as `[c3]` as the struct's fields in order.
-impl<'de> Deserialize<'de> for NetworkMember {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Member;
-        impl<'de> Visitor<'de> for Member {
-            type Value = NetworkMember;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a node name or `{ node: NAME, address: A.B.C.D, interface: IFNAME }`")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<NetworkMember, E> {
-                Ok(NetworkMember::Name(v.to_string()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<NetworkMember, A::Error> {
-                MemberSpec::deserialize(MapAccessDeserializer::new(m)).map(NetworkMember::Detailed)
-            }
-        }
-        d.deserialize_any(Member)
-    }
-}
-
-/// A node attached to a network, with settings.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberSpec {
-    /// The node's name.
-    pub node: String,
-    /// A fixed address inside the subnet (no prefix length).
-    #[serde(default)]
-    pub address: Option<String>,
-    /// The interface name inside the node; `eth0` when absent.
-    #[serde(default)]
-    pub interface: Option<String>,
-}
-
 /// One route.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     /// Destination prefix, or `default`.
@@ -288,134 +266,6 @@ pub struct RouteSpec {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub metric: Option<S<u32>>,
-}
-
-/// NAT rules of one namespace, as the seeds' iptables rules mean them.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NatSpec {
-    /// `iptables -t nat -A POSTROUTING -s SOURCE [-o OUT] [! -d EXCLUDE] -j MASQUERADE`.
-    #[serde(default)]
-    #[schemars(with = "Vec<MasqueradeSpec>")]
-    pub masquerade: Vec<S<MasqueradeSpec>>,
-    /// `iptables -t nat -A POSTROUTING -s SOURCE [-o OUT] -j SNAT --to-source TO`.
-    #[serde(default)]
-    #[schemars(with = "Vec<SnatSpec>")]
-    pub snat: Vec<S<SnatSpec>>,
-    /// Port forwards: `iptables -t nat -A PREROUTING [-d DEST] -p PROTO --dport PORT -j DNAT --to-destination TO`.
-    #[serde(default)]
-    #[schemars(with = "Vec<DnatSpec>")]
-    pub dnat: Vec<S<DnatSpec>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MasqueradeSpec {
-    /// Source prefix, `192.168.15.0/24`.
-    #[schemars(with = "String")]
-    pub source: S<String>,
-    /// Only traffic leaving through this interface; any when absent.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub out: Option<S<String>>,
-    /// Not for traffic to this prefix (`! -d`), e.g. the lab's own subnet.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub exclude: Option<S<String>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SnatSpec {
-    /// Source prefix.
-    #[schemars(with = "String")]
-    pub source: S<String>,
-    /// Only traffic leaving through this interface.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub out: Option<S<String>>,
-    /// The new source: an address or a range `192.168.5.3-192.168.5.5`.
-    #[schemars(with = "String")]
-    pub to: S<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DnatSpec {
-    /// `tcp` or `udp`.
-    #[schemars(with = "String")]
-    pub proto: S<String>,
-    /// The port or range `5000-5010` that is forwarded.
-    #[schemars(with = "PortValue")]
-    pub port: S<PortValue>,
-    /// The target: `NODE`, `NODE:PORT`, `ADDRESS` or `ADDRESS:PORT`; without a port the port is kept.
-    #[schemars(with = "String")]
-    pub to: S<String>,
-    /// Only traffic to this address; traffic to any of the namespace's own addresses when absent.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub destination: Option<S<String>>,
-    /// Only traffic arriving through this interface.
-    #[serde(default, rename = "in")]
-    #[schemars(with = "Option<String>")]
-    pub in_: Option<S<String>>,
-}
-
-/// Filter rules and the policies of the three filter chains.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FirewallSpec {
-    /// Policy of the input chain: `accept` (default) or `drop`.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub input: Option<S<String>>,
-    /// Policy of the forward chain (seed 000's `iptables -P FORWARD ACCEPT`).
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub forward: Option<S<String>>,
-    /// Policy of the output chain.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub output: Option<S<String>>,
-    /// Rules, matched in order.
-    #[serde(default)]
-    #[schemars(with = "Vec<FilterRuleSpec>")]
-    pub rules: Vec<S<FilterRuleSpec>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FilterRuleSpec {
-    /// `input`, `forward` or `output`.
-    #[schemars(with = "String")]
-    pub chain: S<String>,
-    /// `tcp`, `udp` or `icmp`.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub proto: Option<S<String>>,
-    /// Destination port or range (tcp and udp only).
-    #[serde(default)]
-    #[schemars(with = "Option<PortValue>")]
-    pub port: Option<S<PortValue>>,
-    /// Source address or prefix.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub source: Option<S<String>>,
-    /// Destination address or prefix.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub destination: Option<S<String>>,
-    /// Incoming interface.
-    #[serde(default, rename = "in")]
-    #[schemars(with = "Option<String>")]
-    pub in_: Option<S<String>>,
-    /// Outgoing interface.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub out: Option<S<String>>,
-    /// `accept`, `drop` or `reject`.
-    #[schemars(with = "String")]
-    pub action: S<String>,
 }
 
 /// The JSON Schema of the lab file, as written to schemas/topo.schema.json.

@@ -6,6 +6,7 @@
 use schemars::JsonSchema;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_saphyr::Spanned;
 use std::fmt;
 
 /// A sysctl value: a number or a string.
@@ -120,6 +121,49 @@ impl<'de> Deserialize<'de> for PortValue {
             }
             fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<PortValue, A::Error> {
                 Err(de::Error::custom(format!("{PORT_VALUE}, not a mapping")))
+            }
+        }
+        d.deserialize_any(Value)
+    }
+}
+
+/// Prefixes: one written alone, or a list (`exclude: [10.0.0.0/8, 192.168.0.0/16]`).
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum Prefixes {
+    One(String),
+    List(#[schemars(with = "Vec<String>")] Vec<Spanned<String>>),
+}
+
+/// The start of every message about a prefix list (load.rs adds the help).
+pub const PREFIXES: &str = "expected a prefix or a list of prefixes";
+
+impl<'de> Deserialize<'de> for Prefixes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Value;
+        impl<'de> Visitor<'de> for Value {
+            type Value = Prefixes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(PREFIXES)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Prefixes, E> {
+                Ok(Prefixes::One(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Prefixes, A::Error> {
+                let mut out = Vec::new();
+                while let Some(p) = s.next_element::<Spanned<String>>()? {
+                    out.push(p);
+                }
+                Ok(Prefixes::List(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Prefixes, A::Error> {
+                Err(de::Error::custom(format!("{PREFIXES}, not a mapping")))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Prefixes, E> {
+                Err(E::custom(format!("{PREFIXES}; this one is empty")))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Prefixes, E> {
+                self.visit_unit()
             }
         }
         d.deserialize_any(Value)

@@ -17,7 +17,20 @@ use std::fmt;
 
 /// The fields of `LabSpec`, in the order messages list them.
 pub const FIELDS: &[&str] = &[
-    "name", "ipv6", "nodes", "bridges", "links", "networks", "host", "taps", "vxlans", "tests",
+    "name",
+    "ipv6",
+    "dad",
+    "nodes",
+    "bridges",
+    "links",
+    "networks",
+    "host",
+    "hosts",
+    "etc_hosts",
+    "vxlan_port",
+    "taps",
+    "vxlans",
+    "tests",
 ];
 
 /// The prefix of keys topo ignores.
@@ -56,7 +69,8 @@ impl<'de> Visitor<'de> for Top {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabSpec, A::Error> {
         let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
         let (mut links, mut networks, mut host, mut taps) = (None, None, None, None);
-        let (mut vxlans, mut tests) = (None, None);
+        let (mut vxlans, mut tests, mut hosts, mut vxlan_port) = (None, None, None, None);
+        let mut etc_hosts = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => set(&mut name, "name", &mut map)?,
@@ -69,7 +83,10 @@ impl<'de> Visitor<'de> for Top {
                 "host" => set(&mut host, "host", &mut map)?,
                 "taps" => set(&mut taps, "taps", &mut map)?,
                 "vxlans" => set(&mut vxlans, "vxlans", &mut map)?,
+                "vxlan_port" => set(&mut vxlan_port, "vxlan_port", &mut map)?,
                 "tests" => set(&mut tests, "tests", &mut map)?,
+                "hosts" => set(&mut hosts, "hosts", &mut map)?,
+                "etc_hosts" => set(&mut etc_hosts, "etc_hosts", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -88,6 +105,10 @@ impl<'de> Visitor<'de> for Top {
             taps: taps.unwrap_or_default(),
             vxlans: vxlans.unwrap_or_default(),
             tests: tests.unwrap_or_default(),
+            hosts: hosts.unwrap_or_default(),
+            etc_hosts: etc_hosts.unwrap_or_default(),
+            vxlan_port: vxlan_port.unwrap_or_default(),
+            share: None,
         })
     }
 }

@@ -19,6 +19,7 @@ pub struct Hosts {
     pub ssh_config: PathBuf,
     /// Underlay addresses, by host index (h1 is index 0).
     pub addresses: Vec<String>,
+    dir: PathBuf,
 }
 
 /// The underlay address of host `i` (0-based): 192.168.0.1, .2, …
@@ -28,7 +29,8 @@ pub fn underlay(i: usize) -> String {
 
 impl Sandbox {
     /// `n` simulated hosts named h1..hN, reachable over ssh as those names
-    /// with `ssh -F hosts.ssh_config`.
+    /// (or their addresses) with `ssh -F hosts.ssh_config`, where `topo` on
+    /// the PATH is the topo under test.
     pub fn hosts(&self, n: usize) -> Hosts {
         let dir = self.dir.path();
         let keygen = |file: &str| {
@@ -56,9 +58,10 @@ impl Sandbox {
             std::fs::write(
                 &cfg,
                 format!(
-                    "Port 22\nListenAddress {addr}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile /run/sshd.pid\nPrintMotd no\n",
+                    "Port 22\nListenAddress {addr}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile /run/sshd.pid\nPrintMotd no\nSetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin\n",
                     host_key.display(),
-                    authorized.display()
+                    authorized.display(),
+                    super::topo_bin().parent().expect("topo's folder").display()
                 ),
             )
             .expect("sshd config");
@@ -69,8 +72,9 @@ impl Sandbox {
                  && ip link set lo up && echo up \
                  && while ! ip link show eth0 >/dev/null 2>&1; do sleep 0.01; done \
                  && ip addr add {addr}/24 dev eth0 && ip link set eth0 up \
-                 && /usr/sbin/sshd -f {} -D -e 2>/dev/null & exec sleep infinity",
-                cfg.display()
+                 && /usr/sbin/sshd -f {} -D -E {} & exec sleep infinity",
+                cfg.display(),
+                dir.join(format!("sshd_{name}.log")).display()
             );
             let mut holder = self
                 .command("unshare")
@@ -103,7 +107,7 @@ impl Sandbox {
                  && ip link set {name}-ul master ul0 && ip link set {name}-ul up"
             ));
             ssh_config += &format!(
-                "Host {name}\n  HostName {addr}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n  ConnectTimeout 5\n",
+                "Host {name} {addr}\n  HostName {addr}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n  ConnectTimeout 5\n",
                 client_key.display()
             );
             holders.push(holder);
@@ -115,6 +119,7 @@ impl Sandbox {
             holders,
             ssh_config: ssh_config_path,
             addresses,
+            dir: dir.to_path_buf(),
         };
         // Ready when a real ssh session works, not when sshd says so.
         for i in 0..n {
@@ -142,6 +147,72 @@ impl Sandbox {
 }
 
 impl Hosts {
+    /// ssh connections host `i` accepted so far (its sshd's log).
+    pub fn connections(&self, i: usize) -> usize {
+        std::fs::read_to_string(self.dir.join(format!("sshd_h{}.log", i + 1)))
+            .unwrap_or_default()
+            .matches("Accepted publickey")
+            .count()
+    }
+
+    /// Stops host `i`'s sshd: the host stays, but cannot be reached.
+    /// (By its unique config path: the pid file holds a pid of the
+    /// host's own PID namespace, which means another process out here.)
+    pub fn stop_sshd(&self, sb: &Sandbox, i: usize) {
+        let cfg = self.dir.join(format!("sshd_h{}.conf", i + 1));
+        // The listener names itself `sshd: /usr/sbin/sshd -f CONFIG ...`.
+        sb.sh_ok(&format!(
+            "pkill -f '^sshd: /usr/sbin/sshd -f {} '",
+            cfg.display()
+        ));
+    }
+
+    /// A one-shot TCP server in node `server` of host `si` on `port`
+    /// answers with the peer address it sees; node `client` of host `ci`
+    /// connects to `addr`. Returns the answer ("" when no connection).
+    pub fn tcp_peer(
+        &self,
+        sb: &Sandbox,
+        (si, server): (usize, &str),
+        port: u16,
+        (ci, client): (usize, &str),
+        addr: &str,
+    ) -> String {
+        let pid = self.holders[si].id();
+        let listen = format!(
+            "ip netns exec {server} timeout 5 socat -u TCP-LISTEN:{port},reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'"
+        );
+        let child = Command::new("nsenter")
+            .args([
+                "--target",
+                &pid.to_string(),
+                "--net",
+                "--mount",
+                "--",
+                "sh",
+                "-c",
+                &listen,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the listener");
+        let ready = format!(
+            "for i in $(seq 100); do ip netns exec {server} ss -ltn | grep -q ':{port} ' && exit 0; sleep 0.02; done; exit 1"
+        );
+        assert!(
+            self.sh(sb, si, &ready).status.success(),
+            "listener in {server} did not start"
+        );
+        self.sh(
+            sb,
+            ci,
+            &format!("ip netns exec {client} timeout 3 socat -u TCP:{addr}:{port},connect-timeout=2 STDOUT"),
+        );
+        // The listener prints what it saw, then exits (or times out).
+        let out = child.wait_with_output().expect("listener output");
+        text(&out.stdout).trim().to_string()
+    }
+
     /// Every process the hosts run (machine pids), for checks that none
     /// outlives them.
     pub fn processes(&self) -> Vec<u32> {

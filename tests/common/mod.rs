@@ -2,9 +2,10 @@
 //! parallel and never touch the machine's own network.
 //!
 //! A holder process (`unshare --net --mount`) owns the namespaces, with fresh
-//! tmpfs mounts on /run/netns and /run/topo; every command of the test runs
-//! inside it through `nsenter`. When the holder dies, the kernel frees
-//! everything the test made.
+//! tmpfs mounts on /run/netns and /run/topo, and /etc overlaid by a tmpfs
+//! (so /etc/netns files a lab writes never reach the machine's /etc);
+//! every command of the test runs inside it through `nsenter`. When the
+//! holder dies, the kernel frees everything the test made.
 
 #![allow(dead_code)]
 
@@ -17,6 +18,8 @@ use std::process::{Child, Command, Output, Stdio};
 pub struct Sandbox {
     holder: Child,
     pub dir: tempdir::Dir,
+    /// What /etc/netns held when the sandbox started (`find` output).
+    etc_netns: String,
 }
 
 /// Whether kernel tests can run here; in CI they must.
@@ -55,8 +58,18 @@ impl Sandbox {
         }
         std::fs::create_dir_all("/run/netns").expect("create /run/netns");
         std::fs::create_dir_all("/run/topo").expect("create /run/topo");
-        let script = "mount --make-rprivate / && mount -t tmpfs tmpfs /run/netns && mount -t tmpfs tmpfs /run/topo \
-                      && ip link set lo up && echo ready && exec sleep infinity";
+        let dir = tempdir::Dir::new();
+        // The overlay's upper layer lives on a tmpfs mounted (inside the
+        // sandbox only) in the test's folder: writes under /etc stay there.
+        let etc = dir.path().join(".etc");
+        std::fs::create_dir_all(&etc).expect("create the /etc overlay's folder");
+        let etc = etc.display();
+        let script = format!(
+            "mount --make-rprivate / && mount -t tmpfs tmpfs /run/netns && mount -t tmpfs tmpfs /run/topo \
+             && mount -t tmpfs tmpfs {etc} && mkdir {etc}/upper {etc}/work \
+             && mount -t overlay overlay -o lowerdir=/etc,upperdir={etc}/upper,workdir={etc}/work /etc \
+             && ip link set lo up && echo ready && exec sleep infinity"
+        );
         let mut holder = Command::new("unshare")
             .args([
                 "--mount",
@@ -65,7 +78,7 @@ impl Sandbox {
                 "private",
                 "sh",
                 "-c",
-                script,
+                &script,
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -76,10 +89,13 @@ impl Sandbox {
             .read_line(&mut line)
             .expect("holder output");
         assert_eq!(line.trim(), "ready", "sandbox did not start");
-        Some(Sandbox {
+        let mut sb = Sandbox {
             holder,
-            dir: tempdir::Dir::new(),
-        })
+            dir,
+            etc_netns: String::new(),
+        };
+        sb.etc_netns = sb.etc_netns_now();
+        Some(sb)
     }
 
     /// The holder process: `/proc/PID/root/run/netns/NODE` is a node's
@@ -88,7 +104,7 @@ impl Sandbox {
         self.holder.id()
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
         c.args([
             "--target",
@@ -172,10 +188,22 @@ impl Sandbox {
         );
     }
 
+    fn etc_netns_now(&self) -> String {
+        text(&self.sh("find /etc/netns 2>/dev/null | sort").stdout)
+    }
+
     /// Everything a lab could leave behind: namespaces, non-lo links, nft
-    /// tables, run files. Empty means no residue.
+    /// tables, run files, /etc/netns files and folders. Empty means no
+    /// residue.
     pub fn residue(&self) -> String {
-        self.sh("ip netns list; ip -o link show | grep -v ': lo:' ; nft list tables 2>/dev/null; ls -A /run/topo; ip route show proto 157").stdout.iter().map(|b| *b as char).collect()
+        // Not what a lab leaves: the ids the kernel gives namespaces a veth
+        // peer points into, the queueing discipline a link gets once up.
+        let mut r: String = self.sh("ip netns list | cut -d' ' -f1; ip -o link show | grep -v ': lo:' | sed 's/ qdisc [a-z_]*//'; nft list tables 2>/dev/null; ls -A /run/topo; ip route show proto 157").stdout.iter().map(|b| *b as char).collect();
+        let etc = self.etc_netns_now();
+        if etc != self.etc_netns {
+            r += &format!("/etc/netns now:\n{etc}");
+        }
+        r
     }
 
     /// An outside world: namespace `out` at 10.99.0.2, the host at 10.99.0.1
@@ -294,6 +322,43 @@ impl Sandbox {
             .collect()
     }
 
+    /// Processes running in the sandbox (its mount namespace), zombies
+    /// left out: (pid, command name).
+    pub fn processes(&self) -> Vec<(u32, String)> {
+        let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
+        let mine = ns(&self.holder.id().to_string());
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let pid = e.file_name().to_string_lossy().into_owned();
+            let Ok(n) = pid.parse::<u32>() else { continue };
+            if n == self.holder.id() || ns(&pid) != mine || mine.is_none() {
+                continue;
+            }
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let Some((head, rest)) = stat.rsplit_once(") ") else {
+                continue;
+            };
+            if rest.starts_with('Z') {
+                continue;
+            }
+            let comm = head
+                .split_once(" (")
+                .map(|(_, c)| c.to_string())
+                .unwrap_or_default();
+            out.push((n, comm));
+        }
+        out
+    }
+
+    /// The pids of the sandbox's running processes named `comm`.
+    pub fn pids_of(&self, comm: &str) -> Vec<u32> {
+        self.processes()
+            .into_iter()
+            .filter(|(_, c)| c == comm)
+            .map(|(p, _)| p)
+            .collect()
+    }
+
     /// The plan as JSON.
     pub fn plan_json(&self, file: &str) -> serde_json::Value {
         serde_json::from_str(&self.topo_ok(&["plan", "--json", file])).expect("plan JSON")
@@ -302,6 +367,11 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        // Whatever a failed test left running in the sandbox (a daemon
+        // would keep its namespaces alive), by pid.
+        for (pid, _) in self.processes() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
         let _ = self.holder.kill();
         let _ = self.holder.wait();
     }

@@ -115,6 +115,7 @@ pub fn crash_recovers(
             rollback: false,
             verify: true,
             stop_after,
+            ..Default::default()
         };
         topo::apply::execute(&s.plan, &s.model, &s.observed, &mut s.machine, opts).await;
         Ok::<(), TestCaseError>(())

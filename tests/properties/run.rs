@@ -36,6 +36,7 @@ pub fn apply_with(
         rollback: true,
         verify: true,
         stop_after: None,
+        ..Default::default()
     };
     tweak(&mut opts);
     block_on(async {
@@ -54,6 +55,7 @@ pub fn destroy(m: &MemoryKernel, lab: &str) -> Result<ApplyReport, Error> {
         rollback: false,
         verify: true,
         stop_after: None,
+        ..Default::default()
     };
     let report = block_on(async {
         let s = topo::prepare_destroy_on(m.clone(), lab, &|_| {}).await?;

@@ -211,8 +211,13 @@ fn render_with_dot(source: &str, format: &str, dot: Option<PathBuf>) -> Result<V
 }
 
 /// The `graph` verb.
-pub fn run(file: &str, format: GraphFormat, output: Option<&str>) -> Result<i32, Error> {
-    let l = crate::load(file)?;
+pub fn run(
+    file: &str,
+    format: GraphFormat,
+    output: Option<&str>,
+    host: Option<&str>,
+) -> Result<i32, Error> {
+    let l = crate::load(file)?.for_host(host)?;
     let v = crate::validate(&l, &Default::default())?;
     if !v.warnings.is_empty() {
         eprint!(

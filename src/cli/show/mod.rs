@@ -255,7 +255,7 @@ pub(crate) async fn run(
             build(lab, None, &observed.state, None, None)
         }
         (Some(file), None) => {
-            let l = crate::load(file)?;
+            let l = out.load(file)?;
             let s = prepare_with_warnings(&l, out).await?;
             build(
                 &s.model.lab,

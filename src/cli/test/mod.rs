@@ -22,7 +22,7 @@ pub struct Args {
 
 /// `topo test FILE`: the lab as it is live, tested against its file.
 pub(super) async fn run(file: &str, args: &Args, out: Output) -> Result<i32, Error> {
-    let l = crate::load(file)?;
+    let l = out.load(file)?;
     let s = prepare_with_warnings(&l, out).await?;
     if crate::is_absent(&s.observed) {
         drop(s);
@@ -83,7 +83,13 @@ async fn checks_of(l: &Loaded, model: &Model, args: &Args, out: Output) -> Resul
         );
         return Ok(write_junit(args, doc).unwrap_or(exit::OK));
     }
-    let namespaces = match crate::probe::Namespaces::open(&list) {
+    let attached = model
+        .state
+        .netns
+        .iter()
+        .filter_map(|(id, n)| Some((id.name.clone(), n.attach.clone()?)))
+        .collect();
+    let namespaces = match crate::probe::Namespaces::open(&list, &attached) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {e}");

@@ -4,8 +4,11 @@
 //! under /run/topo. The only code that touches the system.
 
 mod announce;
+mod attach;
 mod devices;
+mod dhcp;
 mod dump;
+mod etc;
 mod exec;
 mod host_sysctls;
 mod lock;
@@ -18,6 +21,7 @@ mod signals;
 mod state_file;
 mod sysctl;
 mod tap;
+mod watch;
 
 use crate::machine::{KernelError, Result};
 use crate::model::{IfRef, Ns};
@@ -50,7 +54,14 @@ pub struct LocalKernel {
     conns: BTreeMap<Ns, Conn>,
     files: BTreeMap<String, File>,
     index: BTreeMap<IfRef, u32>,
+    /// Nodes standing for namespaces topo did not create: their files,
+    /// kept when a node is released.
+    /// Shared with a watch, which listens in them too.
+    attached: Attached,
 }
+
+/// Attached nodes' namespace files, by node.
+pub(crate) type Attached = std::sync::Arc<std::sync::Mutex<BTreeMap<String, File>>>;
 
 impl LocalKernel {
     pub fn new() -> Self {
@@ -77,6 +88,14 @@ impl LocalKernel {
     /// The namespace file of node `n`, if it exists.
     fn file(&mut self, n: &str) -> Result<Option<&File>> {
         if !self.files.contains_key(n) {
+            let attached = self.attached.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(f) = attached.get(n) {
+                let f = f
+                    .try_clone()
+                    .map_err(|e| KernelError::io("duplicate namespace handle", e))?;
+                self.files.insert(n.to_string(), f);
+                return Ok(self.files.get(n));
+            }
             let what = || format!("open namespace {n}");
             match netns::open(n).map_err(|e| KernelError::io(what(), e))? {
                 Some(f) => {
@@ -114,6 +133,16 @@ impl LocalKernel {
             .ok_or_else(|| KernelError::netlink(format!("find {l}"), 19, "no such device"))?;
         self.index.insert(l.clone(), link.index);
         Ok(link.index)
+    }
+
+    /// The inode of a namespace, which names it for as long as it lives;
+    /// `None` when a node's is gone.
+    fn ns_inode(&mut self, ns: &Ns) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        match ns {
+            Ns::Host => std::fs::metadata("/proc/self/ns/net").ok().map(|m| m.ino()),
+            Ns::Node(n) => self.file(n).ok()??.metadata().ok().map(|m| m.ino()),
+        }
     }
 
     fn forget_ns(&mut self, ns: &Ns) {

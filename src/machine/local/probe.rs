@@ -49,9 +49,19 @@ impl ProbeError {
     }
 }
 
-/// The namespace file of a node (`/run/netns/NODE`); `None` if it does not exist.
-pub fn open_namespace(node: &str) -> io::Result<Option<std::fs::File>> {
-    super::netns::open(node)
+/// The namespace file of a node (`/run/netns/NODE`, or where an attached
+/// node's namespace is); `None` if it does not exist.
+pub fn open_namespace(
+    node: &str,
+    attach: Option<&crate::model::Attach>,
+) -> io::Result<Option<std::fs::File>> {
+    match attach {
+        None => super::netns::open(node),
+        Some(at) => match super::attach::open(node, at) {
+            Ok((f, _)) => Ok(Some(f)),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        },
+    }
 }
 
 /// Runs socket creation inside `ns`, or here when `None`.

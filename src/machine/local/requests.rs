@@ -2,17 +2,18 @@
 //! and interface index, and sent.
 
 use super::netlink::{NlRoute, SetLink};
+use super::watch;
 use super::{
-    announce, dump, exec, host_sysctls, lock, netns, nft, signals, state_file, sysctl, LocalKernel,
-    WRITES,
+    announce, attach, dhcp, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file,
+    sysctl, LocalKernel, WRITES,
 };
 use crate::machine::LOCK_WAIT;
 use crate::machine::{
-    Addr, BridgeOptions, Depth, Dump, ExecFailure, KernelError, LabState, Link, LinkSettings,
-    Machine, Master, NewLink, Registry, Result, RouteSpec, Table, TapOptions, VxlanOptions,
-    WantChain,
+    Addr, BridgeOptions, Depth, DhcpConf, DhcpFound, Dump, ExecFailure, KernelError, LabState,
+    Link, LinkSettings, Machine, MadeDirs, Master, NewLink, Registry, Result, RouteSpec, Table,
+    TapOptions, VxlanOptions, WantChain,
 };
-use crate::model::{IfRef, Ns};
+use crate::model::{Attach, IfRef, Ns};
 use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
@@ -49,6 +50,11 @@ impl LocalKernel {
 
 impl Machine for LocalKernel {
     type Lock = lock::LabLock;
+    type Watch = watch::LocalWatch;
+
+    fn watch(&mut self, file: Option<&std::path::Path>) -> Result<Self::Watch> {
+        watch::LocalWatch::new(file, self.attached.clone())
+    }
 
     fn lock(&mut self, lab: &str, waiting: &mut dyn FnMut()) -> Result<lock::LabLock> {
         lock::acquire(lab, LOCK_WAIT, waiting).map_err(|e| KernelError::io("lock the lab", e))
@@ -103,6 +109,10 @@ impl Machine for LocalKernel {
     fn create_namespace(&mut self, name: &str) -> Result<()> {
         let ns = Ns::Node(name.to_string());
         self.forget_ns(&ns);
+        self.attached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
         let f = netns::create(name)
             .map_err(|e| KernelError::io(format!("create namespace {name}"), e))?;
         self.files.insert(name.to_string(), f);
@@ -112,6 +122,23 @@ impl Machine for LocalKernel {
     fn delete_namespace(&mut self, name: &str) -> Result<()> {
         self.forget_ns(&Ns::Node(name.to_string()));
         netns::delete(name).map_err(|e| KernelError::io(format!("delete netns {name}"), e))
+    }
+
+    fn attach_namespace(&mut self, name: &str, at: &Attach) -> Result<u64> {
+        let (f, inode) = attach::open(name, at)?;
+        let ns = Ns::Node(name.to_string());
+        if self.ns_inode(&ns) != Some(inode) {
+            self.forget_ns(&ns);
+        }
+        self.attached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), f);
+        Ok(inode)
+    }
+
+    fn namespace_inode(&mut self, ns: &Ns) -> Option<u64> {
+        self.ns_inode(ns)
     }
 
     fn release(&mut self, ns: &Ns) {
@@ -337,9 +364,72 @@ impl Machine for LocalKernel {
         labs
     }
 
+    fn read_netns_file(&mut self, node: &str, name: &str) -> Result<Option<String>> {
+        etc::read(node, name)
+            .map_err(|e| KernelError::io(format!("read /etc/netns/{node}/{name}"), e))
+    }
+
+    fn write_netns_file(&mut self, node: &str, name: &str, text: &str) -> Result<()> {
+        etc::write(node, name, text)
+            .map_err(|e| KernelError::io(format!("write /etc/netns/{node}/{name}"), e))
+    }
+
+    fn remove_netns_file(&mut self, node: &str, name: &str) -> Result<()> {
+        etc::remove(node, name)
+            .map_err(|e| KernelError::io(format!("remove /etc/netns/{node}/{name}"), e))
+    }
+
+    fn make_netns_dir(&mut self, node: &str) -> Result<MadeDirs> {
+        let (root, dir) = etc::make_dir(node)
+            .map_err(|e| KernelError::io(format!("make /etc/netns/{node}"), e))?;
+        Ok(MadeDirs { root, dir })
+    }
+
+    fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool> {
+        etc::remove_dir(node, root)
+            .map_err(|e| KernelError::io(format!("remove /etc/netns/{node}"), e))
+    }
+
+    async fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>> {
+        let what = "read the lab's DHCP servers";
+        let served = dhcp::served(lab).map_err(|e| KernelError::io(what, e))?;
+        let mut here = std::collections::BTreeMap::new();
+        for on in served {
+            let inode = self.ns_inode(&on.ns);
+            // Asked afresh: an interface deleted by hand leaves its old
+            // index behind in what was read before.
+            let index = match inode {
+                Some(_) => self.link(&on).await?.map(|l| l.index),
+                None => None,
+            };
+            here.insert(on, (inode, index));
+        }
+        dhcp::found(lab, &here).map_err(|e| KernelError::io(what, e))
+    }
+
+    fn dhcp_unavailable(&mut self) -> Option<String> {
+        dhcp::unavailable()
+    }
+
+    async fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()> {
+        let ns = self.ns_fd(&on.ns)?;
+        let index = self.link(on).await?.map(|l| l.index).ok_or_else(|| {
+            KernelError::netlink(format!("start dnsmasq on {on}"), 19, "no such device")
+        })?;
+        dhcp::start(lab, on, ns.as_ref(), index, conf)
+    }
+
+    fn stop_dhcp(&mut self, lab: &str, on: &IfRef, forget_leases: bool) -> Result<()> {
+        dhcp::stop(lab, on, forget_leases)
+    }
+
     fn exec(&mut self, ns: &Ns, argv: &[String]) -> ExecFailure {
+        let binds = match ns {
+            Ns::Node(n) => etc::binds(n),
+            Ns::Host => Vec::new(),
+        };
         match self.ns_fd(ns) {
-            Ok(f) => exec::exec_in(f.as_ref(), argv),
+            Ok(f) => exec::exec_in(f.as_ref(), &binds, argv),
             Err(e) => ExecFailure::CannotRun(std::io::Error::other(e.to_string())),
         }
     }

@@ -18,22 +18,27 @@ fn mac(m: &[u8; 6]) -> String {
 impl MemoryKernel {
     /// Everything the kernel holds, as text in a canonical order.
     pub fn canon(&self) -> String {
-        let mut k = self.k.borrow_mut();
-        k.reap();
-        k.canon()
+        self.with(|k| k.canon())
     }
 }
 
 impl Kernel {
     fn canon(&self) -> String {
         let mut out = String::new();
-        for (ns, sp) in &self.spaces {
+        let anon = self.anon.values().map(|sp| (self.ns_label(sp.inode), sp));
+        let named = self.spaces.iter().map(|(ns, sp)| (ns.to_string(), sp));
+        for (ns, sp) in named.chain(anon) {
             let _ = writeln!(out, "namespace {ns}");
-            let mut lines = self.space_lines(sp);
-            lines.sort();
-            for l in lines {
+            for l in self.space_lines(sp, |_| true) {
                 let _ = writeln!(out, "  {l}");
             }
+        }
+        let label = |i| self.ns_label(i);
+        let mut rest = self.procs.canon(label);
+        rest.extend(self.dhcp_canon());
+        rest.extend(self.etc.canon());
+        for l in rest {
+            let _ = writeln!(out, "{l}");
         }
         for (lab, st) in &self.records {
             let st = serde_json::to_string(st).expect("records serialize");
@@ -46,7 +51,9 @@ impl Kernel {
         out
     }
 
-    fn space_lines(&self, sp: &Space) -> Vec<String> {
+    /// The namespace's objects, one a line, sorted; only the sysctls
+    /// `shown` lets through.
+    pub(super) fn space_lines(&self, sp: &Space, shown: impl Fn(&str) -> bool) -> Vec<String> {
         let name = |i: &u32| sp.links.get(i).map_or("?".to_string(), |l| l.name.clone());
         let mut lines = Vec::new();
         for l in sp.links.values() {
@@ -69,7 +76,8 @@ impl Kernel {
                 }
                 Kind::Veth { peer } => {
                     let peer = peer.as_ref().map_or("none".to_string(), |(pns, pi)| {
-                        let n = self.spaces.get(pns).and_then(|s| s.links.get(pi));
+                        let n = self.by_inode(*pns).and_then(|s| s.links.get(pi));
+                        let pns = self.ns_label(*pns);
                         format!("{pns}:{}", n.map_or("?", |l| l.name.as_str()))
                     });
                     format!("veth peer {peer}")
@@ -85,7 +93,10 @@ impl Kernel {
                 l.up,
                 l.promote,
                 l.arp_notify,
-                l.sysctls,
+                l.sysctls
+                    .iter()
+                    .filter(|(k, _)| shown(k))
+                    .collect::<BTreeMap<_, _>>(),
             ));
         }
         // Addresses sorted on each interface, with their role.
@@ -112,13 +123,14 @@ impl Kernel {
                 r.scope
             ));
         }
-        for (k, v) in &sp.sysctls {
+        for (k, v) in sp.sysctls.iter().filter(|(k, _)| shown(k)) {
             lines.push(format!("sysctl {k} = {v}"));
         }
         for (t, table) in &sp.nft {
             let table = serde_json::to_string(table).expect("tables serialize");
             lines.push(format!("nft {t}: {table}"));
         }
+        lines.sort();
         lines
     }
 }

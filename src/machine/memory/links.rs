@@ -141,10 +141,10 @@ impl Kernel {
             // No process has it open: no carrier.
             Kind::Tap(_) => false,
             Kind::Veth { peer } => peer.as_ref().is_some_and(|(pns, pi)| {
-                let p = self.spaces.get(pns).and_then(|s| s.links.get(pi));
+                let p = self.by_inode(*pns).and_then(|s| s.links.get(pi));
                 p.is_some_and(|p| p.up)
             }),
-            Kind::Bridge { .. } => self.spaces.get(ns).is_some_and(|sp| {
+            Kind::Bridge { .. } => self.space_at(ns).is_some_and(|sp| {
                 sp.links
                     .values()
                     .filter(|p| p.master == Some(l.index))
@@ -160,18 +160,33 @@ impl Kernel {
             return Err(errno_error(format!("create namespace {name}"), EEXIST));
         }
         let host = self.space(&Ns::Host)?.sysctls.clone();
-        self.spaces.insert(ns, Space::fresh(&host));
+        let sp = self.fresh_space(&host);
+        self.spaces.insert(ns, sp);
+        // The node is topo's own namespace from now on.
+        self.attached.remove(name);
         Ok(())
     }
 
-    /// Deletes a namespace and everything in it; the far end of each of
-    /// its veths goes too, at once or after the teardown delay.
+    /// Unnames a namespace (unmount and unlink, as `ip netns delete`). It
+    /// ends, with everything in it, unless a process still runs there or
+    /// a file is bound to it: then it lives on without a name.
     pub(super) fn delete_namespace(&mut self, name: &str) -> Result<()> {
         let ns = Ns::Node(name.to_string());
         self.write(format!("delete netns {name}"))?;
         let Some(sp) = self.spaces.remove(&ns) else {
             return Ok(());
         };
+        if self.held(sp.inode) {
+            self.anon.insert(sp.inode, sp);
+        } else {
+            self.end_space(sp);
+        }
+        Ok(())
+    }
+
+    /// A namespace ends: the far end of each of its veths goes, at once or
+    /// after the teardown delay.
+    pub(super) fn end_space(&mut self, sp: Space) {
         for l in sp.links.values() {
             let Kind::Veth {
                 peer: Some((pns, pi)),
@@ -179,23 +194,23 @@ impl Kernel {
             else {
                 continue;
             };
-            if *pns == ns {
+            if *pns == sp.inode {
                 continue;
             }
-            let Some(other) = self.spaces.get_mut(pns) else {
+            let teardown = self.teardown;
+            let Some(other) = self.by_inode_mut(*pns) else {
                 continue;
             };
-            match self.teardown {
+            match teardown {
                 None => other.remove_device(*pi),
                 Some(d) => {
                     if let Some(end) = other.links.get_mut(pi) {
                         end.kind = Kind::Veth { peer: None };
                     }
-                    self.lingering.push((Instant::now() + d, pns.clone(), *pi));
+                    self.lingering.push((Instant::now() + d, *pns, *pi));
                 }
             }
         }
-        Ok(())
     }
 
     /// Creates a bridge, down, then marks it: two requests.
@@ -259,7 +274,8 @@ impl Kernel {
             .space_mut(&a.ns)?
             .add_link(&a.name, open.clone(), macs[0]);
         let bi = self.space_mut(&b.ns)?.add_link(&b.name, open, macs[1]);
-        let pair = [(a, ai, (b.ns.clone(), bi)), (b, bi, (a.ns.clone(), ai))];
+        let (an, bn) = (self.space(&a.ns)?.inode, self.space(&b.ns)?.inode);
+        let pair = [(a, ai, (bn, bi)), (b, bi, (an, ai))];
         for (end, index, peer) in pair {
             if let Some(l) = self.space_mut(&end.ns)?.links.get_mut(&index) {
                 l.kind = Kind::Veth { peer: Some(peer) };
@@ -338,6 +354,7 @@ impl Kernel {
         let what = format!("delete {l}");
         self.write(&what)?;
         let sp = self.space_mut(&l.ns)?;
+        let inode = sp.inode;
         let kind = sp.links[&index].kind.clone();
         match kind {
             Kind::Loopback => return Err(errno_error(what, EOPNOTSUPP)),
@@ -345,14 +362,14 @@ impl Kernel {
                 peer: Some((pns, pi)),
             } => {
                 sp.remove_device(index);
-                if let Some(other) = self.spaces.get_mut(&pns) {
+                if let Some(other) = self.by_inode_mut(pns) {
                     other.remove_device(pi);
                 }
             }
             _ => sp.remove_device(index),
         }
         self.lingering
-            .retain(|(_, ns, i)| !(*ns == l.ns && *i == index));
+            .retain(|(_, ns, i)| !(*ns == inode && *i == index));
         Ok(())
     }
 }

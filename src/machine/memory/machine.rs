@@ -3,10 +3,11 @@
 
 use super::{Kernel, MemoryKernel};
 use crate::machine::{
-    Addr, BridgeOptions, Depth, Dump, ExecFailure, LabState, Link, LinkSettings, Machine, NewLink,
-    Registry, Result, RouteSpec, Table, TapOptions, VxlanOptions, WantChain,
+    Addr, BridgeOptions, Depth, DhcpConf, DhcpFound, Dump, ExecFailure, LabState, Link,
+    LinkSettings, Machine, MadeDirs, NewLink, Registry, Result, RouteSpec, Table, TapOptions,
+    VxlanOptions, WantChain,
 };
-use crate::model::{IfRef, Ns};
+use crate::model::{Attach, IfRef, Ns};
 use std::net::IpAddr;
 
 impl Kernel {
@@ -56,6 +57,13 @@ impl Machine for MemoryKernel {
         Ok(())
     }
 
+    /// The lab file's writes are posted by the test (`post_wake`).
+    type Watch = super::MemoryWatch;
+
+    fn watch(&mut self, _file: Option<&std::path::Path>) -> Result<super::MemoryWatch> {
+        Ok(self.new_watch())
+    }
+
     fn missing_privileges(&self) -> Option<String> {
         None
     }
@@ -74,6 +82,7 @@ impl Machine for MemoryKernel {
         panic!("the in-memory kernel cannot kill its process: use apply::Options::stop_after");
     }
 
+    /// Names in /run/netns: not the namespaces attached nodes stand for.
     fn namespaces(&mut self) -> Result<Vec<String>> {
         self.with(|k| {
             Ok(k.spaces
@@ -87,7 +96,7 @@ impl Machine for MemoryKernel {
     }
 
     fn has_namespace(&mut self, name: &str) -> Result<bool> {
-        self.with(|k| Ok(k.spaces.contains_key(&Ns::Node(name.to_string()))))
+        self.with(|k| Ok(k.space_at(&Ns::Node(name.to_string())).is_some()))
     }
 
     fn create_namespace(&mut self, name: &str) -> Result<()> {
@@ -99,6 +108,14 @@ impl Machine for MemoryKernel {
     }
 
     fn release(&mut self, _ns: &Ns) {}
+
+    fn attach_namespace(&mut self, name: &str, at: &Attach) -> Result<u64> {
+        self.with(|k| k.attach(name, at))
+    }
+
+    fn namespace_inode(&mut self, ns: &Ns) -> Option<u64> {
+        self.with(|k| k.inode_of(ns))
+    }
 
     async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>) -> Vec<(Ns, Result<Dump>)> {
         self.with(|k| {
@@ -251,6 +268,43 @@ impl Machine for MemoryKernel {
 
     fn labs(&mut self) -> Vec<String> {
         self.with(|k| k.records.keys().cloned().collect())
+    }
+
+    fn read_netns_file(&mut self, node: &str, name: &str) -> Result<Option<String>> {
+        self.with(|k| k.read_netns_file(node, name))
+    }
+
+    fn write_netns_file(&mut self, node: &str, name: &str, text: &str) -> Result<()> {
+        self.with(|k| k.write_netns_file(node, name, text))
+    }
+
+    fn remove_netns_file(&mut self, node: &str, name: &str) -> Result<()> {
+        self.with(|k| k.remove_netns_file(node, name))
+    }
+
+    fn make_netns_dir(&mut self, node: &str) -> Result<MadeDirs> {
+        self.with(|k| k.make_netns_dir(node))
+    }
+
+    fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool> {
+        self.with(|k| k.remove_netns_dir(node, root))
+    }
+
+    async fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>> {
+        self.with(|k| Ok(k.dhcp_servers(lab)))
+    }
+
+    fn dhcp_unavailable(&mut self) -> Option<String> {
+        let missing = self.with(|k| k.dnsmasq_missing);
+        missing.then(|| super::dhcp::missing().to_string())
+    }
+
+    async fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()> {
+        self.with(|k| k.start_dhcp(lab, on, conf))
+    }
+
+    fn stop_dhcp(&mut self, lab: &str, on: &IfRef, forget_leases: bool) -> Result<()> {
+        self.with(|k| k.stop_dhcp(lab, on, forget_leases))
     }
 
     fn exec(&mut self, ns: &Ns, _argv: &[String]) -> ExecFailure {

@@ -59,11 +59,17 @@
 
 mod canon;
 mod devices;
+mod dhcp;
+mod etc;
 mod links;
 mod machine;
 mod net;
 mod nft;
+mod procs;
 mod sysctl;
+mod watch;
+
+pub use watch::MemoryWatch;
 
 use crate::machine::{KernelError, LabState, Registry, Result, Route, TapOptions, VxlanInfo};
 use crate::model::{IfRef, Ns};
@@ -93,10 +99,10 @@ enum Kind {
         /// Set by a request: the bridge no longer follows its ports.
         mtu_set: bool,
     },
-    /// The other end, by namespace and index; `None` once it is gone
-    /// (an end lingering after its namespace was deleted).
+    /// The other end, by its namespace's inode and its index; `None` once
+    /// it is gone (an end lingering after its namespace was deleted).
     Veth {
-        peer: Option<(Ns, u32)>,
+        peer: Option<(u64, u32)>,
     },
     /// A persistent tap, which no process has open.
     Tap(TapOptions),
@@ -137,6 +143,9 @@ type Tables = BTreeMap<String, nft::NftTable>;
 
 #[derive(Debug, Clone, Default)]
 struct Space {
+    /// Names the namespace for as long as it lives (a new one of the same
+    /// name has another).
+    inode: u64,
     links: BTreeMap<u32, MemLink>,
     /// In the kernel's order: per interface, primaries before secondaries.
     addrs: Vec<MemAddr>,
@@ -149,15 +158,31 @@ struct Space {
 
 #[derive(Debug, Clone, Default)]
 struct Kernel {
+    /// The host's and those named in /run/netns.
     spaces: BTreeMap<Ns, Space>,
+    /// Namespaces without a name, by inode: a process's own (`unshare
+    /// --net`), or a named one deleted while a process still runs in it
+    /// or a file is bound to it. The last of those gone, so is it.
+    anon: BTreeMap<u64, Space>,
+    next_inode: u64,
+    /// Nodes standing for namespaces topo did not create (`attach:`), by
+    /// node: what topo's handle has open, not kernel state.
+    attached: BTreeMap<String, u64>,
+    procs: procs::Procs,
+    dhcp: dhcp::Servers,
+    etc: etc::Etc,
+    watchers: watch::Watchers,
+    /// dnsmasq is not installed (`set_dnsmasq_missing`).
+    dnsmasq_missing: bool,
     records: BTreeMap<String, LabState>,
     registry: Registry,
     writes: u64,
     /// Absolute write number → errno it fails with.
     faults: BTreeMap<u64, i32>,
     teardown: Option<Duration>,
-    /// Far ends of veths whose namespace was deleted, due to go.
-    lingering: Vec<(Instant, Ns, u32)>,
+    /// Far ends of veths whose namespace was deleted, due to go: when,
+    /// the end's namespace (inode) and index.
+    lingering: Vec<(Instant, u64, u32)>,
     announced: Vec<(IfRef, [u8; 6], Vec<IpAddr>)>,
     next_mac: u32,
 }
@@ -166,7 +191,7 @@ impl MemoryKernel {
     /// A machine with only the host namespace and its `lo`.
     pub fn new() -> Self {
         let k = MemoryKernel::default();
-        let mut host = Space::fresh(&BTreeMap::new());
+        let mut host = k.k.borrow_mut().fresh_space(&BTreeMap::new());
         host.set_up(1, true);
         k.k.borrow_mut().spaces.insert(Ns::Host, host);
         k
@@ -214,20 +239,74 @@ impl MemoryKernel {
         Ok(())
     }
 
+    /// Runs `f` on the kernel, after what was due by now (lingering ends
+    /// going); a watch hears of any change either made.
     fn with<T>(&self, f: impl FnOnce(&mut Kernel) -> T) -> T {
         let mut k = self.k.borrow_mut();
+        let before = k.watchers.looking().then(|| k.watched());
         k.reap();
-        f(&mut k)
+        let out = f(&mut k);
+        if let Some(before) = before {
+            let after = k.watched();
+            k.watchers.wake_on(&before, &after);
+        }
+        out
     }
 }
 
 impl Kernel {
     fn space(&self, ns: &Ns) -> Result<&Space> {
-        self.spaces.get(ns).ok_or_else(|| no_namespace(ns))
+        self.space_at(ns).ok_or_else(|| no_namespace(ns))
     }
 
     fn space_mut(&mut self, ns: &Ns) -> Result<&mut Space> {
-        self.spaces.get_mut(ns).ok_or_else(|| no_namespace(ns))
+        self.space_at_mut(ns).ok_or_else(|| no_namespace(ns))
+    }
+
+    /// The namespace `ns` names now: an attached node's is the one it was
+    /// attached to.
+    fn space_at(&self, ns: &Ns) -> Option<&Space> {
+        match ns {
+            Ns::Node(n) if self.attached.contains_key(n) => self.by_inode(self.attached[n]),
+            _ => self.spaces.get(ns),
+        }
+    }
+
+    fn space_at_mut(&mut self, ns: &Ns) -> Option<&mut Space> {
+        match ns {
+            Ns::Node(n) if self.attached.contains_key(n) => {
+                let inode = self.attached[n];
+                self.by_inode_mut(inode)
+            }
+            _ => self.spaces.get_mut(ns),
+        }
+    }
+
+    fn by_inode(&self, inode: u64) -> Option<&Space> {
+        let mut named = self.spaces.values();
+        self.anon
+            .get(&inode)
+            .or_else(|| named.find(|s| s.inode == inode))
+    }
+
+    fn by_inode_mut(&mut self, inode: u64) -> Option<&mut Space> {
+        if self.anon.contains_key(&inode) {
+            return self.anon.get_mut(&inode);
+        }
+        self.spaces.values_mut().find(|s| s.inode == inode)
+    }
+
+    /// How a namespace is named in dumps: its name, else its inode.
+    fn ns_label(&self, inode: u64) -> String {
+        let named = self.spaces.iter().find(|(_, s)| s.inode == inode);
+        named.map_or(format!("anonymous:{inode}"), |(ns, _)| ns.to_string())
+    }
+
+    /// A new namespace: `lo` down, the kernel's sysctls, the IPv4 `conf`
+    /// values copied from `host` (the initial namespace's).
+    fn fresh_space(&mut self, host: &BTreeMap<String, String>) -> Space {
+        self.next_inode += 1;
+        Space::fresh(self.next_inode, host)
     }
 
     /// Counts one changing request; fails it when a fault is set for it.
@@ -253,8 +332,8 @@ impl Kernel {
             .into_iter()
             .partition(|(t, _, _)| *t <= now);
         self.lingering = later;
-        for (_, ns, index) in due {
-            if let Some(sp) = self.spaces.get_mut(&ns) {
+        for (_, inode, index) in due {
+            if let Some(sp) = self.by_inode_mut(inode) {
                 sp.remove_device(index);
             }
         }
@@ -262,10 +341,9 @@ impl Kernel {
 }
 
 impl Space {
-    /// A new namespace: `lo` down, the kernel's sysctls, the IPv4 `conf`
-    /// values copied from `host` (the initial namespace's).
-    fn fresh(host: &BTreeMap<String, String>) -> Space {
+    fn fresh(inode: u64, host: &BTreeMap<String, String>) -> Space {
         let mut sp = Space {
+            inode,
             next_index: 1,
             sysctls: sysctl::defaults(host),
             ..Space::default()

@@ -88,6 +88,24 @@ fn place(key: &str) -> Place {
     }
 }
 
+/// Whether a change of `key` is announced to netlink listeners (the
+/// kernel's netconf messages: forwarding, reverse-path filter, proxy ARP
+/// and NDP, routes over a link that is down); others change silently.
+pub(super) fn notifies(key: &str) -> bool {
+    let leaf = key.rsplit('.').next().unwrap_or(key);
+    key == IP_FORWARD
+        || [
+            "forwarding",
+            "mc_forwarding",
+            "bc_forwarding",
+            "rp_filter",
+            "proxy_arp",
+            "proxy_ndp",
+            "ignore_routes_with_linkdown",
+        ]
+        .contains(&leaf)
+}
+
 fn leaf_value(l: &MemLink, leaf: &str) -> Option<String> {
     let flag = |b: bool| if b { "1" } else { "0" }.to_string();
     match leaf {

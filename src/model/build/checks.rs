@@ -130,6 +130,11 @@ impl Builder<'_> {
                 *ports.entry(m).or_default() += 1;
             }
         }
+        for (u, _) in self.uplinks.values() {
+            if let Some(b) = &u.bridge {
+                *ports.entry(b).or_default() += 1;
+            }
+        }
         let over: Vec<(String, usize)> = ports
             .into_iter()
             .filter(|(_, n)| *n > BRIDGE_PORT_MAX)

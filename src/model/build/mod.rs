@@ -1,12 +1,16 @@
 //! From `LabSpec` to `Model`: every check that needs no kernel.
 
+mod attach;
 mod checks;
+mod dhcp;
+mod etc;
 mod links;
 mod networks;
 mod nodes;
 mod routes;
 mod state;
 mod taps;
+mod uplinks;
 mod vxlans;
 
 use super::ipam::{self, Request};
@@ -145,6 +149,21 @@ struct Builder<'a> {
     /// link's `mtu:` (else the interface's own), for the check that a
     /// veth's ends agree.
     mtu_from: BTreeMap<IfRef, (Pos, bool)>,
+    /// Interfaces the lab does not create, made bridge ports.
+    uplinks: BTreeMap<crate::kinds::UplinkId, (crate::kinds::Uplink, Pos)>,
+    /// Lines of each node's resolv.conf, and where `dns:` is.
+    resolv: BTreeMap<String, (Vec<String>, Pos)>,
+    /// Where `etc_hosts: true` is, when it is.
+    hosts_file: Option<Pos>,
+    /// DHCP servers, by the interface they serve.
+    dhcp: BTreeMap<crate::kinds::DhcpId, crate::kinds::Dhcp>,
+    /// Nodes standing for namespaces topo did not create.
+    attached: BTreeMap<String, crate::model::Attach>,
+    /// A share of a lab across machines: every subnet of the lab, which
+    /// masquerade leaves alone.
+    lab_subnets: Vec<IpNet>,
+    /// A share of a lab across machines: the host it is of.
+    share_host: Option<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -167,6 +186,23 @@ impl<'a> Builder<'a> {
             masquerade: BTreeMap::new(),
             nft: State::new(),
             mtu_from: BTreeMap::new(),
+            uplinks: BTreeMap::new(),
+            resolv: BTreeMap::new(),
+            hosts_file: None,
+            dhcp: BTreeMap::new(),
+            attached: BTreeMap::new(),
+            lab_subnets: Vec::new(),
+            share_host: None,
+        }
+    }
+
+    /// The MAC of an interface the file sets none for. Across machines, the
+    /// host namespace's interfaces of one name (a stretched network's bridge
+    /// and VXLAN device on each host) must differ: the host's name goes in.
+    fn stable_mac(&self, link: &IfRef) -> Mac {
+        match (&self.share_host, &link.ns) {
+            (Some(h), Ns::Host) => Mac::stable(&format!("{}\0{h}", self.lab), link),
+            _ => Mac::stable(&self.lab, link),
         }
     }
 
@@ -186,13 +222,24 @@ impl<'a> Builder<'a> {
             self.err(Pos::of(&spec.name), p, "write e.g. `name: lab1`");
         }
         self.declared = declared_addresses(spec);
+        self.lab_subnets = spec
+            .share
+            .as_ref()
+            .map_or_else(Vec::new, |s| s.lab_subnets.clone());
+        self.share_host = spec.share.as_ref().map(|s| s.host.clone());
         self.collect_nodes(spec);
+        self.collect_attach(spec);
         self.collect_bridges(spec);
         self.collect_networks(spec);
         self.collect_links(spec);
         self.collect_taps(spec);
         self.collect_vxlans(spec);
         self.collect_interface_settings(spec);
+        self.collect_interface_dhcp(spec);
+        self.collect_uplinks(spec);
+        self.collect_dns(spec);
+        self.hosts_file = spec.etc_hosts.as_ref().filter(|h| h.value).map(Pos::of);
+        self.netns_file_origins();
         self.check_veth_mtus();
         self.check_vxlans();
         self.collect_routes_and_sysctls(spec);

@@ -2,6 +2,7 @@
 //! addresses, and a default route per address family.
 
 use super::*;
+use crate::spec::{GatewayAt, GatewaySpec, NetworkSpec};
 
 impl Builder<'_> {
     pub(super) fn collect_networks(&mut self, spec: &LabSpec) {
@@ -26,37 +27,9 @@ impl Builder<'_> {
                 continue;
             }
             seen.push((subnet, name.clone(), pos));
-            let gateway = match &net.value.gateway {
-                Some(g) => match g.value.parse::<IpAddr>() {
-                    Ok(a) if ipam::usable(subnet, a) => a,
-                    Ok(a) => {
-                        let first = subnet
-                            .hosts()
-                            .next()
-                            .map(|h| h.to_string())
-                            .unwrap_or_default();
-                        self.err(
-                            Pos::of(g),
-                            format!("gateway {a} is not a usable address of {subnet}"),
-                            format!("pick an address inside the subnet, e.g. `gateway: {first}`"),
-                        );
-                        continue;
-                    }
-                    Err(_) => {
-                        self.err(
-                            Pos::of(g),
-                            format!("`{}` is not an IP address", g.value),
-                            "write the gateway without prefix length, e.g. `12.0.6.1`",
-                        );
-                        continue;
-                    }
-                },
-                // The first usable address: for IPv6, `hosts()` starts at the
-                // subnet's own address, which is not one.
-                None => match subnet.hosts().find(|a| ipam::usable(subnet, *a)) {
-                    Some(a) => a,
-                    None => continue,
-                },
+            let gateway = match self.gateway(name, net, subnet) {
+                Ok(g) => g,
+                Err(()) => continue,
             };
             let bridge = net
                 .value
@@ -65,9 +38,11 @@ impl Builder<'_> {
                 .map_or(name.as_str(), |b| b.value.as_str())
                 .to_string();
             let bpos = net.value.bridge.as_ref().map_or(pos, Pos::of);
-            let gw_net =
-                IpNet::new(gateway, subnet.prefix_len()).expect("prefix from a parsed subnet");
-            if !self.ensure_network_bridge(&bridge, bpos, gw_net) {
+            let on_bridge = gateway
+                .filter(|_| net.value.gateway_at == GatewayAt::Here)
+                .map(|g| IpNet::new(g, subnet.prefix_len()).expect("prefix from a parsed subnet"));
+            let mtu = self.mtu(net.value.mtu.as_ref());
+            if !self.ensure_network_bridge(&bridge, bpos, on_bridge, mtu) {
                 continue;
             }
             self.bridge_subnets
@@ -80,12 +55,90 @@ impl Builder<'_> {
                     .or_default()
                     .push((subnet, Pos::of(m)));
             }
-            self.attach_members(name, &net.value.nodes, subnet, gateway, &bridge);
+            let dhcp = match &net.value.dhcp {
+                Some(d) => match self.network_dhcp(name, d, subnet, gateway, &bridge) {
+                    Some(t) => Some(t),
+                    None => continue,
+                },
+                None => None,
+            };
+            let seg = Segment {
+                net: name,
+                subnet,
+                gw: gateway,
+                bridge: &bridge,
+                mtu,
+            };
+            self.attach_members(&seg, &net.value.nodes, dhcp.as_ref());
         }
     }
 
-    /// Makes sure the network's bridge exists and carries the gateway.
-    pub(super) fn ensure_network_bridge(&mut self, bridge: &str, pos: Pos, gw: IpNet) -> bool {
+    /// The network's gateway: the file's, else the first usable address;
+    /// none where a stretched network has none. Err after an error.
+    fn gateway(
+        &mut self,
+        name: &str,
+        net: &S<NetworkSpec>,
+        subnet: IpNet,
+    ) -> Result<Option<IpAddr>, ()> {
+        if net.value.gateway_at == GatewayAt::Nowhere {
+            return Ok(None);
+        }
+        let Some(g) = &net.value.gateway else {
+            // For IPv6, `hosts()` starts at the subnet's own address, which
+            // is not a usable one.
+            return subnet
+                .hosts()
+                .find(|a| ipam::usable(subnet, *a))
+                .map(Some)
+                .ok_or(());
+        };
+        let text = match &g.value {
+            GatewaySpec::Address(a) => a,
+            GatewaySpec::OnHost(_) => {
+                self.err(
+                    Pos::of(g),
+                    format!("network `{name}` is on one host: `gateway: {{ host, address }}` is for a network stretched over several (`hosts: [h1, h2]`)"),
+                    "write the address alone, `gateway: 12.0.6.1`",
+                );
+                return Err(());
+            }
+        };
+        match text.parse::<IpAddr>() {
+            Ok(a) if ipam::usable(subnet, a) => Ok(Some(a)),
+            Ok(a) => {
+                let first = subnet
+                    .hosts()
+                    .next()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                self.err(
+                    Pos::of(g),
+                    format!("gateway {a} is not a usable address of {subnet}"),
+                    format!("pick an address inside the subnet, e.g. `gateway: {first}`"),
+                );
+                Err(())
+            }
+            Err(_) => {
+                self.err(
+                    Pos::of(g),
+                    format!("`{text}` is not an IP address"),
+                    "write the gateway without prefix length, e.g. `12.0.6.1`",
+                );
+                Err(())
+            }
+        }
+    }
+
+    /// Makes sure the network's bridge exists (with the MTU it is given)
+    /// and carries the gateway, if it is to.
+    pub(super) fn ensure_network_bridge(
+        &mut self,
+        bridge: &str,
+        pos: Pos,
+        gw: Option<IpNet>,
+        mtu: Option<u32>,
+    ) -> bool {
         if let Some(p) = ifname_problem(bridge) {
             self.err(
                 pos,
@@ -122,20 +175,28 @@ impl Builder<'_> {
             mac: None,
             addrs: vec![],
         });
-        if !iface.addrs.iter().any(|(a, _)| a.addr() == gw.addr()) {
+        if let Some(gw) = gw.filter(|g| !iface.addrs.iter().any(|(a, _)| a.addr() == g.addr())) {
             iface.addrs.push((gw, pos));
+        }
+        if mtu.is_some() {
+            iface.mtu = mtu;
         }
         true
     }
 
     pub(super) fn attach_members(
         &mut self,
-        net: &str,
+        seg: &Segment,
         members: &[S<NetworkMember>],
-        subnet: IpNet,
-        gw: IpAddr,
-        bridge: &str,
+        dhcp: Option<&super::dhcp::Taken>,
     ) {
+        let Segment {
+            net,
+            subnet,
+            gw,
+            bridge,
+            mtu,
+        } = *seg;
         let bridge_ns = self.bridges[bridge].clone();
         let mut reserved: BTreeSet<IpAddr> = self
             .declared
@@ -143,7 +204,9 @@ impl Builder<'_> {
             .copied()
             .filter(|a| subnet.contains(a))
             .collect();
-        reserved.insert(gw);
+        reserved.extend(gw);
+        // What the DHCP server hands out is never allocated.
+        reserved.extend(dhcp.into_iter().flat_map(|d| d.addresses()));
         let mut fixed_by: BTreeMap<IpAddr, String> = BTreeMap::new();
         let mut resolved: Vec<(IfRef, Pos, Request)> = Vec::new();
         for m in members {
@@ -177,7 +240,7 @@ impl Builder<'_> {
                 Some((Ok(a), _)) if !ipam::usable(subnet, a) => {
                     let first = subnet
                         .hosts()
-                        .find(|h| *h != gw)
+                        .find(|h| Some(*h) != gw)
                         .map(|h| h.to_string())
                         .unwrap_or_default();
                     self.err(
@@ -187,11 +250,32 @@ impl Builder<'_> {
                     );
                     continue;
                 }
-                Some((Ok(a), _)) if a == gw => {
+                Some((Ok(a), _)) if Some(a) == gw => {
                     self.err(
                         pos,
                         format!("address {a} of `{node}` is the gateway of network `{net}`"),
                         "pick another address, or leave `address:` out to have one allocated",
+                    );
+                    continue;
+                }
+                Some((Ok(a), _)) if dhcp.is_some_and(|d| d.in_range(a)) => {
+                    let d = dhcp.expect("checked");
+                    self.err(
+                        pos,
+                        format!("address {a} of `{node}` is inside the DHCP range {}-{} of network `{net}`", d.first, d.last),
+                        "pick an address outside the range, or leave `address:` out to have one allocated",
+                    );
+                    continue;
+                }
+                Some((Ok(a), _))
+                    if dhcp.is_some_and(|d| d.hosts.iter().any(|(h, _)| IpAddr::V4(*h) == a)) =>
+                {
+                    self.err(
+                        pos,
+                        format!(
+                            "address {a} of `{node}` is a fixed DHCP host's in network `{net}`"
+                        ),
+                        "pick another address: each is used once per subnet",
                     );
                     continue;
                 }
@@ -264,7 +348,7 @@ impl Builder<'_> {
                 port.clone(),
                 Some(bridge.to_string()),
                 pos,
-                None,
+                mtu,
             ) {
                 continue;
             }
@@ -275,6 +359,7 @@ impl Builder<'_> {
                 .addrs
                 .push((a, pos));
             self.allocated.insert(link.clone());
+            let Some(gw) = gw else { continue };
             let family = (link.ns.label().to_string(), gw.is_ipv4());
             if !self.explicit_default.contains(&family) && self.has_default.insert(family) {
                 let to = default_for(gw);
@@ -291,4 +376,14 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// A network's segment, as its members join it.
+#[derive(Clone, Copy)]
+pub(super) struct Segment<'a> {
+    pub net: &'a str,
+    pub subnet: IpNet,
+    pub gw: Option<IpAddr>,
+    pub bridge: &'a str,
+    pub mtu: Option<u32>,
 }

@@ -49,6 +49,7 @@ impl Builder<'_> {
                 node_address: &node_address,
                 knows_interface: &knows_interface,
                 forwards,
+                lab_subnets: &self.lab_subnets,
             };
             let compiled = nat::compile(&cx, nat_spec, fw, &extra);
             self.diags.extend(compiled.diags);
@@ -91,7 +92,8 @@ impl Builder<'_> {
     pub(super) fn state(&mut self, ipv6: bool) -> State {
         let mut st = std::mem::take(&mut self.nft);
         for n in self.nodes.keys() {
-            st.insert::<Netns>(NetnsId { name: n.clone() }, Netns {});
+            let attach = self.attached.get(n).cloned();
+            st.insert::<Netns>(NetnsId { name: n.clone() }, Netns { attach });
         }
         for (link, iface) in &self.ifaces {
             match &iface.kind {
@@ -110,7 +112,7 @@ impl Builder<'_> {
                 IfKind::Tap(t) => Self::tap_state(link, t, &mut st),
                 IfKind::Vxlan(v) => Self::vxlan_state(link, v, &mut st),
             }
-            let mac = iface.mac.unwrap_or_else(|| Mac::stable(&self.lab, link));
+            let mac = iface.mac.unwrap_or_else(|| self.stable_mac(link));
             let me = Link {
                 up: true,
                 mtu: self.effective_mtu(link, iface),
@@ -131,6 +133,13 @@ impl Builder<'_> {
                 };
                 st.insert::<Address>(id, Address {});
             }
+        }
+        self.netns_files(&mut st);
+        for (id, me) in &self.dhcp {
+            st.insert::<crate::kinds::Dhcp>(id.clone(), me.clone());
+        }
+        for (id, (me, _)) in &self.uplinks {
+            st.insert::<crate::kinds::Uplink>(id.clone(), me.clone());
         }
         for (ns, routes) in &self.routes {
             for (key, (me, _)) in routes {

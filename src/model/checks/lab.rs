@@ -14,12 +14,26 @@ pub struct Forward {
     pub ns: Ns,
     pub proto: String,
     pub ports: (u16, u16),
-    /// Only traffic to this address; else traffic to the namespace's own.
-    pub destination: Option<IpAddr>,
+    /// Which destinations it catches.
+    pub destination: Catches,
     pub to: IpAddr,
     /// The new port; `None` keeps it.
     pub to_port: Option<u16>,
     pub line: u32,
+}
+
+/// The destinations a port forward catches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Catches {
+    /// The namespace's own addresses (no `destination:`).
+    Own,
+    /// This address only.
+    Address(IpAddr),
+    /// `destination: any`: every address. The checks take it to catch the
+    /// namespace's own addresses and those outside the lab (traffic leaving
+    /// the lab passes its router); whether a connection to another node
+    /// passes through the namespace depends on routes they do not follow.
+    Any,
 }
 
 /// Where a tcp or udp destination ends up.
@@ -106,9 +120,10 @@ impl LabView {
         let forward = self.forwards.iter().find(|f| {
             f.proto == proto
                 && (f.ports.0..=f.ports.1).contains(&to.port())
-                && match f.destination {
-                    Some(d) => d == to.ip(),
-                    None => self.owner.get(&to.ip()) == Some(&f.ns),
+                && match &f.destination {
+                    Catches::Address(d) => *d == to.ip(),
+                    Catches::Own => self.owner.get(&to.ip()) == Some(&f.ns),
+                    Catches::Any => self.owner.get(&to.ip()).is_none_or(|owner| *owner == f.ns),
                 }
         });
         let addr = match forward {
@@ -158,7 +173,14 @@ fn forwards(spec: &LabSpec, view: &LabView) -> Vec<Forward> {
                 ns: ns.clone(),
                 proto: d.proto.value.clone(),
                 ports,
-                destination: d.destination.as_ref().and_then(|s| s.value.parse().ok()),
+                destination: match d.destination.as_ref().map(|s| s.value.as_str()) {
+                    None => Catches::Own,
+                    Some("any") => Catches::Any,
+                    Some(a) => match a.parse() {
+                        Ok(a) => Catches::Address(a),
+                        Err(_) => continue,
+                    },
+                },
                 to: addr,
                 // A range keeps its ports (the model allows no other).
                 to_port: port.filter(|_| ports.0 == ports.1),

@@ -12,7 +12,8 @@ use super::resource::Ns;
 use crate::diag::{Diagnostic, Pos};
 use crate::kinds::{Chain, ChainId, Rule, RuleId};
 use crate::spec::{
-    DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, PortValue, SnatSpec, S,
+    DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, PortValue, Prefixes, SnatSpec,
+    S,
 };
 use ipnet::IpNet;
 use serde_json::{json, Value};
@@ -37,6 +38,20 @@ pub struct Context<'a> {
     pub knows_interface: &'a dyn Fn(&str) -> bool,
     /// Whether the namespace forwards IPv4 (from its sysctls).
     pub forwards: bool,
+    /// A lab across machines: every subnet of the lab on any host, which
+    /// masquerade never hides (nodes see each other's real addresses).
+    pub lab_subnets: &'a [IpNet],
+}
+
+/// `ex` and then every lab subnet it lacks, of the family of `source`.
+fn with_lab(cx: &Context<'_>, source: IpNet, mut ex: Vec<IpNet>) -> Vec<IpNet> {
+    for n in cx.lab_subnets {
+        let same_family = n.addr().is_ipv4() == source.addr().is_ipv4();
+        if same_family && !ex.iter().any(|e| e.contains(n)) {
+            ex.push(*n);
+        }
+    }
+    ex
 }
 
 /// Compiled rules (with where each was declared) and chains, plus findings.
@@ -51,8 +66,29 @@ pub struct Compiled {
     chains: Vec<(String, Option<String>, Vec<String>)>,
 }
 
+/// nft keeps at most 128 bytes of a rule's comment.
+const COMMENT_MAX: usize = 128;
+
+/// A rule's description as its comment: too long a one (a long exclusion
+/// list) is cut and ends in a hash of the whole, so it stays unique.
+fn comment(text: String) -> String {
+    if text.len() <= COMMENT_MAX {
+        return text;
+    }
+    let tag = format!(" … #{:08x}", super::names::fnv1a(&text) as u32);
+    let mut cut = COMMENT_MAX - tag.len();
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    // At a word, so no prefix shows half written.
+    let head = &text[..cut];
+    let head = head.rsplit_once(' ').map_or(head, |(h, _)| h);
+    format!("{}{tag}", head.trim_end_matches(','))
+}
+
 impl Compiled {
     fn add(&mut self, ns: &Ns, chain: &str, text: String, expr: Vec<Value>, pos: Pos) {
+        let text = comment(text);
         let id = RuleId {
             ns: ns.clone(),
             chain: chain.to_string(),
@@ -90,18 +126,12 @@ pub fn compile(
     let mut c = Compiled::default();
     let ns = cx.ns;
     for (subnet, pos) in extra_masquerade {
-        let expr = vec![
-            saddr(*subnet),
-            daddr_not(*subnet),
-            json!({"masquerade": null}),
-        ];
-        c.add(
-            ns,
-            "postrouting",
-            format!("masquerade from {subnet} not to {subnet}"),
-            expr,
-            *pos,
-        );
+        let mut text = format!("masquerade from {subnet}");
+        let mut expr = vec![saddr(*subnet)];
+        let ex = with_lab(cx, *subnet, vec![*subnet]);
+        exclusion_rule(&ex, &mut text, &mut expr);
+        expr.push(json!({"masquerade": null}));
+        c.add(ns, "postrouting", text, expr, *pos);
         if !cx.forwards {
             c.diags.push(no_forwarding(*pos, cx.ns));
         }
@@ -172,7 +202,10 @@ fn no_forwarding(pos: Pos, ns: &Ns) -> Diagnostic {
 }
 
 fn prefix(c: &mut Compiled, s: &S<String>, what: &str) -> Option<IpNet> {
-    let v = s.value.as_str();
+    prefix_at(c, &s.value, Pos::of(s), what)
+}
+
+fn prefix_at(c: &mut Compiled, v: &str, pos: Pos, what: &str) -> Option<IpNet> {
     match v
         .parse::<IpNet>()
         .or_else(|_| v.parse::<IpAddr>().map(IpNet::from))
@@ -180,22 +213,62 @@ fn prefix(c: &mut Compiled, s: &S<String>, what: &str) -> Option<IpNet> {
         Ok(n) if n.addr().is_ipv4() => Some(n.trunc()),
         Ok(_) => {
             c.diags.push(
-                Diagnostic::error(Pos::of(s), format!("{what} `{v}` is IPv6"))
+                Diagnostic::error(pos, format!("{what} `{v}` is IPv6"))
                     .help("NAT rules are IPv4, like the seeds' iptables rules"),
             );
             None
         }
         Err(_) => {
             c.diags.push(
-                Diagnostic::error(
-                    Pos::of(s),
-                    format!("{what} `{v}` is not an address or prefix"),
-                )
-                .help("write e.g. `192.168.15.0/24` or `10.18.103.2`"),
+                Diagnostic::error(pos, format!("{what} `{v}` is not an address or prefix"))
+                    .help("write e.g. `192.168.15.0/24` or `10.18.103.2`"),
             );
             None
         }
     }
+}
+
+/// The prefixes a masquerade or SNAT leaves alone: those written (none for
+/// `[]`), else `default`. `None` when one is wrong (reported).
+fn exclusions(
+    c: &mut Compiled,
+    written: &Option<S<Prefixes>>,
+    default: Vec<IpNet>,
+) -> Option<Vec<IpNet>> {
+    let Some(w) = written else {
+        return Some(default);
+    };
+    let items: Vec<(&str, Pos)> = match &w.value {
+        Prefixes::One(p) => vec![(p.as_str(), Pos::of(w))],
+        Prefixes::List(l) => l.iter().map(|p| (p.value.as_str(), Pos::of(p))).collect(),
+    };
+    let mut out: Vec<IpNet> = Vec::new();
+    let mut ok = true;
+    for (v, pos) in items {
+        match prefix_at(c, v, pos, "exclude") {
+            Some(n) if out.contains(&n) => {
+                c.diags.push(
+                    Diagnostic::error(pos, format!("{n} is excluded twice"))
+                        .help("list each prefix once"),
+                );
+                ok = false;
+            }
+            Some(n) => out.push(n),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// The words and matches of an exclusion list: ` not to A, B`, one `!=`
+/// match per prefix (an anonymous interval set would refuse overlaps).
+fn exclusion_rule(ex: &[IpNet], text: &mut String, expr: &mut Vec<Value>) {
+    if ex.is_empty() {
+        return;
+    }
+    let list: Vec<String> = ex.iter().map(IpNet::to_string).collect();
+    *text += &format!(" not to {}", list.join(", "));
+    expr.extend(ex.iter().map(|n| daddr_not(*n)));
 }
 
 fn interface(c: &mut Compiled, cx: &Context<'_>, s: &Option<S<String>>) -> Option<String> {

@@ -18,12 +18,8 @@ pub(super) fn masquerade(
     }
     // Traffic that stays inside the source subnet never needs masquerading,
     // and with br_netfilter loaded bridged packets would otherwise be caught.
-    let ex = match &m.value.exclude {
-        Some(ex) => prefix(c, ex, "exclude")?,
-        None => source,
-    };
-    text += &format!(" not to {ex}");
-    expr.push(daddr_not(ex));
+    let ex = with_lab(cx, source, exclusions(c, &m.value.exclude, vec![source])?);
+    exclusion_rule(&ex, &mut text, &mut expr);
     expr.push(json!({"masquerade": null}));
     Some((text, expr))
 }
@@ -62,6 +58,10 @@ pub(super) fn snat(
         text += &format!(" out {out}");
         expr.push(ifname("oifname", &out));
     }
+    // SNAT has never excluded anything by itself: its rules keep meaning
+    // what they meant.
+    let ex = exclusions(c, &s.value.exclude, Vec::new())?;
+    exclusion_rule(&ex, &mut text, &mut expr);
     let addr = if a == b {
         json!(a.to_string())
     } else {
@@ -122,7 +122,9 @@ pub(super) fn dnat(
             return None;
         }
     }
+    let catch_all = spec.destination.as_ref().is_some_and(|s| s.value == "any");
     let dest = match &spec.destination {
+        Some(s) if s.value == "any" => None,
         Some(s) => match s.value.parse::<IpAddr>() {
             Ok(a @ IpAddr::V4(_)) => Some(a),
             _ => {
@@ -131,7 +133,7 @@ pub(super) fn dnat(
                         Pos::of(s),
                         format!("destination `{}` is not an IPv4 address", s.value),
                     )
-                    .help("write the address the forward listens on, e.g. `10.18.103.2`"),
+                    .help("write the address the forward listens on, e.g. `10.18.103.2`, or `any` for every destination"),
                 );
                 return None;
             }
@@ -157,26 +159,40 @@ pub(super) fn dnat(
     c.dnat_keys
         .push((proto.to_string(), first, last, dest, Pos::of(d)));
     let mut text = format!("dnat {proto} {}", port_text(first, last));
-    let mut common = Vec::new();
-    match dest {
-        Some(a) => {
-            text += &format!(" at {a}");
-            common.push(daddr(IpNet::from(a)));
-        }
-        // Like Docker: only traffic to the namespace's own addresses, never
-        // connections that merely pass through to the same port elsewhere.
-        None => common.push(matches(
-            json!({"fib": {"result": "type", "flags": ["daddr"]}}),
-            "==",
-            json!("local"),
-        )),
-    }
-    common.push(matches(
+    let local = matches(
+        json!({"fib": {"result": "type", "flags": ["daddr"]}}),
+        "==",
+        json!("local"),
+    );
+    let dport = matches(
         json!({"payload": {"protocol": proto, "field": "dport"}}),
         "==",
         ports_json(first, last),
-    ));
-    let mut pre = common.clone();
+    );
+    let mut pre = Vec::new();
+    let mut out = Vec::new();
+    match dest {
+        Some(a) => {
+            text += &format!(" at {a}");
+            pre.push(daddr(IpNet::from(a)));
+            out.push(daddr(IpNet::from(a)));
+        }
+        // Arriving traffic to any address; what the namespace sends itself
+        // is caught only towards its own addresses, so its connections to
+        // other machines on that port still leave.
+        None if catch_all => {
+            text += " at any";
+            out.push(local);
+        }
+        // Like Docker: only traffic to the namespace's own addresses, never
+        // connections that merely pass through to the same port elsewhere.
+        None => {
+            pre.push(local.clone());
+            out.push(local);
+        }
+    }
+    pre.push(dport.clone());
+    out.push(dport);
     if let Some(i) = interface(c, cx, &spec.in_) {
         text += &format!(" in {i}");
         pre.insert(0, ifname("iifname", &i));
@@ -194,7 +210,6 @@ pub(super) fn dnat(
             .unwrap_or_default()
     );
     pre.push(nat.clone());
-    let mut out = common;
     out.push(nat);
     Some((text, pre, out))
 }
@@ -294,6 +309,15 @@ pub(super) fn filter_rule(
         text += &format!(" to {n}");
         expr.push(daddr(n));
     }
+    if let Some(states) = &spec.ct_state {
+        let states = ct_states(c, states)?;
+        text += &format!(" ct {}", states.join(","));
+        let right = match states.as_slice() {
+            [one] => json!(one),
+            many => json!(many),
+        };
+        expr.push(matches(json!({"ct": {"key": "state"}}), "in", right));
+    }
     let proto = spec.proto.as_ref().map(|p| p.value.as_str());
     match proto {
         None | Some("tcp" | "udp" | "icmp") => {}
@@ -332,4 +356,47 @@ pub(super) fn filter_rule(
     text += &format!(" {action}");
     expr.push(json!({ action: null }));
     Some((chain.to_string(), text, expr))
+}
+
+/// Connection states conntrack tells apart, in the order a rule names them.
+const CT_STATES: [&str; 4] = ["new", "established", "related", "invalid"];
+
+/// `ct_state: [...]`: known states, each once, in `CT_STATES` order so the
+/// rule's name does not depend on how the list is written.
+fn ct_states(c: &mut Compiled, list: &S<Vec<S<String>>>) -> Option<Vec<&'static str>> {
+    if list.value.is_empty() {
+        c.diags.push(
+            Diagnostic::error(Pos::of(list), "`ct_state: []` matches no packet")
+                .help("name states, e.g. `ct_state: [established, related]`, or leave it out"),
+        );
+        return None;
+    }
+    let mut seen = Vec::new();
+    for s in &list.value {
+        let Some(known) = CT_STATES.iter().find(|k| **k == s.value) else {
+            c.diags.push(
+                Diagnostic::error(
+                    Pos::of(s),
+                    format!("`{}` is not a connection state", s.value),
+                )
+                .help("write `new`, `established`, `related` or `invalid`"),
+            );
+            return None;
+        };
+        if seen.contains(known) {
+            c.diags.push(
+                Diagnostic::error(Pos::of(s), format!("`{known}` is listed twice"))
+                    .help("list each state once"),
+            );
+            return None;
+        }
+        seen.push(*known);
+    }
+    Some(
+        CT_STATES
+            .iter()
+            .copied()
+            .filter(|k| seen.contains(k))
+            .collect(),
+    )
 }

@@ -1,0 +1,222 @@
+//! Driving the hosts of a lab across machines from one of them (or from
+//! any machine with OpenSSH): one multiplexed ssh connection per host for
+//! the whole run, the same topo on every host run as
+//! `topo VERB - --host NAME --json`, the lab file on its standard input,
+//! all hosts at once.
+//!
+//! Nothing taken from the file reaches a remote command line beyond the
+//! validated `topo` path and host name; every other word is fixed here.
+
+mod frame;
+pub mod hold;
+pub mod saved;
+mod ssh;
+
+pub use frame::{frame, read_frame, read_line, write_frame};
+pub use ssh::{Ssh, SshError};
+
+use crate::model::hosts::Placement;
+use std::path::Path;
+use std::process::Output;
+
+/// What stops a run across hosts before, or while, it changes anything.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Unreachable(Vec<SshError>),
+    #[error(
+        "host `{host}` runs {remote}, this machine {local}: every host must run the same topo"
+    )]
+    Version {
+        host: String,
+        local: String,
+        remote: String,
+    },
+    #[error("cannot make a folder for the ssh control sockets: {0}")]
+    Folder(std::io::Error),
+    /// Hosts whose topo failed, each with what it said.
+    #[error("{}", .0.iter().map(|(h, m)| format!("host `{h}`: {m}")).collect::<Vec<_>>().join("\n"))]
+    Failed(Vec<(String, String)>),
+}
+
+/// The version line every topo prints for `--version`.
+pub fn version_line() -> String {
+    format!("topo {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A host to connect to: the ssh destination and the topo to run there.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Target {
+    pub host: String,
+    pub ssh: String,
+    pub topo: String,
+}
+
+/// The hosts of a placed lab, in name order.
+pub fn targets(p: &Placement) -> Vec<Target> {
+    p.hosts
+        .iter()
+        .map(|(h, i)| Target {
+            host: h.clone(),
+            ssh: i.ssh.clone(),
+            topo: i.topo.clone(),
+        })
+        .collect()
+}
+
+/// One host's connection and the topo to run there.
+pub struct Conn {
+    pub host: String,
+    pub ssh: Ssh,
+    topo: String,
+}
+
+/// What a remote topo said.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub host: String,
+    /// Its exit code; None when it (or ssh) died by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Reply {
+    fn of(host: &str, o: Output) -> Reply {
+        Reply {
+            host: host.to_string(),
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// ssh's own failure (it exits 255), not the remote topo's.
+    pub fn ssh_failed(&self) -> bool {
+        self.code == Some(255)
+    }
+}
+
+impl Conn {
+    /// The remote command: the host's topo, then `args`, each word quoted
+    /// for the remote shell (ssh joins words with spaces).
+    fn argv(&self, args: &[&str]) -> Vec<String> {
+        std::iter::once(self.topo.as_str())
+            .chain(args.iter().copied())
+            .map(|w| shlex::try_quote(w).map_or_else(|_| w.to_string(), |q| q.into_owned()))
+            .collect()
+    }
+
+    /// Runs `topo ARGS` there with `stdin` and waits.
+    pub fn call(&mut self, args: &[&str], stdin: &[u8]) -> Result<Reply, SshError> {
+        let argv = self.argv(args);
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let out = self.ssh.run(&words, stdin)?;
+        Ok(Reply::of(&self.host, out))
+    }
+
+    /// Starts `topo ARGS` there, its output on ours, its input piped.
+    pub fn start_attached(&mut self, args: &[&str]) -> Result<std::process::Child, SshError> {
+        let argv = self.argv(args);
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        self.ssh.spawn_attached(&words)
+    }
+
+    /// Starts `topo ARGS` there, with pipes, for a conversation.
+    pub fn start(&mut self, args: &[&str]) -> Result<std::process::Child, SshError> {
+        let argv = self.argv(args);
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        self.ssh.spawn(&words)
+    }
+}
+
+/// Every host of a lab, connected.
+pub struct Fleet {
+    pub conns: Vec<Conn>,
+    // The control sockets' folder goes after the connections.
+    _dir: tempfile::TempDir,
+}
+
+impl Fleet {
+    /// Connects to every host at once and checks that each runs this
+    /// version of topo. Any host that cannot be reached, or runs another
+    /// version, fails the whole run before anything else happens.
+    pub fn open(targets: &[Target], config: Option<&Path>) -> Result<Fleet, RemoteError> {
+        let dir = tempfile::Builder::new()
+            .prefix("topo-ssh.")
+            .tempdir()
+            .map_err(RemoteError::Folder)?;
+        let opened: Vec<Result<Conn, SshError>> = std::thread::scope(|s| {
+            let jobs: Vec<_> = targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let dir = dir.path();
+                    s.spawn(move || {
+                        let ssh =
+                            Ssh::open(&t.host, &t.ssh, config, &dir.join(format!("{i}.ctl")))?;
+                        Ok(Conn {
+                            host: t.host.clone(),
+                            ssh,
+                            topo: t.topo.clone(),
+                        })
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|j| j.join().expect("ssh thread"))
+                .collect()
+        });
+        let mut conns = Vec::new();
+        let mut failed = Vec::new();
+        for c in opened {
+            match c {
+                Ok(c) => conns.push(c),
+                Err(e) => failed.push(e),
+            }
+        }
+        let mut fleet = Fleet { conns, _dir: dir };
+        if !failed.is_empty() {
+            return Err(RemoteError::Unreachable(failed));
+        }
+        let local = version_line();
+        for r in fleet.each(|c| c.call(&["--version"], b"")) {
+            let r = r.map_err(|e| RemoteError::Unreachable(vec![e]))?;
+            let remote = r.stdout.trim().to_string();
+            if r.code != Some(0) || remote != local {
+                let remote = if r.code == Some(0) {
+                    remote
+                } else {
+                    format!("no topo that runs ({})", r.stderr.trim())
+                };
+                return Err(RemoteError::Version {
+                    host: r.host,
+                    local,
+                    remote,
+                });
+            }
+        }
+        Ok(fleet)
+    }
+
+    /// Runs `f` on every host at once; results in host order.
+    pub fn each<T: Send>(&mut self, f: impl Fn(&mut Conn) -> T + Sync) -> Vec<T> {
+        let f = &f;
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = self
+                .conns
+                .iter_mut()
+                .map(|c| s.spawn(move || f(c)))
+                .collect();
+            jobs.into_iter()
+                .map(|j| j.join().expect("host thread"))
+                .collect()
+        })
+    }
+
+    /// ssh processes the run started, over all hosts (one master each,
+    /// plus one client per command through it).
+    pub fn processes(&self) -> usize {
+        self.conns.iter().map(|c| c.ssh.processes()).sum()
+    }
+}
