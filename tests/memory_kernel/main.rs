@@ -13,6 +13,7 @@ use topo::model::{IfRef, Ns};
 
 mod devices;
 mod net;
+mod services;
 mod state;
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
