@@ -9,6 +9,8 @@ use topo::model::{IfRef, Model, Ns, Prior};
 use topo::observe::Observed;
 use topo::plan::{diff, Op, Plan};
 
+mod services;
+
 fn model_of(text: &str) -> Model {
     let spec = match topo::spec::load_str("lab.yaml", text) {
         Ok(s) => s,
