@@ -57,7 +57,7 @@ impl Lab {
         let (a, b, c) = (e.a, e.b, e.c);
         let nodes: Vec<String> = self.nodes.keys().cloned().collect();
         let node = pick(&nodes, a);
-        match e.op % 20 {
+        match e.op % 22 {
             0 => self.add_node(a, b),
             1 => node.into_iter().for_each(|n| self.add_link(&n, a, b)),
             2 => node.into_iter().for_each(|n| self.remove_node(&n)),
@@ -147,6 +147,10 @@ impl Lab {
                 1 => self.dnat = node.map(|n| (8000 + c as u16, n)),
                 _ => self.dnat = None,
             },
+            20 | 21 => {
+                let targets = self.service_targets();
+                self.services.edit(&targets, a, b, c);
+            }
             _ => match b % 4 {
                 0 => self.host_forward = self.host_forward.map_or(Some(c), |_| None),
                 1 => self.host_routes = (0..c % 3).collect(),

@@ -4,7 +4,6 @@
 use crate::lab::{Lab, LAB};
 use crate::{converge, run, same};
 use proptest::prelude::*;
-use topo::machine::memory::MemoryKernel;
 use topo::machine::Machine;
 
 /// Errnos a kernel answers with that say nothing is gone (a fault with
@@ -23,7 +22,7 @@ fn edited(first: &Lab, edits: &[crate::edit::Edit]) -> Lab {
 /// exactly as it was before the first apply: namespaces, interfaces,
 /// addresses, routes, sysctls, nft tables, records, host-sysctl registry.
 pub fn destroy_restores(first: &Lab, edits: &[crate::edit::Edit]) -> Result<(), TestCaseError> {
-    let m = MemoryKernel::new();
+    let m = crate::services::machine();
     let before = m.canon();
     converge(&m, &first.render())?;
     converge(&m, &edited(first, edits).render())?;
@@ -42,7 +41,7 @@ pub fn rollback_restores(
     pick: u64,
     errno: i32,
 ) -> Result<(), TestCaseError> {
-    let m = MemoryKernel::new();
+    let m = crate::services::machine();
     converge(&m, &first.render())?;
     let text = edited(first, edits).render();
     // How many writes the edit takes, on a copy of the machine, but for
@@ -90,7 +89,7 @@ pub fn crash_recovers(
     death: Death,
     reapply: bool,
 ) -> Result<(), TestCaseError> {
-    let m = MemoryKernel::new();
+    let m = crate::services::machine();
     let empty = m.canon();
     converge(&m, &first.render())?;
     let text = edited(first, edits).render();

@@ -24,6 +24,7 @@ pub struct Lab {
     pub dnat: Option<(u16, String)>,
     /// Bridges and their ports get IPv6 addresses too.
     pub ipv6: bool,
+    pub services: crate::services::Services,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -170,7 +171,7 @@ impl Lab {
     }
 
     pub fn render(&self) -> String {
-        let mut y = format!("name: {LAB}\n");
+        let mut y = format!("name: {LAB}\n{}", self.services.top_lines());
         if !self.nodes.is_empty() {
             y += "nodes:\n";
         }
@@ -196,7 +197,8 @@ impl Lab {
             if let Some(m) = b.mtu {
                 f.push(format!("mtu: {m}"));
             }
-            let _ = writeln!(y, "  {name}: {{ {} }}", f.join(", "));
+            let up = self.services.bridge_fields(name);
+            let _ = writeln!(y, "  {name}: {{ {}{up} }}", f.join(", "));
         }
         if !self.links.is_empty() {
             y += "links:\n";
@@ -226,10 +228,11 @@ impl Lab {
                 .collect();
             let _ = writeln!(
                 y,
-                "  {name}: {{ subnet: 10.{}.0.0/24, masquerade: {}, nodes: [{}] }}",
+                "  {name}: {{ subnet: 10.{}.0.0/24, masquerade: {}, nodes: [{}]{} }}",
                 100 + n.subnet,
                 n.masquerade,
-                members.join(", ")
+                members.join(", "),
+                self.services.network_fields(name, n.subnet)
             );
         }
         self.render_host(&mut y);
@@ -316,6 +319,7 @@ impl Lab {
             };
             let _ = writeln!(y, "      {k}: {v}");
         }
+        *y += &self.services.node_lines(name);
         if node.firewall {
             *y += "    firewall: { input: drop, rules: [ { chain: input, proto: tcp, port: 22, action: accept } ] }\n";
         }

@@ -8,6 +8,7 @@ mod edit;
 mod faults;
 mod lab;
 mod run;
+mod services;
 
 use lab::LAB;
 use proptest::prelude::*;
@@ -87,7 +88,7 @@ proptest! {
     /// the plan after it is empty, before and after the edit.
     #[test]
     fn apply_then_plan_is_empty(first in edit::lab(2..16), edits in prop::collection::vec(edit::edit(), 1..8)) {
-        let m = MemoryKernel::new();
+        let m = services::machine();
         converge(&m, &first.render())?;
         let mut second = first.clone();
         for e in &edits {
