@@ -9,6 +9,7 @@ mod faults;
 mod lab;
 mod run;
 mod services;
+mod watch;
 
 use lab::LAB;
 use proptest::prelude::*;
@@ -125,6 +126,16 @@ proptest! {
     ) {
         let death = if inside { faults::Death::InsideAStep } else { faults::Death::BetweenSteps };
         faults::crash_recovers(&first, &edits, pick, death, reapply)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+    /// (e) `topo watch`: drift made by hand wakes it, one repair puts the
+    /// lab back, and the repair's own changes wake it to find nothing to do.
+    #[test]
+    fn watch_repairs_drift_in_one_go(l in edit::lab(2..12), what in any::<u8>(), pick in any::<usize>()) {
+        watch::repairs_drift_once(&l, what, pick)?;
     }
 }
 
