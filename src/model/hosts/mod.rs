@@ -6,6 +6,8 @@
 //! agree on addresses and VNIs without talking to each other.
 
 mod checks;
+mod joins;
+mod machines;
 mod overlay;
 mod place;
 mod share;
@@ -13,7 +15,8 @@ mod share;
 mod tests;
 mod tunnels;
 
-pub use place::{place, HostInfo, Placement};
+pub use machines::HostInfo;
+pub use place::{place, Placement};
 pub use share::share;
 pub use tunnels::{Cross, Stretch};
 
