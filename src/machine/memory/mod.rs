@@ -49,7 +49,19 @@
 //! (the kernel would take its lowest port's), changing an IPv6 address's
 //! prefix by a replace keeps its routes, nft tables hold chain names,
 //! policies and rule comments (never statements), the lock is always
-//! free, no signal ever arrives, `exec` runs nothing and `crash` panics.
+//! free, no signal ever arrives (a test posts one to a watch), `exec` runs
+//! nothing, `crash` panics, and an attached node's handle does not keep
+//! its namespace alive (the local machine's open file would).
+//!
+//! - processes run in namespaces and hold them: a named namespace deleted
+//!   while one runs there lives on without a name, interfaces and all;
+//!   nodes attached (`attach:`) to a process's, a container's or a bound
+//!   file's namespace reach it by the node's name, never listed in
+//!   /run/netns;
+//! - dnsmasq is such a process, with its pid, index, configuration and
+//!   lease files under /run/topo/LAB/dhcp, proven the lab's as the local
+//!   machine proves it (`dhcp.rs`); /etc/netns is a tree of files
+//!   (`etc.rs`); a watch hears what a netlink listener would (`watch.rs`).
 //!
 //! For tests: `fork()` copies the machine, `fail_write(n, errno)` makes the n-th changing request from
 //! now fail with `errno` (a create-then-mark counts two requests, so a
@@ -66,6 +78,7 @@ mod machine;
 mod net;
 mod nft;
 mod procs;
+mod spaces;
 mod sysctl;
 mod watch;
 
@@ -255,60 +268,6 @@ impl MemoryKernel {
 }
 
 impl Kernel {
-    fn space(&self, ns: &Ns) -> Result<&Space> {
-        self.space_at(ns).ok_or_else(|| no_namespace(ns))
-    }
-
-    fn space_mut(&mut self, ns: &Ns) -> Result<&mut Space> {
-        self.space_at_mut(ns).ok_or_else(|| no_namespace(ns))
-    }
-
-    /// The namespace `ns` names now: an attached node's is the one it was
-    /// attached to.
-    fn space_at(&self, ns: &Ns) -> Option<&Space> {
-        match ns {
-            Ns::Node(n) if self.attached.contains_key(n) => self.by_inode(self.attached[n]),
-            _ => self.spaces.get(ns),
-        }
-    }
-
-    fn space_at_mut(&mut self, ns: &Ns) -> Option<&mut Space> {
-        match ns {
-            Ns::Node(n) if self.attached.contains_key(n) => {
-                let inode = self.attached[n];
-                self.by_inode_mut(inode)
-            }
-            _ => self.spaces.get_mut(ns),
-        }
-    }
-
-    fn by_inode(&self, inode: u64) -> Option<&Space> {
-        let mut named = self.spaces.values();
-        self.anon
-            .get(&inode)
-            .or_else(|| named.find(|s| s.inode == inode))
-    }
-
-    fn by_inode_mut(&mut self, inode: u64) -> Option<&mut Space> {
-        if self.anon.contains_key(&inode) {
-            return self.anon.get_mut(&inode);
-        }
-        self.spaces.values_mut().find(|s| s.inode == inode)
-    }
-
-    /// How a namespace is named in dumps: its name, else its inode.
-    fn ns_label(&self, inode: u64) -> String {
-        let named = self.spaces.iter().find(|(_, s)| s.inode == inode);
-        named.map_or(format!("anonymous:{inode}"), |(ns, _)| ns.to_string())
-    }
-
-    /// A new namespace: `lo` down, the kernel's sysctls, the IPv4 `conf`
-    /// values copied from `host` (the initial namespace's).
-    fn fresh_space(&mut self, host: &BTreeMap<String, String>) -> Space {
-        self.next_inode += 1;
-        Space::fresh(self.next_inode, host)
-    }
-
     /// Counts one changing request; fails it when a fault is set for it.
     fn write(&mut self, what: impl Into<String>) -> Result<()> {
         self.writes += 1;
