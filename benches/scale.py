@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Scale benchmark of issue 5: topo against the two usual ways of building a lab.
+"""Scale benchmark (issues 5 and 14): topo against the usual ways of building a
+lab and against the kernel floor.
 
     sudo python3 benches/scale.py                      # N = 10,100, 3 repetitions
-    sudo python3 benches/scale.py --sizes 1000 --reps 1
+    sudo python3 benches/scale.py --sizes 1000,4000 --reps 3 --methods topo,topo_ipv6,floor,floor_ipv6,tree
+
+Above 1000 nodes the lab has one bridge (and /16) per thousand nodes.
 
 Each lab: N nodes, each a network namespace with lo up, eth0 (a veth to one
 shared host bridge), an IPv4 address and a default route via the bridge's
@@ -28,6 +31,13 @@ Methods, measured in the same run:
                 per node, `nft delete table`.
   batch         one `ip -batch` for the host, one `ip -n NS -batch` per
                 namespace, one `nft -f`; tear-down with one `ip -batch`.
+  floor         ../shared/bench/pbnl.c, built in the run (benches/floor.py):
+                one C process over rtnetlink and libnftables; set-up with
+                IPv6 off before any interface exists (floor_ipv6: on),
+                read-back of every namespace, tear-down by interface group.
+                Up to 1020 nodes (it puts every port on one bridge).
+  tree          Mininet's tree,depth=4,fanout=4 as a topo lab: apply and
+                destroy until gone (once per repetition, at the first size).
 
 Prints a table per N and writes the same as JSON
 (benches/results/scale-<date>.json unless --json PATH).
@@ -48,6 +58,8 @@ import tempfile
 import threading
 import time
 
+import floor
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SUBNET = ipaddress.ip_network("10.0.0.0/16")
@@ -58,15 +70,37 @@ PORT_BASE = 20000
 POLL_S = 0.005
 GONE_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 1200
+METHODS = ("topo", "topo_ipv6", "shell", "batch", "floor", "floor_ipv6", "tree")
 
 
 def node(i):
     return f"n{i}"
 
 
+# At most this many ports per bridge (a Linux bridge takes 1024); bigger
+# labs have one network per thousand nodes, 10.K.0.0/16 for the K-th.
+PER_BRIDGE = 1000
+
+
+def bridge_of(i):
+    return (i - 1) // PER_BRIDGE
+
+
+def bridge_name(k):
+    return BRIDGE if k == 0 else f"{BRIDGE}{k}"
+
+
+def subnet_of(k):
+    return ipaddress.ip_network(f"10.{k}.0.0/16")
+
+
+def gateway_of(i):
+    return subnet_of(bridge_of(i)).network_address + 1
+
+
 def node_addr(i):
     # topo's IPAM on a fresh lab: gateway .1, then members in order from .2.
-    return GATEWAY + i
+    return gateway_of(i) + (i - 1) % PER_BRIDGE + 1
 
 
 def log(msg):
@@ -82,8 +116,25 @@ class RunResult:
         self.seconds, self.rc, self.maxrss_kb, self.out, self.err = seconds, rc, maxrss_kb, out, err
 
 
+# pbtime (benches/floor.py), when built: the peak RSS of each run is then the
+# command's own, not the forked interpreter's (wait4 of a child forked from
+# Python starts its maximum at Python's size, about 18 MiB).
+PBTIME = None
+
+
 def run(args, env=None, timeout=RUN_TIMEOUT_S, stdin_path=None):
-    """Runs one process; wall time, exit code, its own peak RSS (wait4), output."""
+    """Runs one process; wall time, exit code, its own peak RSS, output."""
+    if PBTIME:
+        with tempfile.NamedTemporaryFile("r") as t:
+            r = _run([PBTIME, t.name] + list(args), env, timeout, stdin_path)
+            fields = t.read().split()
+        if len(fields) >= 4:
+            r = RunResult(r.seconds, r.rc, int(fields[3]), r.out, r.err)
+        return r
+    return _run(args, env, timeout, stdin_path)
+
+
+def _run(args, env, timeout, stdin_path):
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
         try:
@@ -197,8 +248,9 @@ def scrub():
 def check_lab(n, with_nat):
     """Untimed sanity check of a built lab: counts, lo up, a ping, NAT rules."""
     ls = links()
-    if len(ls) != n + 2:
-        raise BenchError(f"expected {n + 2} host links (lo, bridge, {n} ports), found {len(ls)}")
+    nb = bridge_of(n) + 1
+    if len(ls) != n + 1 + nb:
+        raise BenchError(f"expected {n + 1 + nb} host links (lo, {nb} bridge(s), {n} ports), found {len(ls)}")
     if len(netns_left()) != n:
         raise BenchError(f"expected {n} namespaces, found {len(netns_left())}")
     for i in sorted({1, n}):
@@ -209,14 +261,14 @@ def check_lab(n, with_nat):
         if f"{node_addr(i)}/{SUBNET.prefixlen}" not in addr:
             raise BenchError(f"{node(i)} eth0 has not {node_addr(i)}: {addr.strip()}")
         route = sh(f"ip -n {node(i)} route show default")
-        if f"via {GATEWAY}" not in route:
-            raise BenchError(f"{node(i)} has no default route via {GATEWAY}: {route.strip()}")
-    r = run(["ip", "netns", "exec", node(n), "ping", "-c1", "-W3", str(GATEWAY)])
+        if f"via {gateway_of(i)}" not in route:
+            raise BenchError(f"{node(i)} has no default route via {gateway_of(i)}: {route.strip()}")
+    r = run(["ip", "netns", "exec", node(n), "ping", "-c1", "-W3", str(gateway_of(n))])
     if r.rc != 0:
         diag = sh(f"ip -n {node(n)} neigh; ip -n {node(n)} -br link; bridge link show | grep -c forwarding; "
                   f"ip -br link show {BRIDGE}; ip -br addr show {BRIDGE}", check=False)
-        r2 = run(["ip", "netns", "exec", node(n), "ping", "-c3", "-W3", str(GATEWAY)])
-        raise BenchError(f"{node(n)} cannot ping {GATEWAY}; state: {diag.strip()}; "
+        r2 = run(["ip", "netns", "exec", node(n), "ping", "-c3", "-W3", str(gateway_of(n))])
+        raise BenchError(f"{node(n)} cannot ping {gateway_of(n)}; state: {diag.strip()}; "
                          f"second try: {'answered' if r2.rc == 0 else 'no answer'}: {tail(r2.out, 300)}")
     if open("/proc/sys/net/ipv4/ip_forward").read().strip() != "1":
         raise BenchError("ip_forward is not 1")
@@ -232,16 +284,19 @@ def check_lab(n, with_nat):
 # --------------------------------------------------------------------------
 
 def nat_yaml(n, indent="  "):
-    lines = [f"{indent}nat:", f"{indent}  masquerade:", f"{indent}    - {{ source: {SUBNET} }}", f"{indent}  dnat:"]
+    lines = [f"{indent}nat:", f"{indent}  masquerade:"]
+    lines += [f"{indent}    - {{ source: {subnet_of(k)} }}" for k in range(bridge_of(n) + 1)]
+    lines += [f"{indent}  dnat:"]
     lines += [f"{indent}    - {{ proto: tcp, port: {PORT_BASE + i}, to: \"{node(i)}:80\" }}" for i in range(1, n + 1)]
     return lines
 
 
 def topo_lab(n, ipv6, with_nat):
     lines = [f"# topo scale benchmark lab, N={n} (generated by benches/scale.py)",
-             f"name: {LAB}", f"ipv6: {'true' if ipv6 else 'false'}", "networks:", f"  {BRIDGE}:",
-             f"    subnet: {SUBNET}", "    nodes:"]
-    lines += [f"      - {node(i)}" for i in range(1, n + 1)]
+             f"name: {LAB}", f"ipv6: {'true' if ipv6 else 'false'}", "networks:"]
+    for k in range(bridge_of(n) + 1):
+        lines += [f"  {bridge_name(k)}:", f"    subnet: {subnet_of(k)}", "    nodes:"]
+        lines += [f"      - {node(i)}" for i in range(1, n + 1) if bridge_of(i) == k]
     lines += ["host:", "  sysctls:", "    net.ipv4.ip_forward: 1"]
     if with_nat:
         lines += nat_yaml(n)
@@ -437,8 +492,10 @@ def inner(cfg):
     if not is_clean():
         sys.exit(f"private namespace not empty: {links()}")
     topo, settle = cfg["topo"], cfg["settle"]
+    global PBTIME
+    PBTIME = cfg.get("pbtime")
     d = tempfile.mkdtemp(prefix="topo-scale-")  # in the caller's /tmp; removed by the outer part
-    out = {"nat": None, "sizes": {}, "errors": []}
+    out = {"nat": None, "sizes": {}, "errors": [], "notes": [cfg.get("pbnl_note", "")]}
     out["nat"] = nat = nat_probe(topo, d)
     log(f"topo NAT: {'yes' if nat['supported'] else 'not in topo yet'} ({nat['detail']})")
     with_nat = nat["supported"]
@@ -448,7 +505,7 @@ def inner(cfg):
             json.dump(out, f, indent=1)
 
     for n in cfg["sizes"]:
-        res = out["sizes"][str(n)] = {m: {} for m in ("topo", "topo_ipv6", "shell", "batch")}
+        res = out["sizes"][str(n)] = {m: {} for m in METHODS}
         nd = f"{d}/n{n}"
         os.makedirs(nd, exist_ok=True)
         scripts = {"shell": shell_scripts(nd, n), "batch": batch_scripts(nd, n)}
@@ -464,8 +521,22 @@ def inner(cfg):
                 try:
                     if not is_clean() or residue():
                         scrub()
+                    if method in ("floor", "floor_ipv6") and not cfg.get("pbnl"):
+                        continue
+                    if method in ("floor", "floor_ipv6") and n > floor.PBNL_MAX:
+                        if rep == 0:
+                            out["notes"].append(f"N={n}: no floor: pbnl puts every port on one bridge, which takes at most 1024")
+                        continue
+                    if method == "tree" and n != cfg["sizes"][0]:
+                        continue
                     if method == "topo":
                         bench_topo(topo, nd, n, False, with_nat, True, rec)
+                    elif method == "floor":
+                        floor.bench_floor(sys.modules[__name__], cfg["pbnl"], n, False, rec)
+                    elif method == "floor_ipv6":
+                        floor.bench_floor(sys.modules[__name__], cfg["pbnl"], n, True, rec)
+                    elif method == "tree":
+                        floor.bench_tree(sys.modules[__name__], topo, nd, rec)
                     elif method == "topo_ipv6":
                         bench_topo(topo, nd, n, True, with_nat, False, rec)
                     else:
@@ -532,6 +603,13 @@ def summarize(raw):
             "teardown_topo_over_batch": ratio(g("topo", "destroy"), g("batch", "teardown")),
             "teardown_shell_over_topo": ratio(g("shell", "teardown"), g("topo", "destroy")),
             "baseline_setup_compared": setup_base,
+            # Against the floor (pbnl), the issue's targets: apply 1.2, no-op 2 (of the read-back), destroy 1.2.
+            "apply_over_floor": ratio(g("topo", "apply"), g("floor", "setup")),
+            "apply_ipv6_over_floor_ipv6": ratio(g("topo_ipv6", "apply"), g("floor_ipv6", "setup")),
+            "plan_noop_over_readback": ratio(g("topo", "plan_noop"), g("floor", "readback")),
+            "apply_noop_over_readback": ratio(g("topo", "apply_noop"), g("floor", "readback")),
+            "destroy_over_floor": ratio(g("topo", "destroy"), g("floor", "teardown")),
+            "tree_destroy_over_apply": ratio(g("tree", "destroy"), g("tree", "apply")),
         }
     return summary
 
@@ -561,8 +639,16 @@ def table(raw, summary):
             ("shell", "tear down (until gone)", "teardown"),
             ("batch", "set up (with NAT)", "setup"),
             ("batch", "  of which NAT (nft -f)", "setup_nat"),
-            ("batch", "tear down (until gone)", "teardown")]
-    keys = {"topo": "topo", "topo ipv6:true": "topo_ipv6", "shell": "shell", "batch": "batch"}
+            ("batch", "tear down (until gone)", "teardown"),
+            ("floor", "set up (pbnl, IPv6 off)", "setup"),
+            ("floor", "read back", "readback"),
+            ("floor", "tear down (until gone)", "teardown"),
+            ("floor IPv6 on", "set up (pbnl)", "setup"),
+            ("floor IPv6 on", "tear down (until gone)", "teardown"),
+            ("topo tree", "apply tree,4,4 (from nothing)", "apply"),
+            ("topo tree", "destroy (until gone)", "destroy")]
+    keys = {"topo": "topo", "topo ipv6:true": "topo_ipv6", "shell": "shell", "batch": "batch",
+            "floor": "floor", "floor IPv6 on": "floor_ipv6", "topo tree": "tree"}
     for n in summary:
         s = summary[n]
         lines.append("")
@@ -587,6 +673,15 @@ def table(raw, summary):
         lines.append(f"  set up:    topo/batch {fmt(r['setup_topo_over_batch'])}   shell/topo {fmt(r['setup_shell_over_topo'])}"
                      f"   | with ipv6:true: topo/batch {fmt(r['setup_topo_ipv6_over_batch'])}   shell/topo {fmt(r['setup_shell_over_topo_ipv6'])}")
         lines.append(f"  tear down: topo/batch {fmt(r['teardown_topo_over_batch'])}   shell/topo {fmt(r['teardown_shell_over_topo'])}")
+        lines.append(f"  against the floor: apply {fmt(r['apply_over_floor'])} (IPv6 on {fmt(r['apply_ipv6_over_floor_ipv6'])}),"
+                     f" no-op plan/read-back {fmt(r['plan_noop_over_readback'])}, no-op apply/read-back {fmt(r['apply_noop_over_readback'])},"
+                     f" destroy {fmt(r['destroy_over_floor'])}")
+        if r["tree_destroy_over_apply"]:
+            lines.append(f"  tree,4,4: destroy/apply {fmt(r['tree_destroy_over_apply'])}")
+    notes = [x for x in raw.get("notes", []) if x]
+    if notes:
+        lines.append("")
+        lines += notes
     if raw["errors"]:
         lines.append("")
         lines.append("ERRORS:")
@@ -629,11 +724,13 @@ def outer(args):
         if not shutil.which(tool):
             sys.exit(f"missing tool: {tool} (apt-get install iproute2 nftables util-linux procps iputils-ping)")
     sizes = [int(x) for x in args.sizes.split(",") if x]
-    if any(n < 1 or n > 1020 for n in sizes):
-        sys.exit("sizes must be 1..1020 (one Linux bridge takes at most 1024 ports)")
     methods = args.methods.split(",")
-    if not set(methods) <= {"topo", "topo_ipv6", "shell", "batch"}:
-        sys.exit("--methods: topo,topo_ipv6,shell,batch")
+    if not set(methods) <= set(METHODS):
+        sys.exit("--methods: a subset of " + ",".join(METHODS))
+    if any(n < 1 for n in sizes):
+        sys.exit("sizes must be 1 or more")
+    if any(n > 1020 for n in sizes) and set(methods) & {"shell", "batch"}:
+        sys.exit("shell and batch put every node on one bridge (at most 1024 ports): sizes up to 1020 for them")
 
     build = git_info()  # before building: the tree the binary comes from (another user may edit it later)
     if args.topo:
@@ -643,13 +740,17 @@ def outer(args):
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
         src_bin = os.path.join(REPO, "target", "release", "topo")
     work = tempfile.mkdtemp(prefix="topo-scale-")
+    pbnl, pbnl_note = (None, "")
+    if set(methods) & {"floor", "floor_ipv6"}:
+        pbnl, pbnl_note = floor.build_pbnl(work)
+        log(pbnl_note)
     topo = os.path.join(work, "topo")
     shutil.copy2(src_bin, topo)  # a concurrent rebuild cannot swap the binary mid-run
     created = [p for p in ("/run/netns", "/run/topo") if not os.path.isdir(p)]
     for p in created:
         os.makedirs(p)  # mount points only; removed again below
     before = host_snapshot()
-    cfg = {"topo": topo, "sizes": sizes, "reps": args.reps, "methods": methods, "settle": args.settle,
+    cfg = {"topo": topo, "pbtime": floor.build_pbtime(work), "pbnl": pbnl, "pbnl_note": pbnl_note, "sizes": sizes, "reps": args.reps, "methods": methods, "settle": args.settle,
            "result": os.path.join(work, "inner.json"), "outer_netns": os.stat("/proc/self/ns/net").st_ino}
     write(os.path.join(work, "cfg.json"), json.dumps(cfg))
     started = datetime.datetime.now().astimezone()
@@ -713,7 +814,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10,100", help="comma-separated node counts (default 10,100)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions per size and method; the median is reported (default 3)")
-    ap.add_argument("--methods", default="topo,topo_ipv6,shell,batch", help="subset of topo,topo_ipv6,shell,batch")
+    ap.add_argument("--methods", default="topo,topo_ipv6,floor,floor_ipv6,tree,shell,batch", help="subset of " + ",".join(METHODS))
     ap.add_argument("--json", help="where to write the JSON (default benches/results/scale-<date>.json)")
     ap.add_argument("--topo", help="use this topo binary instead of building target/release/topo")
     ap.add_argument("--settle", type=float, default=1.0, help="pause in seconds between measured runs (default 1)")

@@ -3,6 +3,7 @@
 //! must match the file (verify), every link must carry traffic, and
 //! neighbours learn of moved addresses.
 
+mod batch;
 mod nft;
 mod ready;
 mod rollback;
@@ -109,7 +110,11 @@ pub async fn execute<M: Machine>(
     let mut out = Outcome::default();
     let steps = plan.steps();
     let last_use = last_use(plan, &steps);
-    for (i, step) in steps.iter().enumerate() {
+    let hooks = [fault_at, kill_after, skip_at, opts.stop_after];
+    let mut unbatched = 0;
+    let mut i = 0;
+    while i < steps.len() {
+        let step = &steps[i];
         if let Some(sig) = x.m.interrupted() {
             out.interrupted = Some(sig);
             break;
@@ -119,6 +124,23 @@ pub async fn execute<M: Machine>(
         }
         if opts.stop_after == Some(i) {
             return out;
+        }
+        if let Some((ns, links)) = batch::links(plan, &steps, i, &hooks).filter(|_| i >= unbatched)
+        {
+            let n = links.len();
+            tracing::debug!(%ns, interfaces = n, "deleting together");
+            if x.m.delete_links(&ns, &links).await.is_ok() {
+                for (j, s) in steps.iter().enumerate().skip(i).take(n) {
+                    out.done.push(s.action);
+                    for (ns, _) in last_use.iter().filter(|(_, last)| **last == j) {
+                        x.m.release(ns);
+                    }
+                }
+                i += n;
+                continue;
+            }
+            // One by one, so the failure names its object.
+            unbatched = i + n;
         }
         let a = &plan.actions[step.action];
         tracing::debug!(action = %a.id(), op = ?a.op, half = ?step.half, "executing");
@@ -150,6 +172,7 @@ pub async fn execute<M: Machine>(
                 break;
             }
         }
+        i += 1;
     }
     if let Err(e) = x.settle().await {
         out.failed.get_or_insert((plan.actions.len(), e));

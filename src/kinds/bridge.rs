@@ -38,6 +38,10 @@ impl Kind for Bridge {
     const NAME: &'static str = "bridge";
     const JOURNAL: Journal = Journal::Making;
 
+    fn deleted_link(id: &BridgeId) -> Option<&IfRef> {
+        Some(&id.link)
+    }
+
     fn ns(id: &BridgeId) -> Ns {
         id.link.ns.clone()
     }

@@ -37,6 +37,10 @@ macro_rules! kinds {
             pub fn journal(&self) -> Journal {
                 match self { $(Id::$K(_) => <$K as Kind>::JOURNAL),* }
             }
+            /// The interface that deleting it deletes, when that is all.
+            pub fn deleted_link(&self) -> Option<&crate::model::IfRef> {
+                match self { $(Id::$K(i) => <$K as Kind>::deleted_link(i)),* }
+            }
             /// Whether the kernel removes it with its namespace.
             pub fn goes_with_namespace(&self) -> bool {
                 match self { $(Id::$K(_) => <$K as Kind>::GOES_WITH_NAMESPACE),* }

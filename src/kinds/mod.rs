@@ -71,6 +71,13 @@ pub trait Kind: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Sized
     /// they are deleted by an action of their own.
     const GOES_WITH_NAMESPACE: bool = true;
 
+    /// The one interface whose deletion is all that deleting the object
+    /// does, if so: such deletions in one namespace can go together in one
+    /// request (the kernel then waits once for its readers, not per device).
+    fn deleted_link(_id: &Self::Id) -> Option<&IfRef> {
+        None
+    }
+
     /// The namespace the object lives in.
     fn ns(id: &Self::Id) -> Ns;
     /// How plans name it: `bridge host:br0`.

@@ -49,6 +49,10 @@ impl Kind for Tap {
     const NAME: &'static str = "tap";
     const JOURNAL: Journal = Journal::Making;
 
+    fn deleted_link(id: &TapId) -> Option<&IfRef> {
+        Some(&id.link)
+    }
+
     fn ns(id: &TapId) -> Ns {
         id.link.ns.clone()
     }

@@ -27,6 +27,10 @@ impl Kind for Veth {
     const NAME: &'static str = "veth";
     const JOURNAL: Journal = Journal::Making;
 
+    fn deleted_link(id: &VethId) -> Option<&IfRef> {
+        Some(&id.link)
+    }
+
     fn ns(id: &VethId) -> Ns {
         id.link.ns.clone()
     }

@@ -56,6 +56,10 @@ impl Kind for Vxlan {
     const NAME: &'static str = "vxlan";
     const JOURNAL: Journal = Journal::Making;
 
+    fn deleted_link(id: &VxlanId) -> Option<&IfRef> {
+        Some(&id.link)
+    }
+
     fn ns(id: &VxlanId) -> Ns {
         id.link.ns.clone()
     }

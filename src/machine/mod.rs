@@ -190,6 +190,18 @@ pub trait Machine {
     async fn delete_fdb(&mut self, l: &IfRef, dst: IpAddr) -> Result<()>;
     async fn set_link(&mut self, l: &IfRef, s: &LinkSettings) -> Result<()>;
     async fn delete_link(&mut self, l: &IfRef) -> Result<()>;
+    /// Deletes these interfaces of namespace `ns` (those still there), in
+    /// as few requests as the machine can.
+    async fn delete_links(&mut self, ns: &Ns, links: &[IfRef]) -> Result<()> {
+        let _ = ns;
+        for l in links {
+            match self.delete_link(l).await {
+                Err(e) if e.errno() == Some(libc::ENODEV) => {}
+                r => r?,
+            }
+        }
+        Ok(())
+    }
     async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()>;
     async fn delete_address(&mut self, l: &IfRef, net: ipnet::IpNet) -> Result<()>;
     /// Adds or overwrites a route marked as topo's in the main table.

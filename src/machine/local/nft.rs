@@ -5,7 +5,7 @@
 
 use super::count_write;
 use crate::machine::{Cause, KernelError, LiveChain, Table as Found, WantChain};
-use nftables::schema::Nftables;
+use nftables::schema::NfObject;
 use nix::sched::{setns, CloneFlags};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -139,47 +139,73 @@ pub fn replace(
     lab: &str,
     chains: &[WantChain<'_>],
 ) -> Result<(), KernelError> {
-    let table = json!({"family": "inet", "name": table_name(lab)});
-    let mut cmds = vec![
-        json!({"add": {"table": table}}),
-        json!({"delete": {"table": table}}),
-        json!({"add": {"table": table}}),
-        json!({"add": {"chain": {"family": "inet", "table": table_name(lab), "name": MARK_CHAIN}}}),
-    ];
+    let name = table_name(lab);
+    let table = json!({"family": "inet", "name": name});
+    let mut doc = Doc::new();
+    doc.push(json!({"add": {"table": table}}))?;
+    doc.push(json!({"delete": {"table": table}}))?;
+    doc.push(json!({"add": {"table": table}}))?;
+    doc.push(json!({"add": {"chain": {"family": "inet", "table": name, "name": MARK_CHAIN}}}))?;
     for c in chains {
-        let mut chain = json!({"family": "inet", "table": table_name(lab), "name": c.name, "type": c.kind, "hook": c.hook, "prio": c.prio});
+        let mut chain = json!({"family": "inet", "table": name, "name": c.name, "type": c.kind, "hook": c.hook, "prio": c.prio});
         if let Some(p) = c.policy {
             chain["policy"] = json!(p);
         }
-        cmds.push(json!({"add": {"chain": chain}}));
+        doc.push(json!({"add": {"chain": chain}}))?;
         for (comment, expr) in &c.rules {
             let expr: Value = serde_json::from_str(expr)
                 .map_err(|e| KernelError::new(format!("rule `{comment}`"), e))?;
-            cmds.push(json!({"add": {"rule": {"family": "inet", "table": table_name(lab), "chain": c.name, "expr": expr, "comment": comment}}}));
+            doc.push(json!({"add": {"rule": {"family": "inet", "table": name, "chain": c.name, "expr": expr, "comment": comment}}}))?;
         }
     }
-    transaction(ns, lab, cmds)
+    transaction(ns, lab, doc)
 }
 
 /// Deletes the lab's table in `ns`; succeeds when it is already gone.
 pub fn delete(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<(), KernelError> {
     let table = json!({"family": "inet", "name": table_name(lab)});
-    transaction(
-        ns,
-        lab,
-        vec![
-            json!({"add": {"table": table}}),
-            json!({"delete": {"table": table}}),
-        ],
-    )
+    let mut doc = Doc::new();
+    doc.push(json!({"add": {"table": table}}))?;
+    doc.push(json!({"delete": {"table": table}}))?;
+    transaction(ns, lab, doc)
 }
 
-fn transaction(ns: Option<BorrowedFd<'_>>, lab: &str, cmds: Vec<Value>) -> Result<(), KernelError> {
-    let doc = json!({"nftables": cmds});
-    // Checked against the crate's schema before nft sees it.
-    let typed: Nftables =
-        serde_json::from_value(doc).map_err(|e| KernelError::new("build nft transaction", e))?;
-    let text = serde_json::to_string(&typed).expect("nft JSON serializes");
+/// An nft JSON document written one command at a time: a lab's table can
+/// hold thousands of rules, and a whole document as a JSON tree (then as
+/// the crate's types) took tens of megabytes where its text takes one.
+struct Doc {
+    text: Vec<u8>,
+    empty: bool,
+}
+
+impl Doc {
+    fn new() -> Doc {
+        Doc {
+            text: br#"{"nftables":["#.to_vec(),
+            empty: true,
+        }
+    }
+
+    /// Appends one command, checked against the crate's schema first.
+    fn push(&mut self, cmd: Value) -> Result<(), KernelError> {
+        let typed: NfObject = serde_json::from_value(cmd)
+            .map_err(|e| KernelError::new("build nft transaction", e))?;
+        if !self.empty {
+            self.text.push(b',');
+        }
+        self.empty = false;
+        serde_json::to_writer(&mut self.text, &typed).expect("nft JSON serializes");
+        Ok(())
+    }
+
+    fn finish(mut self) -> String {
+        self.text.extend_from_slice(b"]}");
+        String::from_utf8(self.text).expect("serde_json writes UTF-8")
+    }
+}
+
+fn transaction(ns: Option<BorrowedFd<'_>>, lab: &str, doc: Doc) -> Result<(), KernelError> {
+    let text = doc.finish();
     count_write();
     let (ok, _, err) = nft(ns, &["-j", "-f", "-"], Some(&text))?;
     if !ok {
@@ -216,14 +242,13 @@ pub fn restore(
     let Some(text) = snapshot else {
         return delete(ns, lab);
     };
-    let doc: Value =
+    let saved: Value =
         serde_json::from_str(text).map_err(|e| KernelError::new("parse nft snapshot", e))?;
     let table = json!({"family": "inet", "name": table_name(lab)});
-    let mut cmds = vec![
-        json!({"add": {"table": table}}),
-        json!({"delete": {"table": table}}),
-    ];
-    for obj in doc["nftables"].as_array().into_iter().flatten() {
+    let mut doc = Doc::new();
+    doc.push(json!({"add": {"table": table}}))?;
+    doc.push(json!({"delete": {"table": table}}))?;
+    for obj in saved["nftables"].as_array().into_iter().flatten() {
         let Some((kind, body)) = obj.as_object().and_then(|o| o.iter().next()) else {
             continue;
         };
@@ -234,7 +259,7 @@ pub fn restore(
         if let Some(o) = body.as_object_mut() {
             o.remove("handle");
         }
-        cmds.push(json!({"add": { kind.as_str(): body }}));
+        doc.push(json!({"add": { kind.as_str(): body }}))?;
     }
-    transaction(ns, lab, cmds)
+    transaction(ns, lab, doc)
 }

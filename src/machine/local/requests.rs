@@ -136,7 +136,7 @@ impl Machine for LocalKernel {
     }
 
     async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>) -> Vec<(Ns, Result<Dump>)> {
-        dump::many(self, jobs).await
+        dump::many(self, jobs)
     }
 
     async fn links(&mut self, ns: &Ns) -> Result<Vec<Link>> {
@@ -216,6 +216,10 @@ impl Machine for LocalKernel {
         self.conn(&l.ns)?
             .delete_link(index, &format!("delete {l}"))
             .await
+    }
+
+    async fn delete_links(&mut self, ns: &Ns, links: &[IfRef]) -> Result<()> {
+        super::netlink::delete_links(self, ns, links).await
     }
 
     async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()> {

@@ -1,9 +1,8 @@
 //! VXLAN devices and their forwarding entries over rtnetlink.
 
-use super::parse::parse_fdb;
 use super::{count_write, nl_error, Conn};
-use crate::machine::{FdbEntry, Result, VxlanOptions};
-use futures::{StreamExt, TryStreamExt};
+use crate::machine::{Result, VxlanOptions};
+use futures::StreamExt;
 use netlink_packet_core::{
     NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST,
 };
@@ -64,20 +63,6 @@ impl Conn {
             .execute()
             .await
             .map_err(|e| nl_error(what.to_string(), e))
-    }
-
-    /// The namespace's bridge-family forwarding entries.
-    pub async fn dump_fdb(&self) -> Result<Vec<FdbEntry>> {
-        let entries = self
-            .handle
-            .neighbours()
-            .get()
-            .set_address_family(AddressFamily::Bridge)
-            .execute()
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(|e| nl_error("dump forwarding entries", e))?;
-        Ok(entries.iter().filter_map(parse_fdb).collect())
     }
 
     /// Appends `dst` to the all-zero entry of VXLAN device `index`, as

@@ -1,24 +1,29 @@
 //! One rtnetlink connection per namespace, opened once: typed dumps and the
 //! few write requests topo needs. Nothing else in topo speaks netlink.
 
+mod bulk;
 mod devices;
 mod parse;
+mod read;
+
+pub use bulk::delete_links;
+pub use read::Reader;
 
 use super::count_write;
 use super::netns::with_netns;
 use crate::machine::RTPROT_TOPO;
-use crate::machine::{Addr, BridgeOptions, Dump, KernelError, Link, Result};
+use crate::machine::{Addr, BridgeOptions, KernelError, Link, Result};
 use futures::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
     AfSpecInet, AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InetDevConf, InfoBridge, InfoData,
-    InfoKind, InfoVeth, LinkAttribute, LinkMessage,
+    InfoKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkMessage,
 };
 use netlink_packet_route::route::{RouteMessage, RouteProtocol, RouteScope, RouteType};
 use netlink_packet_route::AddressFamily;
-use parse::{parse_addr, parse_link, parse_route};
+use parse::{parse_addr, parse_link};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -60,85 +65,35 @@ impl Conn {
         Ok(Conn { handle })
     }
 
-    /// Links, addresses and routes (main table) of the namespace. One dump
-    /// at a time: the kernel answers EBUSY to a second dump on one socket.
-    pub async fn dump(&self) -> Result<Dump> {
-        let fail = |e| nl_error("dump", e);
-        let links = self
-            .handle
-            .link()
-            .get()
-            .execute()
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(fail)?;
-        let addrs = self
-            .handle
-            .address()
-            .get()
-            .execute()
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(fail)?;
-        let mut routes = Vec::new();
-        for family in [
-            RouteMessageBuilder::<std::net::Ipv4Addr>::new().build(),
-            RouteMessageBuilder::<std::net::Ipv6Addr>::new().build(),
-        ] {
-            routes.extend(
-                self.handle
-                    .route()
-                    .get(family)
-                    .execute()
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .map_err(fail)?,
-            );
-        }
-        let links: Vec<Link> = links.iter().map(parse_link).collect();
-        // Forwarding entries only where a VXLAN device is: a big bridge's
-        // table holds an entry per port.
-        let fdb = if links.iter().any(|l| l.vxlan.is_some()) {
-            self.dump_fdb().await?
-        } else {
-            Vec::new()
-        };
-        Ok(Dump {
-            links,
-            addrs: addrs.iter().filter_map(parse_addr).collect(),
-            routes: routes.iter().filter_map(parse_route).collect(),
-            fdb,
-        })
-    }
-
+    /// Every link, each parsed as it arrives: a kernel link message is a
+    /// few kilobytes (configuration of every address family), topo's view
+    /// of it a few dozen bytes, and the host of a big lab has thousands.
+    /// Statistics are not asked for.
     pub async fn dump_links(&self) -> Result<Vec<Link>> {
-        let links = self
+        let mut s = self
             .handle
             .link()
             .get()
-            .execute()
-            .try_collect::<Vec<_>>()
-            .await;
-        Ok(links
-            .map_err(|e| nl_error("dump links", e))?
-            .iter()
-            .map(parse_link)
-            .collect())
+            .set_filter_mask(AddressFamily::Unspec, vec![LinkExtentMask::SkipStats])
+            .execute();
+        let mut links = Vec::new();
+        while let Some(m) = s.try_next().await.map_err(|e| nl_error("dump links", e))? {
+            links.push(parse_link(&m));
+        }
+        Ok(links)
     }
 
     pub async fn dump_addresses(&self) -> Result<Vec<Addr>> {
-        let addrs = self
-            .handle
-            .address()
-            .get()
-            .execute()
-            .try_collect::<Vec<_>>()
-            .await;
-        Ok(addrs
+        let mut s = self.handle.address().get().execute();
+        let mut addrs = Vec::new();
+        while let Some(m) = s
+            .try_next()
+            .await
             .map_err(|e| nl_error("dump addresses", e))?
-            .iter()
-            .filter_map(parse_addr)
-            .collect())
+        {
+            addrs.extend(parse_addr(&m));
+        }
+        Ok(addrs)
     }
 
     pub async fn link_by_name(&self, name: &str) -> Result<Option<Link>> {

@@ -1,0 +1,196 @@
+//! Reading a namespace back in one blocking pass: a fresh netlink socket
+//! opened inside it, one dump at a time, each message turned into topo's
+//! small view as soon as it is read. No task, no queue: the async
+//! connection read a whole socket buffer ahead and kept every kernel
+//! message (a few kilobytes per link) until it was consumed, which for a
+//! big host held most of a lab's read-back in memory at once.
+
+use super::parse::{parse_addr, parse_fdb, parse_link, parse_route};
+use crate::machine::{Dump, KernelError, Link, Result};
+use netlink_packet_core::{
+    NetlinkBuffer, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
+};
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
+use netlink_packet_route::neighbour::NeighbourMessage;
+use netlink_packet_route::route::{RouteHeader, RouteMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use std::os::fd::BorrowedFd;
+
+/// Large enough for any one datagram of a dump (the kernel fills up to
+/// 32 KiB per read when the buffer allows it).
+const BUF: usize = 64 * 1024;
+
+/// One blocking netlink socket in one namespace, with its read buffer.
+pub struct Reader {
+    sock: Socket,
+    buf: Vec<u8>,
+    seq: u32,
+}
+
+impl Reader {
+    /// Opens a socket in `ns` (here when `None`); the thread is back in its
+    /// own namespace when this returns.
+    pub fn open(ns: Option<BorrowedFd<'_>>) -> Result<Reader> {
+        let open = || -> std::io::Result<Socket> {
+            let mut s = Socket::new(NETLINK_ROUTE)?;
+            s.bind_auto()?;
+            s.connect(&SocketAddr::new(0, 0))?;
+            Ok(s)
+        };
+        let sock = match ns {
+            Some(fd) => super::with_netns(fd, open).and_then(|r| r),
+            None => open(),
+        }
+        .map_err(|e| KernelError::io("open netlink socket", e))?;
+        Ok(Reader {
+            sock,
+            buf: vec![0; BUF],
+            seq: 0,
+        })
+    }
+
+    /// Links, addresses, routes (both families) and, where a VXLAN device
+    /// is, bridge forwarding entries.
+    pub fn dump(&mut self) -> Result<Dump> {
+        let links = self.links()?;
+        let mut d = Dump {
+            links,
+            ..Dump::default()
+        };
+        self.each(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            true,
+            "dump addresses",
+            |m| {
+                if let RouteNetlinkMessage::NewAddress(a) = m {
+                    d.addrs.extend(parse_addr(&a));
+                }
+            },
+        )?;
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut r = RouteMessage::default();
+            r.header = RouteHeader {
+                address_family: family,
+                ..RouteHeader::default()
+            };
+            self.each(RouteNetlinkMessage::GetRoute(r), true, "dump routes", |m| {
+                if let RouteNetlinkMessage::NewRoute(r) = m {
+                    d.routes.extend(parse_route(&r));
+                }
+            })?;
+        }
+        // Forwarding entries only where a VXLAN device is: a big bridge's
+        // table holds an entry per port.
+        if d.links.iter().any(|l| l.vxlan.is_some()) {
+            let mut n = NeighbourMessage::default();
+            n.header.family = AddressFamily::Bridge;
+            self.each(
+                RouteNetlinkMessage::GetNeighbour(n),
+                true,
+                "dump forwarding entries",
+                |m| {
+                    if let RouteNetlinkMessage::NewNeighbour(n) = m {
+                        d.fdb.extend(parse_fdb(&n));
+                    }
+                },
+            )?;
+        }
+        Ok(d)
+    }
+
+    /// Every link, without statistics.
+    pub fn links(&mut self) -> Result<Vec<Link>> {
+        let mut links = Vec::new();
+        self.each(
+            RouteNetlinkMessage::GetLink(no_stats(LinkMessage::default())),
+            true,
+            "dump links",
+            |m| {
+                if let RouteNetlinkMessage::NewLink(l) = m {
+                    links.push(parse_link(&l));
+                }
+            },
+        )?;
+        Ok(links)
+    }
+
+    /// The link called `name`, if there is one.
+    pub fn link(&mut self, name: &str) -> Result<Option<Link>> {
+        let mut m = no_stats(LinkMessage::default());
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        let mut found = None;
+        let what = format!("look up link {name}");
+        match self.each(RouteNetlinkMessage::GetLink(m), false, &what, |m| {
+            if let RouteNetlinkMessage::NewLink(l) = m {
+                found = Some(parse_link(&l));
+            }
+        }) {
+            Ok(()) => Ok(found),
+            Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends one request and hands each answer to `each` as it is read,
+    /// until the dump's end (or the one answer of a plain request).
+    pub(super) fn each(
+        &mut self,
+        req: RouteNetlinkMessage,
+        dump: bool,
+        what: &str,
+        mut each: impl FnMut(RouteNetlinkMessage),
+    ) -> Result<()> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut msg = NetlinkMessage::from(req);
+        msg.header.flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { 0 };
+        msg.header.sequence_number = self.seq;
+        msg.finalize();
+        let mut out = vec![0; msg.buffer_len()];
+        msg.serialize(&mut out);
+        let io = |e| KernelError::io(what.to_string(), e);
+        self.sock.send(&out, 0).map_err(io)?;
+        loop {
+            let n = self.sock.recv(&mut &mut self.buf[..], 0).map_err(io)?;
+            let mut off = 0;
+            while off < n {
+                let bytes = &self.buf[off..n];
+                let len = NetlinkBuffer::new_checked(bytes)
+                    .map_err(|e| KernelError::new(what.to_string(), e))?
+                    .length() as usize;
+                let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes[..len])
+                    .map_err(|e| KernelError::new(what.to_string(), e))?;
+                off += (len + 3) & !3;
+                if m.header.sequence_number != self.seq {
+                    continue;
+                }
+                match m.payload {
+                    NetlinkPayload::Done(_) => return Ok(()),
+                    NetlinkPayload::Error(e) => match e.code {
+                        None => return Ok(()),
+                        Some(c) => {
+                            let errno = -c.get();
+                            let message = std::io::Error::from_raw_os_error(errno).to_string();
+                            return Err(KernelError::netlink(what.to_string(), errno, message));
+                        }
+                    },
+                    NetlinkPayload::InnerMessage(inner) => {
+                        each(inner);
+                        if !dump {
+                            return Ok(());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// A link request that asks the kernel to leave statistics out.
+pub(super) fn no_stats(mut m: LinkMessage) -> LinkMessage {
+    m.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    m
+}
