@@ -12,20 +12,20 @@ fn conf(text: &str) -> DhcpConf {
     }
 }
 
+fn bridge(m: &mut MemoryKernel, br: &IfRef) {
+    let o = BridgeOptions {
+        stp: false,
+        forward_delay: None,
+    };
+    block_on(m.create_bridge(br, &o, &new("topo:l"))).unwrap();
+}
+
 /// Node `a` with a bridge br0 in it.
 fn with_bridge() -> (MemoryKernel, IfRef) {
     let mut m = MemoryKernel::new();
     m.create_namespace("a").unwrap();
     let br = node("a", "br0");
-    block_on(m.create_bridge(
-        &br,
-        &BridgeOptions {
-            stp: false,
-            forward_delay: None,
-        },
-        &new("topo:l"),
-    ))
-    .unwrap();
+    bridge(&mut m, &br);
     (m, br)
 }
 
@@ -54,15 +54,7 @@ fn a_dhcp_server_serves_its_interface_until_it_or_its_namespace_is_made_anew() {
     // Its interface made anew: the process runs on, serving nothing.
     let pid = m.dhcp_pid("l", &br).unwrap();
     block_on(m.delete_link(&br)).unwrap();
-    block_on(m.create_bridge(
-        &br,
-        &BridgeOptions {
-            stp: false,
-            forward_delay: None,
-        },
-        &new("topo:l"),
-    ))
-    .unwrap();
+    bridge(&mut m, &br);
     assert!(m.process_runs(pid));
     assert_eq!(served(&mut m), vec![None]);
     // Stopped: the process and its files are gone.

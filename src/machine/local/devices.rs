@@ -11,18 +11,9 @@ use std::os::fd::AsFd;
 
 impl LocalKernel {
     /// Marks a new interface and gives it topo's settings for new
-    /// interfaces, before it first comes up.
+    /// interfaces, before it first comes up (its MAC it was made with).
     pub(super) async fn mark(&mut self, l: &IfRef, alias: &str) -> Result<()> {
-        self.index.remove(l);
-        let index = self.index_of(l).await?;
-        let s = SetLink {
-            alias: Some(alias),
-            fresh: true,
-            ..Default::default()
-        };
-        self.conn(&l.ns)?
-            .set_link(index, &s, &format!("mark {l}"))
-            .await
+        self.mark_as(l, alias, None).await
     }
 
     /// A veth pair, end `b` made directly in its namespace; both marked.
@@ -56,11 +47,15 @@ impl LocalKernel {
     /// Marks a new interface, gives it its MAC and topo's settings for new
     /// interfaces, before it first comes up (a tap is made without a MAC).
     pub(super) async fn mark_with_mac(&mut self, l: &IfRef, new: &NewLink) -> Result<()> {
+        self.mark_as(l, &new.alias, new.mac).await
+    }
+
+    async fn mark_as(&mut self, l: &IfRef, alias: &str, mac: Option<[u8; 6]>) -> Result<()> {
         self.index.remove(l);
         let index = self.index_of(l).await?;
         let s = SetLink {
-            alias: Some(&new.alias),
-            mac: new.mac,
+            alias: Some(alias),
+            mac,
             fresh: true,
             ..Default::default()
         };
