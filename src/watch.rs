@@ -52,6 +52,9 @@ pub enum Event<'a> {
 /// The reason the first run gives.
 const FIRST: &str = "apply";
 
+/// The reason a server's end gives.
+const ENDED: &str = "a DHCP server of the lab ended";
+
 /// How long an object's repairs are remembered for `max_repairs`.
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -73,6 +76,7 @@ pub async fn run<M: Machine>(
     };
     let nodes = k.repair(machine(), &l, FIRST).await?;
     w.follow(&namespaces(&nodes))?;
+    w.follow_processes(&l.spec.name.value)?;
     tell(Event::Watching {
         lab: &l.spec.name.value,
         nodes: nodes.len(),
@@ -87,6 +91,7 @@ pub async fn run<M: Machine>(
             }
             Wake::Lost => "notifications were lost",
             Wake::Kernel => "the kernel changed",
+            Wake::Ended => ENDED,
         };
         // Wait for quiet: a burst (a namespace deleted with all in it, a
         // script) is one repair.
@@ -97,6 +102,8 @@ pub async fn run<M: Machine>(
                     written = true;
                     why = "the file changed";
                 }
+                // The more telling reason, when a kernel event came first.
+                Wake::Ended if !written => why = ENDED,
                 _ => {}
             }
         }
@@ -110,7 +117,10 @@ pub async fn run<M: Machine>(
             }
         }
         match k.repair(machine(), &l, why).await {
-            Ok(nodes) => w.follow(&namespaces(&nodes))?,
+            Ok(nodes) => {
+                w.follow(&namespaces(&nodes))?;
+                w.follow_processes(&l.spec.name.value)?;
+            }
             // The next change tries again; a watch outlives one failure.
             Err(e) => tell(Event::Failed(&e)),
         }

@@ -141,6 +141,40 @@ fn drift_is_repaired_without_a_command_and_the_file_is_followed() {
 }
 
 #[test]
+fn a_killed_dhcp_server_is_started_again() {
+    let Some(sb) = Sandbox::new() else { return };
+    let lab = sb.lab(
+        "w.yaml",
+        &LAB.replace(
+            "nodes: [a, b] }",
+            "nodes: [a, b], dhcp: { range: 10.70.0.100-10.70.0.150 } }",
+        ),
+    );
+    let mut w = Watcher::start(&sb, &[&lab]);
+    let before = sb.pids_of("dnsmasq");
+    assert_eq!(before.len(), 1, "one server: {before:?}");
+    // SIGKILL: no pid file removed, no netlink event; only its end tells.
+    sb.sh_ok(&format!("kill -9 {}", before[0]));
+    w.expect("a DHCP server of the lab ended");
+    w.expect("done:");
+    let after = sb.pids_of("dnsmasq");
+    assert!(
+        after.len() == 1 && after != before,
+        "not started again: {after:?}"
+    );
+    let out = sb.topo(&["plan", &lab, "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // Killed again: the new one is followed too.
+    sb.sh_ok(&format!("kill -9 {}", after[0]));
+    w.expect("a DHCP server of the lab ended");
+    w.expect("done:");
+    assert_eq!(sb.pids_of("dnsmasq").len(), 1);
+    assert_eq!(w.term(), Some(0));
+    sb.topo_ok(&["destroy", &lab]);
+    assert_eq!(sb.residue(), "");
+}
+
+#[test]
 fn a_person_changing_an_object_again_and_again_is_not_fought() {
     let Some(sb) = Sandbox::new() else { return };
     let lab = sb.lab("w.yaml", LAB);

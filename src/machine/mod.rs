@@ -66,6 +66,8 @@ pub enum Wake {
     Lost,
     /// The lab file was written.
     File,
+    /// A process of the lab's (a DHCP server) ended.
+    Ended,
     /// SIGINT or SIGTERM.
     Stop(i32),
 }
@@ -75,6 +77,12 @@ pub enum Wake {
 pub trait Watch {
     /// Listens in these namespaces (and no others) from now on.
     fn follow(&mut self, namespaces: &[Ns]) -> Result<()>;
+    /// Wakes too when one of the lab's processes (its DHCP servers, as
+    /// they are now) ends: an end sends no netlink event.
+    fn follow_processes(&mut self, lab: &str) -> Result<()> {
+        let _ = lab;
+        Ok(())
+    }
     /// Waits for the next wake; no CPU is used while waiting.
     async fn wait(&mut self) -> Result<Wake>;
 }

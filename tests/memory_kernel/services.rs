@@ -199,6 +199,13 @@ fn a_watch_hears_changes_in_the_namespaces_it_follows_and_what_tests_post() {
     assert_eq!(next(&mut w), Some(Wake::Kernel), "a namespace went");
     m.put_netns_file("a", "hosts", "x");
     assert_eq!(next(&mut w), None, "files wake nothing");
+    // A server followed wakes it when it ends, once.
+    let br = node("a", "lo");
+    block_on(m.start_dhcp("l", &br, &conf("x"))).unwrap();
+    w.follow_processes("l").unwrap();
+    assert!(m.kill_process(m.dhcp_pid("l", &br).unwrap()));
+    assert_eq!(next(&mut w), Some(Wake::Ended));
+    assert_eq!(next(&mut w), None);
     m.post_wake(Wake::Stop(15));
     assert_eq!(next(&mut w), Some(Wake::Stop(15)));
     assert!(!m.fork().canon().is_empty());

@@ -1,8 +1,8 @@
 //! `topo watch`'s repair loop on the in-memory kernel: the lab applied by
 //! the watch, then changed by hand (a device deleted or set down, an
 //! address or a node deleted, forwarding flipped, the host's ruleset
-//! emptied, an uplink detached); the change wakes the watch, one repair
-//! puts the lab back, and the wake that repair's own writes cause finds
+//! emptied, an uplink detached, a DHCP server killed); the change wakes
+//! the watch, one repair puts the lab back, and the next wake finds
 //! nothing left to do.
 
 use crate::lab::{Lab, LAB};
@@ -39,13 +39,20 @@ fn lab_objects(m: &mut MemoryKernel) -> (Vec<IfRef>, Vec<String>, Vec<(IfRef, ip
     (links, nodes, addrs)
 }
 
-/// Changes the lab by hand, as a person would with `ip` and `nft`: the
-/// `pick`-th object of the kind `what` chooses.
-fn drift(m: &MemoryKernel, what: u8, pick: usize) {
+/// Changes the lab by hand, as a person would with `ip`, `nft` and
+/// `kill`: the `pick`-th object of the kind `what` chooses.
+fn drift(m: &MemoryKernel, lab: &Lab, what: u8, pick: usize) {
     let mut m = m.clone();
     let (links, nodes, addrs) = lab_objects(&mut m);
     let nth = |n: usize| pick % n.max(1);
-    match what % 7 {
+    let servers: Vec<u32> = lab
+        .services
+        .dhcp
+        .keys()
+        .filter(|n| lab.networks.contains_key(*n))
+        .filter_map(|n| m.dhcp_pid(LAB, &IfRef::new(Ns::Host, n)))
+        .collect();
+    match what % 8 {
         0 if !links.is_empty() => drop(now(m.delete_link(&links[nth(links.len())]))),
         1 if !links.is_empty() => {
             let down = LinkSettings {
@@ -66,6 +73,7 @@ fn drift(m: &MemoryKernel, what: u8, pick: usize) {
             drop(m.write_sysctl(&ns, "net.ipv4.ip_forward", flip));
         }
         5 => drop(m.nft_replace(&Ns::Host, LAB, &[])),
+        6 if !servers.is_empty() => drop(m.kill_process(servers[nth(servers.len())])),
         _ => {
             let detach = LinkSettings {
                 master: Master::Detach,
@@ -91,7 +99,7 @@ pub fn repairs_drift_once(lab: &Lab, what: u8, pick: usize) -> Result<(), TestCa
     let trial = services::machine();
     crate::converge(&trial, &text)?;
     let probe = trial.fork();
-    drift(&probe, what, pick);
+    drift(&probe, lab, what, pick);
     let p = run::plan(&probe, &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assume!(!p.is_empty());
 
@@ -102,14 +110,19 @@ pub fn repairs_drift_once(lab: &Lab, what: u8, pick: usize) -> Result<(), TestCa
         match (e, t.as_mut()) {
             (Event::Watching { .. }, None) => {
                 *t = Some(Vec::new());
-                drift(&m, what, pick);
+                drift(&m, lab, what, pick);
             }
             (_, None) => {}
             (Event::Quiet, Some(log)) => {
                 log.push(Told::Quiet);
                 m.post_wake(Wake::Stop(libc::SIGTERM));
             }
-            (Event::Repaired(r), Some(log)) => log.push(Told::Repaired(r.plan.actions.len())),
+            (Event::Repaired(r), Some(log)) => {
+                log.push(Told::Repaired(r.plan.actions.len()));
+                // What the repair wrote wakes the watch, but not always (a
+                // server started again sends no event): a wake of its own.
+                m.post_wake(Wake::Kernel);
+            }
             (Event::Repairing { .. }, Some(_)) => {}
             (e, Some(log)) => log.push(Told::Other(match e {
                 Event::Failed(e) | Event::Invalid(e) => e.to_string(),

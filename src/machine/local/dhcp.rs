@@ -133,6 +133,15 @@ fn server(pid_path: &Path) -> Option<Server> {
     args.contains(&mine).then_some(Server { pidfd, pid, args })
 }
 
+/// A handle on each of the lab's running servers, readable once it ends.
+pub fn running(lab: &str) -> io::Result<Vec<OwnedFd>> {
+    Ok(served(lab)?
+        .iter()
+        .filter_map(|on| server(&pid_file(lab, on)))
+        .map(|s| s.pidfd)
+        .collect())
+}
+
 /// The interfaces the lab has servers for (a pid file each).
 pub fn served(lab: &str) -> io::Result<Vec<IfRef>> {
     let mut out = Vec::new();

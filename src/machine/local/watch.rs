@@ -67,6 +67,8 @@ pub struct LocalWatch {
     file: Option<(AsyncFd<Ino>, std::ffi::OsString)>,
     term: Signal,
     int: Signal,
+    /// The lab's DHCP servers, each a pidfd: readable when it ends.
+    processes: Vec<AsyncFd<OwnedFd>>,
 }
 
 fn io(what: &str, e: impl Into<std::io::Error>) -> KernelError {
@@ -198,6 +200,7 @@ impl LocalWatch {
             file,
             term: sig(SignalKind::terminate())?,
             int: sig(SignalKind::interrupt())?,
+            processes: Vec::new(),
         })
     }
 
@@ -250,8 +253,28 @@ impl crate::machine::Watch for LocalWatch {
     }
 
     /// Waits for the next wake.
+    fn follow_processes(&mut self, lab: &str) -> Result<()> {
+        let fds = super::dhcp::running(lab).map_err(|e| io("find the lab's DHCP servers", e))?;
+        self.processes = fds
+            .into_iter()
+            .map(|fd| readable(fd).map_err(|e| io("follow the lab's DHCP servers", e)))
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
     async fn wait(&mut self) -> Result<Wake> {
         loop {
+            let ended = async {
+                if self.processes.is_empty() {
+                    std::future::pending().await
+                } else {
+                    let all =
+                        self.processes.iter().enumerate().map(|(i, p)| {
+                            Box::pin(async move { (p.readable().await.map(|_| ()), i) })
+                        });
+                    futures::future::select_all(all).await.0
+                }
+            };
             let readable = futures::future::select_all(
                 self.sockets
                     .values()
@@ -274,6 +297,13 @@ impl crate::machine::Watch for LocalWatch {
             tokio::select! {
                 _ = self.term.recv() => return Ok(Wake::Stop(libc::SIGTERM)),
                 _ = self.int.recv() => return Ok(Wake::Stop(libc::SIGINT)),
+                (r, i) = ended => {
+                    r.map_err(|e| io("follow the lab's DHCP servers", e))?;
+                    // Gone for good: the repair starts it again, and the
+                    // next follow holds the new one.
+                    self.processes.swap_remove(i);
+                    return Ok(Wake::Ended);
+                }
                 r = self.netns.readable() => {
                     let mut g = r.map_err(|e| io("watch /run/netns", e))?;
                     let _ = g.get_inner().0.read_events();

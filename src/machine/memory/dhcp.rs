@@ -76,6 +76,13 @@ impl Kernel {
         (d.lab == lab && d.on == *on).then_some((pid, d, p.ns))
     }
 
+    /// The pids of the lab's running servers.
+    pub(super) fn dhcp_pids(&self, lab: &str) -> std::collections::BTreeSet<u32> {
+        let mine = self.dhcp.keys().filter(|(l, _)| l == lab);
+        mine.filter_map(|(_, on)| self.server(lab, on).map(|(pid, _, _)| pid))
+            .collect()
+    }
+
     pub(super) fn dhcp_servers(&self, lab: &str) -> Vec<DhcpFound> {
         let mut out = Vec::new();
         let mine = self

@@ -89,6 +89,7 @@ impl Kernel {
     pub(super) fn kill(&mut self, pid: u32) -> bool {
         match self.procs.by_pid.remove(&pid) {
             Some(p) => {
+                self.watchers.ended(pid);
                 self.collect(p.ns);
                 true
             }

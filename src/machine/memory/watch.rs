@@ -2,9 +2,10 @@
 //! any change of a link, address, route, forwarding entry, nft table or
 //! netconf sysctl (forwarding, rp_filter, proxy ARP/NDP) in a namespace
 //! it follows, made by anyone (topo's own requests too, as netlink tells
-//! every listener), and any namespace named or unnamed in /run/netns.
-//! Files (/etc/netns, the records) and processes wake nothing. A test
-//! posts the rest: the lab file written, notifications lost, a signal.
+//! every listener), any namespace named or unnamed in /run/netns, and the
+//! end of a DHCP server it follows (as the local one holds a pidfd of
+//! each). Files (/etc/netns, the records) wake nothing. A test posts the
+//! rest: the lab file written, notifications lost, a signal.
 
 use super::{sysctl, Kernel, MemoryKernel};
 use crate::machine::{Result, Wake};
@@ -17,6 +18,8 @@ use std::task::{Poll, Waker};
 #[derive(Debug, Default)]
 struct Queue {
     follow: BTreeSet<Ns>,
+    /// The lab's servers as they were when followed, by pid.
+    processes: BTreeSet<u32>,
     wakes: VecDeque<Wake>,
     waiting: Option<Waker>,
 }
@@ -74,6 +77,18 @@ impl Watchers {
     }
 }
 
+impl Watchers {
+    /// Process `pid` ended: the watches that follow it wake, once.
+    pub fn ended(&self, pid: u32) {
+        for q in self.live() {
+            let mut q = q.borrow_mut();
+            if q.processes.remove(&pid) {
+                q.post(Wake::Ended);
+            }
+        }
+    }
+}
+
 impl Kernel {
     /// What the watches follow, as they would hear it.
     pub(super) fn watched(&self) -> Heard {
@@ -99,13 +114,15 @@ impl Kernel {
 /// Change notifications of an in-memory kernel.
 pub struct MemoryWatch {
     q: Rc<RefCell<Queue>>,
+    /// The kernel, to find the lab's servers.
+    k: MemoryKernel,
 }
 
 impl MemoryKernel {
     pub(super) fn new_watch(&self) -> MemoryWatch {
         let q = Rc::new(RefCell::new(Queue::default()));
         self.k.borrow_mut().watchers.0.push(Rc::downgrade(&q));
-        MemoryWatch { q }
+        MemoryWatch { q, k: self.clone() }
     }
 
     /// Posts `w` to every watch of this kernel (the lab file written,
@@ -120,6 +137,12 @@ impl MemoryKernel {
 impl crate::machine::Watch for MemoryWatch {
     fn follow(&mut self, namespaces: &[Ns]) -> Result<()> {
         self.q.borrow_mut().follow = namespaces.iter().cloned().collect();
+        Ok(())
+    }
+
+    fn follow_processes(&mut self, lab: &str) -> Result<()> {
+        let pids = self.k.with(|k| k.dhcp_pids(lab));
+        self.q.borrow_mut().processes = pids;
         Ok(())
     }
 
