@@ -524,8 +524,9 @@ def inner(cfg):
                     if method in ("floor", "floor_ipv6") and not cfg.get("pbnl"):
                         continue
                     if method in ("floor", "floor_ipv6") and n > floor.PBNL_MAX:
-                        if rep == 0:
-                            out["notes"].append(f"N={n}: no floor: pbnl puts every port on one bridge, which takes at most 1024")
+                        note = f"N={n}: no floor: pbnl puts every port on one bridge, which takes at most 1024"
+                        if note not in out["notes"]:
+                            out["notes"].append(note)
                         continue
                     if method == "tree" and n != cfg["sizes"][0]:
                         continue

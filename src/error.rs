@@ -1,6 +1,5 @@
-//! The library's errors: everything that can stop a verb, each with what
-//! to do about it. The command line maps them to exit codes in one place
-//! (`cli::outcome::exit_code`).
+//! The errors that stop a verb. `cli` renders them and maps each to an
+//! exit code.
 
 use crate::diag::Report;
 use crate::machine::KernelError;

@@ -123,14 +123,21 @@ pub async fn prepare_on<M: Machine>(
     } = validate(l, &Prior::new())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated");
     let lock = lock(&mut m, &first.lab, notify)?;
-    let observed = observe::observe(&first.lab, Some(&first), &mut m).await?;
+    let mut observed = observe::observe(&first.lab, Some(&first), &mut m).await?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "observed");
     // Allocation keeps the addresses members already have: build again only
-    // when the live addresses differ from a fresh allocation.
+    // when the live addresses differ from a fresh allocation. What the
+    // observation checks against the file (clashes with objects that are
+    // not the lab's, where a derived route now goes) follows the model it
+    // was made for: when the model changed, observe again with it.
     let model = if model::ipam::allocation_holds(&first, &observed.prior) {
         first
     } else {
-        validate(l, &observed.prior)?.model
+        let model = validate(l, &observed.prior)?.model;
+        if model.state != first.state {
+            observed = observe::observe(&model.lab, Some(&model), &mut m).await?;
+        }
+        model
     };
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
@@ -302,6 +309,7 @@ fn bare_model(
         state,
         origins: Default::default(),
         allocated: Default::default(),
+        address_from: Default::default(),
     }
 }
 

@@ -58,6 +58,11 @@ fn destroy_deletes_the_labs_interfaces_together_and_no_others() {
         log.contains("deleting together"),
         "no bulk deletion:\n{log}"
     );
+    // The nodes' veths went before their namespaces, in one request too.
+    assert!(
+        log.contains("deleting veths into deleted namespaces together"),
+        "{log}"
+    );
     assert_eq!(foreign_left(&sb), "own0\nown1\nown1p\nown2\n");
     // The machine's interfaces keep their groups.
     let groups = text(

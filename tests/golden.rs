@@ -169,5 +169,7 @@ golden! {
     device_edits,
     vxlan_remote_added_is_one_entry,
     services_from_nothing,
+    derived_routes_from_nothing,
+    pooled_link_added,
     services_dropped,
 }

@@ -12,7 +12,11 @@ fn lab_path(name: &str) -> String {
 
 /// The labs tested here, each by a test of its own below.
 const COVERED: &[&str] = &[
+    "clos-2-2-2.yaml",
     "example.yaml",
+    "mininet-tree-2-3.yaml",
+    "netnslab-demo.yaml",
+    "netnslab-ring-3-routers.yaml",
     "seed-000-containers.yaml",
     "seed-000-meganet.yaml",
     "seed-000-two-hosts.yaml",
@@ -81,6 +85,26 @@ fn passes_its_tests(file: &str, world: &str) {
 #[test]
 fn example() {
     passes_its_tests("example.yaml", "");
+}
+
+#[test]
+fn clos_2_2_2() {
+    passes_its_tests("clos-2-2-2.yaml", "");
+}
+
+#[test]
+fn mininet_tree_2_3() {
+    passes_its_tests("mininet-tree-2-3.yaml", "");
+}
+
+#[test]
+fn netnslab_demo() {
+    passes_its_tests("netnslab-demo.yaml", "");
+}
+
+#[test]
+fn netnslab_ring_3_routers() {
+    passes_its_tests("netnslab-ring-3-routers.yaml", "");
 }
 
 #[test]

@@ -17,9 +17,14 @@ use common::{text, Sandbox, TcpServer};
 /// The labs tested here; `every_lab_file_has_a_test` keeps it complete.
 /// seed-000-containers and seed-001-dhcp need worlds of their own (running
 /// containers, VMs leasing their addresses): their tests are in
-/// tests/seed_labs.rs.
+/// tests/seed_labs.rs. The big labs in few lines (clos-2-2-2,
+/// mininet-tree-2-3, netnslab-*) are tested, and edited, in tests/biglabs.rs.
 const COVERED: &[&str] = &[
+    "clos-2-2-2.yaml",
     "example.yaml",
+    "mininet-tree-2-3.yaml",
+    "netnslab-demo.yaml",
+    "netnslab-ring-3-routers.yaml",
     "seed-000-containers.yaml",
     "seed-000-meganet.yaml",
     "seed-000-two-hosts.yaml",

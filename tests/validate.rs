@@ -187,6 +187,7 @@ fn default_via(gw: &str, dev: Option<&str>) -> Res {
         via: Some(ip(gw)),
         dev: dev.map(str::to_string),
         scope: Scope::Global,
+        derived: false,
     })
 }
 
@@ -301,6 +302,7 @@ fn example_interface_settings_routes_and_sysctls() {
         via: None,
         dev: Some("eth0".into()),
         scope: Scope::Link,
+        derived: false,
     });
     assert_eq!(
         route(&st, red_ns.clone(), "10.9.0.0/16", 100),
@@ -314,6 +316,7 @@ fn example_interface_settings_routes_and_sysctls() {
         via: Some(ip("192.168.0.1")),
         dev: None,
         scope: Scope::Global,
+        derived: false,
     });
     assert_eq!(route(&st, Ns::Host, "12.0.1.0/24", 0), Some(host_route));
 

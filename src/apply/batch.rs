@@ -2,8 +2,10 @@
 //! deletions in one namespace, one after another in the steps, with
 //! nothing else to do for them (no journal, no test hook among them).
 
+use crate::kinds::{Id, State};
 use crate::model::{IfRef, Ns};
 use crate::plan::{Half, Op, Plan, Step};
+use std::collections::BTreeSet;
 
 /// Fewer than this go one by one: one request each costs no more.
 const AT_LEAST: usize = 2;
@@ -32,4 +34,53 @@ pub fn links(
         }
     }
     (run.len() >= AT_LEAST && !hooks.contains(&Some(i))).then_some((ns, run))
+}
+
+/// At the start of a run of namespace deletions: the host ends of the
+/// lab's veths into those namespaces. Deleted first, together, they are
+/// one request; left to the namespaces, the kernel tears each pair down
+/// with its namespace, one namespace at a time.
+pub fn veths_into(
+    plan: &Plan,
+    steps: &[Step],
+    i: usize,
+    live: &State,
+    hooks: &[Option<usize>],
+) -> Vec<IfRef> {
+    let netns = |s: &Step| {
+        let a = &plan.actions[s.action];
+        match (s.half, a.op, a.id()) {
+            (Half::Remove, Op::Delete, Id::Netns(n)) => Some(n.name),
+            _ => None,
+        }
+    };
+    let starts =
+        steps.get(i).and_then(netns).is_some() && (i == 0 || netns(&steps[i - 1]).is_none());
+    if !starts {
+        return Vec::new();
+    }
+    let mut gone = BTreeSet::new();
+    for (j, s) in steps.iter().enumerate().skip(i) {
+        if hooks.contains(&Some(j)) {
+            return Vec::new();
+        }
+        match netns(s) {
+            Some(n) => gone.insert(Ns::Node(n)),
+            None => break,
+        };
+    }
+    let ends: Vec<IfRef> = live
+        .veth
+        .iter()
+        .filter_map(|(id, v)| match (&id.link.ns, &v.peer.ns) {
+            (Ns::Host, far) if gone.contains(far) => Some(id.link.clone()),
+            (near, Ns::Host) if gone.contains(near) => Some(v.peer.clone()),
+            _ => None,
+        })
+        .collect();
+    if ends.len() >= AT_LEAST {
+        ends
+    } else {
+        Vec::new()
+    }
 }

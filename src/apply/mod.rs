@@ -125,6 +125,17 @@ pub async fn execute<M: Machine>(
         if opts.stop_after == Some(i) {
             return out;
         }
+        let ends = batch::veths_into(plan, &steps, i, &x.live, &hooks);
+        if !ends.is_empty() {
+            tracing::debug!(
+                interfaces = ends.len(),
+                "deleting veths into deleted namespaces together"
+            );
+            // Best effort: what is left goes with its namespace anyway.
+            if let Err(e) = x.m.delete_links(&Ns::Host, &ends).await {
+                tracing::debug!("deleting them one namespace at a time: {e}");
+            }
+        }
         if let Some((ns, links)) = batch::links(plan, &steps, i, &hooks).filter(|_| i >= unbatched)
         {
             let n = links.len();

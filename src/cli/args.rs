@@ -111,10 +111,15 @@ pub enum GraphFormat {
 #[derive(Subcommand, Debug)]
 pub enum Verb {
     /// Check a lab file: every mistake with file, line and column.
-    #[command(after_help = "Example: topo validate topologies/example.yaml")]
+    #[command(after_help = "Examples:
+  topo validate topologies/example.yaml
+  topo validate --show-addresses topologies/ring-3-routers.yaml   every address, and where it comes from")]
     Validate {
         /// The lab file; `-` reads it from standard input.
         file: String,
+        /// Also print every address of the lab, written or allocated (networks, pools), as a fresh apply would give them.
+        #[arg(long)]
+        show_addresses: bool,
     },
     /// Show the ordered changes apply would make, without making them.
     #[command(after_help = "Examples:
@@ -270,6 +275,18 @@ when it cannot be run; 127 when it is not found.")]
         #[arg(short, long, value_name = "FILE")]
         output: Option<String>,
     },
+    /// Write a lab file of a common shape to standard output (Mininet's and
+    /// netlab's), written with ranges, address pools, roles and derived routes.
+    #[command(after_help = "Examples:
+  topo new tree --depth 2 --fanout 3 > tree.yaml    Mininet's --topo tree,depth=2,fanout=3
+  topo new ring --nodes 5 > ring.yaml && topo apply --test ring.yaml")]
+    New {
+        #[command(subcommand)]
+        shape: Shape,
+        /// The lab's name (default: the shape and its sizes, e.g. tree-2-3).
+        #[arg(long, global = true)]
+        name: Option<String>,
+    },
     /// Print the JSON Schema of the lab file.
     Schema,
     /// Print a shell completion script.
@@ -289,5 +306,57 @@ when it cannot be run; 127 when it is not found.")]
         /// Write topo.1 and one topo-VERB.1 per verb into this folder.
         #[arg(long, value_name = "DIR")]
         dir: Option<String>,
+    },
+}
+
+/// The shapes `topo new` writes. Sizes are bounded so that the lab stays
+/// within what one machine holds (a bridge takes 1024 ports), and so that
+/// there are two hosts to ping each other.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Shape {
+    /// One switch with N hosts (Mininet's single,N).
+    Single {
+        /// Hosts on the switch.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
+        nodes: u32,
+    },
+    /// N switches in a line, a host on each (Mininet's linear,N).
+    Linear {
+        /// Switches, and hosts (one on each).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
+        nodes: u32,
+    },
+    /// Switches in a tree, FANOUT children each, hosts under the last level (Mininet's tree,depth=D,fanout=F).
+    Tree {
+        /// Levels of switches.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=12))]
+        depth: u32,
+        /// Children of every switch: switches, or hosts under the last level.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(2..=64))]
+        fanout: u32,
+    },
+    /// N routers in a ring, a host on each; static routes derived.
+    Ring {
+        /// Routers in the ring (a host on each).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(3..=500))]
+        nodes: u32,
+    },
+    /// One router with N hosts, each on its own link.
+    Star {
+        /// Hosts around the router.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        nodes: u32,
+    },
+    /// Leaf and spine: every leaf linked to every spine, HOSTS on each leaf's bridge; static routes derived.
+    Clos {
+        /// Spine routers.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+        spines: u32,
+        /// Leaf routers, each linked to every spine.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+        leaves: u32,
+        /// Hosts on each leaf's bridge.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=250))]
+        hosts: u32,
     },
 }

@@ -8,6 +8,7 @@ pub(crate) mod exec;
 mod fleet;
 mod gen;
 pub mod graph;
+mod new;
 mod outcome;
 mod progress;
 mod render;
@@ -126,7 +127,10 @@ fn color() -> bool {
 
 async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
     match verb {
-        Verb::Validate { file } => validate::run(&file, out),
+        Verb::Validate {
+            file,
+            show_addresses,
+        } => validate::run(&file, show_addresses, out),
         Verb::Plan {
             file,
             json,
@@ -279,6 +283,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             };
             watch::run(args, out).await
         }
+        Verb::New { shape, name } => Ok(new::run(&shape, name.as_deref())),
         Verb::Schema => {
             print!("{}", crate::spec::json_schema());
             Ok(exit::OK)

@@ -32,6 +32,7 @@ fn namespaces_before_links_before_addresses_before_routes() {
             via: Some("10.0.0.1".parse().unwrap()),
             dev: None,
             scope: Scope::Global,
+            derived: false,
         },
     );
     let addr = AddressId {

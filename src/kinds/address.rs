@@ -123,7 +123,9 @@ impl Kind for Address {
             if a.tentative {
                 cx.obs.settling.insert(r.clone());
             }
-            if cx.owned(&l) && l.name != "lo" {
+            // A node's lo carries the lab's mark; its own 127.0.0.1 and
+            // ::1 are the kernel's, a loopback pool's address the lab's.
+            if cx.owned(&l) && (l.name != "lo" || !a.net.addr().is_loopback()) {
                 let id = AddressId {
                     link: r,
                     address: a.net,
@@ -145,7 +147,18 @@ impl Kind for Address {
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
         let nodad = !x.model.dad;
-        x.m.add_address(&id.link, id.address, nodad).await
+        match x.m.add_address(&id.link, id.address, nodad).await {
+            // IPv6 is off on the interface: new devices inherit it where
+            // the machine turns IPv6 off by default (a hardening step,
+            // `net.ipv6.conf.default.disable_ipv6 = 1`). The interface is
+            // the lab's own, and the file gives it an IPv6 address: on.
+            Err(e) if id.address.addr().is_ipv6() && e.errno() == Some(libc::EACCES) => {
+                let key = format!("net/ipv6/conf/{}/disable_ipv6", id.link.name);
+                x.m.write_sysctl(&id.link.ns, &key, "0")?;
+                x.m.add_address(&id.link, id.address, nodad).await
+            }
+            r => r,
+        }
     }
 
     async fn update<M: Machine>(

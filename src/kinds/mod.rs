@@ -38,7 +38,7 @@ pub use netns::{Netns, NetnsId};
 pub use netns_file::{EtcName, NetnsFile, NetnsFileId};
 pub use route::{Route, RouteId};
 pub use rule::{Rule, RuleId};
-pub use sysctl::{Sysctl, SysctlId};
+pub use sysctl::{initial_namespace_only, Sysctl, SysctlId};
 pub use tap::{Tap, TapId};
 pub use uplink::{Uplink, UplinkId};
 pub use veth::{Veth, VethId};

@@ -23,6 +23,11 @@ pub struct Route {
     pub via: Option<IpAddr>,
     pub dev: Option<String>,
     pub scope: Scope,
+    /// Made by topo from the lab's shape (`routing: { static: auto }`, a
+    /// `role: host`'s default route), not written in the file: the plan
+    /// says `(derived)`. Desired state only; never compared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub derived: bool,
 }
 
 impl Kind for Route {
@@ -56,6 +61,9 @@ impl Kind for Route {
         }
         if self.scope != Scope::Global {
             s.push(format!("scope {}", self.scope));
+        }
+        if self.derived {
+            s.push("(derived)".to_string());
         }
         s.join(" ")
     }
@@ -119,6 +127,7 @@ impl Kind for Route {
                     via: rt.via,
                     dev: rt.oif.and_then(|o| cx.name_of(o)),
                     scope: Scope::from(rt.scope),
+                    derived: false,
                 };
                 cx.obs.state.insert::<Route>(id, me);
             } else if cx.wants(&Id::Route(id.clone())) {

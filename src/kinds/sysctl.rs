@@ -70,6 +70,9 @@ impl Kind for Sysctl {
     }
 
     fn observe(cx: &mut ObserveNs<'_>) {
+        if *cx.ns == Ns::Host {
+            refuse_missing(cx);
+        }
         let values: Vec<(String, String)> = cx
             .sysctls
             .iter()
@@ -203,6 +206,66 @@ pub fn interface_of(id: &SysctlId) -> Option<IfRef> {
         .find_map(|p| id.key.strip_prefix(p))?;
     let (dev, _) = rest.split_once('.')?;
     (dev != "all" && dev != "default").then(|| IfRef::new(id.ns.clone(), dev))
+}
+
+/// Sysctls of tables every namespace shares, which only the machine's
+/// initial network namespace has (`net.ipv4.neigh.default.gc_thresh3`
+/// caps the neighbour entries of all namespaces together).
+pub fn initial_namespace_only(key: &str) -> bool {
+    let Some(rest) = key
+        .strip_prefix("net.ipv4.neigh.default.")
+        .or_else(|| key.strip_prefix("net.ipv6.neigh.default."))
+    else {
+        return false;
+    };
+    matches!(
+        rest,
+        "gc_thresh1" | "gc_thresh2" | "gc_thresh3" | "gc_interval"
+    )
+}
+
+/// A host sysctl the file sets that this kernel does not have, here: an
+/// error at its line before any change, rather than a failed apply.
+/// Per-interface ones are left alone (they come with their interface).
+fn refuse_missing(cx: &mut ObserveNs<'_>) {
+    let Some(desired) = cx.desired else { return };
+    let from = SysctlId {
+        ns: Ns::Host,
+        key: String::new(),
+    };
+    let missing: Vec<SysctlId> = desired
+        .sysctl
+        .range(from..)
+        .map(|(id, _)| id)
+        .take_while(|id| id.ns == Ns::Host)
+        .filter(|id| !cx.sysctls.contains_key(&id.key) && !per_interface(&id.key))
+        .cloned()
+        .collect();
+    for id in missing {
+        let key = id.key.clone();
+        let (message, help) = if initial_namespace_only(&key) || key.contains(".neigh.default.") {
+            (
+                format!("there is no sysctl {key} here: it exists only in the machine's initial network namespace, and topo runs in another one (a container, or a namespace of its own)"),
+                format!("set it on the machine itself (`sysctl -w {key}=VALUE` in its own namespace), or run topo there; then remove it from `host: sysctls:`"),
+            )
+        } else {
+            (
+                format!("this kernel has no sysctl {key} in the namespace topo runs in"),
+                "check the name (`sysctl -a | grep ...`); a module may need loading".to_string(),
+            )
+        };
+        cx.obs.refused.push(crate::observe::Refusal {
+            id: Id::Sysctl(id),
+            message,
+            help,
+        });
+    }
+}
+
+/// `net.ipv4.conf.IF.*` and the like: a sysctl of one interface.
+fn per_interface(key: &str) -> bool {
+    let parts: Vec<&str> = key.splitn(5, '.').collect();
+    matches!(parts[..], ["net", "ipv4" | "ipv6", "conf" | "neigh", dev, _] if dev != "all" && dev != "default")
 }
 
 /// Records the value from before (the host's in the shared registry, a

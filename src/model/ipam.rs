@@ -1,4 +1,5 @@
-//! Address allocation for `networks:`.
+//! Address allocation for `networks:`, and subnets from the pools of
+//! `addressing:` (`allocate_subnets`), under the same rule.
 //!
 //! Stability: a member keeps the address it already has in the kernel (when
 //! it is still inside the subnet and nobody else claims it); fixed addresses
@@ -64,6 +65,59 @@ pub fn allocate(
     Ok(out
         .into_iter()
         .map(|a| a.expect("every slot filled"))
+        .collect())
+}
+
+/// Assigns one subnet of `prefix` from `pool` per request, in order: a
+/// request keeps the subnet it has now (`current`) when that is one of the
+/// pool's and free; the others get the lowest free ones. A subnet is free
+/// when no `reserved` network overlaps it and no earlier request took it.
+/// So adding or removing a request never moves another.
+pub fn allocate_subnets(
+    pool: IpNet,
+    prefix: u8,
+    reserved: &[IpNet],
+    current: &[Option<IpNet>],
+) -> Result<Vec<IpNet>, IpamError> {
+    // A reserved network as long as a candidate or longer lies in exactly
+    // one candidate; a shorter one is checked against each.
+    let block = |n: &IpNet| IpNet::new(n.addr(), prefix).map(|b| b.trunc());
+    let mut taken: BTreeSet<IpNet> = reserved
+        .iter()
+        .filter(|r| r.prefix_len() >= prefix)
+        .filter_map(|r| block(r).ok())
+        .collect();
+    let wide: Vec<IpNet> = reserved
+        .iter()
+        .filter(|r| r.prefix_len() < prefix)
+        .copied()
+        .collect();
+    let free = |c: &IpNet, taken: &BTreeSet<IpNet>| {
+        !taken.contains(c) && !wide.iter().any(|w| w.contains(&c.addr()))
+    };
+    let mut out: Vec<Option<IpNet>> = vec![None; current.len()];
+    for (i, c) in current.iter().enumerate() {
+        if let Some(c) = c.filter(|c| c.prefix_len() == prefix && pool.contains(c)) {
+            if free(&c, &taken) {
+                taken.insert(c);
+                out[i] = Some(c);
+            }
+        }
+    }
+    let mut candidates = pool.subnets(prefix).ok().into_iter().flatten();
+    for (i, slot) in out.iter_mut().enumerate() {
+        if slot.is_none() {
+            let c = candidates
+                .by_ref()
+                .find(|c| free(c, &taken))
+                .ok_or(IpamError::Exhausted(i))?;
+            taken.insert(c);
+            *slot = Some(c);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|s| s.expect("every slot filled"))
         .collect())
 }
 
@@ -184,5 +238,53 @@ mod tests {
         let net = "10.0.0.0/30".parse().unwrap();
         let got = allocate(net, &gw("10.0.0.1"), &[req(None, None), req(None, None)]);
         assert_eq!(got, Err(IpamError::Exhausted(1)));
+    }
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn subnets_come_lowest_first_around_what_is_reserved() {
+        let pool = net("10.1.0.0/16");
+        let got = allocate_subnets(
+            pool,
+            31,
+            &[net("10.1.0.2/31"), net("10.1.0.5/24")],
+            &[None, None],
+        );
+        // 10.1.0.5/24 lies in a /24 wider than a /31: every /31 of 10.1.0.0/24 is out.
+        assert_eq!(got.unwrap(), vec![net("10.1.1.0/31"), net("10.1.1.2/31")]);
+        let got = allocate_subnets(pool, 30, &[net("10.1.0.1/32")], &[None]).unwrap();
+        assert_eq!(got, vec![net("10.1.0.4/30")]);
+    }
+
+    #[test]
+    fn adding_or_removing_a_subnet_moves_no_other() {
+        let pool = net("10.1.0.0/16");
+        let first = allocate_subnets(pool, 31, &[], &[None, None, None]).unwrap();
+        assert_eq!(first[2], net("10.1.0.4/31"));
+        // The first request goes: the others keep theirs.
+        let kept: Vec<Option<IpNet>> = first[1..].iter().copied().map(Some).collect();
+        assert_eq!(allocate_subnets(pool, 31, &[], &kept).unwrap(), first[1..]);
+        // A newcomer takes the lowest free one, the gap, and moves nobody.
+        let mut reqs = kept.clone();
+        reqs.insert(0, None);
+        let again = allocate_subnets(pool, 31, &[], &reqs).unwrap();
+        assert_eq!(again, first);
+        // A current subnet of another size, outside the pool, or taken by
+        // an earlier request is given anew.
+        let odd = [Some(net("10.1.0.0/30")), Some(net("10.9.0.0/31")), None];
+        let got = allocate_subnets(pool, 31, &[net("10.1.0.0/32")], &odd).unwrap();
+        assert_eq!(
+            got,
+            vec![net("10.1.0.2/31"), net("10.1.0.4/31"), net("10.1.0.6/31")]
+        );
+    }
+
+    #[test]
+    fn a_full_pool_names_the_request() {
+        let got = allocate_subnets(net("10.1.0.0/30"), 31, &[], &[None, None, None]);
+        assert_eq!(got, Err(IpamError::Exhausted(2)));
     }
 }

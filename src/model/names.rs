@@ -86,6 +86,47 @@ pub fn owner_mark(lab: &str) -> String {
     format!("topo:{lab}")
 }
 
+/// Names in the order people count them: runs of digits compare as
+/// numbers, so `h2` comes before `h10`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Natural<'a>(pub &'a str);
+
+impl Ord for Natural<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let (mut a, mut b) = (self.0, other.0);
+        loop {
+            let (Some(x), Some(y)) = (a.chars().next(), b.chars().next()) else {
+                return a.len().cmp(&b.len());
+            };
+            let ord = if x.is_ascii_digit() && y.is_ascii_digit() {
+                let run =
+                    |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                let (na, nb) = (&a[..run(a)], &b[..run(b)]);
+                let (ta, tb) = (na.trim_start_matches('0'), nb.trim_start_matches('0'));
+                let o = ta
+                    .len()
+                    .cmp(&tb.len())
+                    .then(ta.cmp(tb))
+                    .then(na.len().cmp(&nb.len()));
+                (a, b) = (&a[na.len()..], &b[nb.len()..]);
+                o
+            } else {
+                (a, b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]);
+                x.cmp(&y)
+            };
+            if ord.is_ne() {
+                return ord;
+            }
+        }
+    }
+}
+
+impl PartialOrd for Natural<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// FNV-1a: stable across Rust versions, unlike the std hasher.
 pub fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -106,6 +147,16 @@ mod tests {
         assert!(ifname_problem("a-very-long-name").is_some());
         assert!(ifname_problem("eth 0").is_some());
         assert!(ifname_problem("veth-red-br").is_none());
+    }
+
+    #[test]
+    fn natural_order_counts() {
+        let mut v = vec!["h10", "h2", "h1", "r1:eth10", "r1:eth9", "h02", "s", "h"];
+        v.sort_by(|a, b| Natural(a).cmp(&Natural(b)));
+        assert_eq!(
+            v,
+            ["h", "h1", "h2", "h02", "h10", "r1:eth9", "r1:eth10", "s"]
+        );
     }
 
     #[test]

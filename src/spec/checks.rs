@@ -43,6 +43,13 @@ impl TestsSpec {
         }
     }
 
+    pub fn checks_mut(&mut self) -> &mut Vec<S<CheckSpec>> {
+        match self {
+            TestsSpec::List(l) => l,
+            TestsSpec::Detailed(d) => &mut d.checks,
+        }
+    }
+
     /// The lab-wide default timeout, when the file sets one.
     pub fn timeout(&self) -> Option<&S<TimeoutValue>> {
         match self {

@@ -36,7 +36,7 @@ pub fn load_str(file: &str, text: &str) -> Result<LabSpec, LoadError> {
     options.with_snippet = false;
     options.budget = Some(budget());
     options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
-    serde_saphyr::from_str_with_options::<LabSpec>(text, options).map_err(|e| {
+    let mut spec = serde_saphyr::from_str_with_options::<LabSpec>(text, options).map_err(|e| {
         let pos = e
             .location()
             .map(|l| Pos::from_location(&l))
@@ -50,7 +50,19 @@ pub fn load_str(file: &str, text: &str) -> Result<LabSpec, LoadError> {
                 diagnostics: vec![diag],
             },
         }
-    })
+    })?;
+    let diagnostics = super::expand::expand(&mut spec);
+    if !diagnostics.is_empty() {
+        return Err(LoadError {
+            file: file.to_string(),
+            report: Report {
+                file: file.to_string(),
+                source: text.to_string(),
+                diagnostics,
+            },
+        });
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]

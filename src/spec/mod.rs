@@ -5,6 +5,7 @@
 
 mod checks;
 mod devices;
+pub mod expand;
 mod explain;
 mod hosts;
 mod load;
@@ -12,6 +13,7 @@ mod nat;
 mod networks;
 mod scalars;
 mod services;
+mod shorthand;
 mod top;
 
 pub use checks::{CheckSpec, TestsDetail, TestsSpec, TimeoutValue, TIMEOUT_VALUE};
@@ -22,6 +24,10 @@ pub use nat::{DnatSpec, FilterRuleSpec, FirewallSpec, MasqueradeSpec, NatSpec, S
 pub use networks::{GatewayAt, GatewayOnHost, GatewaySpec, MemberSpec, NetworkMember, NetworkSpec};
 pub use scalars::{PortValue, Prefixes, SysctlValue};
 pub use services::{AttachSpec, DhcpHostSpec, DhcpSpec, DnsSpec, LeaseTime, LEASE_TIME};
+pub use shorthand::{
+    AddressingSpec, DefaultsSpec, InterfaceDefaults, LinkDefaults, NodeDefaults, Role, RoutingSpec,
+    StaticRouting,
+};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -52,15 +58,15 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub dad: Option<S<bool>>,
-    /// Network namespaces, each named exactly like its node.
+    /// Network namespaces, each named exactly like its node. A name with a range, `h[1-64]`, is one node per number (both ends included).
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, NodeSpec>")]
     pub nodes: BTreeMap<String, S<NodeSpec>>,
-    /// Linux bridges, in the host namespace unless `node:` puts one inside a node.
+    /// Linux bridges, in the host namespace unless `node:` puts one inside a node; `s[1-4]` is four.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, BridgeSpec>")]
     pub bridges: BTreeMap<String, S<BridgeSpec>>,
-    /// veth pairs.
+    /// veth pairs. An endpoint with a range is one link per name: against a single end it fans out, two ranges pair element by element.
     #[serde(default)]
     #[schemars(with = "Vec<LinkSpec>")]
     pub links: Vec<S<LinkSpec>>,
@@ -96,6 +102,18 @@ pub struct LabSpec {
     #[serde(default)]
     #[schemars(with = "Option<u16>")]
     pub vxlan_port: Option<S<u16>>,
+    /// What every node, interface and link gets unless it says otherwise.
+    #[serde(default)]
+    #[schemars(with = "Option<DefaultsSpec>")]
+    pub defaults: Option<S<DefaultsSpec>>,
+    /// Address pools for links, segments of bridges and loopbacks the file gives no address.
+    #[serde(default)]
+    #[schemars(with = "Option<AddressingSpec>")]
+    pub addressing: Option<S<AddressingSpec>>,
+    /// Routes topo derives: `{ static: auto }`.
+    #[serde(default)]
+    #[schemars(with = "Option<RoutingSpec>")]
+    pub routing: Option<S<RoutingSpec>>,
     /// Set by topo when the file is read as one host's share of a lab across machines.
     #[serde(skip)]
     #[schemars(skip)]
@@ -110,6 +128,14 @@ pub struct NodeSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub host: Option<S<String>>,
+    /// `router` (forwarding on) or `host` (default route via the router on its segments).
+    #[serde(default)]
+    #[schemars(with = "Option<Role>")]
+    pub role: Option<S<Role>>,
+    /// Bridges inside this node, by name (without `host:` or `node:`): endpoints name one `NODE:BRIDGE`, or a port of it `NODE:BRIDGE:PORT`. Two nodes may each have a `br0`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, BridgeSpec>")]
+    pub bridges: BTreeMap<String, S<BridgeSpec>>,
     /// Settings of interfaces created by `links:` or `networks:`, by interface name.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, InterfaceSpec>")]
@@ -200,11 +226,11 @@ pub struct InterfaceSpec {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BridgeSpec {
-    /// The host (of `hosts:`) the bridge is on; its node's when `node:` is given.
+    /// The host (of `hosts:`) the bridge is on; its node's when `node:` is given. Not under a node.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub host: Option<S<String>>,
-    /// The node whose namespace holds the bridge; the host when absent.
+    /// The node whose namespace holds the bridge; the host when absent. Not under a node: there it is that node.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub node: Option<S<String>>,
@@ -238,7 +264,7 @@ pub struct BridgeSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
-    /// Exactly two endpoints: `NODE:IFNAME`, `host:IFNAME`, `BRIDGE` or `BRIDGE:PORTNAME`.
+    /// Exactly two endpoints: `NODE:IFNAME`, `host:IFNAME`, `BRIDGE`, `BRIDGE:PORTNAME`, `NODE:BRIDGE` or `NODE:BRIDGE:PORTNAME`; a range (`h[1-8]:eth0`) makes one link per name.
     #[schemars(with = "Vec<String>", length(equal = 2))]
     pub endpoints: Vec<S<String>>,
     /// MTU for both ends.

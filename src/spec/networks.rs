@@ -26,7 +26,7 @@ pub struct NetworkSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub bridge: Option<S<String>>,
-    /// Attached nodes: a name, or `{ node, address, interface }`.
+    /// Attached nodes: a name, or `{ node, address, interface }`; `h[1-8]` is eight.
     #[serde(default)]
     #[schemars(with = "Vec<NetworkMember>")]
     pub nodes: Vec<S<NetworkMember>>,
@@ -47,6 +47,10 @@ pub struct NetworkSpec {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub mtu: Option<S<u32>>,
+    /// `false`: members get an address but no default route through the network (a management network). A node in several networks takes its default route from the first, in file order, that gives one.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub default_route: Option<S<bool>>,
     /// A DHCP server on the network's bridge, from the namespace that holds it; its router is the gateway unless `router:` says otherwise.
     #[serde(default)]
     #[schemars(with = "Option<super::DhcpSpec>")]

@@ -31,6 +31,9 @@ pub const FIELDS: &[&str] = &[
     "taps",
     "vxlans",
     "tests",
+    "defaults",
+    "addressing",
+    "routing",
 ];
 
 /// The prefix of keys topo ignores.
@@ -70,6 +73,7 @@ impl<'de> Visitor<'de> for Top {
         let (mut name, mut ipv6, mut dad, mut nodes, mut bridges) = (None, None, None, None, None);
         let (mut links, mut networks, mut host, mut taps) = (None, None, None, None);
         let (mut vxlans, mut tests, mut hosts, mut vxlan_port) = (None, None, None, None);
+        let (mut defaults, mut addressing, mut routing) = (None, None, None);
         let mut etc_hosts = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
@@ -86,6 +90,9 @@ impl<'de> Visitor<'de> for Top {
                 "vxlan_port" => set(&mut vxlan_port, "vxlan_port", &mut map)?,
                 "tests" => set(&mut tests, "tests", &mut map)?,
                 "hosts" => set(&mut hosts, "hosts", &mut map)?,
+                "defaults" => set(&mut defaults, "defaults", &mut map)?,
+                "addressing" => set(&mut addressing, "addressing", &mut map)?,
+                "routing" => set(&mut routing, "routing", &mut map)?,
                 "etc_hosts" => set(&mut etc_hosts, "etc_hosts", &mut map)?,
                 k if k.starts_with(EXTENSION_PREFIX) => {
                     map.next_value::<IgnoredAny>()?;
@@ -108,6 +115,9 @@ impl<'de> Visitor<'de> for Top {
             hosts: hosts.unwrap_or_default(),
             etc_hosts: etc_hosts.unwrap_or_default(),
             vxlan_port: vxlan_port.unwrap_or_default(),
+            defaults: defaults.unwrap_or_default(),
+            addressing: addressing.unwrap_or_default(),
+            routing: routing.unwrap_or_default(),
             share: None,
         })
     }

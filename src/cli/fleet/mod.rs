@@ -54,7 +54,10 @@ pub(super) fn lab_of(l: Loaded) -> Result<Lab, Error> {
 pub(super) fn run(verb: Verb, hosts: &HostArgs, out: Output) -> Result<i32, Error> {
     let config = hosts.ssh_config.as_deref();
     match verb {
-        Verb::Validate { file } => super::validate::run(&file, out),
+        Verb::Validate {
+            file,
+            show_addresses,
+        } => super::validate::run(&file, show_addresses, out),
         Verb::Plan {
             file,
             json,

@@ -6,8 +6,14 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 
+/// A key in dotted form, or in slashed form (`net/ipv6/conf/eth0.5/...`),
+/// which keeps the dots of interface names, as sysctl(8) reads it.
 fn path(key: &str) -> PathBuf {
-    PathBuf::from("/proc/sys").join(key.replace('.', "/"))
+    if key.contains('/') {
+        PathBuf::from("/proc/sys").join(key)
+    } else {
+        PathBuf::from("/proc/sys").join(key.replace('.', "/"))
+    }
 }
 
 fn within<T>(ns: Option<BorrowedFd<'_>>, f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {

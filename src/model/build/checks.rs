@@ -17,7 +17,11 @@ impl Builder<'_> {
                 self.ifaces.get(peer).and_then(|p| p.master.clone()),
             ) {
                 (Some(_), _) => continue,
-                (None, Some(br)) => self.bridge_subnets.get(&br).cloned().unwrap_or_default(),
+                (None, Some(br)) => self
+                    .bridge_subnets
+                    .get(&IfRef::new(peer.ns.clone(), br))
+                    .cloned()
+                    .unwrap_or_default(),
                 (None, None) => self
                     .ifaces
                     .get(peer)
@@ -70,30 +74,31 @@ impl Builder<'_> {
         let mut all = Vec::new();
         for (link, iface) in &self.ifaces {
             let segment = match &iface.kind {
-                IfKind::Bridge { .. } => format!("bridge {}", link.name),
+                IfKind::Bridge { .. } => bridge_label(&link.ns, &link.name),
                 IfKind::Tap(_) => match &iface.master {
-                    Some(m) => format!("bridge {m}"),
+                    Some(m) => bridge_label(&link.ns, m),
                     None => format!("tap {link}"),
                 },
                 IfKind::Vxlan(_) => match &iface.master {
-                    Some(m) => format!("bridge {m}"),
+                    Some(m) => bridge_label(&link.ns, m),
                     None => format!("vxlan {link}"),
                 },
-                IfKind::Veth { peer } => match iface
-                    .master
-                    .clone()
-                    .or_else(|| self.ifaces.get(peer).and_then(|p| p.master.clone()))
-                {
-                    Some(m) => format!("bridge {m}"),
-                    None => {
-                        let (x, y) = if link < peer {
-                            (link, peer)
-                        } else {
-                            (peer, link)
-                        };
-                        format!("veth pair ({x}, {y})")
+                IfKind::Veth { peer } => {
+                    match iface.master.as_ref().map(|m| (&link.ns, m)).or_else(|| {
+                        let p = self.ifaces.get(peer)?;
+                        p.master.as_ref().map(|m| (&peer.ns, m))
+                    }) {
+                        Some((ns, m)) => bridge_label(ns, m),
+                        None => {
+                            let (x, y) = if link < peer {
+                                (link, peer)
+                            } else {
+                                (peer, link)
+                            };
+                            format!("veth pair ({x}, {y})")
+                        }
                     }
-                },
+                }
             };
             all.extend(
                 iface
@@ -124,34 +129,41 @@ impl Builder<'_> {
     }
 
     pub(super) fn check_bridge_ports(&mut self) {
-        let mut ports: BTreeMap<&String, usize> = BTreeMap::new();
-        for iface in self.ifaces.values() {
+        let mut ports: BTreeMap<IfRef, usize> = BTreeMap::new();
+        for (link, iface) in &self.ifaces {
             if let Some(m) = &iface.master {
-                *ports.entry(m).or_default() += 1;
+                *ports.entry(IfRef::new(link.ns.clone(), m)).or_default() += 1;
             }
         }
-        for (u, _) in self.uplinks.values() {
+        for (id, (u, _)) in &self.uplinks {
             if let Some(b) = &u.bridge {
-                *ports.entry(b).or_default() += 1;
+                *ports.entry(IfRef::new(id.link.ns.clone(), b)).or_default() += 1;
             }
         }
-        let over: Vec<(String, usize)> = ports
+        let over: Vec<(IfRef, usize)> = ports
             .into_iter()
             .filter(|(_, n)| *n > BRIDGE_PORT_MAX)
-            .map(|(b, n)| (b.clone(), n))
             .collect();
-        for (b, n) in over {
-            let pos = self
-                .ifaces
-                .iter()
-                .find(|(l, _)| l.name == b)
-                .map(|(_, i)| i.pos)
-                .unwrap_or_default();
+        for (bridge, n) in over {
+            let pos = self.ifaces.get(&bridge).map(|i| i.pos).unwrap_or_default();
+            let b = match bridge.ns {
+                Ns::Host => bridge.name.clone(),
+                _ => bridge.to_string(),
+            };
             self.err(
                 pos,
                 format!("bridge `{b}` would have {n} ports; Linux allows {BRIDGE_PORT_MAX}"),
                 "split the nodes over several bridges or networks",
             );
         }
+    }
+}
+
+/// How messages name a bridge's segment: by its name in the host, by
+/// NODE:NAME inside a node.
+fn bridge_label(ns: &Ns, name: &str) -> String {
+    match ns {
+        Ns::Host => format!("bridge {name}"),
+        Ns::Node(_) => format!("bridge {}", IfRef::new(ns.clone(), name)),
     }
 }

@@ -62,7 +62,8 @@ impl Builder<'_> {
                 );
                 continue;
             }
-            let mtu = self.mtu(link.value.mtu.as_ref());
+            let written = link.value.mtu.as_ref().or(super::defaults::link_mtu(spec));
+            let mtu = self.mtu(written);
             let (Some(a), Some(b)) = (self.endpoint(&eps[0]), self.endpoint(&eps[1])) else {
                 continue;
             };
@@ -71,11 +72,16 @@ impl Builder<'_> {
             let (Some(a_ref), Some(b_ref)) = (a_ref, b_ref) else {
                 continue;
             };
-            if let Some(m) = link.value.mtu.as_ref().filter(|_| mtu.is_some()) {
+            if let Some(m) = written.filter(|_| mtu.is_some()) {
                 for end in [&a_ref, &b_ref] {
                     if !self.ifaces.contains_key(end) {
                         self.mtu_from.insert(end.clone(), (Pos::of(m), true));
                     }
+                }
+            }
+            if let (Endpoint::Iface(x), Endpoint::Iface(y)) = (&a, &b) {
+                if x.ns != Ns::Host && y.ns != Ns::Host {
+                    self.node_links.push((x.clone(), y.clone()));
                 }
             }
             if a.bridge().is_some() && b.bridge().is_none() {
@@ -104,12 +110,12 @@ impl Builder<'_> {
     pub(super) fn endpoint(&mut self, ep: &S<String>) -> Option<Endpoint> {
         let pos = Pos::of(ep);
         let text = ep.value.as_str();
-        let (owner, ifname) = match text.split_once(':') {
-            Some((o, i)) => (o, Some(i)),
-            None => (text, None),
-        };
-        if let Some(ifname) = ifname {
-            if let Some(p) = ifname_problem(ifname) {
+        let mut parts = text.splitn(3, ':');
+        let owner = parts.next().unwrap_or_default();
+        let ifname = parts.next();
+        let port = parts.next();
+        for name in ifname.iter().chain(port.iter()) {
+            if let Some(p) = ifname_problem(name) {
                 self.err(
                     pos,
                     format!("endpoint `{text}`: {p}"),
@@ -119,11 +125,48 @@ impl Builder<'_> {
             }
         }
         if let Some(ns) = self.bridges.get(owner).cloned() {
+            if port.is_some() {
+                self.err(
+                    pos,
+                    format!("endpoint `{text}` has three parts, and `{owner}` is a bridge"),
+                    format!("a port of bridge {owner} is written `{owner}:PORTNAME`"),
+                );
+                return None;
+            }
             return Some(Endpoint::Bridge {
                 bridge: owner.to_string(),
                 ns,
                 port: ifname.map(str::to_string),
+                scoped: false,
             });
+        }
+        // NODE:BRIDGE and NODE:BRIDGE:PORT name a bridge inside a node.
+        if let (Some(i), true) = (ifname, self.nodes.contains_key(owner)) {
+            let ns = Ns::Node(owner.to_string());
+            if self.is_bridge(&IfRef::new(ns.clone(), i)) {
+                return Some(Endpoint::Bridge {
+                    bridge: i.to_string(),
+                    ns,
+                    port: port.map(str::to_string),
+                    scoped: true,
+                });
+            }
+            if port.is_some() {
+                self.err(
+                    pos,
+                    format!("endpoint `{text}` names a port of bridge `{i}` in {owner}, and {owner} has no bridge `{i}`"),
+                    format!("declare it under `nodes: {{ {owner}: {{ bridges: {{ {i}: {{}} }} }} }}`, or write `{owner}:IFNAME`"),
+                );
+                return None;
+            }
+        }
+        if port.is_some() {
+            self.err(
+                pos,
+                format!("endpoint `{text}` has three parts"),
+                "only a port of a bridge inside a node has three: `NODE:BRIDGE:PORTNAME`",
+            );
+            return None;
         }
         match ifname {
             Some(i) => self
@@ -147,7 +190,7 @@ impl Builder<'_> {
                 let help = match did_you_mean(owner, known.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => {
-                        "an endpoint is NODE:IFNAME, host:IFNAME, BRIDGE or BRIDGE:PORTNAME".into()
+                        "an endpoint is NODE:IFNAME, host:IFNAME, BRIDGE, BRIDGE:PORTNAME, NODE:BRIDGE or NODE:BRIDGE:PORTNAME".into()
                     }
                 };
                 self.err(
@@ -176,6 +219,16 @@ impl Builder<'_> {
             } => {
                 let (owner, ifname) = match other {
                     Endpoint::Iface(r) => (r.ns.label().to_string(), r.name.clone()),
+                    // A bridge inside a node is known by its node.
+                    Endpoint::Bridge {
+                        bridge: ob,
+                        ns: ons,
+                        scoped: true,
+                        port,
+                    } => (
+                        ons.label().to_string(),
+                        port.clone().unwrap_or_else(|| ob.clone()),
+                    ),
                     Endpoint::Bridge {
                         bridge: ob, port, ..
                     } => (ob.clone(), port.clone().unwrap_or_else(|| bridge.clone())),
@@ -257,6 +310,28 @@ impl Builder<'_> {
                 .expect("interface exists")
                 .addrs
                 .push((net, pos));
+        }
+    }
+}
+
+/// One side of a link as written.
+pub(super) enum Endpoint {
+    Iface(IfRef),
+    Bridge {
+        bridge: String,
+        ns: Ns,
+        port: Option<String>,
+        /// Declared under its node (`NODE:BRIDGE`): its name is unique
+        /// only there, so ports made for it are named by the node.
+        scoped: bool,
+    },
+}
+
+impl Endpoint {
+    fn bridge(&self) -> Option<String> {
+        match self {
+            Endpoint::Bridge { bridge, .. } => Some(bridge.clone()),
+            Endpoint::Iface(_) => None,
         }
     }
 }

@@ -2,15 +2,22 @@
 
 mod attach;
 mod checks;
+mod defaults;
+mod derive;
 mod dhcp;
 mod etc;
 mod links;
+mod members;
 mod networks;
 mod nodes;
+mod pools;
+mod roles;
 mod routes;
+mod segments;
 mod state;
 mod taps;
 mod uplinks;
+mod values;
 mod vxlans;
 
 use super::ipam::{self, Request};
@@ -44,8 +51,11 @@ pub struct Model {
     pub state: State,
     /// Where in the file each object was declared.
     pub origins: BTreeMap<Id, Pos>,
-    /// Interfaces whose address a network allocates.
+    /// Interfaces whose address a network or a pool allocates.
     pub allocated: BTreeSet<IfRef>,
+    /// Where each address the lab allocates comes from (`network lan`,
+    /// `p2p pool`): what `validate --show-addresses` says.
+    pub address_from: BTreeMap<AddressId, String>,
 }
 
 /// A model that passed validation, with its warnings.
@@ -86,6 +96,7 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
         state: b.state(ipv6),
         origins: std::mem::take(&mut b.origins),
         allocated: b.allocated.clone(),
+        address_from: std::mem::take(&mut b.address_from),
     };
     // The file's `tests:` are checked against the resolved lab.
     super::checks::resolve(spec, &model)?;
@@ -128,7 +139,7 @@ struct Builder<'a> {
     bridges: BTreeMap<String, Ns>,
     ifaces: BTreeMap<IfRef, Iface>,
     /// Subnets known for a bridge: its network's and its own addresses'.
-    bridge_subnets: BTreeMap<String, Vec<IpNet>>,
+    bridge_subnets: BTreeMap<IfRef, Vec<IpNet>>,
     routes: BTreeMap<Ns, BTreeMap<RouteKey, (Route, Pos)>>,
     sysctls: BTreeMap<Ns, BTreeMap<String, (String, Pos)>>,
     /// (node, is IPv4) that got a default route from a network.
@@ -164,6 +175,21 @@ struct Builder<'a> {
     lab_subnets: Vec<IpNet>,
     /// A share of a lab across machines: the host it is of.
     share_host: Option<String>,
+    /// Each node's role, and where it is written.
+    roles: BTreeMap<String, (crate::spec::Role, Pos)>,
+    /// Links between two node interfaces, first endpoint first, in file
+    /// order: what the p2p pool numbers.
+    node_links: Vec<(IfRef, IfRef)>,
+    /// Subnets of networks with `default_route: false`: nothing routes
+    /// through them.
+    no_route: BTreeSet<IpNet>,
+    /// Each node's address on `lo` from the loopback pool.
+    loopbacks: BTreeMap<String, (IpNet, Pos)>,
+    /// See `Model::address_from`.
+    address_from: BTreeMap<AddressId, String>,
+    /// `defaults.interface.mtu`: the MTU of an interface nothing else sets
+    /// one for, in place of the kernel's 1500.
+    default_mtu: Option<u32>,
 }
 
 impl<'a> Builder<'a> {
@@ -193,6 +219,12 @@ impl<'a> Builder<'a> {
             attached: BTreeMap::new(),
             lab_subnets: Vec::new(),
             share_host: None,
+            roles: BTreeMap::new(),
+            node_links: Vec::new(),
+            no_route: BTreeSet::new(),
+            loopbacks: BTreeMap::new(),
+            address_from: BTreeMap::new(),
+            default_mtu: None,
         }
     }
 
@@ -227,7 +259,9 @@ impl<'a> Builder<'a> {
             .as_ref()
             .map_or_else(Vec::new, |s| s.lab_subnets.clone());
         self.share_host = spec.share.as_ref().map(|s| s.host.clone());
+        self.collect_defaults(spec);
         self.collect_nodes(spec);
+        self.collect_roles(spec);
         self.collect_attach(spec);
         self.collect_bridges(spec);
         self.collect_networks(spec);
@@ -242,74 +276,21 @@ impl<'a> Builder<'a> {
         self.netns_file_origins();
         self.check_veth_mtus();
         self.check_vxlans();
+        self.allocate_pools(spec);
         self.collect_routes_and_sysctls(spec);
+        self.apply_roles(spec);
+        self.derive_static_routes(spec);
         self.collect_nat(spec);
         self.check_subnets();
         self.check_segment_addresses();
         self.check_bridge_ports();
     }
 
-    fn subnet(&mut self, s: &S<String>) -> Option<IpNet> {
-        match s.value.parse::<IpNet>() {
-            Ok(n) if n.trunc() == n => Some(n),
-            Ok(n) => {
-                self.err(
-                    Pos::of(s),
-                    format!("subnet {n} has host bits set"),
-                    format!("write `subnet: {}`", n.trunc()),
-                );
-                None
-            }
-            Err(_) => {
-                self.err(
-                    Pos::of(s),
-                    format!("`{}` is not a subnet", s.value),
-                    "write a prefix such as `12.0.6.0/24`",
-                );
-                None
-            }
-        }
-    }
-
-    fn mtu(&mut self, m: Option<&S<u32>>) -> Option<u32> {
-        let m = m?;
-        if !(68..=65535).contains(&m.value) {
-            self.err(
-                Pos::of(m),
-                format!("mtu {} is out of range", m.value),
-                "an MTU is between 68 and 65535; 1500 is usual",
-            );
-            return None;
-        }
-        Some(m.value)
-    }
-
-    fn mac(&mut self, m: &S<String>) -> Option<Mac> {
-        match m.value.parse::<Mac>() {
-            Ok(mac) if mac.0[0] & 1 == 0 && mac.0 != [0; 6] => Some(mac),
-            Ok(_) => {
-                self.err(
-                    Pos::of(m),
-                    format!("{} is not a unicast MAC address", m.value),
-                    "use a locally administered unicast address such as `02:00:00:00:00:01`",
-                );
-                None
-            }
-            Err(_) => {
-                self.err(
-                    Pos::of(m),
-                    format!("`{}` is not a MAC address", m.value),
-                    "write six hex pairs, e.g. `02:00:00:00:15:01`",
-                );
-                None
-            }
-        }
-    }
-
     fn any_v6(&self) -> bool {
         self.ifaces
             .values()
             .any(|i| i.addrs.iter().any(|(a, _)| a.addr().is_ipv6()))
+            || self.loopbacks.values().any(|(a, _)| a.addr().is_ipv6())
             || self
                 .routes
                 .values()
@@ -318,28 +299,14 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// One side of a link as written.
-enum Endpoint {
-    Iface(IfRef),
-    Bridge {
-        bridge: String,
-        ns: Ns,
-        port: Option<String>,
-    },
-}
-
-impl Endpoint {
-    fn bridge(&self) -> Option<String> {
-        match self {
-            Endpoint::Bridge { bridge, .. } => Some(bridge.clone()),
-            Endpoint::Iface(_) => None,
-        }
-    }
-}
-
 /// The addresses the file writes explicitly, parseable or not yet checked.
 fn declared_addresses(spec: &LabSpec) -> BTreeSet<IpAddr> {
-    let bridges = spec.bridges.values().flat_map(|b| &b.value.addresses);
+    let in_nodes = spec.nodes.values().flat_map(|n| n.value.bridges.values());
+    let bridges = spec
+        .bridges
+        .values()
+        .flat_map(|b| &b.value.addresses)
+        .chain(in_nodes.flat_map(|b| &b.value.addresses));
     let host = spec.host.iter().flat_map(|h| h.value.interfaces.values());
     let nodes = spec
         .nodes
@@ -359,3 +326,5 @@ fn default_for(gw: IpAddr) -> IpNet {
         IpAddr::V6(_) => "::/0".parse().expect("literal"),
     }
 }
+#[cfg(test)]
+mod tests;

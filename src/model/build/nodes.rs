@@ -1,6 +1,7 @@
 //! Nodes (from `nodes:` and network members) and bridges.
 
 use super::*;
+use crate::spec::BridgeSpec;
 
 impl Builder<'_> {
     pub(super) fn collect_nodes(&mut self, spec: &LabSpec) {
@@ -98,39 +99,87 @@ impl Builder<'_> {
                 },
                 None => Ns::Host,
             };
-            let stp = br.value.stp.as_ref().is_some_and(|s| s.value);
-            let forward_delay = match &br.value.forward_delay {
-                Some(d) if !(2..=30).contains(&d.value) => {
+            if self.add_bridge(IfRef::new(ns.clone(), name), pos, &br.value) {
+                self.bridges.insert(name.clone(), ns);
+            }
+        }
+        // Bridges declared under their node: named by the node, so two
+        // nodes may each have a `br0`.
+        for (node, n) in &spec.nodes {
+            for (name, br) in &n.value.bridges {
+                let pos = Pos::of(br);
+                if let Some(p) = ifname_problem(name) {
                     self.err(
-                        Pos::of(d),
-                        format!("forward_delay {} is out of range", d.value),
-                        "the kernel takes 2 to 30 seconds; 15 is its default",
+                        pos,
+                        format!("bridge `{name}` of {node}: {p}"),
+                        "choose a bridge name of at most 15 bytes",
                     );
                     continue;
                 }
-                d => d.as_ref().map(|d| d.value),
-            };
-            let mtu = self.mtu(br.value.mtu.as_ref());
-            self.bridges.insert(name.clone(), ns.clone());
-            let link = IfRef::new(ns, name);
-            self.origins
-                .insert(Id::Bridge(BridgeId { link: link.clone() }), pos);
-            let iface = Iface {
-                pos,
-                kind: IfKind::Bridge { stp, forward_delay },
-                master: None,
-                mtu,
-                mac: None,
-                addrs: vec![],
-            };
-            self.ifaces.insert(link.clone(), iface);
-            self.add_addresses(&link, &br.value.addresses);
-            let subnets = self.ifaces[&link]
-                .addrs
-                .iter()
-                .map(|(a, _)| a.trunc())
-                .collect();
-            self.bridge_subnets.insert(name.clone(), subnets);
+                let link = IfRef::new(Ns::Node(node.clone()), name);
+                if let Some(prev) = self.ifaces.get(&link) {
+                    let line = prev.pos.line;
+                    self.err(
+                        pos,
+                        format!("bridge {link} is already declared at line {line}"),
+                        "a namespace holds one interface of a name: rename one of them",
+                    );
+                    continue;
+                }
+                let placed = [("node", &br.value.node), ("host", &br.value.host)];
+                if let Some((field, Some(at))) = placed.into_iter().find(|(_, v)| v.is_some()) {
+                    self.err(
+                        Pos::of(at),
+                        format!("bridge {link} is declared under its node: `{field}:` has no place here"),
+                        format!("remove `{field}:`; a bridge under `nodes: {{ {node}: ... }}` is in {node}, on its host"),
+                    );
+                    continue;
+                }
+                self.add_bridge(link, pos, &br.value);
+            }
         }
+    }
+
+    /// Records one bridge; false (and an error) when a setting is wrong.
+    fn add_bridge(&mut self, link: IfRef, pos: Pos, b: &BridgeSpec) -> bool {
+        let stp = b.stp.as_ref().is_some_and(|s| s.value);
+        let forward_delay = match &b.forward_delay {
+            Some(d) if !(2..=30).contains(&d.value) => {
+                self.err(
+                    Pos::of(d),
+                    format!("forward_delay {} is out of range", d.value),
+                    "the kernel takes 2 to 30 seconds; 15 is its default",
+                );
+                return false;
+            }
+            d => d.as_ref().map(|d| d.value),
+        };
+        let mtu = self.mtu(b.mtu.as_ref());
+        self.origins
+            .insert(Id::Bridge(BridgeId { link: link.clone() }), pos);
+        let iface = Iface {
+            pos,
+            kind: IfKind::Bridge { stp, forward_delay },
+            master: None,
+            mtu,
+            mac: None,
+            addrs: vec![],
+        };
+        self.ifaces.insert(link.clone(), iface);
+        self.add_addresses(&link, &b.addresses);
+        let subnets = self.ifaces[&link]
+            .addrs
+            .iter()
+            .map(|(a, _)| a.trunc())
+            .collect();
+        self.bridge_subnets.insert(link, subnets);
+        true
+    }
+
+    /// Whether `link` is a bridge the lab declares.
+    pub(super) fn is_bridge(&self, link: &IfRef) -> bool {
+        self.ifaces
+            .get(link)
+            .is_some_and(|i| matches!(i.kind, IfKind::Bridge { .. }))
     }
 }

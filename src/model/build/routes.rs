@@ -26,6 +26,7 @@ impl Builder<'_> {
                 self.sysctl(&ns, key, value);
             }
         }
+        self.node_default_sysctls(spec);
     }
 
     pub(super) fn route(&mut self, ns: &Ns, r: &S<RouteSpec>, on_link: &[IpNet]) {
@@ -149,7 +150,18 @@ impl Builder<'_> {
             }
         }
         let scope = Scope::of_route(&to, via);
-        routes.insert(key, (Route { via, dev, scope }, pos));
+        routes.insert(
+            key,
+            (
+                Route {
+                    via,
+                    dev,
+                    scope,
+                    derived: false,
+                },
+                pos,
+            ),
+        );
     }
 
     pub(super) fn sysctl(&mut self, ns: &Ns, key: &str, value: &S<SysctlValue>) {
@@ -162,6 +174,14 @@ impl Builder<'_> {
                 pos,
                 format!("sysctl `{key}` is not a network sysctl"),
                 "topo sets per-namespace sysctls under `net.`, e.g. `net.ipv4.ip_forward: 1`",
+            );
+            return;
+        }
+        if matches!(ns, Ns::Node(_)) && crate::kinds::initial_namespace_only(key) {
+            self.err(
+                pos,
+                format!("sysctl `{key}` exists only in the machine's initial network namespace: no node has it"),
+                "it sizes a table every namespace shares: set it under `host: { sysctls: ... }` (topo must run in the machine's own namespace), or on the machine with `sysctl -w`",
             );
             return;
         }

@@ -76,7 +76,13 @@ impl Builder<'_> {
         let peer_ref = match &iface.kind {
             IfKind::Veth { peer } => peer,
             // A tap starts at 1500 too; on a bridge it takes the bridge's.
-            IfKind::Tap(_) => return iface.mtu.or_else(|| bridge_mtu(link, iface)).or(Some(1500)),
+            IfKind::Tap(_) => {
+                return iface
+                    .mtu
+                    .or_else(|| bridge_mtu(link, iface))
+                    .or(self.default_mtu)
+                    .or(Some(1500))
+            }
             IfKind::Vxlan(v) => return self.vxlan_mtu(link, iface, v),
             IfKind::Bridge { .. } => return iface.mtu,
         };
@@ -86,6 +92,7 @@ impl Builder<'_> {
             .or_else(|| peer.and_then(|p| p.mtu))
             .or_else(|| bridge_mtu(link, iface))
             .or_else(|| peer.and_then(|p| bridge_mtu(peer_ref, p)))
+            .or(self.default_mtu)
             .or(Some(1500))
     }
 
@@ -133,6 +140,16 @@ impl Builder<'_> {
                 };
                 st.insert::<Address>(id, Address {});
             }
+        }
+        for (node, (address, _)) in &self.loopbacks {
+            let link = IfRef::new(Ns::Node(node.clone()), "lo");
+            st.insert::<Address>(
+                AddressId {
+                    link,
+                    address: *address,
+                },
+                Address {},
+            );
         }
         self.netns_files(&mut st);
         for (id, me) in &self.dhcp {

@@ -110,6 +110,9 @@ impl Builder<'_> {
     /// The bridge `b` names, when the lab has it in `ns`.
     pub(super) fn bridge_in(&mut self, ns: &Ns, b: &S<String>) -> Option<String> {
         let pos = Pos::of(b);
+        if self.is_bridge(&IfRef::new(ns.clone(), &b.value)) {
+            return Some(b.value.clone());
+        }
         match self.bridges.get(&b.value) {
             Some(at) if at == ns => Some(b.value.clone()),
             Some(at) => {

@@ -6,10 +6,22 @@ use crate::kinds::{Uplink, UplinkId};
 
 impl Builder<'_> {
     pub(super) fn collect_uplinks(&mut self, spec: &LabSpec) {
-        for (bridge, br) in &spec.bridges {
-            let Some(ns) = self.bridges.get(bridge).cloned() else {
+        let host = spec
+            .bridges
+            .iter()
+            .filter_map(|(b, br)| Some((self.bridges.get(b)?.clone(), b, br)));
+        let in_nodes = spec.nodes.iter().flat_map(|(n, node)| {
+            let ns = Ns::Node(n.clone());
+            node.value
+                .bridges
+                .iter()
+                .map(move |(b, br)| (ns.clone(), b, br))
+        });
+        let all: Vec<_> = host.chain(in_nodes).collect();
+        for (ns, bridge, br) in all {
+            if !self.is_bridge(&IfRef::new(ns.clone(), bridge)) {
                 continue;
-            };
+            }
             let allowed = br
                 .value
                 .allow_default_route_uplink

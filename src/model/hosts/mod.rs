@@ -7,6 +7,7 @@
 
 mod checks;
 mod joins;
+mod limits;
 mod machines;
 mod overlay;
 mod place;

@@ -66,6 +66,7 @@ pub fn place(spec: &LabSpec) -> Result<Placement, Vec<Diagnostic>> {
         pl.links();
         pl.vnis();
         pl.checks();
+        pl.limits();
     }
     if pl.diags.is_empty() {
         Ok(pl.p)
