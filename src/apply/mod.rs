@@ -107,14 +107,21 @@ pub async fn execute<M: Machine>(
     let fault_at = test_hook("TOPO_TEST_FAULT_AT");
     let kill_after = test_hook("TOPO_TEST_KILL_AFTER");
     let skip_at = test_hook("TOPO_TEST_SKIP_AT");
+    // A SIGINT to itself before step N: a signal at a known point, where
+    // one from outside would race a run that has become fast.
+    let signal_at = test_hook("TOPO_TEST_SIGNAL_AT");
     let mut out = Outcome::default();
     let steps = plan.steps();
     let last_use = last_use(plan, &steps);
-    let hooks = [fault_at, kill_after, skip_at, opts.stop_after];
+    let hooks = [fault_at, kill_after, skip_at, signal_at, opts.stop_after];
     let mut unbatched = 0;
     let mut i = 0;
     while i < steps.len() {
         let step = &steps[i];
+        if signal_at == Some(i) {
+            // SAFETY: raise only sends this process a signal it handles.
+            unsafe { libc::raise(libc::SIGINT) };
+        }
         if let Some(sig) = x.m.interrupted() {
             out.interrupted = Some(sig);
             break;

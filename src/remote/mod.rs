@@ -142,6 +142,7 @@ impl Fleet {
     /// version of topo. Any host that cannot be reached, or runs another
     /// version, fails the whole run before anything else happens.
     pub fn open(targets: &[Target], config: Option<&Path>) -> Result<Fleet, RemoteError> {
+        let t0 = std::time::Instant::now();
         let dir = tempfile::Builder::new()
             .prefix("topo-ssh.")
             .tempdir()
@@ -179,6 +180,7 @@ impl Fleet {
         if !failed.is_empty() {
             return Err(RemoteError::Unreachable(failed));
         }
+        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "ssh masters up");
         let local = version_line();
         for r in fleet.each(|c| c.call(&["--version"], b"")) {
             let r = r.map_err(|e| RemoteError::Unreachable(vec![e]))?;
@@ -196,6 +198,7 @@ impl Fleet {
                 });
             }
         }
+        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "versions checked");
         Ok(fleet)
     }
 

@@ -169,6 +169,8 @@ impl Ssh {
 
 impl Drop for Ssh {
     fn drop(&mut self) {
+        let t = std::time::Instant::now();
         self.exit();
+        tracing::debug!(host = %self.host, ms = t.elapsed().as_millis() as u64, "ssh master closed");
     }
 }

@@ -136,10 +136,12 @@ pub(super) fn plan_all(
     fleet: &mut Fleet,
     text: &str,
 ) -> Result<BTreeMap<String, SavedPlan>, Error> {
+    let t = std::time::Instant::now();
     let replies = fleet.each(|c| {
         let host = c.host.clone();
         c.call(&["plan", "-", "--host", &host, "-o", "-"], text.as_bytes())
     });
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "every host planned");
     let replies: Vec<Reply> = replies
         .into_iter()
         .collect::<Result<_, _>>()
