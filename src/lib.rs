@@ -21,6 +21,7 @@ pub mod plan;
 pub mod probe;
 pub mod remote;
 pub mod spec;
+pub mod watch;
 
 pub use error::Error;
 pub use input::{load, load_input, load_text, read_input, Input, STDIN_ARG, STDIN_NAME};
@@ -81,15 +82,16 @@ impl Loaded {
     }
 }
 
-/// A lab's observed state and the plan to converge it, with the lab locked.
-pub struct Session {
+/// A lab's observed state and the plan to converge it, with the lab locked,
+/// on a machine (the local kernel unless said otherwise).
+pub struct Session<M: Machine = LocalKernel> {
     pub model: Model,
     pub observed: Observed,
     pub plan: Plan,
-    pub machine: LocalKernel,
+    pub machine: M,
     /// Findings that do not stop the run.
     pub warnings: Vec<Diagnostic>,
-    _lock: <LocalKernel as Machine>::Lock,
+    _lock: M::Lock,
 }
 
 /// Fails at once, with the reason, when the process cannot change networking.
@@ -104,7 +106,15 @@ pub fn check_privileges(m: &impl Machine) -> Result<(), Error> {
 
 /// Locks the lab, observes the kernel and diffs it against the file.
 pub async fn prepare(l: &Loaded, notify: Notify<'_>) -> Result<Session, Error> {
-    let mut m = LocalKernel::new();
+    prepare_on(LocalKernel::new(), l, notify).await
+}
+
+/// `prepare` on machine `m`.
+pub async fn prepare_on<M: Machine>(
+    mut m: M,
+    l: &Loaded,
+    notify: Notify<'_>,
+) -> Result<Session<M>, Error> {
     check_privileges(&m)?;
     let t = std::time::Instant::now();
     let Validated {
@@ -120,7 +130,7 @@ pub async fn prepare(l: &Loaded, notify: Notify<'_>) -> Result<Session, Error> {
     // observation checks against the file (clashes with objects that are
     // not the lab's, where a derived route now goes) follows the model it
     // was made for: when the model changed, observe again with it.
-    let model = if allocation_holds(&first, &observed.prior) {
+    let model = if model::ipam::allocation_holds(&first, &observed.prior) {
         first
     } else {
         let model = validate(l, &observed.prior)?.model;
@@ -165,25 +175,6 @@ fn at_file(l: &Loaded, model: &Model, e: PlanError) -> Error {
     Error::Invalid(l.report(diags))
 }
 
-/// Whether every allocated member already has its fresh address live, or
-/// no address at all yet: then the live addresses change nothing.
-fn allocation_holds(m: &Model, prior: &Prior) -> bool {
-    m.allocated.iter().all(|link| {
-        let Some(live) = prior.get(link) else {
-            return true;
-        };
-        let from = kinds::AddressId {
-            link: link.clone(),
-            address: ipnet::IpNet::V4(Default::default()),
-        };
-        m.state
-            .address
-            .range(from..)
-            .map_while(|(id, _)| (id.link == *link).then_some(id.address.addr()))
-            .any(|a| live.contains(&a))
-    })
-}
-
 /// What an apply or destroy did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct ApplyReport {
@@ -203,7 +194,10 @@ pub struct ApplyReport {
 
 /// Executes the session's plan; apply then checks the kernel matches the
 /// file (a difference left is a failure, rolled back like any other).
-pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, Error> {
+pub async fn apply<M: Machine>(
+    mut s: Session<M>,
+    opts: apply::Options,
+) -> Result<ApplyReport, Error> {
     let before = s.machine.writes();
     let out = apply::execute(&s.plan, &s.model, &s.observed, &mut s.machine, opts).await;
     let report = ApplyReport {
@@ -251,7 +245,15 @@ pub async fn apply(mut s: Session, opts: apply::Options) -> Result<ApplyReport, 
 /// The plan that removes everything `lab` owns, found by its marks in the
 /// kernel (so an edited or lost file does not matter).
 pub async fn prepare_destroy(lab: &str, notify: Notify<'_>) -> Result<Session, Error> {
-    let mut m = LocalKernel::new();
+    prepare_destroy_on(LocalKernel::new(), lab, notify).await
+}
+
+/// `prepare_destroy` on machine `m`.
+pub async fn prepare_destroy_on<M: Machine>(
+    mut m: M,
+    lab: &str,
+    notify: Notify<'_>,
+) -> Result<Session<M>, Error> {
     check_privileges(&m)?;
     let lock = lock(&mut m, lab, notify)?;
     let observed = observe::observe(lab, None, &mut m).await?;
@@ -283,7 +285,12 @@ pub fn lab_name_of(l: &Loaded) -> Result<String, Error> {
 /// After a verified destroy nothing of the lab is left to track: removes its
 /// state file and run folder (a killed earlier run may have left records).
 pub fn forget_lab(lab: &str) {
-    let _ = LocalKernel::new().save_state(lab, &Default::default());
+    forget_lab_on(&mut LocalKernel::new(), lab);
+}
+
+/// `forget_lab` on machine `m`.
+pub fn forget_lab_on(m: &mut impl Machine, lab: &str) {
+    let _ = m.save_state(lab, &Default::default());
 }
 
 /// A model known only by its resources (destroy, saved plans): no file
@@ -307,7 +314,7 @@ fn bare_model(
 }
 
 /// The session's plan as a saved plan document.
-pub fn save_plan(s: &Session, file: &str) -> plan::saved::SavedPlan {
+pub fn save_plan<M: Machine>(s: &Session<M>, file: &str) -> plan::saved::SavedPlan {
     plan::saved::SavedPlan::new(
         file,
         s.model.ipv6,
@@ -323,7 +330,15 @@ pub async fn prepare_saved(
     saved: &plan::saved::SavedPlan,
     notify: Notify<'_>,
 ) -> Result<Session, Error> {
-    let mut m = LocalKernel::new();
+    prepare_saved_on(LocalKernel::new(), saved, notify).await
+}
+
+/// `prepare_saved` on machine `m`.
+pub async fn prepare_saved_on<M: Machine>(
+    mut m: M,
+    saved: &plan::saved::SavedPlan,
+    notify: Notify<'_>,
+) -> Result<Session<M>, Error> {
     check_privileges(&m)?;
     let lab = saved.plan.lab.clone();
     let lock = lock(&mut m, &lab, notify)?;

@@ -7,11 +7,16 @@ mod common;
 
 use common::{actions, text, Sandbox};
 
-/// A process in a network namespace of its own; its pid.
+/// A process in a network namespace of its own; its pid, once it is in
+/// that namespace (until unshare has run, `$!` is in the shell's).
 fn holder(sb: &Sandbox) -> String {
-    sb.sh_ok("unshare --net sleep 600 >/dev/null 2>&1 & echo $!")
-        .trim()
-        .to_string()
+    sb.sh_ok(
+        "unshare --net sleep 600 >/dev/null 2>&1 & p=$!; \
+         while [ \"$(readlink /proc/$p/ns/net)\" = \"$(readlink /proc/self/ns/net)\" ]; do sleep 0.01; done; \
+         echo $p",
+    )
+    .trim()
+    .to_string()
 }
 
 fn lab(pid: &str) -> String {

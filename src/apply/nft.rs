@@ -7,6 +7,19 @@ use crate::machine::{KernelError, Machine, WantChain};
 use crate::model::Ns;
 
 impl<M: Machine> Exec<'_, M> {
+    /// Before namespace `ns` is deleted: its nft table, if the lab keeps
+    /// one there, goes with it, and a rollback that makes the namespace
+    /// again puts the table back from this snapshot.
+    pub fn keep_nft_of(&mut self, ns: &Ns) -> Result<(), KernelError> {
+        let kept = self.nft_snapshots.iter().any(|(n, _)| n == ns);
+        if kept || !self.lab_state.nft.contains(ns.label()) || !self.m.has_namespace(ns.label())? {
+            return Ok(());
+        }
+        let snapshot = self.m.nft_snapshot(ns, self.lab)?;
+        self.nft_snapshots.push((ns.clone(), snapshot));
+        Ok(())
+    }
+
     /// Makes the lab's nft table in `ns` exactly what the file says.
     pub fn sync_nft(&mut self, ns: &Ns) -> Result<(), KernelError> {
         if !self.nft_synced.insert(ns.clone()) {
@@ -48,8 +61,11 @@ impl<M: Machine> Exec<'_, M> {
         if *ns != Ns::Host && !self.m.has_namespace(ns.label())? {
             return Ok(());
         }
-        let snapshot = self.m.nft_snapshot(ns, self.lab)?;
-        self.nft_snapshots.push((ns.clone(), snapshot));
+        // The first snapshot of a namespace is the table before this run.
+        if !self.nft_snapshots.iter().any(|(n, _)| n == ns) {
+            let snapshot = self.m.nft_snapshot(ns, self.lab)?;
+            self.nft_snapshots.push((ns.clone(), snapshot));
+        }
         let recorded = self.lab_state.nft.contains(ns.label());
         if chains.is_empty() && recorded {
             self.lab_state.nft.remove(ns.label());

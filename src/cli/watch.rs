@@ -7,31 +7,16 @@
 //! `--max-repairs` times in a minute is left alone, and said so.
 
 use super::{color, exit, plan_text, Output};
-use crate::kinds::Id;
 use crate::machine::local::LocalKernel;
-use crate::machine::{Machine, Wake, Watch};
-use crate::model::Ns;
+use crate::machine::Machine;
+use crate::watch::{Event, Settings};
 use crate::Error;
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(super) struct Args {
     pub file: String,
     pub debounce: Duration,
     pub max_repairs: usize,
-}
-
-/// The reason the first run gives.
-const FIRST: &str = "apply";
-
-/// How long an object's repairs are remembered for `--max-repairs`.
-const WINDOW: Duration = Duration::from_secs(60);
-
-/// What the watch remembers between repairs.
-struct Keeper {
-    /// When each object was repaired, within the window.
-    repairs: BTreeMap<Id, Vec<Instant>>,
-    max: usize,
 }
 
 pub(super) async fn run(args: Args, out: Output) -> Result<i32, Error> {
@@ -40,77 +25,56 @@ pub(super) async fn run(args: Args, out: Output) -> Result<i32, Error> {
             "`topo watch` follows the lab file, so it needs one: standard input cannot be read again\nhelp: topo watch lab.yaml".into(),
         ));
     }
-    let mut l = out.load(&args.file)?;
+    let l = out.load(&args.file)?;
     let mut w = LocalKernel::new().watch(Some(std::path::Path::new(&args.file)))?;
-    let mut k = Keeper {
-        repairs: BTreeMap::new(),
-        max: args.max_repairs,
+    let settings = Settings {
+        debounce: args.debounce,
+        max_repairs: args.max_repairs,
     };
-    let nodes = k.repair(&l, out, FIRST).await?;
-    w.follow(&namespaces(&nodes))?;
-    w.follow_processes(&l.spec.name.value)?;
-    say(
-        out,
-        &format!(
-            "watching lab `{}` ({} nodes); Ctrl-C stops, leaving it applied",
-            l.spec.name.value,
-            nodes.len()
-        ),
-    );
-    loop {
-        let mut reload = false;
-        let mut why = match w.wait().await? {
-            Wake::Stop(sig) => return stopped(out, sig),
-            Wake::File => {
-                reload = true;
-                "the file changed"
-            }
-            Wake::Lost => "notifications were lost",
-            Wake::Kernel => "the kernel changed",
-            Wake::Ended => "a DHCP server of the lab ended",
-        };
-        // Wait for quiet: a burst (a namespace deleted with all in it, a
-        // script) is one repair.
-        while let Ok(wake) = tokio::time::timeout(args.debounce, w.wait()).await {
-            match wake? {
-                Wake::Stop(sig) => return stopped(out, sig),
-                Wake::File => {
-                    reload = true;
-                    why = "the file changed";
-                }
-                // The more telling reason, when a kernel event came first.
-                Wake::Ended if !reload => why = "a DHCP server of the lab ended",
-                _ => {}
-            }
-        }
-        if reload {
-            match out.load(&args.file) {
-                Ok(n) => l = n,
-                Err(e) => {
-                    super::report_error(&e);
-                    say(
-                        out,
-                        "the file is not valid: keeping the lab as the previous version said",
-                    );
-                    continue;
-                }
-            }
-        }
-        match k.repair(&l, out, why).await {
-            Ok(nodes) => {
-                w.follow(&namespaces(&nodes))?;
-                w.follow_processes(&l.spec.name.value)?;
-            }
-            // The next change tries again; a watch outlives one failure.
-            Err(e) => super::report_error(&e),
-        }
-    }
+    let tell = |e: Event<'_>| told(out, e);
+    let reload = || out.load(&args.file);
+    let sig = crate::watch::run(l, LocalKernel::new, &mut w, reload, &settings, &tell).await?;
+    stopped(out, sig)
 }
 
-fn namespaces(nodes: &[String]) -> Vec<Ns> {
-    std::iter::once(Ns::Host)
-        .chain(nodes.iter().map(|n| Ns::Node(n.clone())))
-        .collect()
+/// What the watch did, in its log (stderr) and, for plans, on stdout.
+fn told(out: Output, e: Event<'_>) {
+    match e {
+        Event::Watching { lab, nodes } => say(
+            out,
+            &format!("watching lab `{lab}` ({nodes} nodes); Ctrl-C stops, leaving it applied"),
+        ),
+        Event::Notice(m) => say(out, m),
+        Event::LeftAlone { max, ids } => {
+            let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            say(out, &format!("left alone, changed back more than {max} times in a minute (someone else is changing them): {}", names.join(", ")));
+        }
+        Event::Repairing { why, plan } => {
+            say(out, &format!("{why}: {} to do", plan.actions.len()));
+            if !out.quiet {
+                print!("{}", plan_text(plan, color()));
+            }
+        }
+        Event::Repaired(report) => {
+            let sum = report.plan.summary();
+            say(
+                out,
+                &format!(
+                    "done: {} added, {} changed, {} destroyed",
+                    sum.add, sum.change, sum.destroy
+                ),
+            );
+        }
+        Event::Quiet => {}
+        Event::Invalid(e) => {
+            super::report_error(e);
+            say(
+                out,
+                "the file is not valid: keeping the lab as the previous version said",
+            );
+        }
+        Event::Failed(e) => super::report_error(e),
+    }
 }
 
 fn say(out: Output, msg: &str) {
@@ -143,74 +107,4 @@ fn stopped(out: Output, sig: i32) -> Result<i32, Error> {
     };
     say(out, &format!("stopped by {name}; the lab stays applied"));
     Ok(exit::OK)
-}
-
-impl Keeper {
-    /// Plans from a fresh observe and applies what differs, except objects
-    /// repaired too often of late. Returns the lab's nodes.
-    async fn repair(
-        &mut self,
-        l: &crate::Loaded,
-        out: Output,
-        why: &str,
-    ) -> Result<Vec<String>, Error> {
-        let mut s = crate::prepare(l, &|m| say(out, m)).await?;
-        let nodes: Vec<String> = s.model.nodes.iter().cloned().collect();
-        if s.plan.is_empty() {
-            return Ok(nodes);
-        }
-        let now = Instant::now();
-        let mut left_alone = Vec::new();
-        for a in &s.plan.actions {
-            let times = self.repairs.entry(a.id()).or_default();
-            times.retain(|t| now.duration_since(*t) < WINDOW);
-            if times.len() >= self.max {
-                left_alone.push(a.id());
-            }
-        }
-        if !left_alone.is_empty() {
-            // As the kernel has them: the plan leaves them be.
-            for id in &left_alone {
-                match s.observed.state.get(id) {
-                    Some(live) => {
-                        let _ = s.model.state.put(id.clone(), live);
-                    }
-                    None => {
-                        s.model.state.remove(id);
-                    }
-                }
-            }
-            let names: Vec<String> = left_alone.iter().map(ToString::to_string).collect();
-            say(out, &format!("left alone, changed back more than {} times in a minute (someone else is changing them): {}", self.max, names.join(", ")));
-            s.plan = crate::plan::diff(&s.model.lab, &s.model.state, &s.observed)?;
-            if s.plan.is_empty() {
-                return Ok(nodes);
-            }
-        }
-        say(out, &format!("{why}: {} to do", s.plan.actions.len()));
-        if !out.quiet {
-            print!("{}", plan_text(&s.plan, color()));
-        }
-        // The first apply makes the lab; only what comes after is a repair.
-        if why != FIRST {
-            for a in &s.plan.actions {
-                self.repairs.entry(a.id()).or_default().push(now);
-            }
-        }
-        let options = crate::apply::Options {
-            rollback: true,
-            verify: true,
-            ..Default::default()
-        };
-        let report = crate::apply(s, options).await?;
-        let sum = report.plan.summary();
-        say(
-            out,
-            &format!(
-                "done: {} added, {} changed, {} destroyed",
-                sum.add, sum.change, sum.destroy
-            ),
-        );
-        Ok(nodes)
-    }
 }

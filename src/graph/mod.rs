@@ -39,6 +39,10 @@ pub struct Index {
     pub peers: BTreeMap<IfRef, IfRef>,
     /// Veths with an end in each namespace.
     pub veths_at: BTreeMap<Ns, Vec<VethId>>,
+    /// VXLAN devices on each underlay interface.
+    pub over: BTreeMap<IfRef, Vec<crate::kinds::VxlanId>>,
+    /// Per-interface sysctls of each interface.
+    pub sysctls_of: BTreeMap<IfRef, Vec<crate::kinds::SysctlId>>,
     /// Every object, by namespace.
     pub by_ns: BTreeMap<Ns, Vec<Id>>,
 }

@@ -1,6 +1,7 @@
 //! A node: a named network namespace (/run/netns/NAME). Its `lo` carries
-//! the lab's mark. Deleting it takes everything inside along, and the far
-//! end of each of its veths a little later.
+//! the lab's mark. It starts with IPv4 forwarding off, whatever the host
+//! has. Deleting it takes everything inside along, and the far end of each
+//! of its veths a little later.
 //!
 //! An attached node (`attach:`) stands for a namespace topo did not create:
 //! topo never creates, marks or deletes it. The namespace's inode, recorded
@@ -17,6 +18,10 @@ use crate::model::{opt, Attach, Change, IfRef, Ns};
 use crate::observe::ObserveNs;
 use crate::plan::VanishCx;
 use serde::{Deserialize, Serialize};
+
+/// IPv4 forwarding of a namespace (`net.ipv4.ip_forward` is another name
+/// for it); writing it sets `default` and every interface's too.
+const FORWARDING: &str = "net.ipv4.conf.all.forwarding";
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct NetnsId {
@@ -109,7 +114,15 @@ impl Kind for Netns {
             return attach(id, at, x).await;
         }
         x.m.create_namespace(&id.name)?;
-        let lo = IfRef::new(Netns::ns(id), "lo");
+        // A new namespace copies the host's IPv4 forwarding: a node made
+        // while the host forwards (a Docker host, another lab's setting,
+        // a rollback after the lab's own) would forward too. A node
+        // forwards only when its lab says so.
+        let ns = Netns::ns(id);
+        if x.m.read_sysctl(&ns, FORWARDING)?.is_some_and(|v| v != "0") {
+            x.m.write_sysctl(&ns, FORWARDING, "0")?;
+        }
+        let lo = IfRef::new(ns, "lo");
         let s = LinkSettings {
             alias: Some(x.mark()),
             up: Some(true),
@@ -142,8 +155,11 @@ impl Kind for Netns {
             x.lab_state.forget_namespace(&Netns::ns(id));
             return x.save_state();
         }
-        x.note_lingering(&id.name);
+        x.keep_nft_of(&Netns::ns(id))?;
         x.m.delete_namespace(&id.name)?;
+        // Only a namespace really deleted leaves ends to wait for: after a
+        // failed delete they are the live ends of a live namespace.
+        x.note_lingering(&id.name);
         x.forget_sysctls(&id.name)
     }
 }

@@ -3,9 +3,13 @@
 //! true`). Its first line is the lab's mark; a file without it is not the
 //! lab's and is never overwritten. Whether topo made /etc/netns/NODE is
 //! recorded before it makes it: the directory goes once topo's last file
-//! there does, and only when empty.
+//! there does, and only when empty. A file is journaled while it is made
+//! or removed: a run that fails or dies between the directory and the file
+//! (made, the directory before the file; removed, the file before the
+//! directory) leaves no file to delete, and the journal is what has the
+//! directory removed.
 
-use super::{Id, Kind};
+use super::{Id, Journal, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{EtcRecord, KernelError, Machine};
@@ -62,6 +66,7 @@ impl Kind for NetnsFile {
     type Id = NetnsFileId;
     const NAME: &'static str = "netnsfile";
     const GOES_WITH_NAMESPACE: bool = false;
+    const JOURNAL: Journal = Journal::Always;
 
     fn ns(id: &NetnsFileId) -> Ns {
         Ns::Node(id.node.clone())
@@ -117,6 +122,27 @@ impl Kind for NetnsFile {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        // A file a run was making or removing, not there: what was made
+        // for it (the directory) is the lab's to remove.
+        let pending: Vec<NetnsFileId> = cx
+            .obs
+            .lab_state
+            .pending
+            .iter()
+            .filter_map(|id| match id {
+                Id::NetnsFile(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect();
+        for id in pending {
+            let key = (id.node.clone(), id.file.file().to_string());
+            if files
+                .iter()
+                .all(|(k, t)| *k != key || owner(t) != Some(cx.lab))
+            {
+                cx.obs.interrupted.insert(Id::NetnsFile(id));
+            }
+        }
         for ((node, name), text) in files {
             let Some(file) = EtcName::ALL.into_iter().find(|f| f.file() == name) else {
                 continue;

@@ -8,7 +8,7 @@ use super::{Id, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, Machine, Shared};
-use crate::model::{Change, Ns};
+use crate::model::{Change, IfRef, Ns};
 use crate::observe::{ObserveNs, Observed};
 use crate::plan::Op;
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,12 @@ impl Kind for Sysctl {
 
     fn describe(&self) -> String {
         format!("= {}", self.value)
+    }
+
+    fn index(id: &SysctlId, _: &Sysctl, ix: &mut Index) {
+        if let Some(l) = interface_of(id) {
+            ix.sysctls_of.entry(l).or_default().push(id.clone());
+        }
     }
 
     /// Per-interface sysctls need their interface.
@@ -139,25 +145,49 @@ impl Kind for Sysctl {
     ) -> Result<(), KernelError> {
         let (ns, key) = (&id.ns, &id.key);
         let recorded = x.lab_state.original(ns, key).cloned();
+        let lab = x.lab.to_string();
+        // This lab's share of a host sysctl, taken out of the registry
+        // (and the entry, when it was the last holder).
+        let mut share: Option<(Option<String>, Option<Shared>)> = None;
         let restore = if *ns == Ns::Host {
             // The value from before comes back when the last holder goes.
-            let lab = x.lab.to_string();
-            x.m.update_host_sysctls(|r| {
+            let (held, emptied) = x.m.update_host_sysctls(|r| {
                 let Some(e) = r.get_mut(key) else {
-                    return recorded;
+                    return (None, None);
                 };
-                e.holders.remove(&lab);
-                if !e.holders.is_empty() {
-                    return None;
-                }
-                r.remove(key).map(|e| e.original)
-            })?
+                let held = e.holders.remove(&lab);
+                let emptied = if e.holders.is_empty() {
+                    r.remove(key)
+                } else {
+                    None
+                };
+                (held, emptied)
+            })?;
+            let restore = match &emptied {
+                Some(e) => Some(e.original.clone()),
+                None if held.is_some() => None,
+                None => recorded,
+            };
+            share = Some((held, emptied));
+            restore
         } else {
             recorded
         };
         let exists = *ns == Ns::Host || x.m.has_namespace(ns.label())?;
         if let (Some(was), true) = (restore, exists) {
-            x.m.write_sysctl(ns, key, &was)?;
+            if let Err(e) = x.m.write_sysctl(ns, key, &was) {
+                // Not restored: the share stays, and with it the value
+                // from before, for a later delete (or a rollback) to use.
+                if let Some((held, Some(entry))) = share {
+                    x.m.update_host_sysctls(|r| {
+                        let e = r.entry(key.clone()).or_insert(entry);
+                        if let Some(v) = held {
+                            e.holders.insert(lab, v);
+                        }
+                    })?;
+                }
+                return Err(e);
+            }
         }
         if x.lab_state.original(ns, key).is_some() {
             x.lab_state.forget(ns, key);
@@ -165,6 +195,17 @@ impl Kind for Sysctl {
         }
         Ok(())
     }
+}
+
+/// The interface a per-interface key (`net.ipv4.conf.IF.*`,
+/// `net.ipv6.conf.IF.*`) belongs to: it exists only with it, and a new
+/// interface starts with the kernel's value.
+pub fn interface_of(id: &SysctlId) -> Option<IfRef> {
+    let rest = ["net.ipv4.conf.", "net.ipv6.conf."]
+        .iter()
+        .find_map(|p| id.key.strip_prefix(p))?;
+    let (dev, _) = rest.split_once('.')?;
+    (dev != "all" && dev != "default").then(|| IfRef::new(id.ns.clone(), dev))
 }
 
 /// Sysctls of tables every namespace shares, which only the machine's

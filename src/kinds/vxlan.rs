@@ -5,7 +5,8 @@
 //! exactly those entries). Its settings (up, bridge, MTU, MAC) are an
 //! interface's. The kernel changes learning in place but not the VNI, the
 //! port, the local address or the underlay: those make it anew, and its
-//! forwarding entries, settings and addresses go with it.
+//! forwarding entries, settings and addresses go with it. The kernel
+//! deletes it when its underlay (`dev`) goes.
 
 use super::{FdbId, Id, Journal, Kind, LinkId};
 use crate::apply::Exec;
@@ -85,8 +86,12 @@ impl Kind for Vxlan {
         vec![id.link.clone()]
     }
 
-    fn index(id: &VxlanId, _: &Vxlan, ix: &mut Index) {
+    fn index(id: &VxlanId, me: &Vxlan, ix: &mut Index) {
         ix.creator(&id.link, Id::Vxlan(id.clone()));
+        if let Some(d) = &me.dev {
+            let dev = IfRef::new(id.link.ns.clone(), d);
+            ix.over.entry(dev).or_default().push(id.clone());
+        }
     }
 
     /// The underlay first, when the lab makes it.

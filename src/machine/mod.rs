@@ -9,6 +9,7 @@
 mod error;
 mod facts;
 pub mod local;
+pub mod memory;
 pub mod records;
 
 pub use error::{Cause, KernelError};

@@ -135,6 +135,29 @@ pub fn usable(subnet: IpNet, a: IpAddr) -> bool {
     }
 }
 
+/// Whether every allocated member of `m` already has its fresh address
+/// live (in `prior`), or no address at all yet: then the live addresses
+/// change nothing and `m` stands. Link-local addresses do not count: topo
+/// derives them from the MAC, they are never allocated, and with them
+/// every member would seem to hold its allocation.
+pub fn allocation_holds(m: &super::Model, prior: &super::Prior) -> bool {
+    m.allocated.iter().all(|link| {
+        let Some(live) = prior.get(link) else {
+            return true;
+        };
+        let from = crate::kinds::AddressId {
+            link: link.clone(),
+            address: IpNet::V4(Default::default()),
+        };
+        m.state
+            .address
+            .range(from..)
+            .map_while(|(id, _)| (id.link == *link).then_some(id.address.addr()))
+            .filter(|a| !matches!(a, IpAddr::V6(v) if v.is_unicast_link_local()))
+            .any(|a| live.contains(&a))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

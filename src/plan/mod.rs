@@ -1,6 +1,7 @@
 //! The diff of desired and observed state, as ordered actions. Plan output
 //! and apply both consume this one value; renderers live in `cli`.
 
+mod ports;
 pub mod saved;
 mod steps;
 mod vanish;
@@ -229,6 +230,7 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
             drift: false,
         });
     }
+    ports::bridge_mtus(desired, live, &gone, &mut actions);
     notes(&mut actions, obs);
     // Where the file is as it was at the last apply, any difference was
     // made outside topo, except what this plan's own deletes take along.

@@ -39,8 +39,9 @@ impl VanishCx<'_> {
         self.gone.contains_key(id)
     }
 
-    /// A device goes (or is made anew): its settings and addresses go with
-    /// it, and the routes through it.
+    /// A device goes (or is made anew): its settings, addresses and
+    /// per-interface sysctls go with it, and the routes and VXLAN devices
+    /// over it.
     pub fn device_goes(&mut self, l: &IfRef) {
         self.links.insert(l.clone());
         let anew = format!("{l} is made anew");
@@ -51,6 +52,19 @@ impl VanishCx<'_> {
                 address,
             };
             self.take(Id::Address(id), anew.clone());
+        }
+        // A per-interface sysctl the file still wants is set again on the
+        // new interface; one it no longer wants is deleted by its own
+        // action (before the device), which forgets the recorded value.
+        for s in self.ix.sysctls_of.get(l).cloned().unwrap_or_default() {
+            let id = Id::Sysctl(s);
+            if self.desired.contains(&id) {
+                self.take(id, anew.clone());
+            }
+        }
+        for v in self.ix.over.get(l).cloned().unwrap_or_default() {
+            let cause = format!("the kernel removes it with its underlay {l}");
+            self.take(Id::Vxlan(v), cause);
         }
         for r in self.ix.routes_via.get(l).cloned().unwrap_or_default() {
             self.take(Id::Route(r), format!("the kernel removes it with {l}"));

@@ -1,5 +1,5 @@
-//! Taps and VXLAN devices on the local kernel: each request resolved to
-//! a namespace and interface index, and sent.
+//! Veth pairs, taps and VXLAN devices on the local kernel: each request
+//! resolved to a namespace and interface index, and sent.
 
 use super::netlink::SetLink;
 use super::tap::{self, Mode};
@@ -7,16 +7,55 @@ use super::LocalKernel;
 use crate::machine::{KernelError, NewLink, Result, TapOptions, VxlanOptions};
 use crate::model::IfRef;
 use std::net::IpAddr;
+use std::os::fd::AsFd;
 
 impl LocalKernel {
+    /// Marks a new interface and gives it topo's settings for new
+    /// interfaces, before it first comes up (its MAC it was made with).
+    pub(super) async fn mark(&mut self, l: &IfRef, alias: &str) -> Result<()> {
+        self.mark_as(l, alias, None).await
+    }
+
+    /// A veth pair, end `b` made directly in its namespace; both marked.
+    pub(super) async fn veth_create(
+        &mut self,
+        a: &IfRef,
+        b: &IfRef,
+        ends: [&NewLink; 2],
+    ) -> Result<()> {
+        let c = self.conn(&a.ns)?;
+        // The peer is made in its namespace by the namespace's fd, which
+        // must stay open until the kernel has answered.
+        let b_file = if a.ns == b.ns {
+            None
+        } else {
+            match self.ns_fd(&b.ns)? {
+                Some(f) => Some(f),
+                None => Some(
+                    std::fs::File::open("/proc/self/ns/net")
+                        .map_err(|e| KernelError::io("open the host namespace", e))?,
+                ),
+            }
+        };
+        let fd = b_file.as_ref().map(|f| f.as_fd());
+        c.create_veth((&a.name, ends[0].mac), (&b.name, ends[1].mac), fd)
+            .await?;
+        self.mark(a, &ends[0].alias).await?;
+        self.mark(b, &ends[1].alias).await
+    }
+
     /// Marks a new interface, gives it its MAC and topo's settings for new
     /// interfaces, before it first comes up (a tap is made without a MAC).
     pub(super) async fn mark_with_mac(&mut self, l: &IfRef, new: &NewLink) -> Result<()> {
+        self.mark_as(l, &new.alias, new.mac).await
+    }
+
+    async fn mark_as(&mut self, l: &IfRef, alias: &str, mac: Option<[u8; 6]>) -> Result<()> {
         self.index.remove(l);
         let index = self.index_of(l).await?;
         let s = SetLink {
-            alias: Some(&new.alias),
-            mac: new.mac,
+            alias: Some(alias),
+            mac,
             fresh: true,
             ..Default::default()
         };

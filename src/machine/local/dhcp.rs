@@ -12,7 +12,7 @@
 //! checks, so a signal can only reach the process that passed them.
 
 use super::state_file;
-use crate::machine::{Cause, DhcpConf, DhcpFound, KernelError, Result};
+use crate::machine::{Cause, DhcpConf, DhcpFound, KernelError, Machine, Result};
 use crate::model::{IfRef, Ns};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -324,4 +324,38 @@ pub fn start(lab: &str, on: &IfRef, ns: Option<&File>, index: u32, conf: &DhcpCo
         ));
     }
     Ok(())
+}
+
+impl super::LocalKernel {
+    /// The lab's servers, by their pid files (`Machine::dhcp_servers`).
+    pub(super) async fn dhcp_found(&mut self, lab: &str) -> Result<Vec<DhcpFound>> {
+        let what = "read the lab's DHCP servers";
+        let served = served(lab).map_err(|e| KernelError::io(what, e))?;
+        let mut here = std::collections::BTreeMap::new();
+        for on in served {
+            let inode = self.ns_inode(&on.ns);
+            // Asked afresh: an interface deleted by hand leaves its old
+            // index behind in what was read before.
+            let index = match inode {
+                Some(_) => self.link(&on).await?.map(|l| l.index),
+                None => None,
+            };
+            here.insert(on, (inode, index));
+        }
+        found(lab, &here).map_err(|e| KernelError::io(what, e))
+    }
+
+    /// Starts dnsmasq on `on` in its namespace (`Machine::start_dhcp`).
+    pub(super) async fn dhcp_start(
+        &mut self,
+        lab: &str,
+        on: &IfRef,
+        conf: &DhcpConf,
+    ) -> Result<()> {
+        let ns = self.ns_fd(&on.ns)?;
+        let index = self.link(on).await?.map(|l| l.index).ok_or_else(|| {
+            KernelError::netlink(format!("start dnsmasq on {on}"), 19, "no such device")
+        })?;
+        start(lab, on, ns.as_ref(), index, conf)
+    }
 }

@@ -1,6 +1,7 @@
 //! /etc/netns/NODE: the files `ip netns exec NODE` binds over /etc (and
 //! `topo exec` does too), such as resolv.conf and hosts.
 
+use crate::machine::{KernelError, MadeDirs, Result};
 use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -24,7 +25,11 @@ fn file(node: &str, name: &str) -> io::Result<PathBuf> {
     Ok(dir(node).join(name))
 }
 
-pub fn read(node: &str, name: &str) -> io::Result<Option<String>> {
+pub fn read(node: &str, name: &str) -> Result<Option<String>> {
+    read_io(node, name).map_err(|e| KernelError::io(format!("read /etc/netns/{node}/{name}"), e))
+}
+
+fn read_io(node: &str, name: &str) -> io::Result<Option<String>> {
     match std::fs::read_to_string(file(node, name)?) {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -35,7 +40,12 @@ pub fn read(node: &str, name: &str) -> io::Result<Option<String>> {
 }
 
 /// Written whole, then renamed over the old one: a reader never sees half.
-pub fn write(node: &str, name: &str, text: &str) -> io::Result<()> {
+pub fn write(node: &str, name: &str, text: &str) -> Result<()> {
+    write_io(node, name, text)
+        .map_err(|e| KernelError::io(format!("write /etc/netns/{node}/{name}"), e))
+}
+
+fn write_io(node: &str, name: &str, text: &str) -> io::Result<()> {
     let path = file(node, name)?;
     let tmp = dir(node).join(format!(".{name}.topo-tmp"));
     std::fs::write(&tmp, text)?;
@@ -45,16 +55,25 @@ pub fn write(node: &str, name: &str, text: &str) -> io::Result<()> {
     })
 }
 
-pub fn remove(node: &str, name: &str) -> io::Result<()> {
+pub fn remove(node: &str, name: &str) -> Result<()> {
+    let what = || format!("remove /etc/netns/{node}/{name}");
+    let path = file(node, name).map_err(|e| KernelError::io(what(), e))?;
     super::count_write();
-    match std::fs::remove_file(file(node, name)?) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(KernelError::io(what(), e)),
         _ => Ok(()),
     }
 }
 
-/// Makes what is missing of /etc/netns/NODE: (root made, dir made).
-pub fn make_dir(node: &str) -> io::Result<(bool, bool)> {
+/// Makes what is missing of /etc/netns/NODE.
+pub fn make_dir(node: &str) -> Result<MadeDirs> {
+    let (root, dir) =
+        make_dir_io(node).map_err(|e| KernelError::io(format!("make /etc/netns/{node}"), e))?;
+    Ok(MadeDirs { root, dir })
+}
+
+/// (root made, dir made).
+fn make_dir_io(node: &str) -> io::Result<(bool, bool)> {
     let made = |p: &Path| match std::fs::create_dir(p) {
         Ok(()) => {
             super::count_write();
@@ -68,7 +87,11 @@ pub fn make_dir(node: &str) -> io::Result<(bool, bool)> {
 }
 
 /// Removes /etc/netns/NODE if empty, then /etc/netns if `root` and empty.
-pub fn remove_dir(node: &str, root: bool) -> io::Result<bool> {
+pub fn remove_dir(node: &str, root: bool) -> Result<bool> {
+    remove_dir_io(node, root).map_err(|e| KernelError::io(format!("remove /etc/netns/{node}"), e))
+}
+
+fn remove_dir_io(node: &str, root: bool) -> io::Result<bool> {
     let gone = |p: &Path| match std::fs::remove_dir(p) {
         Ok(()) => {
             super::count_write();

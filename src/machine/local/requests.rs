@@ -19,21 +19,6 @@ use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
 
 impl LocalKernel {
-    /// Marks a new interface and gives it topo's settings for new
-    /// interfaces, before it first comes up.
-    async fn mark(&mut self, l: &IfRef, alias: &str) -> Result<()> {
-        self.index.remove(l);
-        let index = self.index_of(l).await?;
-        let s = SetLink {
-            alias: Some(alias),
-            fresh: true,
-            ..Default::default()
-        };
-        self.conn(&l.ns)?
-            .set_link(index, &s, &format!("mark {l}"))
-            .await
-    }
-
     async fn nl_route(&mut self, ns: &Ns, r: &RouteSpec) -> Result<NlRoute> {
         let oif = match &r.dev {
             Some(d) => Some(self.index_of(&IfRef::new(ns.clone(), d)).await?),
@@ -178,25 +163,7 @@ impl Machine for LocalKernel {
     }
 
     async fn create_veth(&mut self, a: &IfRef, b: &IfRef, ends: [&NewLink; 2]) -> Result<()> {
-        let c = self.conn(&a.ns)?;
-        // The peer is made in its namespace by the namespace's fd, which
-        // must stay open until the kernel has answered.
-        let b_file = if a.ns == b.ns {
-            None
-        } else {
-            match self.ns_fd(&b.ns)? {
-                Some(f) => Some(f),
-                None => Some(
-                    std::fs::File::open("/proc/self/ns/net")
-                        .map_err(|e| KernelError::io("open the host namespace", e))?,
-                ),
-            }
-        };
-        let fd = b_file.as_ref().map(|f| f.as_fd());
-        c.create_veth((&a.name, ends[0].mac), (&b.name, ends[1].mac), fd)
-            .await?;
-        self.mark(a, &ends[0].alias).await?;
-        self.mark(b, &ends[1].alias).await
+        self.veth_create(a, b, ends).await
     }
 
     async fn create_tap(&mut self, l: &IfRef, o: &TapOptions, new: &NewLink) -> Result<()> {
@@ -357,58 +324,31 @@ impl Machine for LocalKernel {
     }
 
     fn labs(&mut self) -> Vec<String> {
-        let mut labs: Vec<String> = std::fs::read_dir(state_file::run_dir())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.path().join("state.json").is_file())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        labs.sort();
-        labs
+        state_file::labs()
     }
 
     fn read_netns_file(&mut self, node: &str, name: &str) -> Result<Option<String>> {
         etc::read(node, name)
-            .map_err(|e| KernelError::io(format!("read /etc/netns/{node}/{name}"), e))
     }
 
     fn write_netns_file(&mut self, node: &str, name: &str, text: &str) -> Result<()> {
         etc::write(node, name, text)
-            .map_err(|e| KernelError::io(format!("write /etc/netns/{node}/{name}"), e))
     }
 
     fn remove_netns_file(&mut self, node: &str, name: &str) -> Result<()> {
         etc::remove(node, name)
-            .map_err(|e| KernelError::io(format!("remove /etc/netns/{node}/{name}"), e))
     }
 
     fn make_netns_dir(&mut self, node: &str) -> Result<MadeDirs> {
-        let (root, dir) = etc::make_dir(node)
-            .map_err(|e| KernelError::io(format!("make /etc/netns/{node}"), e))?;
-        Ok(MadeDirs { root, dir })
+        etc::make_dir(node)
     }
 
     fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool> {
         etc::remove_dir(node, root)
-            .map_err(|e| KernelError::io(format!("remove /etc/netns/{node}"), e))
     }
 
     async fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>> {
-        let what = "read the lab's DHCP servers";
-        let served = dhcp::served(lab).map_err(|e| KernelError::io(what, e))?;
-        let mut here = std::collections::BTreeMap::new();
-        for on in served {
-            let inode = self.ns_inode(&on.ns);
-            // Asked afresh: an interface deleted by hand leaves its old
-            // index behind in what was read before.
-            let index = match inode {
-                Some(_) => self.link(&on).await?.map(|l| l.index),
-                None => None,
-            };
-            here.insert(on, (inode, index));
-        }
-        dhcp::found(lab, &here).map_err(|e| KernelError::io(what, e))
+        self.dhcp_found(lab).await
     }
 
     fn dhcp_unavailable(&mut self) -> Option<String> {
@@ -416,11 +356,7 @@ impl Machine for LocalKernel {
     }
 
     async fn start_dhcp(&mut self, lab: &str, on: &IfRef, conf: &DhcpConf) -> Result<()> {
-        let ns = self.ns_fd(&on.ns)?;
-        let index = self.link(on).await?.map(|l| l.index).ok_or_else(|| {
-            KernelError::netlink(format!("start dnsmasq on {on}"), 19, "no such device")
-        })?;
-        dhcp::start(lab, on, ns.as_ref(), index, conf)
+        self.dhcp_start(lab, on, conf).await
     }
 
     fn stop_dhcp(&mut self, lab: &str, on: &IfRef, forget_leases: bool) -> Result<()> {

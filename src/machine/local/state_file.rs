@@ -50,3 +50,16 @@ pub fn save(lab: &str, st: &LabState) -> io::Result<()> {
     )?;
     std::fs::rename(tmp, path)
 }
+
+/// Labs with records here, in name order.
+pub fn labs() -> Vec<String> {
+    let mut labs: Vec<String> = std::fs::read_dir(run_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("state.json").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    labs.sort();
+    labs
+}

@@ -6,7 +6,9 @@
 //! agree on addresses and VNIs without talking to each other.
 
 mod checks;
+mod joins;
 mod limits;
+mod machines;
 mod overlay;
 mod place;
 mod share;
@@ -14,7 +16,8 @@ mod share;
 mod tests;
 mod tunnels;
 
-pub use place::{place, HostInfo, Placement};
+pub use machines::HostInfo;
+pub use place::{place, Placement};
 pub use share::share;
 pub use tunnels::{Cross, Stretch};
 

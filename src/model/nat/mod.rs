@@ -2,11 +2,13 @@
 //! rules. Each rule carries a readable description that is also its comment
 //! in the kernel, so observed rules map back to these ids.
 
+mod filter;
 mod json;
 mod rules;
 
+use filter::filter_rule;
 use json::{daddr_not, saddr};
-use rules::{dnat, filter_rule, masquerade, snat};
+use rules::{dnat, masquerade, snat};
 
 use super::resource::Ns;
 use crate::diag::{Diagnostic, Pos};

@@ -1,0 +1,56 @@
+//! A bridge whose MTU no request has set follows its smallest port: the
+//! kernel computes it again whenever a port comes, goes or changes its
+//! MTU. A bridge that has the MTU the file gives it only by following its
+//! ports (topo never wrote it: an older file gave none) would lose it to
+//! this plan's port changes, so such a plan writes it, after them; once
+//! written, the kernel keeps it.
+
+use super::{Action, Op};
+use crate::kinds::{Id, LinkId, State, Target};
+use crate::model::IfRef;
+use std::collections::BTreeMap;
+
+const REASON: &str =
+    "its ports change, and the kernel gives a bridge its ports' MTU until one is set";
+
+pub(super) fn bridge_mtus(
+    desired: &State,
+    live: &State,
+    gone: &BTreeMap<Id, String>,
+    actions: &mut Vec<Action>,
+) {
+    let port_of = |bridge: &IfRef, l: &LinkId, master: Option<&String>| {
+        l.link.ns == bridge.ns && master == Some(&bridge.name)
+    };
+    let mut writes = Vec::new();
+    for b in desired.bridge.keys() {
+        let id = LinkId {
+            link: b.link.clone(),
+        };
+        let wants_mtu = desired.link.get(&id).is_some_and(|l| l.mtu.is_some());
+        let acted = actions.iter().any(|a| a.id() == Id::Link(id.clone()));
+        if !wants_mtu || acted || !live.link.contains_key(&id) {
+            continue;
+        }
+        let changed = actions.iter().any(|a| match &a.target {
+            Target::Link(v) => [&v.before, &v.after]
+                .into_iter()
+                .flatten()
+                .any(|l| port_of(&b.link, &v.id, l.master.as_ref())),
+            _ => false,
+        });
+        let leaving = live.link.iter().any(|(p, l)| {
+            let goes = gone.contains_key(&Id::Link(p.clone())) || !desired.link.contains_key(p);
+            goes && port_of(&b.link, p, l.master.as_ref())
+        });
+        if changed || leaving {
+            let mut a = Action::new(
+                Op::Update,
+                Target::of(&Id::Link(id), Some(live), Some(desired)),
+            );
+            a.reason = Some(REASON.into());
+            writes.push(a);
+        }
+    }
+    actions.extend(writes);
+}
