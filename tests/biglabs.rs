@@ -56,6 +56,17 @@ fn shape(args: &[&str]) {
     );
     let file = sb.lab("new.yaml", &yaml);
     sb.topo_ok(&["validate", &file]);
+    // Every node reaches every other: `topo test --pingall`, Mininet's
+    // pingall, on top of the lab's own checks.
+    sb.topo_ok(&["apply", "-q", &file]);
+    let own = sb.topo(&["test", "--json", &file]);
+    let all = sb.topo(&["test", "--pingall", "--json", &file]);
+    assert_eq!(all.status.code(), Some(0), "{}", text(&all.stdout));
+    let count = |o: &std::process::Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("test --json");
+        v["checks"].as_array().map_or(0, Vec::len)
+    };
+    assert!(count(&all) > count(&own), "--pingall added no checks");
     round_trip(&sb, &file);
 }
 

@@ -189,6 +189,10 @@ Exit codes: 0 when every check passed, 1 when one failed or topo could not run t
         /// Checks in flight at once.
         #[arg(short, long, default_value_t = crate::probe::DEFAULT_JOBS as u16, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: u16,
+        /// Also ping from every node to every other (each to its first
+        /// address), as Mininet's `pingall`: no list to write.
+        #[arg(long)]
+        pingall: bool,
     },
     /// Apply, then keep the lab as the file says: drift repaired as it
     /// happens, edits of the file applied. Stops on SIGINT/SIGTERM, leaving

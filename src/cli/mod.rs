@@ -220,6 +220,7 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                         json,
                         junit,
                         jobs: crate::probe::DEFAULT_JOBS,
+                        pingall: false,
                     };
                     test::after_apply(&l, &model, &args, out).await
                 }
@@ -231,9 +232,16 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             json,
             junit,
             jobs,
+            pingall,
         } => {
             let jobs = usize::from(jobs);
-            test::run(&file, &test::Args { json, junit, jobs }, out).await
+            let args = test::Args {
+                json,
+                junit,
+                jobs,
+                pingall,
+            };
+            test::run(&file, &args, out).await
         }
         Verb::Destroy { file, lab, json } => {
             let lab = match (file, lab) {

@@ -18,6 +18,8 @@ pub struct Args {
     pub junit: Option<String>,
     /// Checks in flight at once.
     pub jobs: usize,
+    /// Also every node pinging every other (`--pingall`).
+    pub pingall: bool,
 }
 
 /// `topo test FILE`: the lab as it is live, tested against its file.
@@ -59,7 +61,10 @@ pub(super) async fn after_apply(
 }
 
 async fn checks_of(l: &Loaded, model: &Model, args: &Args, out: Output) -> Result<i32, Error> {
-    let list = checks::resolve(&l.spec, model).map_err(|d| Error::Invalid(l.report(d)))?;
+    let mut list = checks::resolve(&l.spec, model).map_err(|d| Error::Invalid(l.report(d)))?;
+    if args.pingall {
+        list.extend(checks::pingall(&l.spec, model));
+    }
     let lab = &model.lab;
     if list.is_empty() {
         if args.json {

@@ -134,6 +134,39 @@ pub fn resolve(spec: &LabSpec, model: &Model) -> Result<Vec<Check>, Vec<Diagnost
     }
 }
 
+/// `topo test --pingall`: a ping from every node of the lab to every
+/// other, each to its first address (as `pingall:` does), Mininet's
+/// `pingall` without writing the list. Nodes without an address neither
+/// send nor receive. Where the lab is read from a file, the checks point
+/// at its `name:`.
+pub fn pingall(spec: &LabSpec, model: &Model) -> Vec<Check> {
+    let view = LabView::new(spec, model);
+    let members: Vec<(Ns, String, IpAddr)> = model
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            let ns = Ns::Node(n.clone());
+            view.first_address(&ns).map(|a| (ns, n.clone(), a))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (from, _, _) in &members {
+        for (to, name, addr) in &members {
+            if from != to {
+                out.push(Check {
+                    pos: Pos::of(&spec.name),
+                    from: from.clone(),
+                    target: name.clone(),
+                    probe: Probe::Ping { to: *addr },
+                    expect_ok: true,
+                    timeout: DEFAULT_TIMEOUT,
+                });
+            }
+        }
+    }
+    out
+}
+
 struct Resolver<'a> {
     view: &'a LabView,
     diags: Vec<Diagnostic>,
