@@ -184,6 +184,22 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         })
         .collect();
     let gone = vanish::vanishing(desired, obs, &replaced);
+    // Nothing to do (the common case of plan, apply and watch): said
+    // without ordering either state, which costs a graph of each.
+    if obs.interrupted.is_empty()
+        && gone.is_empty()
+        && replaced.is_empty()
+        && in_step(desired, live)
+    {
+        let mut actions = Vec::new();
+        ports::bridge_mtus(desired, live, &gone, &mut actions);
+        if actions.is_empty() {
+            return Ok(Plan {
+                lab: lab.to_string(),
+                actions,
+            });
+        }
+    }
 
     let mut actions = Vec::new();
     for id in obs.interrupted.iter().filter(|id| !desired.contains(id)) {
@@ -250,6 +266,20 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         lab: lab.to_string(),
         actions,
     })
+}
+
+/// Whether the loops below would find nothing: every live object the
+/// file does not want goes with another, and every wanted one is there as
+/// wanted.
+fn in_step(desired: &State, live: &State) -> bool {
+    live.ids()
+        .all(|id| desired.contains(&id) || !id.deleted_alone())
+        && desired.ids().all(|id| {
+            live.contains(&id)
+                && Target::of(&id, Some(live), Some(desired))
+                    .changes()
+                    .is_empty()
+        })
 }
 
 /// What the plan should say about other owners (someone else's ports on a
