@@ -33,27 +33,6 @@ fn drop_vm(sb: &Sandbox, name: &str) {
     ));
 }
 
-/// Runs udhcpc once in `name`: the lease it got, as `IP router=R dns=D`,
-/// with the address and default route configured.
-fn lease(sb: &Sandbox, name: &str) -> String {
-    let script = sb.dir.path().join("udhcpc.sh");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\ncase \"$1\" in bound|renew)\n  ip addr flush dev \"$interface\"\n  ip addr add \"$ip/$subnet\" dev \"$interface\"\n  [ -n \"$router\" ] && ip route replace default via \"$router\"\n  echo \"LEASE $ip router=$router dns=$dns\";;\nesac\n",
-    )
-    .unwrap();
-    sb.sh_ok(&format!("chmod +x {}", script.display()));
-    let out = sb.sh_ok(&format!(
-        "ip netns exec {name} busybox udhcpc -i eth0 -n -q -f -t 5 -T 1 -s {} 2>&1",
-        script.display()
-    ));
-    out.lines()
-        .find_map(|l| l.strip_prefix("LEASE "))
-        .unwrap_or_else(|| panic!("no lease in {name}:\n{out}"))
-        .trim()
-        .to_string()
-}
-
 /// The pid of the lab's dnsmasq on `ns/ifname`, from its pid file.
 fn pid(sb: &Sandbox, ns: &str, ifname: &str) -> String {
     sb.sh_ok(&format!("cat /run/topo/dh/dhcp/{ns}/{ifname}.pid"))
@@ -96,8 +75,8 @@ fn clients_get_leases_from_the_range_and_fixed_addresses_by_mac() {
     vm(&sb, "vm1", "inner", "52:54:00:00:00:01");
     vm(&sb, "vm2", "inner", "52:54:00:00:00:02");
     // Right after apply: a lease, with the gateway as the router.
-    assert_eq!(lease(&sb, "vm1"), "10.0.1.11 router=10.0.1.1 dns=");
-    let got = lease(&sb, "vm2");
+    assert_eq!(sb.dhcp_lease("vm1"), "10.0.1.11 router=10.0.1.1 dns=");
+    let got = sb.dhcp_lease("vm2");
     let addr: std::net::Ipv4Addr = got.split(' ').next().unwrap().parse().unwrap();
     assert!((100..=150).contains(&addr.octets()[3]), "{got}");
     sb.ping("vm1", "10.0.1.1");
@@ -200,7 +179,7 @@ fn every_change_of_the_server_restarts_it_with_the_new_configuration() {
         assert_ne!(before, after, "{attr}: restarted");
         assert!(!alive(&sb, &before), "{attr}: the old one is gone");
         assert_eq!(dnsmasqs(&sb), 1);
-        let l = lease(&sb, "vm1");
+        let l = sb.dhcp_lease("vm1");
         assert!(l.starts_with(got), "{attr}: {l}");
         noop(&sb, &file);
     }
@@ -225,7 +204,7 @@ fn a_killed_server_comes_back_and_a_recycled_pid_is_never_signalled() {
     assert_eq!(actions(&plan), vec!["create dhcp host:inner"]);
     assert_eq!(plan["actions"][0]["drift"], true);
     sb.topo_ok(&["apply", &lab]);
-    assert_eq!(lease(&sb, "vm1"), "10.0.1.11 router=10.0.1.1 dns=");
+    assert_eq!(sb.dhcp_lease("vm1"), "10.0.1.11 router=10.0.1.1 dns=");
     // Its pid file names a process that is not the lab's dnsmasq: a
     // stranger, left alone (neither reported as the server nor signalled).
     let p = pid(&sb, "host", "inner");
@@ -241,7 +220,7 @@ fn a_killed_server_comes_back_and_a_recycled_pid_is_never_signalled() {
     sb.topo_ok(&["apply", &lab]);
     assert!(alive(&sb, stranger), "the stranger was not signalled");
     assert_ne!(pid(&sb, "host", "inner"), stranger);
-    assert_eq!(lease(&sb, "vm1"), "10.0.1.11 router=10.0.1.1 dns=");
+    assert_eq!(sb.dhcp_lease("vm1"), "10.0.1.11 router=10.0.1.1 dns=");
     // And destroy does not signal it either (the server it replaced in
     // the pid file is ended by the test).
     let p = pid(&sb, "host", "inner");
@@ -283,7 +262,7 @@ fn a_server_whose_interface_or_configuration_changed_under_it_is_restarted() {
     sb.topo_ok(&["apply", &lab]);
     assert!(!alive(&sb, &before), "the stale server was stopped");
     vm(&sb, "vm1", "inner", "52:54:00:00:00:01");
-    assert_eq!(lease(&sb, "vm1"), "10.0.1.11 router=10.0.1.1 dns=");
+    assert_eq!(sb.dhcp_lease("vm1"), "10.0.1.11 router=10.0.1.1 dns=");
     noop(&sb, &lab);
     // Its configuration file edited by hand: what it runs with is unknown.
     sb.sh_ok("for f in /run/topo/dh/dhcp/host/inner.*.conf; do echo 'dhcp-range=10.0.1.200,10.0.1.210' >> $f; done");
@@ -292,7 +271,7 @@ fn a_server_whose_interface_or_configuration_changed_under_it_is_restarted() {
     let before = pid(&sb, "host", "inner");
     sb.topo_ok(&["apply", &lab]);
     assert_ne!(pid(&sb, "host", "inner"), before);
-    assert_eq!(lease(&sb, "vm1"), "10.0.1.11 router=10.0.1.1 dns=");
+    assert_eq!(sb.dhcp_lease("vm1"), "10.0.1.11 router=10.0.1.1 dns=");
     noop(&sb, &lab);
     sb.topo_ok(&["destroy", &lab]);
     drop_vm(&sb, "vm1");
@@ -319,7 +298,7 @@ links:
     );
     sb.topo_ok(&["apply", &lab]);
     vm(&sb, "vm1", "br2", "52:54:00:00:00:01");
-    let l = lease(&sb, "vm1");
+    let l = sb.dhcp_lease("vm1");
     assert!(
         l.starts_with("10.0.2.1") && l.ends_with("router=10.0.2.1 dns=10.0.2.1"),
         "{l}"

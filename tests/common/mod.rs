@@ -192,6 +192,27 @@ impl Sandbox {
         text(&self.sh("find /etc/netns 2>/dev/null | sort").stdout)
     }
 
+    /// Runs udhcpc once in `name`: the lease it got, as `IP router=R dns=D`,
+    /// with the address and default route configured.
+    pub fn dhcp_lease(&self, name: &str) -> String {
+        let script = self.dir.path().join("udhcpc.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\ncase \"$1\" in bound|renew)\n  ip addr flush dev \"$interface\"\n  ip addr add \"$ip/$subnet\" dev \"$interface\"\n  [ -n \"$router\" ] && ip route replace default via \"$router\"\n  echo \"LEASE $ip router=$router dns=$dns\";;\nesac\n",
+        )
+        .unwrap();
+        self.sh_ok(&format!("chmod +x {}", script.display()));
+        let out = self.sh_ok(&format!(
+            "ip netns exec {name} busybox udhcpc -i eth0 -n -q -f -t 5 -T 1 -s {} 2>&1",
+            script.display()
+        ));
+        out.lines()
+            .find_map(|l| l.strip_prefix("LEASE "))
+            .unwrap_or_else(|| panic!("no lease in {name}:\n{out}"))
+            .trim()
+            .to_string()
+    }
+
     /// Everything a lab could leave behind: namespaces, non-lo links, nft
     /// tables, run files, /etc/netns files and folders. Empty means no
     /// residue.
