@@ -61,8 +61,9 @@ pub struct Options {
     pub hold: Option<fn() -> bool>,
 }
 
-/// For each namespace, the index of the last step that touches it.
-fn last_use(plan: &Plan, steps: &[crate::plan::Step]) -> BTreeMap<Ns, usize> {
+/// For each step, the namespaces whose last step it is (kept by step: a
+/// scan of every namespace at each step cost O(namespaces × steps)).
+fn last_use(plan: &Plan, steps: &[crate::plan::Step]) -> BTreeMap<usize, Vec<Ns>> {
     let mut last = BTreeMap::new();
     for (i, s) in steps.iter().enumerate() {
         let a = &plan.actions[s.action];
@@ -73,7 +74,11 @@ fn last_use(plan: &Plan, steps: &[crate::plan::Step]) -> BTreeMap<Ns, usize> {
             }
         }
     }
-    last
+    let mut by_step: BTreeMap<usize, Vec<Ns>> = BTreeMap::new();
+    for (ns, i) in last {
+        by_step.entry(i).or_default().push(ns);
+    }
+    by_step
 }
 
 /// Test hooks, never documented to users: fail step K with an injected
@@ -103,6 +108,7 @@ pub async fn execute<M: Machine>(
         lingering: BTreeSet::new(),
         nft_synced: BTreeSet::new(),
         nft_snapshots: vec![],
+        nft_absent: obs.nft_absent.clone(),
     };
     let fault_at = test_hook("TOPO_TEST_FAULT_AT");
     let kill_after = test_hook("TOPO_TEST_KILL_AFTER");
@@ -150,7 +156,7 @@ pub async fn execute<M: Machine>(
             if x.m.delete_links(&ns, &links).await.is_ok() {
                 for (j, s) in steps.iter().enumerate().skip(i).take(n) {
                     out.done.push(s.action);
-                    for (ns, _) in last_use.iter().filter(|(_, last)| **last == j) {
+                    for ns in last_use.get(&j).into_iter().flatten() {
                         x.m.release(ns);
                     }
                 }
@@ -181,7 +187,7 @@ pub async fn execute<M: Machine>(
                 }
                 // Steps keep each node's actions together: once its last
                 // one is done, the machine can let go of it.
-                for (ns, _) in last_use.iter().filter(|(_, last)| **last == i) {
+                for ns in last_use.get(&i).into_iter().flatten() {
                     x.m.release(ns);
                 }
             }
@@ -235,6 +241,9 @@ pub struct Exec<'a, M: Machine> {
     nft_synced: BTreeSet<Ns>,
     /// nft tables as they were before this run replaced them.
     nft_snapshots: Vec<(Ns, Option<String>)>,
+    /// Where observe found no table of the lab's: its snapshot is `None`
+    /// without asking nft again (the lab's lock keeps other runs out).
+    nft_absent: BTreeSet<Ns>,
 }
 
 /// One half of an action on an object of kind `K`.

@@ -63,7 +63,10 @@ impl<M: Machine> Exec<'_, M> {
         }
         // The first snapshot of a namespace is the table before this run.
         if !self.nft_snapshots.iter().any(|(n, _)| n == ns) {
-            let snapshot = self.m.nft_snapshot(ns, self.lab)?;
+            let snapshot = match self.nft_absent.contains(ns) {
+                true => None,
+                false => self.m.nft_snapshot(ns, self.lab)?,
+            };
             self.nft_snapshots.push((ns.clone(), snapshot));
         }
         let recorded = self.lab_state.nft.contains(ns.label());

@@ -18,6 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Observed {
     /// Objects the lab owns.
     pub state: State,
+    /// Namespaces where the lab's nft table was looked for and is not.
+    pub nft_absent: BTreeSet<Ns>,
     /// Desired objects whose place is taken by something the lab does not own.
     pub foreign: BTreeMap<Id, String>,
     /// Addresses on interfaces the lab's namespaces hold, for stable allocation.
@@ -136,6 +138,9 @@ pub async fn observe_with<M: Machine>(
     for (ns, dump) in &dumps {
         let sysctls = read_sysctls(lab, ns, desired, &obs.lab_state, &registry, m)?;
         let (nft, clash) = read_nft(lab, ns, desired, &obs.lab_state, m)?;
+        if nft == Some(Table::Absent) {
+            obs.nft_absent.insert(ns.clone());
+        }
         obs.foreign.extend(clash);
         let mut cx = ObserveNs::new(lab, &mark, ns, dump, desired, &mut obs);
         cx.sysctls = sysctls;

@@ -59,10 +59,25 @@ fn prepare_run_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Creates /run/netns/NAME holding a new network namespace.
-pub fn create(name: &str) -> io::Result<File> {
+/// Folders already made shared mount points by this process: doing it again
+/// walks every namespace mounted there (the propagation change recurses),
+/// which made each creation cost more than the one before.
+static PREPARED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn prepare_once(dir: &Path) -> io::Result<()> {
+    let mut done = PREPARED.lock().unwrap_or_else(|e| e.into_inner());
+    if !done.iter().any(|d| d == dir) {
+        prepare_run_dir(dir)?;
+        done.push(dir.to_path_buf());
+    }
+    Ok(())
+}
+
+/// Creates /run/netns/NAME holding a new network namespace, with a netlink
+/// socket opened inside it (as it is made, so without entering it again).
+pub fn create(name: &str) -> io::Result<(File, netlink_sys::Socket)> {
     let target = path(name);
-    prepare_run_dir(&run_dir())?;
+    prepare_once(&run_dir())?;
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -70,7 +85,7 @@ pub fn create(name: &str) -> io::Result<File> {
     // unshare() moves the calling thread: do it on a throwaway thread so no
     // runtime thread ever changes namespace.
     let t = target.clone();
-    let res = std::thread::spawn(move || -> io::Result<()> {
+    let res = std::thread::spawn(move || -> io::Result<netlink_sys::Socket> {
         unshare(CloneFlags::CLONE_NEWNET)?;
         mount(
             Some("/proc/thread-self/ns/net"),
@@ -79,16 +94,20 @@ pub fn create(name: &str) -> io::Result<File> {
             MsFlags::MS_BIND,
             None::<&str>,
         )?;
-        Ok(())
+        super::netlink::socket_here()
     })
     .join()
     .map_err(|_| io::Error::other("namespace creation thread panicked"))?;
     super::count_write();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&target);
-        return Err(e);
+    match res {
+        Ok(sock) => Ok((File::open(&target)?, sock)),
+        Err(e) => {
+            // Mounted or not, the name goes: a lazy unmount, then unlink.
+            let _ = umount2(&target, MntFlags::MNT_DETACH);
+            let _ = std::fs::remove_file(&target);
+            Err(e)
+        }
     }
-    File::open(&target)
 }
 
 /// Removes /run/netns/NAME. The kernel frees the namespace (and reaps its

@@ -1,7 +1,7 @@
 //! `Machine` for the local kernel: each request resolved to a namespace
 //! and interface index, and sent.
 
-use super::netlink::{NlRoute, SetLink};
+use super::netlink::{self, Conn, NlRoute, Reader, SetLink};
 use super::watch;
 use super::{
     announce, attach, dhcp, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file,
@@ -98,9 +98,10 @@ impl Machine for LocalKernel {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
-        let f = netns::create(name)
+        let (f, sock) = netns::create(name)
             .map_err(|e| KernelError::io(format!("create namespace {name}"), e))?;
         self.files.insert(name.to_string(), f);
+        self.conns.insert(ns, Conn::from_socket(sock)?);
         Ok(())
     }
 
@@ -271,6 +272,15 @@ impl Machine for LocalKernel {
 
     fn read_sysctl(&mut self, ns: &Ns, key: &str) -> Result<Option<String>> {
         let f = self.ns_fd(ns)?;
+        if let Some((family, index)) = netlink::netconf_query(key) {
+            let read = Reader::open(f.as_ref().map(|f| f.as_fd()))
+                .and_then(|mut r| r.forwarding(family, index));
+            match read {
+                Ok(v) => return Ok(Some(v)),
+                // Without that family's netconf (IPv6 off at boot): /proc says.
+                Err(e) => tracing::debug!("{key} over netlink in {ns}: {e}"),
+            }
+        }
         sysctl::read(f.as_ref().map(|f| f.as_fd()), key)
             .map_err(|e| KernelError::io(format!("read sysctl {key} in {ns}"), e))
     }

@@ -3,10 +3,12 @@
 
 mod bulk;
 mod devices;
+mod netconf;
 mod parse;
 mod read;
 
 pub use bulk::delete_links;
+pub use netconf::query_for as netconf_query;
 pub use read::Reader;
 
 use super::count_write;
@@ -23,10 +25,19 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::route::{RouteMessage, RouteProtocol, RouteScope, RouteType};
 use netlink_packet_route::AddressFamily;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr, TokioSocket};
 use parse::{parse_addr, parse_link};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd};
+
+/// A route netlink socket in the calling thread's namespace, where it stays.
+pub fn socket_here() -> std::io::Result<Socket> {
+    let mut s = Socket::new(NETLINK_ROUTE)?;
+    s.bind_auto()?;
+    s.connect(&SocketAddr::new(0, 0))?;
+    Ok(s)
+}
 
 fn nl_error(what: impl Into<String>, e: rtnetlink::Error) -> KernelError {
     match &e {
@@ -50,17 +61,25 @@ pub struct Conn {
 
 impl Conn {
     /// Opens a connection in the namespace `ns` (the current one when
-    /// `None`). Must run inside the tokio runtime; never awaits while the
-    /// thread is in the other namespace.
+    /// `None`). Must run inside the tokio runtime.
     pub fn open(ns: Option<BorrowedFd<'_>>) -> Result<Conn> {
-        let open =
-            || rtnetlink::new_connection().map_err(|e| KernelError::new("open netlink socket", e));
-        let (conn, handle, _) = match ns {
-            Some(fd) => {
-                with_netns(fd, open).map_err(|e| KernelError::io("enter namespace", e))??
-            }
-            None => open()?,
-        };
+        let sock = match ns {
+            Some(fd) => with_netns(fd, socket_here).and_then(|r| r),
+            None => socket_here(),
+        }
+        .map_err(|e| KernelError::io("open netlink socket", e))?;
+        Conn::from_socket(sock)
+    }
+
+    /// A connection over a socket opened in its namespace before. Must run
+    /// inside the tokio runtime.
+    pub fn from_socket(sock: Socket) -> Result<Conn> {
+        sock.set_non_blocking(true)
+            .map_err(|e| KernelError::io("open netlink socket", e))?;
+        // SAFETY: the fd is a netlink socket this value owned; ownership
+        // moves into the TokioSocket.
+        let sock = unsafe { TokioSocket::from_raw_fd(sock.into_raw_fd()) };
+        let (conn, handle, _) = rtnetlink::from_socket(sock);
         tokio::spawn(conn);
         Ok(Conn { handle })
     }

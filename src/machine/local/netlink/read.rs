@@ -15,7 +15,7 @@ use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::neighbour::NeighbourMessage;
 use netlink_packet_route::route::{RouteHeader, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use netlink_sys::Socket;
 use std::os::fd::BorrowedFd;
 
 /// Large enough for any one datagram of a dump (the kernel fills up to
@@ -24,24 +24,18 @@ const BUF: usize = 64 * 1024;
 
 /// One blocking netlink socket in one namespace, with its read buffer.
 pub struct Reader {
-    sock: Socket,
-    buf: Vec<u8>,
-    seq: u32,
+    pub(super) sock: Socket,
+    pub(super) buf: Vec<u8>,
+    pub(super) seq: u32,
 }
 
 impl Reader {
     /// Opens a socket in `ns` (here when `None`); the thread is back in its
     /// own namespace when this returns.
     pub fn open(ns: Option<BorrowedFd<'_>>) -> Result<Reader> {
-        let open = || -> std::io::Result<Socket> {
-            let mut s = Socket::new(NETLINK_ROUTE)?;
-            s.bind_auto()?;
-            s.connect(&SocketAddr::new(0, 0))?;
-            Ok(s)
-        };
         let sock = match ns {
-            Some(fd) => super::with_netns(fd, open).and_then(|r| r),
-            None => open(),
+            Some(fd) => super::with_netns(fd, super::socket_here).and_then(|r| r),
+            None => super::socket_here(),
         }
         .map_err(|e| KernelError::io("open netlink socket", e))?;
         Ok(Reader {
