@@ -2,7 +2,7 @@
 //! deletions in one namespace, one after another in the steps, with
 //! nothing else to do for them (no journal, no test hook among them).
 
-use crate::kinds::{Id, State};
+use crate::kinds::{Id, Res, State};
 use crate::model::{IfRef, Ns};
 use crate::plan::{Half, Op, Plan, Step};
 use std::collections::BTreeSet;
@@ -83,4 +83,25 @@ pub fn veths_into(
     } else {
         Vec::new()
     }
+}
+
+/// The namespaces steps `steps` create, in order (attached ones are not
+/// created), when the first of them is a creation.
+pub fn namespaces_made(plan: &Plan, steps: &[Step]) -> Vec<String> {
+    let made = |s: &Step| {
+        let a = &plan.actions[s.action];
+        match (s.half, a.op, a.after()) {
+            (Half::Make, Op::Create | Op::Replace, Some(Res::Netns(n))) if n.attach.is_none() => {
+                match a.id() {
+                    Id::Netns(id) => Some(id.name),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    };
+    if steps.first().and_then(made).is_none() {
+        return Vec::new();
+    }
+    steps.iter().filter_map(made).collect()
 }

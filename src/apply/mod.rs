@@ -121,9 +121,17 @@ pub async fn execute<M: Machine>(
     let last_use = last_use(plan, &steps);
     let hooks = [fault_at, kill_after, skip_at, signal_at, opts.stop_after];
     let mut unbatched = 0;
+    let mut announced = false;
     let mut i = 0;
     while i < steps.len() {
         let step = &steps[i];
+        if !announced {
+            let names = batch::namespaces_made(plan, &steps[i..]);
+            if !names.is_empty() {
+                announced = true;
+                x.m.expect_namespaces(names);
+            }
+        }
         if signal_at == Some(i) {
             // SAFETY: raise only sends this process a signal it handles.
             unsafe { libc::raise(libc::SIGINT) };

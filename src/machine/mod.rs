@@ -57,6 +57,14 @@ pub enum Table {
     Owned(Vec<LiveChain>),
 }
 
+/// A read-back: the dumps of many namespaces, and the lab's nft table in
+/// some of them, read meanwhile.
+#[derive(Debug, Default)]
+pub struct ReadBack {
+    pub dumps: Vec<(Ns, Result<Dump>)>,
+    pub tables: std::collections::BTreeMap<Ns, Result<Table>>,
+}
+
 /// What woke a watch (`topo watch`): a trigger to look again, never state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
@@ -150,6 +158,10 @@ pub trait Machine {
     fn namespaces(&mut self) -> Result<Vec<String>>;
     fn has_namespace(&mut self, name: &str) -> Result<bool>;
     fn create_namespace(&mut self, name: &str) -> Result<()>;
+    /// Says which namespaces `create_namespace` will be asked for next, in
+    /// order, so the machine may prepare them (nothing is named before
+    /// its `create_namespace`).
+    fn expect_namespaces(&mut self, _names: Vec<String>) {}
     fn delete_namespace(&mut self, name: &str) -> Result<()>;
     /// Apply is done with `ns` for now: what the machine keeps open for it
     /// can go.
@@ -162,8 +174,9 @@ pub trait Machine {
     fn namespace_inode(&mut self, ns: &Ns) -> Option<u64>;
 
     // Reading.
-    /// Dumps many namespaces at once (in parallel where the machine can).
-    async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>) -> Vec<(Ns, Result<Dump>)>;
+    /// Dumps many namespaces, and reads lab `lab`'s nft table in `tables`,
+    /// all at once (in parallel where the machine can).
+    async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>, lab: &str, tables: Vec<Ns>) -> ReadBack;
     async fn links(&mut self, ns: &Ns) -> Result<Vec<Link>>;
     async fn addresses(&mut self, ns: &Ns) -> Result<Vec<Addr>>;
     async fn link(&mut self, l: &IfRef) -> Result<Option<Link>>;

@@ -5,11 +5,14 @@
 
 mod clash;
 mod context;
+mod nft;
+
+use nft::{read_nft, wants_nft};
 
 pub use context::{ObserveLab, ObserveNs};
 
 use crate::kinds::{self, Id, NetnsId, State};
-use crate::machine::{Depth, Dump, KernelError, LabState, Machine, Table};
+use crate::machine::{Depth, Dump, KernelError, LabState, Machine, ReadBack, Table};
 use crate::model::{owner_mark, IfRef, Model, Ns, Prior};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -117,7 +120,18 @@ pub async fn observe_with<M: Machine>(
         };
         jobs.push((Ns::Node(name), depth));
     }
-    let results = m.dump_many(jobs).await;
+    // The lab's nft table is read along with the dumps where observe will
+    // look for it (`read_nft`).
+    let tables: Vec<Ns> = jobs
+        .iter()
+        .map(|(ns, _)| ns)
+        .filter(|ns| wants_nft(ns, desired, &obs.lab_state))
+        .cloned()
+        .collect();
+    let ReadBack {
+        dumps: results,
+        mut tables,
+    } = m.dump_many(jobs, lab, tables).await;
     tracing::debug!(namespaces = results.len(), "dumped");
     let mut dumps: Vec<(Ns, Dump)> = Vec::new();
     for (ns, dump) in results {
@@ -137,7 +151,7 @@ pub async fn observe_with<M: Machine>(
     let registry = m.load_host_sysctls()?;
     for (ns, dump) in &dumps {
         let sysctls = read_sysctls(lab, ns, desired, &obs.lab_state, &registry, m)?;
-        let (nft, clash) = read_nft(lab, ns, desired, &obs.lab_state, m)?;
+        let (nft, clash) = read_nft(lab, ns, desired, &obs.lab_state, &mut tables, m)?;
         if nft == Some(Table::Absent) {
             obs.nft_absent.insert(ns.clone());
         }
@@ -361,40 +375,4 @@ fn read_sysctls<M: Machine>(
         }
     }
     Ok(out)
-}
-
-/// The lab's nft table where it may be: the host, namespaces whose desired
-/// state has rules, and namespaces where the lab once put a table.
-type NftRead = (Option<Table>, Option<(Id, String)>);
-
-fn read_nft<M: Machine>(
-    lab: &str,
-    ns: &Ns,
-    desired: Option<&State>,
-    st: &LabState,
-    m: &mut M,
-) -> Result<NftRead, KernelError> {
-    let from = crate::kinds::ChainId {
-        ns: ns.clone(),
-        chain: String::new(),
-    };
-    let want = desired.and_then(|s| s.chain.range(from..).next().filter(|(c, _)| c.ns == *ns));
-    let recorded = st.nft.contains(ns.label());
-    if *ns != Ns::Host && want.is_none() && !recorded {
-        return Ok((None, None));
-    }
-    match m.nft_read(ns, lab) {
-        Ok(Table::Foreign) => {
-            let clash = want.map(|(c, _)| {
-                let msg =
-                    format!("nft table inet topo-{lab} exists in {ns} and was not made by topo");
-                (Id::Chain(c.clone()), msg)
-            });
-            Ok((None, clash))
-        }
-        Ok(t) => Ok((Some(t), None)),
-        // Without nft there can be no table of the lab's where none is wanted.
-        Err(e) if M::nft_missing(&e) && want.is_none() && !recorded => Ok((None, None)),
-        Err(e) => Err(e),
-    }
 }

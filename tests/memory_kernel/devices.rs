@@ -67,7 +67,10 @@ fn a_vxlan_device_takes_its_underlays_mtu_and_goes_with_it() {
         let dst = "10.0.0.2".parse().unwrap();
         m.add_fdb(&vx, dst).await.unwrap();
         assert_eq!(errno(m.add_fdb(&vx, dst).await), Some(17));
-        let d = m.dump_many(vec![(a.clone(), Depth::Full)]).await;
+        let d = m
+            .dump_many(vec![(a.clone(), Depth::Full)], "lab", vec![])
+            .await
+            .dumps;
         let fdb = &d[0].1.as_ref().unwrap().fdb;
         assert_eq!((fdb.len(), fdb[0].mac, fdb[0].dst), (1, [0; 6], Some(dst)));
         m.delete_fdb(&vx, dst).await.unwrap();

@@ -4,7 +4,7 @@ use super::*;
 
 /// topo's routes in `ns`.
 fn ours(m: &mut MemoryKernel, ns: &Ns) -> Vec<topo::machine::Route> {
-    let d = block_on(m.dump_many(vec![(ns.clone(), Depth::Full)]));
+    let d = block_on(m.dump_many(vec![(ns.clone(), Depth::Full)], "lab", vec![])).dumps;
     let d = d.into_iter().next().unwrap().1.unwrap();
     d.routes
         .into_iter()
@@ -70,8 +70,9 @@ fn a_gateway_must_be_reachable_and_a_device_up() {
             .await
             .unwrap();
         let d = m
-            .dump_many(vec![(a.clone(), Depth::Full)])
+            .dump_many(vec![(a.clone(), Depth::Full)], "lab", vec![])
             .await
+            .dumps
             .remove(0)
             .1
             .unwrap();
@@ -84,8 +85,9 @@ fn a_gateway_must_be_reachable_and_a_device_up() {
         };
         m.set_link(&eth0, &down).await.unwrap();
         let d = m
-            .dump_many(vec![(a.clone(), Depth::Full)])
+            .dump_many(vec![(a.clone(), Depth::Full)], "lab", vec![])
             .await
+            .dumps
             .remove(0)
             .1
             .unwrap();

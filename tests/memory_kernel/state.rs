@@ -190,7 +190,7 @@ fn records_locks_dumps_and_exec() {
         (Ns::parse("a"), Depth::FullIfMarked("mark".into())),
         (Ns::parse("gone"), Depth::Full),
     ];
-    let got = block_on(m.dump_many(jobs));
+    let got = block_on(m.dump_many(jobs, "lab", vec![])).dumps;
     let links: Vec<usize> = got
         .iter()
         .map(|(_, d)| d.as_ref().map_or(0, |d| d.links.len()))

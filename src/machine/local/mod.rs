@@ -10,6 +10,7 @@ mod dhcp;
 mod dump;
 mod etc;
 mod exec;
+mod factory;
 mod host_sysctls;
 mod lock;
 mod netlink;
@@ -58,6 +59,8 @@ pub struct LocalKernel {
     /// kept when a node is released.
     /// Shared with a watch, which listens in them too.
     attached: Attached,
+    /// Namespaces apply said it will create, made ahead on a thread.
+    factory: Option<factory::Factory>,
 }
 
 /// Attached nodes' namespace files, by node.

@@ -5,7 +5,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 /// Where named namespaces live; overridable for tests with TOPO_NETNS_DIR.
@@ -108,6 +108,35 @@ pub fn create(name: &str) -> io::Result<(File, netlink_sys::Socket)> {
             Err(e)
         }
     }
+}
+
+/// Names a namespace made ahead (`factory`): /run/netns/NAME becomes a
+/// bind mount of it, as if it had been made here.
+pub fn name_made(
+    name: &str,
+    made: super::factory::Made,
+) -> io::Result<(File, netlink_sys::Socket)> {
+    let (ns, sock) = made;
+    let target = path(name);
+    prepare_once(&run_dir())?;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)?;
+    let src = format!("/proc/self/fd/{}", ns.as_raw_fd());
+    let res = mount(
+        Some(src.as_str()),
+        &target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    );
+    super::count_write();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&target);
+        return Err(e.into());
+    }
+    Ok((File::open(&target)?, sock))
 }
 
 /// Removes /run/netns/NAME. The kernel frees the namespace (and reaps its

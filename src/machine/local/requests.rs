@@ -4,13 +4,13 @@
 use super::netlink::{self, Conn, NlRoute, Reader, SetLink};
 use super::watch;
 use super::{
-    announce, attach, dhcp, dump, etc, exec, host_sysctls, lock, netns, nft, signals, state_file,
-    sysctl, LocalKernel, WRITES,
+    announce, attach, dhcp, dump, etc, exec, factory, host_sysctls, lock, netns, nft, signals,
+    state_file, sysctl, LocalKernel, WRITES,
 };
 use crate::machine::LOCK_WAIT;
 use crate::machine::{
-    Addr, BridgeOptions, Depth, DhcpConf, DhcpFound, Dump, ExecFailure, KernelError, LabState,
-    Link, LinkSettings, Machine, MadeDirs, Master, NewLink, Registry, Result, RouteSpec, Table,
+    Addr, BridgeOptions, Depth, DhcpConf, DhcpFound, ExecFailure, KernelError, LabState, Link,
+    LinkSettings, Machine, MadeDirs, Master, NewLink, ReadBack, Registry, Result, RouteSpec, Table,
     TapOptions, VxlanOptions, WantChain,
 };
 use crate::model::{Attach, IfRef, Ns};
@@ -98,11 +98,26 @@ impl Machine for LocalKernel {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
-        let (f, sock) = netns::create(name)
-            .map_err(|e| KernelError::io(format!("create namespace {name}"), e))?;
+        let made = self.factory.as_mut().and_then(|f| f.take(name));
+        if made.is_none() {
+            // Asked in another order than announced: the rest is made here.
+            self.factory = None;
+        }
+        let (f, sock) = match made {
+            Some(made) => made.and_then(|m| netns::name_made(name, m)),
+            None => netns::create(name),
+        }
+        .map_err(|e| KernelError::io(format!("create namespace {name}"), e))?;
         self.files.insert(name.to_string(), f);
         self.conns.insert(ns, Conn::from_socket(sock)?);
         Ok(())
+    }
+
+    fn expect_namespaces(&mut self, names: Vec<String>) {
+        // Best effort: without the thread, each is made at its step.
+        self.factory = factory::Factory::start(names)
+            .map_err(|e| tracing::debug!("namespaces made at their steps: {e}"))
+            .ok();
     }
 
     fn delete_namespace(&mut self, name: &str) -> Result<()> {
@@ -136,8 +151,8 @@ impl Machine for LocalKernel {
         }
     }
 
-    async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>) -> Vec<(Ns, Result<Dump>)> {
-        dump::many(self, jobs)
+    async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>, lab: &str, tables: Vec<Ns>) -> ReadBack {
+        dump::many(self, jobs, lab, tables)
     }
 
     async fn links(&mut self, ns: &Ns) -> Result<Vec<Link>> {

@@ -4,8 +4,8 @@
 use super::{Kernel, MemoryKernel};
 use crate::machine::{
     Addr, BridgeOptions, Depth, DhcpConf, DhcpFound, Dump, ExecFailure, LabState, Link,
-    LinkSettings, Machine, MadeDirs, NewLink, Registry, Result, RouteSpec, Table, TapOptions,
-    VxlanOptions, WantChain,
+    LinkSettings, Machine, MadeDirs, NewLink, ReadBack, Registry, Result, RouteSpec, Table,
+    TapOptions, VxlanOptions, WantChain,
 };
 use crate::model::{Attach, IfRef, Ns};
 use std::net::IpAddr;
@@ -117,14 +117,22 @@ impl Machine for MemoryKernel {
         self.with(|k| k.inode_of(ns))
     }
 
-    async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>) -> Vec<(Ns, Result<Dump>)> {
-        self.with(|k| {
-            jobs.into_iter()
+    async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>, lab: &str, tables: Vec<Ns>) -> ReadBack {
+        self.with(|k| ReadBack {
+            dumps: jobs
+                .into_iter()
                 .map(|(ns, depth)| {
                     let d = k.dump(&ns, &depth);
                     (ns, d)
                 })
-                .collect()
+                .collect(),
+            tables: tables
+                .into_iter()
+                .map(|ns| {
+                    let t = k.nft_read(&ns, lab);
+                    (ns, t)
+                })
+                .collect(),
         })
     }
 
