@@ -28,6 +28,7 @@ pub struct Factory {
     /// The names still to come, in the order apply will ask for them.
     names: VecDeque<String>,
     made: Receiver<io::Result<Made>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Factory {
@@ -36,7 +37,7 @@ impl Factory {
         let home = File::open("/proc/thread-self/ns/net")?;
         let (tx, made) = sync_channel(AHEAD);
         let count = names.len();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("topo-netns".into())
             .spawn(move || {
                 for _ in 0..count {
@@ -49,6 +50,7 @@ impl Factory {
         Ok(Factory {
             names: names.into(),
             made,
+            thread: Some(thread),
         })
     }
 
@@ -63,6 +65,17 @@ impl Factory {
     }
 }
 
+impl Drop for Factory {
+    /// The thread is gone before the run goes on: no namespace is made
+    /// behind a rollback's back.
+    fn drop(&mut self) {
+        drop(std::mem::replace(&mut self.made, sync_channel(1).1));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Makes one namespace on this thread and comes back home.
 fn make(home: &File) -> io::Result<Made> {
     unshare(CloneFlags::CLONE_NEWNET)?;
@@ -74,4 +87,66 @@ fn make(home: &File) -> io::Result<Made> {
         std::process::abort();
     }
     made
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Anonymous namespaces touch nothing of the machine's; they need root.
+    fn possible() -> bool {
+        let root = nix::unistd::geteuid().is_root();
+        if !root && std::env::var_os("CI").is_some() {
+            panic!("this test needs root, and CI is set: it must not be skipped");
+        }
+        root
+    }
+
+    fn inode(f: &File) -> u64 {
+        f.metadata().unwrap().ino()
+    }
+
+    #[test]
+    fn namespaces_come_in_the_announced_order_each_new() {
+        if !possible() {
+            return;
+        }
+        let home = inode(&File::open("/proc/thread-self/ns/net").unwrap());
+        let names: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+        let mut f = Factory::start(names).unwrap();
+        // Not the next one: the caller makes it itself.
+        assert!(f.take("n1").is_none());
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..40 {
+            let (ns, _sock) = f.take(&format!("n{i}")).unwrap().unwrap();
+            assert_ne!(inode(&ns), home, "n{i} is a namespace of its own");
+            assert!(seen.insert(inode(&ns)), "n{i} is not one made before");
+        }
+        assert!(f.take("n40").is_none(), "nothing more was announced");
+        // The making thread came back home each time: so did this one.
+        assert_eq!(
+            inode(&File::open("/proc/thread-self/ns/net").unwrap()),
+            home
+        );
+    }
+
+    #[test]
+    fn a_factory_dropped_early_stops_its_thread() {
+        if !possible() {
+            return;
+        }
+        let names: Vec<String> = (0..100_000).map(|i| format!("n{i}")).collect();
+        let mut f = Factory::start(names).unwrap();
+        assert!(f.take("n0").unwrap().is_ok());
+        let thread = f.thread.take().unwrap();
+        drop(f);
+        // Blocked with AHEAD made, the thread sees the drop and ends
+        // (else this join would wait for 100 000 namespaces).
+        thread.join().unwrap();
+        // Dropping joins the thread itself.
+        let mut f = Factory::start(vec!["a".into(), "b".into()]).unwrap();
+        assert!(f.take("a").unwrap().is_ok());
+        drop(f);
+    }
 }
