@@ -1,7 +1,7 @@
 //! Veth pairs, taps and VXLAN devices on the local kernel: each request
 //! resolved to a namespace and interface index, and sent.
 
-use super::netlink::SetLink;
+use super::netlink::{group_for, SetLink};
 use super::tap::{self, Mode};
 use super::LocalKernel;
 use crate::machine::{KernelError, NewLink, Result, TapOptions, VxlanOptions};
@@ -38,7 +38,8 @@ impl LocalKernel {
             }
         };
         let fd = b_file.as_ref().map(|f| f.as_fd());
-        c.create_veth((&a.name, ends[0].mac), (&b.name, ends[1].mac), fd)
+        let group = group_for(&ends[0].alias);
+        c.create_veth((&a.name, ends[0].mac), (&b.name, ends[1].mac), fd, group)
             .await?;
         self.mark(a, &ends[0].alias).await?;
         self.mark(b, &ends[1].alias).await

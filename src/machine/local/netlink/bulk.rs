@@ -15,8 +15,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::AsFd;
 
 /// Where the groups topo picks start: far from the small numbers people
-/// give groups by hand (and from 0, every interface's default).
+/// give groups by hand (and from 0, every interface's default). A lab's
+/// veths are made in a group of their own from there (`group_for`);
+/// groups picked at deletion come after those.
 const FIRST_GROUP: u32 = 0x746f_0000;
+const MARK_GROUPS: u32 = 0x1_0000;
+
+/// The interface group a lab's new veths are made in, from the lab's mark
+/// in their alias (FNV-1a): deleting them all is then one request, without putting each
+/// in a group first. Two labs may share one; deletion checks.
+pub fn group_for(alias: &str) -> u32 {
+    // A veth's alias is the lab's mark and its peer: `topo:LAB:NS/IF`.
+    let mark = match alias.match_indices(':').nth(1) {
+        Some((i, _)) => &alias[..i],
+        None => alias,
+    };
+    let h = mark.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    });
+    FIRST_GROUP + h % MARK_GROUPS
+}
 
 impl Reader {
     /// Every interface's index and group, by name.
@@ -53,8 +71,14 @@ pub async fn delete_links(k: &mut LocalKernel, ns: &Ns, links: &[IfRef]) -> Resu
         let fd = k.ns_fd(ns)?;
         Reader::open(fd.as_ref().map(|f| f.as_fd()))?.groups()?
     };
-    let group = free_group(&live);
     let conn = k.conn(ns)?;
+    if let Some(g) = made_together(&live, links) {
+        for l in links {
+            k.index.remove(l);
+        }
+        return conn.delete_group(g).await;
+    }
+    let group = free_group(&live);
     let mut any = false;
     for l in links {
         k.index.remove(l);
@@ -74,10 +98,27 @@ pub async fn delete_links(k: &mut LocalKernel, ns: &Ns, links: &[IfRef]) -> Resu
     Ok(())
 }
 
+/// The group every interface of `links` still there is in, when no other
+/// interface of the namespace is in it (and it is not the default 0).
+fn made_together(live: &BTreeMap<String, (u32, u32)>, links: &[IfRef]) -> Option<u32> {
+    let names: BTreeSet<&str> = links.iter().map(|l| l.name.as_str()).collect();
+    let mut groups = live
+        .iter()
+        .filter(|(n, _)| names.contains(n.as_str()))
+        .map(|(_, (_, g))| *g);
+    let g = groups.next()?;
+    let alone = groups.all(|h| h == g)
+        && g != 0
+        && live
+            .iter()
+            .all(|(n, (_, h))| *h != g || names.contains(n.as_str()));
+    alone.then_some(g)
+}
+
 /// A group that no interface of the namespace is in.
 fn free_group(live: &BTreeMap<String, (u32, u32)>) -> u32 {
     let used: BTreeSet<u32> = live.values().map(|(_, g)| *g).collect();
-    (FIRST_GROUP..)
+    (FIRST_GROUP + MARK_GROUPS..)
         .find(|g| !used.contains(g))
         .expect("fewer interfaces than groups")
 }
@@ -105,5 +146,49 @@ impl Conn {
         req.execute()
             .await
             .map_err(|e| nl_error(format!("delete interface group {group}"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(v: &[(&str, u32)]) -> BTreeMap<String, (u32, u32)> {
+        v.iter()
+            .enumerate()
+            .map(|(i, (n, g))| (n.to_string(), (i as u32 + 1, *g)))
+            .collect()
+    }
+
+    fn refs(names: &[&str]) -> Vec<IfRef> {
+        names.iter().map(|n| IfRef::new(Ns::Host, *n)).collect()
+    }
+
+    #[test]
+    fn one_lab_one_group_whatever_the_peer() {
+        let g = group_for("topo:scale:n1/eth0");
+        assert_eq!(g, group_for("topo:scale:n2/eth0"));
+        assert_eq!(g, group_for("topo:scale"));
+        assert_ne!(g, group_for("topo:other:n1/eth0"));
+        assert!((FIRST_GROUP..FIRST_GROUP + MARK_GROUPS).contains(&g));
+    }
+
+    #[test]
+    fn a_group_is_deleted_whole_only_when_it_holds_just_those() {
+        let g = group_for("topo:a");
+        let l = live(&[("lo", 0), ("br", 0), ("v1", g), ("v2", g)]);
+        assert_eq!(made_together(&l, &refs(&["v1", "v2"])), Some(g));
+        // Gone already: the rest still go together.
+        assert_eq!(made_together(&l, &refs(&["v1", "v2", "v3"])), Some(g));
+        // Another interface in the group stays: each is regrouped.
+        assert_eq!(made_together(&l, &refs(&["v1"])), None);
+        // Mixed groups, or the default group: never by group.
+        let m = live(&[("v1", g), ("v2", g + 1)]);
+        assert_eq!(made_together(&m, &refs(&["v1", "v2"])), None);
+        let d = live(&[("v1", 0), ("v2", 0)]);
+        assert_eq!(made_together(&d, &refs(&["v1", "v2"])), None);
+        assert_eq!(made_together(&l, &refs(&["v9"])), None);
+        // Groups picked at deletion never collide with a lab's.
+        assert!(free_group(&l) >= FIRST_GROUP + MARK_GROUPS);
     }
 }

@@ -7,7 +7,7 @@ mod netconf;
 mod parse;
 mod read;
 
-pub use bulk::delete_links;
+pub use bulk::{delete_links, group_for};
 pub use netconf::query_for as netconf_query;
 pub use read::Reader;
 
@@ -170,15 +170,19 @@ impl Conn {
 
     /// Creates a veth pair, both ends down, with end `a` here and end `b`
     /// created directly inside the namespace `b_ns` (here when `None`).
-    /// Each end gets its MAC in the same request.
+    /// Each end gets its MAC and the interface group `group` in the same
+    /// request.
     pub async fn create_veth(
         &self,
         a: (&str, Option<[u8; 6]>),
         b: (&str, Option<[u8; 6]>),
         b_ns: Option<BorrowedFd<'_>>,
+        group: u32,
     ) -> Result<()> {
         let ((a, a_mac), (b, b_mac)) = (a, b);
-        let mut peer = LinkMessageBuilder::<LinkUnspec>::new().name(b.to_string());
+        let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(b.to_string())
+            .append_extra_attribute(LinkAttribute::Group(group));
         if let Some(fd) = b_ns {
             peer = peer.setns_by_fd(fd.as_raw_fd());
         }
@@ -187,6 +191,7 @@ impl Conn {
         }
         let mut msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
             .name(a.to_string())
+            .append_extra_attribute(LinkAttribute::Group(group))
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
         if let Some(m) = a_mac {
             msg = msg.address(m.to_vec());
