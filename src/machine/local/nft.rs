@@ -79,7 +79,19 @@ pub const MARK_CHAIN: &str = "topo-owned";
 /// The lab's table in `ns`.
 pub fn read(ns: Option<BorrowedFd<'_>>, lab: &str) -> Result<Found, KernelError> {
     let table = table_name(lab);
-    let (ok, out, err) = nft(ns, &["-j", "list", "table", "inet", &table], None)?;
+    // Over nfnetlink when the kernel answers there; else nft lists it.
+    match super::netlink::read_table(ns, &table, MARK_CHAIN) {
+        Ok(found) => Ok(found),
+        Err(e) => {
+            tracing::debug!("{e}; asking nft instead");
+            read_with_nft(ns, &table)
+        }
+    }
+}
+
+/// The table `table` as `nft -j list` shows it.
+fn read_with_nft(ns: Option<BorrowedFd<'_>>, table: &str) -> Result<Found, KernelError> {
+    let (ok, out, err) = nft(ns, &["-j", "list", "table", "inet", table], None)?;
     if !ok {
         if err.contains("No such file or directory") || err.contains("does not exist") {
             return Ok(Found::Absent);
@@ -262,4 +274,72 @@ pub fn restore(
         doc.push(json!({"add": { kind.as_str(): body }}))?;
     }
     transaction(ns, lab, doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::Table;
+
+    /// Runs `f` on a thread in an anonymous network namespace of its own
+    /// (gone with the thread): nothing of the machine's is touched.
+    fn in_private_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let root = nix::unistd::geteuid().is_root();
+        let has_nft = Command::new("nft").arg("--version").output().is_ok();
+        if !(root && has_nft) {
+            assert!(std::env::var_os("CI").is_none(), "needs root and nft in CI");
+            return None;
+        }
+        std::thread::spawn(move || {
+            nix::sched::unshare(CloneFlags::CLONE_NEWNET).unwrap();
+            f()
+        })
+        .join()
+        .ok()
+    }
+
+    #[test]
+    fn netlink_and_nft_read_every_table_alike() {
+        let got = in_private_netns(|| {
+            let mut rules = String::new();
+            for i in 0..3000 {
+                rules += &format!(
+                    "add rule inet topo-t pre tcp dport {} dnat ip to 10.0.0.2 comment \"r{i}\"\n",
+                    1000 + i % 60000
+                );
+            }
+            let script = format!(
+                "add table inet topo-t\nadd chain inet topo-t {MARK_CHAIN}\n\
+                 add chain inet topo-t pre {{ type nat hook prerouting priority -100; policy accept; }}\n\
+                 add chain inet topo-t fw {{ type filter hook forward priority 0; policy drop; }}\n\
+                 add chain inet topo-t plain\n\
+                 add rule inet topo-t fw ct state established accept\n\
+                 add rule inet topo-t fw ip saddr 10.0.0.0/8 accept comment \"a comment\"\n\
+                 {rules}\
+                 add table inet topo-f\nadd chain inet topo-f input {{ type filter hook input priority 0; }}\n\
+                 add table ip topo-t\nadd chain ip topo-t other\n"
+            );
+            let (ok, _, err) = nft(None, &["-f", "-"], Some(&script)).unwrap();
+            assert!(ok, "{err}");
+            ["topo-t", "topo-f", "topo-none"].map(|t| {
+                let netlink = super::super::netlink::read_table(None, t, MARK_CHAIN).unwrap();
+                let listed = read_with_nft(None, t).unwrap();
+                (t, netlink, listed)
+            })
+        });
+        let Some(got) = got else { return };
+        for (t, netlink, listed) in &got {
+            assert_eq!(netlink, listed, "table {t}");
+        }
+        let Table::Owned(chains) = &got[0].1 else {
+            panic!("topo-t is owned: {:?}", got[0].1)
+        };
+        let names: Vec<&str> = chains.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["pre", "fw", "plain"]);
+        assert_eq!(chains[0].rules.len(), 3000);
+        assert_eq!(chains[1].policy.as_deref(), Some("drop"));
+        assert_eq!(chains[1].rules, [None, Some("a comment".into())]);
+        assert_eq!(got[1].1, Table::Foreign);
+        assert_eq!(got[2].1, Table::Absent);
+    }
 }

@@ -1,7 +1,7 @@
 //! `Machine` for the local kernel: each request resolved to a namespace
 //! and interface index, and sent.
 
-use super::netlink::{self, Conn, NlRoute, Reader, SetLink};
+use super::netlink::{self, Conn, NlRoute, SetLink};
 use super::watch;
 use super::{
     announce, attach, dhcp, dump, etc, exec, factory, host_sysctls, lock, netns, nft, signals,
@@ -288,8 +288,7 @@ impl Machine for LocalKernel {
     fn read_sysctl(&mut self, ns: &Ns, key: &str) -> Result<Option<String>> {
         let f = self.ns_fd(ns)?;
         if let Some((family, index)) = netlink::netconf_query(key) {
-            let read = Reader::open(f.as_ref().map(|f| f.as_fd()))
-                .and_then(|mut r| r.forwarding(family, index));
+            let read = netlink::forwarding(f.as_ref().map(|f| f.as_fd()), family, index);
             match read {
                 Ok(v) => return Ok(Some(v)),
                 // Without that family's netconf (IPv6 off at boot): /proc says.

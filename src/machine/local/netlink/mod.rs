@@ -4,11 +4,14 @@
 mod bulk;
 mod devices;
 mod netconf;
+mod nftables;
 mod parse;
+mod raw;
 mod read;
 
 pub use bulk::{delete_links, group_for};
-pub use netconf::query_for as netconf_query;
+pub use netconf::{forwarding, query_for as netconf_query};
+pub use nftables::read_table;
 pub use read::Reader;
 
 use super::count_write;

@@ -24,9 +24,9 @@ const BUF: usize = 64 * 1024;
 
 /// One blocking netlink socket in one namespace, with its read buffer.
 pub struct Reader {
-    pub(super) sock: Socket,
-    pub(super) buf: Vec<u8>,
-    pub(super) seq: u32,
+    sock: Socket,
+    buf: Vec<u8>,
+    seq: u32,
 }
 
 impl Reader {
