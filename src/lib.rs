@@ -52,7 +52,7 @@ pub fn validate(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
     let v = model::build(&l.spec, prior)
         .map_err(|diagnostics| Error::Invalid(l.report(diagnostics)))?;
     // An order must exist before anything runs: a cycle is a file error.
-    if let Err(graph::Cycle(ids)) = graph::creation_order(&v.model.state) {
+    if let Err(graph::Cycle(ids)) = graph::check_order(&v.model.state) {
         let pos = ids
             .iter()
             .find_map(|id| v.model.origins.get(id))

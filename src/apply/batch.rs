@@ -36,10 +36,19 @@ pub fn links(
     (run.len() >= AT_LEAST && !hooks.contains(&Some(i))).then_some((ns, run))
 }
 
+/// Whether step `s` deletes a namespace.
+pub fn deletes_namespace(plan: &Plan, s: &Step) -> bool {
+    let a = &plan.actions[s.action];
+    matches!(
+        (s.half, a.op, a.id()),
+        (Half::Remove, Op::Delete, Id::Netns(_))
+    )
+}
+
 /// At the start of a run of namespace deletions: the host ends of the
-/// lab's veths into those namespaces. Deleted first, together, they are
-/// one request; left to the namespaces, the kernel tears each pair down
-/// with its namespace, one namespace at a time.
+/// lab's veths into those namespaces. Deleted together (while the
+/// namespaces go), they are one request; left to the namespaces, the
+/// kernel tears each pair down with its namespace, one at a time.
 pub fn veths_into(
     plan: &Plan,
     steps: &[Step],

@@ -105,7 +105,7 @@ pub async fn execute<M: Machine>(
         target: Cow::Borrowed(&model.state),
         live: Cow::Borrowed(&obs.state),
         lab_state: obs.lab_state.clone(),
-        lingering: BTreeSet::new(),
+        lingering: obs.lingering.clone(),
         nft_synced: BTreeSet::new(),
         nft_snapshots: vec![],
         nft_absent: obs.nft_absent.clone(),
@@ -122,6 +122,7 @@ pub async fn execute<M: Machine>(
     let hooks = [fault_at, kill_after, skip_at, signal_at, opts.stop_after];
     let mut unbatched = 0;
     let mut announced = false;
+    let mut meanwhile = false;
     let mut i = 0;
     while i < steps.len() {
         let step = &steps[i];
@@ -152,10 +153,12 @@ pub async fn execute<M: Machine>(
                 interfaces = ends.len(),
                 "deleting veths into deleted namespaces together"
             );
-            // Best effort: what is left goes with its namespace anyway.
-            if let Err(e) = x.m.delete_links(&Ns::Host, &ends).await {
-                tracing::debug!("deleting them one namespace at a time: {e}");
-            }
+            // While the namespaces go: the kernel mostly waits there.
+            x.m.delete_links_meanwhile(&Ns::Host, &ends).await;
+            meanwhile = true;
+        } else if meanwhile && !batch::deletes_namespace(plan, step) {
+            x.m.finish_meanwhile();
+            meanwhile = false;
         }
         if let Some((ns, links)) = batch::links(plan, &steps, i, &hooks).filter(|_| i >= unbatched)
         {
@@ -206,6 +209,7 @@ pub async fn execute<M: Machine>(
         }
         i += 1;
     }
+    x.m.finish_meanwhile();
     if let Err(e) = x.settle().await {
         out.failed.get_or_insert((plan.actions.len(), e));
     }

@@ -79,20 +79,35 @@ impl Index {
 /// Every id of `st`, dependencies first. Ties keep the ids' sort order, so
 /// the same state always gives the same order.
 pub fn creation_order(st: &State) -> Result<Vec<Id>, Cycle> {
-    let mut g: DiGraph<Id, ()> = DiGraph::new();
-    let idx: BTreeMap<Id, NodeIndex> = st.ids().map(|id| (id.clone(), g.add_node(id))).collect();
+    let (g, ix) = graph(st)?;
+    Ok(grouped(&g, st, &ix))
+}
+
+/// Whether an order exists: what validate needs, without making it.
+pub fn check_order(st: &State) -> Result<(), Cycle> {
+    graph(st).map(|_| ())
+}
+
+/// The dependency graph of `st`, checked to have no cycle.
+fn graph(st: &State) -> Result<(DiGraph<Id, ()>, Index), Cycle> {
+    let mut g: DiGraph<Id, ()> = DiGraph::with_capacity(st.len(), st.len());
+    // Hashed: a tree of 8000 ids compared their strings a dozen times a lookup.
+    let idx: std::collections::HashMap<Id, NodeIndex> =
+        st.ids().map(|id| (id.clone(), g.add_node(id))).collect();
     let ix = Index::new(st);
-    for (id, n) in &idx {
-        for dep in kinds::deps_of(id, st, &ix) {
-            if let Some(d) = idx.get(&dep).filter(|d| *d != n) {
-                g.add_edge(*d, *n, ());
+    // Edges in id order: the cycle a file error names is always the same.
+    for id in st.ids() {
+        let n = idx[&id];
+        for dep in kinds::deps_of(&id, st, &ix) {
+            if let Some(d) = idx.get(&dep).filter(|d| **d != n) {
+                g.add_edge(*d, n, ());
             }
         }
     }
     if let Err(c) = toposort(&g, None) {
         return Err(Cycle(cycle_through(&g, c.node_id())));
     }
-    Ok(grouped(&g, st, &ix))
+    Ok((g, ix))
 }
 
 /// A topological order that keeps each node's objects together (host

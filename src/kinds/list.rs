@@ -76,6 +76,11 @@ macro_rules! kinds {
             pub fn contains(&self, id: &Id) -> bool {
                 match id { $(Id::$K(i) => self.$m.contains_key(i)),* }
             }
+            /// Whether both states hold `id` with equal attributes: then
+            /// there is nothing to change, said without cloning either.
+            pub fn same(&self, other: &State, id: &Id) -> bool {
+                match id { $(Id::$K(i) => matches!((self.$m.get(i), other.$m.get(i)), (Some(a), Some(b)) if a == b)),* }
+            }
             pub fn get(&self, id: &Id) -> Option<Res> {
                 match id { $(Id::$K(i) => self.$m.get(i).cloned().map(Res::$K)),* }
             }

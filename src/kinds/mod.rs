@@ -41,7 +41,7 @@ pub use rule::{Rule, RuleId};
 pub use sysctl::{initial_namespace_only, Sysctl, SysctlId};
 pub use tap::{Tap, TapId};
 pub use uplink::{Uplink, UplinkId};
-pub use veth::{Veth, VethId};
+pub use veth::{peer_in_alias, Veth, VethId};
 pub use vxlan::{Vxlan, VxlanId};
 
 use crate::apply::Exec;

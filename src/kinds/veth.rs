@@ -158,6 +158,14 @@ impl Kind for Veth {
     }
 }
 
+/// The peer a veth end of the lab names in its alias (`topo:LAB:NS/NAME`).
+pub fn peer_in_alias(alias: &str, mark: &str) -> Option<IfRef> {
+    alias
+        .strip_prefix(mark)?
+        .strip_prefix(':')
+        .and_then(parse_peer)
+}
+
 fn parse_peer(s: &str) -> Option<IfRef> {
     let (ns, name) = s.split_once('/')?;
     Some(IfRef::new(Ns::parse(ns), name))

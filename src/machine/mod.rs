@@ -223,6 +223,14 @@ pub trait Machine {
         }
         Ok(())
     }
+    /// Starts deleting these interfaces of `ns` together while the run
+    /// goes on, best effort (what is left goes with its namespace);
+    /// `finish_meanwhile` waits for it.
+    async fn delete_links_meanwhile(&mut self, ns: &Ns, links: &[IfRef]) {
+        let _ = self.delete_links(ns, links).await;
+    }
+    /// Waits for what `delete_links_meanwhile` started.
+    fn finish_meanwhile(&mut self) {}
     async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()>;
     async fn delete_address(&mut self, l: &IfRef, net: ipnet::IpNet) -> Result<()>;
     /// Adds or overwrites a route marked as topo's in the main table.

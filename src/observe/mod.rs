@@ -5,8 +5,10 @@
 
 mod clash;
 mod context;
+mod dying;
 mod nft;
 
+use dying::drop_dying_veths;
 use nft::{read_nft, wants_nft};
 
 pub use context::{ObserveLab, ObserveNs};
@@ -21,6 +23,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Observed {
     /// Objects the lab owns.
     pub state: State,
+    /// Veth ends of the lab whose peer's namespace is gone: read as gone,
+    /// the kernel removes them a little later.
+    pub lingering: BTreeSet<IfRef>,
     /// Namespaces where the lab's nft table was looked for and is not.
     pub nft_absent: BTreeSet<Ns>,
     /// Desired objects whose place is taken by something the lab does not own.
@@ -128,6 +133,7 @@ pub async fn observe_with<M: Machine>(
         .filter(|ns| wants_nft(ns, desired, &obs.lab_state))
         .cloned()
         .collect();
+    let existing: BTreeSet<Ns> = jobs.iter().map(|(ns, _)| ns.clone()).collect();
     let ReadBack {
         dumps: results,
         mut tables,
@@ -148,6 +154,7 @@ pub async fn observe_with<M: Machine>(
         }
     }
     dumps.sort_by(|a, b| a.0.cmp(&b.0));
+    obs.lingering = drop_dying_veths(&mark, &existing, &mut dumps);
     let registry = m.load_host_sysctls()?;
     for (ns, dump) in &dumps {
         let sysctls = read_sysctls(lab, ns, desired, &obs.lab_state, &registry, m)?;

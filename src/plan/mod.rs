@@ -177,7 +177,7 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
     let live = &obs.state;
     let replaced: BTreeSet<Id> = desired
         .ids()
-        .filter(|id| live.contains(id))
+        .filter(|id| live.contains(id) && !live.same(desired, id))
         .filter(|id| {
             let t = Target::of(id, Some(live), Some(desired));
             t.replace_reason(&t.changes()).is_some()
@@ -275,10 +275,11 @@ fn in_step(desired: &State, live: &State) -> bool {
     live.ids()
         .all(|id| desired.contains(&id) || !id.deleted_alone())
         && desired.ids().all(|id| {
-            live.contains(&id)
-                && Target::of(&id, Some(live), Some(desired))
-                    .changes()
-                    .is_empty()
+            live.same(desired, &id)
+                || live.contains(&id)
+                    && Target::of(&id, Some(live), Some(desired))
+                        .changes()
+                        .is_empty()
         })
 }
 

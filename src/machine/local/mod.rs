@@ -61,6 +61,8 @@ pub struct LocalKernel {
     attached: Attached,
     /// Namespaces apply said it will create, made ahead on a thread.
     factory: Option<factory::Factory>,
+    /// Deletions going on on threads of their own (`delete_links_meanwhile`).
+    meanwhile: Vec<std::thread::JoinHandle<Result<()>>>,
 }
 
 /// Attached nodes' namespace files, by node.

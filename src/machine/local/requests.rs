@@ -235,7 +235,24 @@ impl Machine for LocalKernel {
     }
 
     async fn delete_links(&mut self, ns: &Ns, links: &[IfRef]) -> Result<()> {
-        super::netlink::delete_links(self, ns, links).await
+        netlink::delete_links(self, ns, links)
+    }
+
+    async fn delete_links_meanwhile(&mut self, ns: &Ns, links: &[IfRef]) {
+        if let Err(e) = netlink::delete_links_meanwhile(self, ns, links) {
+            tracing::debug!("deleting them with their namespaces: {e}");
+        }
+    }
+
+    fn finish_meanwhile(&mut self) {
+        for t in self.meanwhile.drain(..) {
+            match t.join() {
+                Ok(Ok(())) => {}
+                // Best effort: what is left goes with its namespace.
+                Ok(Err(e)) => tracing::debug!("deleting them with their namespaces: {e}"),
+                Err(_) => tracing::debug!("the deleting thread panicked"),
+            }
+        }
     }
 
     async fn add_address(&mut self, l: &IfRef, net: ipnet::IpNet, nodad: bool) -> Result<()> {

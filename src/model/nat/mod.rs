@@ -66,6 +66,8 @@ pub struct Compiled {
     dnat_keys: Vec<(String, u16, u16, Option<IpAddr>, Pos)>,
     /// Chains in use: name, policy, rule comments in order.
     chains: Vec<(String, Option<String>, Vec<String>)>,
+    /// The ids in `rules`, to find one declared twice without a scan.
+    seen: std::collections::HashSet<RuleId>,
 }
 
 /// nft keeps at most 128 bytes of a rule's comment.
@@ -96,7 +98,7 @@ impl Compiled {
             chain: chain.to_string(),
             rule: text.clone(),
         };
-        if self.rules.iter().any(|(i, _, _)| *i == id) {
+        if !self.seen.insert(id.clone()) {
             self.diags.push(
                 Diagnostic::error(pos, format!("the same rule is declared twice: {text}"))
                     .help("remove one of them"),

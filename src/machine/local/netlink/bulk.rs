@@ -5,12 +5,11 @@
 //! milliseconds on this machine) instead of once per device.
 
 use super::super::LocalKernel;
-use super::{count_write, nl_error, Conn, Reader};
+use super::{count_write, Reader};
 use crate::machine::Result;
 use crate::model::{IfRef, Ns};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
-use rtnetlink::LinkUnspec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::AsFd;
 
@@ -66,42 +65,79 @@ impl Reader {
 }
 
 /// Deletes the interfaces `links` of `ns` that are still there, together.
-pub async fn delete_links(k: &mut LocalKernel, ns: &Ns, links: &[IfRef]) -> Result<()> {
-    let live = {
-        let fd = k.ns_fd(ns)?;
-        Reader::open(fd.as_ref().map(|f| f.as_fd()))?.groups()?
-    };
-    let conn = k.conn(ns)?;
-    if let Some(g) = made_together(&live, links) {
-        for l in links {
-            k.index.remove(l);
-        }
-        return conn.delete_group(g).await;
+pub fn delete_links(k: &mut LocalKernel, ns: &Ns, links: &[IfRef]) -> Result<()> {
+    for l in links {
+        k.index.remove(l);
+    }
+    let fd = k.ns_fd(ns)?;
+    let names: Vec<String> = links.iter().map(|l| l.name.clone()).collect();
+    delete_together(fd.as_ref(), &names)
+}
+
+/// Starts deleting `links` of `ns` together on a thread of its own: the
+/// kernel's part is mostly a wait (for readers of the old interfaces),
+/// during which the run goes on. Joined by `finish_meanwhile`.
+pub fn delete_links_meanwhile(k: &mut LocalKernel, ns: &Ns, links: &[IfRef]) -> Result<()> {
+    for l in links {
+        k.index.remove(l);
+    }
+    let fd = k.ns_fd(ns)?;
+    let names: Vec<String> = links.iter().map(|l| l.name.clone()).collect();
+    let t = std::thread::Builder::new()
+        .name("topo-delete".into())
+        .spawn(move || delete_together(fd.as_ref(), &names))
+        .map_err(|e| crate::machine::KernelError::io("start a thread", e))?;
+    k.meanwhile.push(t);
+    Ok(())
+}
+
+/// The interfaces `names` of the namespace `ns` (here when `None`), in one
+/// request: by the group they were made in when only they are in it, else
+/// each put in a free group first.
+fn delete_together(ns: Option<&std::fs::File>, names: &[String]) -> Result<()> {
+    let mut r = Reader::open(ns.map(|f| f.as_fd()))?;
+    let live = r.groups()?;
+    if let Some(g) = made_together(&live, names) {
+        return delete_group(&mut r, g);
     }
     let group = free_group(&live);
     let mut any = false;
-    for l in links {
-        k.index.remove(l);
-        let Some((index, _)) = live.get(&l.name) else {
+    for n in names {
+        let Some((index, _)) = live.get(n) else {
             continue;
         };
-        match conn.set_group(*index, group, &format!("delete {l}")).await {
+        let mut m = LinkMessage::default();
+        m.header.index = *index;
+        m.attributes.push(LinkAttribute::Group(group));
+        count_write();
+        match r.ack(RouteNetlinkMessage::SetLink(m), &format!("delete {n}")) {
             // Gone meanwhile with its peer or its master's namespace.
             Err(e) if e.errno() == Some(libc::ENODEV) => {}
-            r => r?,
+            res => res?,
         }
         any = true;
     }
     if any {
-        conn.delete_group(group).await?;
+        delete_group(&mut r, group)?;
     }
     Ok(())
 }
 
+/// Deletes every interface of the namespace in `group`.
+fn delete_group(r: &mut Reader, group: u32) -> Result<()> {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::Group(group));
+    count_write();
+    r.ack(
+        RouteNetlinkMessage::DelLink(m),
+        &format!("delete interface group {group}"),
+    )
+}
+
 /// The group every interface of `links` still there is in, when no other
 /// interface of the namespace is in it (and it is not the default 0).
-fn made_together(live: &BTreeMap<String, (u32, u32)>, links: &[IfRef]) -> Option<u32> {
-    let names: BTreeSet<&str> = links.iter().map(|l| l.name.as_str()).collect();
+fn made_together(live: &BTreeMap<String, (u32, u32)>, links: &[String]) -> Option<u32> {
+    let names: BTreeSet<&str> = links.iter().map(String::as_str).collect();
     let mut groups = live
         .iter()
         .filter(|(n, _)| names.contains(n.as_str()))
@@ -123,32 +159,6 @@ fn free_group(live: &BTreeMap<String, (u32, u32)>) -> u32 {
         .expect("fewer interfaces than groups")
 }
 
-impl Conn {
-    pub async fn set_group(&self, index: u32, group: u32, what: &str) -> Result<()> {
-        let mut m = LinkUnspec::new_with_index(index).build();
-        m.attributes.push(LinkAttribute::Group(group));
-        count_write();
-        self.handle
-            .link()
-            .set(m)
-            .execute()
-            .await
-            .map_err(|e| nl_error(what.to_string(), e))
-    }
-
-    /// Deletes every interface of the namespace in `group`.
-    pub async fn delete_group(&self, group: u32) -> Result<()> {
-        let mut m = LinkMessage::default();
-        m.attributes.push(LinkAttribute::Group(group));
-        count_write();
-        let mut req = self.handle.link().del(0);
-        *req.message_mut() = m;
-        req.execute()
-            .await
-            .map_err(|e| nl_error(format!("delete interface group {group}"), e))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,8 +170,8 @@ mod tests {
             .collect()
     }
 
-    fn refs(names: &[&str]) -> Vec<IfRef> {
-        names.iter().map(|n| IfRef::new(Ns::Host, *n)).collect()
+    fn refs(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod parse;
 mod raw;
 mod read;
 
-pub use bulk::{delete_links, group_for};
+pub use bulk::{delete_links, delete_links_meanwhile, group_for};
 pub use netconf::{forwarding, query_for as netconf_query};
 pub use nftables::read_table;
 pub use read::Reader;

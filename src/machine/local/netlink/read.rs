@@ -8,7 +8,7 @@
 use super::parse::{parse_addr, parse_fdb, parse_link, parse_route};
 use crate::machine::{Dump, KernelError, Link, Result};
 use netlink_packet_core::{
-    NetlinkBuffer, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
+    NetlinkBuffer, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
@@ -127,6 +127,12 @@ impl Reader {
         }
     }
 
+    /// Sends one request that changes something, and waits for the
+    /// kernel's acknowledgement.
+    pub fn ack(&mut self, req: RouteNetlinkMessage, what: &str) -> Result<()> {
+        self.send_and_read(req, NLM_F_REQUEST | NLM_F_ACK, false, what, |_| {})
+    }
+
     /// Sends one request and hands each answer to `each` as it is read,
     /// until the dump's end (or the one answer of a plain request).
     pub(super) fn each(
@@ -134,11 +140,23 @@ impl Reader {
         req: RouteNetlinkMessage,
         dump: bool,
         what: &str,
+        each: impl FnMut(RouteNetlinkMessage),
+    ) -> Result<()> {
+        let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { 0 };
+        self.send_and_read(req, flags, dump, what, each)
+    }
+
+    fn send_and_read(
+        &mut self,
+        req: RouteNetlinkMessage,
+        flags: u16,
+        dump: bool,
+        what: &str,
         mut each: impl FnMut(RouteNetlinkMessage),
     ) -> Result<()> {
         self.seq = self.seq.wrapping_add(1);
         let mut msg = NetlinkMessage::from(req);
-        msg.header.flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { 0 };
+        msg.header.flags = flags;
         msg.header.sequence_number = self.seq;
         msg.finalize();
         let mut out = vec![0; msg.buffer_len()];
