@@ -46,30 +46,40 @@ pub struct Loaded {
 
 /// Checks everything that needs no kernel.
 pub fn validate(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
+    let v = validate_unordered(l, prior)?;
+    // An order must exist before anything runs: a cycle is a file error.
+    if let Err(graph::Cycle(ids)) = graph::check_order(&v.model.state) {
+        return Err(cycle_error(l, &v.model, &ids));
+    }
+    Ok(v)
+}
+
+/// `validate` but for the order, which a plan makes when it has something
+/// to do (and reports a cycle as `validate` does); a plan with nothing to
+/// do needs none, and the check was a third of validating a big lab.
+fn validate_unordered(l: &Loaded, prior: &Prior) -> Result<Validated, Error> {
     if l.spec.share.is_none() && !l.spec.hosts.is_empty() {
         return Err(input::host_unsaid(&l.spec));
     }
-    let v = model::build(&l.spec, prior)
-        .map_err(|diagnostics| Error::Invalid(l.report(diagnostics)))?;
-    // An order must exist before anything runs: a cycle is a file error.
-    if let Err(graph::Cycle(ids)) = graph::check_order(&v.model.state) {
-        let pos = ids
-            .iter()
-            .find_map(|id| v.model.origins.get(id))
-            .copied()
-            .unwrap_or_default();
-        let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let d = Diagnostic::error(
-            pos,
-            format!(
-                "these objects depend on each other in a circle: {}",
-                names.join(" → ")
-            ),
-        )
-        .help("break the circle: an interface cannot be enslaved to a bridge that depends on it");
-        return Err(Error::Invalid(l.report(vec![d])));
-    }
-    Ok(v)
+    model::build(&l.spec, prior).map_err(|diagnostics| Error::Invalid(l.report(diagnostics)))
+}
+
+fn cycle_error(l: &Loaded, model: &Model, ids: &[kinds::Id]) -> Error {
+    let pos = ids
+        .iter()
+        .find_map(|id| model.origins.get(id))
+        .copied()
+        .unwrap_or_default();
+    let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let d = Diagnostic::error(
+        pos,
+        format!(
+            "these objects depend on each other in a circle: {}",
+            names.join(" → ")
+        ),
+    )
+    .help("break the circle: an interface cannot be enslaved to a bridge that depends on it");
+    Error::Invalid(l.report(vec![d]))
 }
 
 impl Loaded {
@@ -120,7 +130,7 @@ pub async fn prepare_on<M: Machine>(
     let Validated {
         model: first,
         warnings,
-    } = validate(l, &Prior::new())?;
+    } = validate_unordered(l, &Prior::new())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "validated");
     let lock = lock(&mut m, &first.lab, notify)?;
     let mut observed = observe::observe(&first.lab, Some(&first), &mut m).await?;
@@ -133,7 +143,7 @@ pub async fn prepare_on<M: Machine>(
     let model = if model::ipam::allocation_holds(&first, &observed.prior) {
         first
     } else {
-        let model = validate(l, &observed.prior)?.model;
+        let model = validate_unordered(l, &observed.prior)?.model;
         if model.state != first.state {
             observed = observe::observe(&model.lab, Some(&model), &mut m).await?;
         }
@@ -162,8 +172,10 @@ pub async fn prepare_on<M: Machine>(
 
 /// What the machine refuses, as errors at the objects' places in the file.
 fn at_file(l: &Loaded, model: &Model, e: PlanError) -> Error {
-    let PlanError::Refused(items) = e else {
-        return Error::Plan(e);
+    let items = match e {
+        PlanError::Refused(items) => items,
+        PlanError::Cycle(graph::Cycle(ids)) => return cycle_error(l, model, &ids),
+        e => return Error::Plan(e),
     };
     let diags = items
         .into_iter()
