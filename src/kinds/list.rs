@@ -14,6 +14,11 @@ macro_rules! kinds {
         #[serde(tag = "kind", rename_all = "lowercase")]
         pub enum Res { $($K($K)),* }
 
+        /// `Res` borrowed: serializes exactly as `Res` does.
+        #[derive(serde::Serialize)]
+        #[serde(tag = "kind", rename_all = "lowercase")]
+        pub enum ResRef<'a> { $($K(&'a $K)),* }
+
         impl Id {
             pub fn ns(&self) -> crate::model::Ns {
                 match self { $(Id::$K(i) => <$K as Kind>::ns(i)),* }
@@ -93,6 +98,19 @@ macro_rules! kinds {
             /// Every identity, kind by kind, each kind's in order.
             pub fn ids(&self) -> impl Iterator<Item = Id> + '_ {
                 std::iter::empty() $(.chain(self.$m.keys().cloned().map(Id::$K)))*
+            }
+            /// Calls `f` with each object and the JSON of (identity,
+            /// attributes), as `entries` would serialize it, without
+            /// cloning the state.
+            pub fn each_json(&self, mut f: impl FnMut(&Id, &[u8])) {
+                let mut buf = Vec::new();
+                $(for (i, r) in &self.$m {
+                    let id = Id::$K(i.clone());
+                    buf.clear();
+                    serde_json::to_writer(&mut buf, &(&id, ResRef::$K(r)))
+                        .expect("resources serialize");
+                    f(&id, &buf);
+                })*
             }
             /// Every object as (identity, attributes), for documents.
             pub fn entries(&self) -> Vec<(Id, Res)> {

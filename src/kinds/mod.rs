@@ -198,15 +198,27 @@ impl fmt::Display for Id {
 /// A fingerprint of the objects of each namespace (by label), to tell
 /// later whether the file changed there.
 pub fn digests(st: &State) -> BTreeMap<String, u64> {
-    let mut text: BTreeMap<String, String> = BTreeMap::new();
-    for (id, res) in st.entries() {
-        let t = text.entry(id.ns().label().to_string()).or_default();
-        t.push_str(&serde_json::to_string(&(id, res)).expect("resources serialize"));
-        t.push('\n');
-    }
-    text.into_iter()
-        .map(|(ns, t)| (ns, crate::model::names::fnv1a(&t)))
-        .collect()
+    // FNV-1a of each namespace's objects, one JSON line each, fed as they
+    // are written: the same value as hashing the whole text, which held
+    // a copy of the state at once.
+    let mut hashes: BTreeMap<String, u64> = BTreeMap::new();
+    st.each_json(|id, json| {
+        let ns = id.ns();
+        let h = match hashes.get_mut(ns.label()) {
+            Some(h) => h,
+            None => hashes.entry(ns.label().to_string()).or_insert(FNV_START),
+        };
+        for b in json.iter().chain(b"\n") {
+            *h = fnv_step(*h, *b);
+        }
+    });
+    hashes
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv_step(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
 }
 
 /// An object in a node needs the node's namespace first.

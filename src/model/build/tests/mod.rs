@@ -104,3 +104,24 @@ fn sysctl(m: &Model, node: &str, key: &str) -> Option<String> {
     };
     m.state.sysctl.get(&id).map(|s| s.value.clone())
 }
+
+/// The digests of what was applied are kept in each lab's records: written
+/// object by object, they must be what hashing the whole text gave.
+#[test]
+fn digests_are_those_of_the_whole_text() {
+    let m = model(
+        "name: d\nnodes:\n  a: { interfaces: { eth0: { addresses: [10.1.0.2/24] } } }\n  b: { interfaces: { eth0: { addresses: [10.1.0.3/24] } } }\nbridges:\n  br0: { addresses: [10.1.0.1/24] }\nlinks:\n  - endpoints: [a:eth0, br0]\n  - endpoints: [b:eth0, br0]\nhost:\n  sysctls: { net.ipv4.ip_forward: 1 }\n  nat: { masquerade: [{ source: 10.1.0.0/24 }] }\n",
+    );
+    let mut text: std::collections::BTreeMap<String, String> = Default::default();
+    for (id, res) in m.state.entries() {
+        let t = text.entry(id.ns().label().to_string()).or_default();
+        t.push_str(&serde_json::to_string(&(id, res)).unwrap());
+        t.push('\n');
+    }
+    let whole: std::collections::BTreeMap<String, u64> = text
+        .into_iter()
+        .map(|(ns, t)| (ns, crate::model::names::fnv1a(&t)))
+        .collect();
+    assert_eq!(whole.len(), 3, "{whole:?}");
+    assert_eq!(crate::model::digests(&m.state), whole);
+}
