@@ -141,22 +141,23 @@ macro_rules! kinds {
             fn map_mut(st: &mut State) -> &mut std::collections::BTreeMap<$I, $K> { &mut st.$m }
             fn id(id: $I) -> Id { Id::$K(id) }
             fn res(me: $K) -> Res { Res::$K(me) }
-            fn target(v: Versions<$K>) -> Target { Target::$K(v) }
+            fn target(v: Versions<$K>) -> Target { Target::$K(Box::new(v)) }
         })*
 
         /// What one action is about: an object of one kind, before and after.
+        /// Boxed: kinds differ much in size, and a plan holds thousands.
         #[derive(Clone, Debug, PartialEq)]
-        pub enum Target { $($K(Versions<$K>)),* }
+        pub enum Target { $($K(Box<Versions<$K>>)),* }
 
         impl Target {
             /// The object `id` as `before` has it and `after` wants it.
             pub fn of(id: &Id, before: Option<&State>, after: Option<&State>) -> Target {
                 match id {
-                    $(Id::$K(i) => Target::$K(Versions {
+                    $(Id::$K(i) => Target::$K(Box::new(Versions {
                         id: i.clone(),
                         before: before.and_then(|s| s.$m.get(i).cloned()),
                         after: after.and_then(|s| s.$m.get(i).cloned()),
-                    })),*
+                    }))),*
                 }
             }
             /// From a document's parts; refuses mismatched kinds.
@@ -170,11 +171,11 @@ macro_rules! kinds {
                         .ok_or_else(|| format!("{want} cannot have the attributes of a {kind}"))
                 }
                 match &id {
-                    $(Id::$K(i) => Ok(Target::$K(Versions {
+                    $(Id::$K(i) => Ok(Target::$K(Box::new(Versions {
                         id: i.clone(),
                         before: take::<$K>(before, &id)?,
                         after: take::<$K>(after, &id)?,
-                    }))),*
+                    })))),*
                 }
             }
             pub fn id(&self) -> Id {
