@@ -1,8 +1,9 @@
 //! `--all-hosts`: every host's share of a lab across machines, driven from
 //! here over one ssh connection per host, all hosts at once. The file is
-//! checked here, share by share, before any host is asked; each host then
-//! runs the same topo on its own share (`topo VERB - --host NAME`), the
-//! file on its standard input.
+//! checked here, share by share, before any host is asked (the
+//! connections come up meanwhile); each host then runs the same topo on
+//! its own share (`topo VERB - --host NAME`) once, the file on its
+//! standard input.
 
 mod apply;
 mod exec;
