@@ -47,8 +47,12 @@ struct Planned {
 
 /// The remote side: its plan, on one line, for the coordinator to show.
 pub fn announce(plan: &Plan) {
+    println!("{}", planned_line(plan));
+}
+
+fn planned_line(plan: &Plan) -> String {
     let plan = serde_json::to_string(plan).expect("plan serializes");
-    println!(r#"{{"hold":"planned","plan":{plan}}}"#);
+    format!(r#"{{"hold":"planned","plan":{plan}}}"#)
 }
 
 /// How one host's apply ended.
@@ -160,4 +164,21 @@ pub fn apply_all(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_line_is_one_line_that_reads_back_as_the_plan() {
+        let plan = Plan {
+            lab: "two\nlines".into(),
+            actions: vec![],
+        };
+        let line = planned_line(&plan);
+        assert!(!line.contains('\n'), "{line}");
+        let back: Planned = serde_json::from_str(&line).unwrap();
+        assert_eq!((back.hold.as_str(), back.plan), ("planned", plan));
+    }
 }

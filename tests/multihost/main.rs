@@ -158,6 +158,21 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
         assert_eq!(residue(&sb, &hosts, i), "", "h{} keeps something", i + 1);
     }
     assert_eq!(ssh_left(&sb, &hosts), "");
+    // A mistake in a host's share (found while the masters come up) is
+    // the error, and stops them: no ssh process is left.
+    let bad = two_hosts(bin.to_str().unwrap()).replace("10.9.0.2/24", "10.9.0.1/24");
+    let bad = sb.lab("bad.yaml", &bad);
+    for verb in ["plan", "apply", "destroy"] {
+        let out = all(&sb, &hosts, &[verb, &bad]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {err}");
+        assert!(
+            err.contains("address 10.9.0.1 on b1:eth9 is also on c1:eth9"),
+            "{err}"
+        );
+        assert!(!err.contains("ssh"), "{verb}: {err}");
+        assert_eq!(ssh_left(&sb, &hosts), "", "{verb}");
+    }
 }
 
 #[test]
