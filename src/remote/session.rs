@@ -127,6 +127,7 @@ impl Fleet {
         if !unreachable.is_empty() {
             return Err(RemoteError::Unreachable(unreachable));
         }
+        // Every host has a session here: `replies[i]` is host `i`'s.
         let (i, said) = other.expect("a host of another version");
         Err(match said.filter(|l| !l.trim().is_empty()) {
             Some(remote) => RemoteError::Version {
