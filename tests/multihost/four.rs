@@ -101,11 +101,18 @@ fn four_hosts_are_applied_everywhere_or_nowhere() {
     let base = sb.lab("base.yaml", &four_hosts(&sb, false));
     let edit = sb.lab("edit.yaml", &four_hosts(&sb, true));
     let before: Vec<usize> = (0..4).map(|i| hosts.connections(i)).collect();
+    let started: Vec<usize> = (0..4).map(|i| hosts.sessions(i)).collect();
     all_ok(&sb, &hosts, &["apply", &base]);
     // One connection per host, and in it one session: the version check,
     // the plan and the apply are one run of topo there.
-    for (i, b) in before.iter().enumerate() {
-        assert_eq!(hosts.connections(i) - b, 1, "connections to h{}", i + 1);
+    for i in 0..4 {
+        assert_eq!(
+            hosts.connections(i) - before[i],
+            1,
+            "connections to h{}",
+            i + 1
+        );
+        assert_eq!(hosts.sessions(i) - started[i], 1, "sessions on h{}", i + 1);
     }
     one_session_each(&sb, "apply");
     // Every node reaches every other host's node at once.

@@ -103,15 +103,19 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
     let bin = topo_bin();
     let lab = sb.lab("mh.yaml", &two_hosts(bin.to_str().unwrap()));
     let before: Vec<usize> = (0..2).map(|i| hosts.connections(i)).collect();
+    let sessions: Vec<usize> = (0..2).map(|i| hosts.sessions(i)).collect();
     let out = all_ok(&sb, &hosts, &["apply", &lab]);
     assert!(
         out.contains("Host h1:") && out.contains("Host h2:"),
         "{out}"
     );
     assert!(out.contains("Apply complete on all 2 hosts"), "{out}");
-    // One ssh connection per host for the whole run, none left open.
+    // One ssh connection per host for the whole run, and in it one
+    // session (the version check, the plan and the apply in one run of
+    // topo there); none left open.
     for (i, b) in before.iter().enumerate() {
         assert_eq!(hosts.connections(i) - b, 1, "connections to h{}", i + 1);
+        assert_eq!(hosts.sessions(i) - sessions[i], 1, "sessions on h{}", i + 1);
     }
     assert_eq!(ssh_left(&sb, &hosts), "");
     // At once, over the derived routes: a1 on h1 reaches b1 on h2.
@@ -136,6 +140,7 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
         "b1\nc1\n"
     );
     // Applied again: nothing to do anywhere.
+    let sessions: Vec<usize> = (0..2).map(|i| hosts.sessions(i)).collect();
     let out = all(&sb, &hosts, &["plan", &lab, "--detailed-exitcode"]);
     assert_eq!(
         out.status.code(),
@@ -144,6 +149,9 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    for (i, b) in sessions.iter().enumerate() {
+        assert_eq!(hosts.sessions(i) - b, 1, "plan: sessions on h{}", i + 1);
+    }
     let json = all_ok(&sb, &hosts, &["plan", &lab, "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     for h in ["h1", "h2"] {
