@@ -118,7 +118,8 @@ pub fn apply_all(
     }
     let t = std::time::Instant::now();
     let plans = at_once(remotes.iter_mut().collect(), |r| r.planned());
-    let go = plans.iter().all(Option::is_some);
+    let ready: Vec<bool> = plans.iter().map(Option::is_some).collect();
+    let go = ready.iter().all(|r| *r);
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         go,
@@ -126,11 +127,8 @@ pub fn apply_all(
     );
     let mut held = vec![false; remotes.len()];
     if go {
-        let plans: Vec<HostPlan> = remotes
-            .iter()
-            .zip(plans.iter().flatten())
-            .map(|(r, p)| (r.host.clone(), p.clone()))
-            .collect();
+        let hosts = remotes.iter().map(|r| r.host.clone());
+        let plans: Vec<HostPlan> = hosts.zip(plans.into_iter().flatten()).collect();
         show(&plans);
         for r in &mut remotes {
             r.say("go");
@@ -143,7 +141,7 @@ pub fn apply_all(
     for (k, r) in remotes.iter_mut().enumerate() {
         if held[k] {
             r.say(if commit { "commit" } else { "rollback" });
-        } else if plans[k].is_some() && !go {
+        } else if ready[k] && !go {
             r.say("cancel");
         }
     }
