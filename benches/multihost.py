@@ -221,6 +221,7 @@ def main():
     ap.add_argument("--hosts", type=int, default=4)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--topo", default=os.path.join(REPO, "target", "release", "topo"))
+    ap.add_argument("--out", help="also write the raw numbers (JSON) to this file")
     ap.add_argument("--trace", help="write the debug log of one --all-hosts apply to this file, and time nothing")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -242,6 +243,10 @@ def main():
     if args.trace:
         print(f"debug log of one --all-hosts apply: {d['trace']} (exit {d['rc']})")
         return
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(d, f, indent=1)
+            f.write("\n")
     m = d["median"]
     print(f"{d['nodes']} nodes over {d['hosts']} hosts, {d['reps']} rounds, medians:")
     print(f"  {'--all-hosts apply from nothing':36} {m['apply']:7.2f} s")
