@@ -22,10 +22,12 @@ Measured, in interleaved rounds (medians reported):
   all-hosts destroy  `topo destroy --all-hosts`
   share apply        the slowest host's share applied on that host itself,
                      `topo apply --host hN` (its destroy untimed after)
-  ssh connections    accepted by each host's sshd per --all-hosts run
+  ssh connections    accepted by each host's sshd per --all-hosts apply
+  ssh sessions       remote commands each host's sshd started per run
 
 Targets (issue 12): all-hosts apply within 1.3x of the slowest share,
-no-op plan under 1 s, exactly one ssh connection per host per run.
+no-op plan under 1 s, exactly one ssh connection per host per run (and
+in it one session per host: the version check is part of it).
 """
 
 import argparse
@@ -61,7 +63,7 @@ def inner(args):
             f.write(
                 f"Port 22\nListenAddress {addr}\nHostKey {work}/host_key\nAuthorizedKeysFile {work}/authorized_keys\n"
                 "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                f"UsePAM no\nStrictModes no\nPidFile /run/sshd.pid\nPrintMotd no\n"
+                f"UsePAM no\nStrictModes no\nPidFile /run/sshd.pid\nPrintMotd no\nLogLevel VERBOSE\n"
                 f"SetEnv PATH={os.path.dirname(topo)}:/usr/sbin:/usr/bin:/sbin:/bin\n"
             )
         script = (
@@ -104,11 +106,18 @@ def inner(args):
     with open(path, "w") as f:
         f.write(lab)
 
-    def conns(i):
+    def logged(i, what):
         try:
-            return open(f"{work}/sshd_h{i}.log").read().count("Accepted publickey")
+            return open(f"{work}/sshd_h{i}.log").read().count(what)
         except FileNotFoundError:
             return 0
+
+    def conns(i):
+        return logged(i, "Accepted publickey")
+
+    def sessions(i):
+        # One a remote command (sshd's log says each at LogLevel VERBOSE).
+        return logged(i, "Starting session: command")
 
     def timed(argv, host=None):
         if host is not None:
@@ -158,13 +167,18 @@ def inner(args):
         print(json.dumps({"trace": args.trace, "rc": r.returncode}))
         return
     res = {k: [] for k in ("apply", "plan", "destroy", "share", "shares_at_once")}
-    connections = []
+    connections, per_run = [], {"apply": [], "plan": [], "destroy": []}
+    every = range(1, args.hosts + 1)
     for _ in range(args.reps):
-        before = [conns(i) for i in range(1, args.hosts + 1)]
-        res["apply"].append(timed([topo, "apply", path] + allh))
-        connections.append([conns(i) - b for i, b in zip(range(1, args.hosts + 1), before)])
-        res["plan"].append(timed([topo, "plan", path, "--detailed-exitcode"] + allh))
-        res["destroy"].append(timed([topo, "destroy", path] + allh))
+        before = [conns(i) for i in every]
+        for verb, argv in [("apply", [topo, "apply", path]),
+                           ("plan", [topo, "plan", path, "--detailed-exitcode"]),
+                           ("destroy", [topo, "destroy", path])]:
+            started = [sessions(i) for i in every]
+            res[verb].append(timed(argv + allh))
+            per_run[verb].append([sessions(i) - b for i, b in zip(every, started)])
+            if verb == "apply":
+                connections.append([conns(i) - b for i, b in zip(every, before)])
         # Each share alone on its own host; the slowest is the yardstick.
         shares = []
         for i in range(1, args.hosts + 1):
@@ -196,6 +210,7 @@ def inner(args):
         "apply_over_shares_at_once": med["apply"] / med["shares_at_once"],
         "cpus": os.cpu_count(),
         "connections_per_host_per_apply": connections,
+        "sessions_per_host_per_run": per_run,
     }
     print(json.dumps(out))
 
@@ -206,6 +221,7 @@ def main():
     ap.add_argument("--hosts", type=int, default=4)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--topo", default=os.path.join(REPO, "target", "release", "topo"))
+    ap.add_argument("--out", help="also write the raw numbers (JSON) to this file")
     ap.add_argument("--trace", help="write the debug log of one --all-hosts apply to this file, and time nothing")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -227,6 +243,10 @@ def main():
     if args.trace:
         print(f"debug log of one --all-hosts apply: {d['trace']} (exit {d['rc']})")
         return
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(d, f, indent=1)
+            f.write("\n")
     m = d["median"]
     print(f"{d['nodes']} nodes over {d['hosts']} hosts, {d['reps']} rounds, medians:")
     print(f"  {'--all-hosts apply from nothing':36} {m['apply']:7.2f} s")
@@ -237,6 +257,8 @@ def main():
     print(f"  {'--all-hosts no-op plan (target < 1 s)':36} {m['plan']:7.2f} s")
     print(f"  {'--all-hosts destroy':36} {m['destroy']:7.2f} s")
     print(f"  ssh connections per host per apply: {d['connections_per_host_per_apply']}")
+    for verb, n in d["sessions_per_host_per_run"].items():
+        print(f"  ssh sessions per host per {verb}: {n}")
 
 
 if __name__ == "__main__":

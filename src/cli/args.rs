@@ -82,6 +82,11 @@ pub struct HostArgs {
     /// text), so standard input goes on after it (used by --all-hosts).
     #[arg(long, global = true, hide = true)]
     pub framed: bool,
+    /// Print the `--version` line on standard output before anything
+    /// else (used by --all-hosts to check each host's topo in the
+    /// session that does the work).
+    #[arg(long, global = true, hide = true)]
+    pub say_version: bool,
 }
 
 /// How `plan` prints the plan.

@@ -43,6 +43,11 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.verbose, cli.quiet);
+    if cli.hosts.say_version {
+        // First of all, before any input is read: what `--all-hosts`
+        // checks before it sends this host anything (`remote::session`).
+        println!("{}", crate::remote::version_line());
+    }
     crate::input::set_framed(cli.hosts.framed);
     // Leaked once: every verb's output settings stay one small Copy value.
     let host: Option<&'static str> = cli
@@ -191,6 +196,9 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             };
             let model = s.model.clone();
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
+            if hold {
+                crate::remote::hold::announce(&s.plan);
+            }
             if hold && !crate::remote::hold::ask(crate::remote::hold::READY, "go") {
                 eprintln!("error: not applied: another host of the lab could not apply; nothing was changed here");
                 return Ok(exit::ERROR);

@@ -7,16 +7,19 @@
 //! Nothing taken from the file reaches a remote command line beyond the
 //! validated `topo` path and host name; every other word is fixed here.
 
+mod fleet;
 mod frame;
 pub mod hold;
 pub mod saved;
+mod session;
 mod ssh;
 
+pub use fleet::{Connecting, Fleet};
 pub use frame::{frame, read_frame, read_line, write_frame};
+pub use session::Session;
 pub use ssh::{Ssh, SshError};
 
 use crate::model::hosts::Placement;
-use std::path::Path;
 use std::process::Output;
 
 /// What stops a run across hosts before, or while, it changes anything.
@@ -39,9 +42,42 @@ pub enum RemoteError {
     Failed(Vec<(String, String)>),
 }
 
-/// The version line every topo prints for `--version`.
+/// The version line every topo prints for `--version` (and first of all
+/// with `--say-version`).
 pub fn version_line() -> String {
     format!("topo {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Why a host fails the version check, from what its `topo --version`
+/// said; None when it runs this version.
+fn version_verdict(r: &Reply) -> Option<RemoteError> {
+    let local = version_line();
+    let remote = r.stdout.trim().to_string();
+    if r.code == Some(0) && remote == local {
+        return None;
+    }
+    let remote = if r.code == Some(0) {
+        remote
+    } else {
+        format!("no topo that runs ({})", r.stderr.trim())
+    };
+    Some(RemoteError::Version {
+        host: r.host.clone(),
+        local,
+        remote,
+    })
+}
+
+/// Runs `f` on every item at once, each on a thread of its own; the
+/// results in the items' order.
+pub fn at_once<I: Send, T: Send>(items: Vec<I>, f: impl Fn(I) -> T + Sync) -> Vec<T> {
+    let f = &f;
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = items.into_iter().map(|i| s.spawn(move || f(i))).collect();
+        jobs.into_iter()
+            .map(|j| j.join().expect("host thread"))
+            .collect()
+    })
 }
 
 /// A host to connect to: the ssh destination and the topo to run there.
@@ -127,99 +163,5 @@ impl Conn {
         let argv = self.argv(args);
         let words: Vec<&str> = argv.iter().map(String::as_str).collect();
         self.ssh.spawn(&words)
-    }
-}
-
-/// Every host of a lab, connected.
-pub struct Fleet {
-    pub conns: Vec<Conn>,
-    // The control sockets' folder goes after the connections.
-    _dir: tempfile::TempDir,
-}
-
-impl Fleet {
-    /// Connects to every host at once and checks that each runs this
-    /// version of topo. Any host that cannot be reached, or runs another
-    /// version, fails the whole run before anything else happens.
-    pub fn open(targets: &[Target], config: Option<&Path>) -> Result<Fleet, RemoteError> {
-        let t0 = std::time::Instant::now();
-        let dir = tempfile::Builder::new()
-            .prefix("topo-ssh.")
-            .tempdir()
-            .map_err(RemoteError::Folder)?;
-        let opened: Vec<Result<Conn, SshError>> = std::thread::scope(|s| {
-            let jobs: Vec<_> = targets
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let dir = dir.path();
-                    s.spawn(move || {
-                        let ssh =
-                            Ssh::open(&t.host, &t.ssh, config, &dir.join(format!("{i}.ctl")))?;
-                        Ok(Conn {
-                            host: t.host.clone(),
-                            ssh,
-                            topo: t.topo.clone(),
-                        })
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|j| j.join().expect("ssh thread"))
-                .collect()
-        });
-        let mut conns = Vec::new();
-        let mut failed = Vec::new();
-        for c in opened {
-            match c {
-                Ok(c) => conns.push(c),
-                Err(e) => failed.push(e),
-            }
-        }
-        let mut fleet = Fleet { conns, _dir: dir };
-        if !failed.is_empty() {
-            return Err(RemoteError::Unreachable(failed));
-        }
-        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "ssh masters up");
-        let local = version_line();
-        for r in fleet.each(|c| c.call(&["--version"], b"")) {
-            let r = r.map_err(|e| RemoteError::Unreachable(vec![e]))?;
-            let remote = r.stdout.trim().to_string();
-            if r.code != Some(0) || remote != local {
-                let remote = if r.code == Some(0) {
-                    remote
-                } else {
-                    format!("no topo that runs ({})", r.stderr.trim())
-                };
-                return Err(RemoteError::Version {
-                    host: r.host,
-                    local,
-                    remote,
-                });
-            }
-        }
-        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "versions checked");
-        Ok(fleet)
-    }
-
-    /// Runs `f` on every host at once; results in host order.
-    pub fn each<T: Send>(&mut self, f: impl Fn(&mut Conn) -> T + Sync) -> Vec<T> {
-        let f = &f;
-        std::thread::scope(|s| {
-            let jobs: Vec<_> = self
-                .conns
-                .iter_mut()
-                .map(|c| s.spawn(move || f(c)))
-                .collect();
-            jobs.into_iter()
-                .map(|j| j.join().expect("host thread"))
-                .collect()
-        })
-    }
-
-    /// ssh processes the run started, over all hosts (one master each,
-    /// plus one client per command through it).
-    pub fn processes(&self) -> usize {
-        self.conns.iter().map(|c| c.ssh.processes()).sum()
     }
 }

@@ -37,26 +37,68 @@ pub struct Ssh {
     /// ssh processes this connection started (master included), to count
     /// and to make sure none is left.
     started: usize,
+    closed: bool,
+}
+
+/// A master on its way up: `ssh -f` exits once it is connected and has
+/// left the master running in the background.
+pub struct Opening {
+    ssh: Option<Ssh>,
+    child: Option<Child>,
+}
+
+impl Opening {
+    /// Waits until the master is up, or ssh gave up.
+    pub fn wait(mut self) -> Result<Ssh, SshError> {
+        let child = self.child.take().expect("started");
+        let ssh = self.ssh.take().expect("started");
+        let out = child.wait_with_output().map_err(|source| SshError::Spawn {
+            host: ssh.host.clone(),
+            source,
+        })?;
+        if !out.status.success() {
+            return Err(SshError::Unreachable {
+                host: ssh.host.clone(),
+                dest: ssh.dest.clone(),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(ssh)
+    }
+}
+
+impl Drop for Opening {
+    /// Not waited for (the run stopped first): ssh is stopped before it
+    /// can leave a master behind, and a master it already left is ended
+    /// (by `Ssh`'s own drop, once ssh has exited).
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 impl Ssh {
-    /// Opens the master to `dest` (what OpenSSH takes: `user@address` or a
+    /// Starts the master to `dest` (what OpenSSH takes: `user@address` or a
     /// name from the ssh config) for `host`, its control socket at `control`
-    /// (a short path: a socket's path has at most 107 bytes).
-    pub fn open(
+    /// (a short path: a socket's path has at most 107 bytes). It comes up
+    /// while the caller does other work; `Opening::wait` says how it went.
+    pub fn start(
         host: &str,
         dest: &str,
         config: Option<&Path>,
         control: &Path,
-    ) -> Result<Ssh, SshError> {
+    ) -> Result<Opening, SshError> {
         let mut s = Ssh {
             host: host.to_string(),
             dest: dest.to_string(),
             control: control.to_path_buf(),
             config: config.map(Path::to_path_buf),
             started: 0,
+            closed: false,
         };
-        let out = s
+        let child = s
             .base()
             .args([
                 "-o",
@@ -68,20 +110,18 @@ impl Ssh {
             ])
             .arg(&s.dest)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|source| SshError::Spawn {
                 host: host.to_string(),
                 source,
             })?;
         s.started += 1;
-        if !out.status.success() {
-            return Err(SshError::Unreachable {
-                host: host.to_string(),
-                dest: dest.to_string(),
-                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        Ok(s)
+        Ok(Opening {
+            ssh: Some(s),
+            child: Some(child),
+        })
     }
 
     /// `ssh` with the run's options: the user's config (or the given one),
@@ -148,13 +188,13 @@ impl Ssh {
         self.started
     }
 
-    /// Ends the master connection.
-    pub fn close(mut self) {
+    /// Ends the master connection (once; dropping it does too).
+    pub fn close(&mut self) {
         self.exit();
     }
 
     fn exit(&mut self) {
-        if self.control.exists() {
+        if !std::mem::replace(&mut self.closed, true) && self.control.exists() {
             let _ = self
                 .base()
                 .args(["-O", "exit"])
@@ -169,8 +209,6 @@ impl Ssh {
 
 impl Drop for Ssh {
     fn drop(&mut self) {
-        let t = std::time::Instant::now();
         self.exit();
-        tracing::debug!(host = %self.host, ms = t.elapsed().as_millis() as u64, "ssh master closed");
     }
 }

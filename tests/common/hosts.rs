@@ -58,7 +58,7 @@ impl Sandbox {
             std::fs::write(
                 &cfg,
                 format!(
-                    "Port 22\nListenAddress {addr}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile /run/sshd.pid\nPrintMotd no\nSetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin\n",
+                    "Port 22\nListenAddress {addr}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile /run/sshd.pid\nPrintMotd no\nLogLevel VERBOSE\nSetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin\n",
                     host_key.display(),
                     authorized.display(),
                     super::topo_bin().parent().expect("topo's folder").display()
@@ -152,6 +152,15 @@ impl Hosts {
         std::fs::read_to_string(self.dir.join(format!("sshd_h{}.log", i + 1)))
             .unwrap_or_default()
             .matches("Accepted publickey")
+            .count()
+    }
+
+    /// Sessions (remote commands) host `i`'s sshd started so far, over
+    /// all its connections (its log says each at LogLevel VERBOSE).
+    pub fn sessions(&self, i: usize) -> usize {
+        std::fs::read_to_string(self.dir.join(format!("sshd_h{}.log", i + 1)))
+            .unwrap_or_default()
+            .matches("Starting session: command")
             .count()
     }
 

@@ -1,37 +1,36 @@
 //! `apply --all-hosts` (everywhere or nowhere, `remote::hold`) and
 //! `destroy --all-hosts` (every host, each keeping going on its own).
 
-use super::{failures, lab_of, pass_on_stderr, plan_all, render_plans, Lab};
+use super::{failures, lab_of, pass_on_stderr, plain, render_plans, words, Lab};
 use crate::cli::{exit, Output, PlanFormat};
-use crate::plan::saved::SavedPlan;
-use crate::remote::hold::{apply_all, Ending};
-use crate::remote::{saved::SavedPlans, Fleet, RemoteError, Reply, Target};
+use crate::remote::hold::{apply_all, Ending, HostPlan};
+use crate::remote::{saved::SavedPlans, Fleet, Reply};
 use crate::Error;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Every host's saved plan, by host.
-type Plans = BTreeMap<String, SavedPlan>;
+/// What to apply on each host: the lab file (each host plans its share in
+/// the session that applies it), or the saved plans of
+/// `plan --all-hosts -o`.
+enum What {
+    Lab(Box<Lab>),
+    Saved(SavedPlans),
+}
 
-/// What to apply: every host's saved plan, made now from the file or read
-/// from `plan --all-hosts -o`.
-fn plans(file: &str, config: Option<&Path>) -> Result<(Vec<Target>, Fleet, Plans), Error> {
+fn what(file: &str, config: Option<&Path>) -> Result<(What, Fleet), Error> {
     let (name, text) = crate::read_input(file)?;
     match SavedPlans::parse(&text) {
         Some(Ok(saved)) => {
-            let fleet = Fleet::open(&saved.targets, config)?;
-            Ok((saved.targets, fleet, saved.hosts))
+            let fleet = Fleet::connect(&saved.targets, config)?;
+            Ok((What::Saved(saved), fleet))
         }
         Some(Err(why)) => Err(Error::Read {
             path: name,
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
         }),
         None => {
-            let Lab { l, targets } = lab_of(crate::load_text(name, text)?)?;
-            let mut fleet = Fleet::open(&targets, config)?;
-            let plans = plan_all(&mut fleet, &l.text)?;
-            Ok((targets, fleet, plans))
+            let (lab, fleet) = lab_of(crate::load_text(name, text)?, config)?;
+            Ok((What::Lab(Box::new(lab)), fleet))
         }
     }
 }
@@ -43,32 +42,46 @@ pub(super) fn run(
     config: Option<&Path>,
     out: Output,
 ) -> Result<i32, Error> {
-    let (targets, mut fleet, plans) = plans(file, config)?;
-    if let Some(t) = targets.iter().find(|t| !plans.contains_key(&t.host)) {
-        return Err(Error::Hosts(format!(
-            "the saved plans have none for host `{}`\nhelp: make them again with `topo plan FILE --all-hosts -o`",
-            t.host
-        )));
-    }
-    if !json && !out.quiet {
-        print!("{}", render_plans(&plans, PlanFormat::Text));
-    }
-    let inputs: Vec<Vec<u8>> = fleet
-        .conns
-        .iter()
-        .map(|c| serde_json::to_vec(&plans[&c.host]).expect("saved plan serializes"))
-        .collect();
-    let args = |host: &str| {
-        let mut a: Vec<String> = ["apply", "-", "--host", host, "--json", "--hold", "--framed"]
-            .map(String::from)
-            .to_vec();
-        if no_rollback {
-            a.push("--no-rollback".into());
-        }
-        a
-    };
+    let (what, mut fleet) = what(file, config)?;
     let hosts: Vec<String> = fleet.conns.iter().map(|c| c.host.clone()).collect();
-    let endings = apply_all(&mut fleet, &args, &inputs);
+    let show_plans = !json && !out.quiet;
+    let (lab, inputs): (String, Vec<Vec<u8>>) = match &what {
+        What::Saved(saved) => {
+            if let Some(h) = hosts.iter().find(|h| !saved.hosts.contains_key(*h)) {
+                return Err(Error::Hosts(format!(
+                    "the saved plans have none for host `{h}`\nhelp: make them again with `topo plan FILE --all-hosts -o`"
+                )));
+            }
+            if show_plans {
+                print!("{}", render_plans(&plain(&saved.hosts), PlanFormat::Text));
+            }
+            let inputs = hosts
+                .iter()
+                .map(|h| serde_json::to_vec(&saved.hosts[h]).expect("saved plan serializes"))
+                .collect();
+            (saved.lab.clone(), inputs)
+        }
+        What::Lab(lab) => {
+            let text = lab.l.text.as_bytes().to_vec();
+            (lab.l.spec.name.value.clone(), vec![text; hosts.len()])
+        }
+    };
+    let args = |host: &str| {
+        let mut tail = vec!["--json", "--hold", "--framed"];
+        if no_rollback {
+            tail.push("--no-rollback");
+        }
+        words(&["apply"], host, &tail)
+    };
+    let sessions = fleet.sessions(&args)?;
+    // A lab file's plans are shown once every host has made its own.
+    let show = |plans: &[HostPlan]| {
+        if show_plans && matches!(what, What::Lab(_)) {
+            print!("{}", render_plans(plans, PlanFormat::Text));
+        }
+    };
+    let inputs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+    let endings = apply_all(sessions, &inputs, &show);
     let applied = endings.iter().all(|e| matches!(e, Ending::Applied(_)));
     if json {
         let each: serde_json::Map<String, Value> = hosts
@@ -76,7 +89,6 @@ pub(super) fn run(
             .zip(&endings)
             .map(|(h, e)| (h.clone(), ending_json(e)))
             .collect();
-        let lab = plans.values().next().map_or("", |p| p.plan.lab.as_str());
         let doc = json!({ "lab": lab, "applied": applied, "hosts": each });
         println!(
             "{}",
@@ -168,17 +180,9 @@ pub(super) fn destroy(
     config: Option<&Path>,
     out: Output,
 ) -> Result<i32, Error> {
-    let lab = super::lab(file)?;
-    let mut fleet = Fleet::open(&lab.targets, config)?;
-    let text = lab.l.text.as_bytes();
-    let replies = fleet.each(|c| {
-        let host = c.host.clone();
-        c.call(&["destroy", "-", "--host", &host, "--json"], text)
-    });
-    let replies: Vec<Reply> = replies
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::Remote(RemoteError::Unreachable(vec![e])))?;
+    let (lab, mut fleet) = super::lab(file, config)?;
+    let args = |h: &str| words(&["destroy"], h, &["--json"]);
+    let replies = fleet.call_all(&args, lab.l.text.as_bytes())?;
     let failed = failures(&replies);
     if json {
         let each: serde_json::Map<String, Value> = replies

@@ -1,8 +1,9 @@
 //! `--all-hosts`: every host's share of a lab across machines, driven from
 //! here over one ssh connection per host, all hosts at once. The file is
-//! checked here, share by share, before any host is asked; each host then
-//! runs the same topo on its own share (`topo VERB - --host NAME`), the
-//! file on its standard input.
+//! checked here, share by share, before any host is asked (the
+//! connections come up meanwhile); each host then runs the same topo on
+//! its own share (`topo VERB - --host NAME`) once, the file on its
+//! standard input.
 
 mod apply;
 mod exec;
@@ -12,9 +13,11 @@ pub(super) use exec::{exec_host, exec_remote};
 use super::{color, exit, plan_json, plan_markdown, plan_text, HostArgs, Output, PlanFormat, Verb};
 use crate::model::hosts::{place, share};
 use crate::plan::saved::SavedPlan;
+use crate::remote::hold::HostPlan;
 use crate::remote::{saved::SavedPlans, targets, Fleet, RemoteError, Reply, Target};
 use crate::{Error, Loaded};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// A lab file across machines, checked.
 pub(super) struct Lab {
@@ -22,13 +25,13 @@ pub(super) struct Lab {
     pub targets: Vec<Target>,
 }
 
-/// Reads the file and checks every host's share of it, here.
-pub(super) fn lab(file: &str) -> Result<Lab, Error> {
-    let l = crate::load(file)?;
-    lab_of(l)
+/// Reads the file and checks every host's share of it, here, while every
+/// host's ssh master comes up: connected only if the file is good.
+pub(super) fn lab(file: &str, config: Option<&Path>) -> Result<(Lab, Fleet), Error> {
+    lab_of(crate::load(file)?, config)
 }
 
-pub(super) fn lab_of(l: Loaded) -> Result<Lab, Error> {
+pub(super) fn lab_of(l: Loaded, config: Option<&Path>) -> Result<(Lab, Fleet), Error> {
     if l.spec.hosts.is_empty() {
         return Err(Error::Hosts(format!(
             "`--all-hosts`: {} has no `hosts:`, so it runs on one machine\nhelp: leave out `--all-hosts`",
@@ -36,18 +39,30 @@ pub(super) fn lab_of(l: Loaded) -> Result<Lab, Error> {
         )));
     }
     let p = place(&l.spec).map_err(|d| Error::Invalid(l.report(d)))?;
+    let targets = targets(&p);
+    let connecting = Fleet::start(&targets, config)?;
+    let t = std::time::Instant::now();
     for h in p.hosts.keys() {
         let part = Loaded {
             file: l.file.clone(),
             text: l.text.clone(),
             spec: share(&l.spec, &p, h),
         };
+        // A mistake wins over an unreachable host: `connecting` is dropped,
+        // stopping every master.
         crate::validate(&part, &Default::default())?;
     }
-    Ok(Lab {
-        targets: targets(&p),
-        l,
-    })
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "every share checked");
+    let fleet = connecting.finish()?;
+    Ok((Lab { l, targets }, fleet))
+}
+
+/// The remote words of `verb` with the file on standard input, for `host`.
+fn words(verb: &[&str], host: &str, tail: &[&str]) -> Vec<String> {
+    let mut w: Vec<String> = verb.iter().map(|s| s.to_string()).collect();
+    w.extend(["-", "--host", host].map(String::from));
+    w.extend(tail.iter().map(|s| s.to_string()));
+    w
 }
 
 /// Runs `verb` on every host.
@@ -65,14 +80,13 @@ pub(super) fn run(verb: Verb, hosts: &HostArgs, out: Output) -> Result<i32, Erro
             detailed_exitcode,
             out_file,
         } => {
-            let lab = lab(&file)?;
-            let mut fleet = Fleet::open(&lab.targets, config)?;
+            let (lab, mut fleet) = lab(&file, config)?;
             let plans = plan_all(&mut fleet, &lab.l.text)?;
             if let Some(path) = &out_file {
                 save(&lab, &plans, path)?;
             }
             let format = if json { PlanFormat::Json } else { format };
-            print!("{}", render_plans(&plans, format));
+            print!("{}", render_plans(&plain(&plans), format));
             let changes = plans.values().any(|p| !p.plan.is_empty());
             Ok(if detailed_exitcode && changes {
                 exit::CHANGES
@@ -136,23 +150,20 @@ pub(super) fn plan_all(
     fleet: &mut Fleet,
     text: &str,
 ) -> Result<BTreeMap<String, SavedPlan>, Error> {
-    let t = std::time::Instant::now();
-    let replies = fleet.each(|c| {
-        let host = c.host.clone();
-        c.call(&["plan", "-", "--host", &host, "-o", "-"], text.as_bytes())
-    });
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "every host planned");
-    let replies: Vec<Reply> = replies
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::Remote(RemoteError::Unreachable(vec![e])))?;
+    let args = |h: &str| words(&["plan"], h, &["-o", "-"]);
+    let replies = fleet.call_all(&args, text.as_bytes())?;
     if let Some(e) = failures(&replies) {
         return Err(e);
     }
+    // Each host's plan is read on a thread of its own: they are large.
+    let parsed = crate::remote::at_once(replies, |r| {
+        let p = SavedPlan::parse(&r.stdout);
+        (r, p)
+    });
     let mut plans = BTreeMap::new();
-    for r in replies {
+    for (r, p) in parsed {
         pass_on_stderr(&r);
-        match SavedPlan::parse(&r.stdout) {
+        match p {
             Some(Ok(p)) => {
                 plans.insert(r.host, p);
             }
@@ -163,6 +174,14 @@ pub(super) fn plan_all(
         }
     }
     Ok(plans)
+}
+
+/// The plans of saved plans, by host.
+pub(super) fn plain(plans: &BTreeMap<String, SavedPlan>) -> Vec<HostPlan> {
+    plans
+        .iter()
+        .map(|(h, p)| (h.clone(), p.plan.clone()))
+        .collect()
 }
 
 fn save(lab: &Lab, plans: &BTreeMap<String, SavedPlan>, path: &str) -> Result<(), Error> {
@@ -182,30 +201,30 @@ fn save(lab: &Lab, plans: &BTreeMap<String, SavedPlan>, path: &str) -> Result<()
 }
 
 /// The hosts' plans, grouped by host, in `format`.
-pub(super) fn render_plans(plans: &BTreeMap<String, SavedPlan>, format: PlanFormat) -> String {
+pub(super) fn render_plans(plans: &[HostPlan], format: PlanFormat) -> String {
     match format {
         PlanFormat::Json => {
             let hosts: serde_json::Map<String, serde_json::Value> = plans
                 .iter()
                 .map(|(h, p)| {
-                    let doc = serde_json::from_str(&plan_json(&p.plan)).expect("plan JSON");
+                    let doc = serde_json::from_str(&plan_json(p)).expect("plan JSON");
                     (h.clone(), doc)
                 })
                 .collect();
-            let lab = plans.values().next().map_or("", |p| p.plan.lab.as_str());
+            let lab = plans.first().map_or("", |(_, p)| p.lab.as_str());
             let doc = serde_json::json!({ "lab": lab, "hosts": hosts });
             serde_json::to_string_pretty(&doc).expect("plans serialize") + "\n"
         }
         PlanFormat::Markdown => plans
             .iter()
-            .map(|(h, p)| format!("### Host `{h}`\n\n{}\n", plan_markdown(&p.plan)))
+            .map(|(h, p)| format!("### Host `{h}`\n\n{}\n", plan_markdown(p)))
             .collect(),
         PlanFormat::Text => {
             let mut out = String::new();
             let (mut add, mut change, mut destroy) = (0, 0, 0);
             for (h, p) in plans {
-                out += &format!("Host {h}:\n{}\n", plan_text(&p.plan, color()));
-                let s = p.plan.summary();
+                out += &format!("Host {h}:\n{}\n", plan_text(p, color()));
+                let s = p.summary();
                 (add, change, destroy) = (add + s.add, change + s.change, destroy + s.destroy);
             }
             out += &format!(
@@ -219,27 +238,11 @@ pub(super) fn render_plans(plans: &BTreeMap<String, SavedPlan>, format: PlanForm
 
 /// `show` or `test` on every host; their outputs by host (one JSON
 /// document with `--json`), exit 1 when one of them failed.
-fn each_verb(
-    file: &str,
-    verb: &str,
-    json: bool,
-    config: Option<&std::path::Path>,
-) -> Result<i32, Error> {
-    let lab = lab(file)?;
-    let mut fleet = Fleet::open(&lab.targets, config)?;
-    let text = lab.l.text.as_bytes();
-    let replies = fleet.each(|c| {
-        let host = c.host.clone();
-        let mut args = vec![verb, "-", "--host", &host];
-        if json {
-            args.push("--json");
-        }
-        c.call(&args, text)
-    });
-    let replies: Vec<Reply> = replies
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::Remote(RemoteError::Unreachable(vec![e])))?;
+fn each_verb(file: &str, verb: &str, json: bool, config: Option<&Path>) -> Result<i32, Error> {
+    let (lab, mut fleet) = lab(file, config)?;
+    let tail: &[&str] = if json { &["--json"] } else { &[] };
+    let args = |h: &str| words(&[verb], h, tail);
+    let replies = fleet.call_all(&args, lab.l.text.as_bytes())?;
     let ok = replies.iter().all(|r| r.code == Some(0));
     if json {
         let hosts: serde_json::Map<String, serde_json::Value> = replies

@@ -1,7 +1,9 @@
 //! Labs across machines: simulated hosts in one sandbox, driven over
 //! OpenSSH.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod four;
 
 use common::Sandbox;
 
@@ -101,15 +103,19 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
     let bin = topo_bin();
     let lab = sb.lab("mh.yaml", &two_hosts(bin.to_str().unwrap()));
     let before: Vec<usize> = (0..2).map(|i| hosts.connections(i)).collect();
+    let sessions: Vec<usize> = (0..2).map(|i| hosts.sessions(i)).collect();
     let out = all_ok(&sb, &hosts, &["apply", &lab]);
     assert!(
         out.contains("Host h1:") && out.contains("Host h2:"),
         "{out}"
     );
     assert!(out.contains("Apply complete on all 2 hosts"), "{out}");
-    // One ssh connection per host for the whole run, none left open.
+    // One ssh connection per host for the whole run, and in it one
+    // session (the version check, the plan and the apply in one run of
+    // topo there); none left open.
     for (i, b) in before.iter().enumerate() {
         assert_eq!(hosts.connections(i) - b, 1, "connections to h{}", i + 1);
+        assert_eq!(hosts.sessions(i) - sessions[i], 1, "sessions on h{}", i + 1);
     }
     assert_eq!(ssh_left(&sb, &hosts), "");
     // At once, over the derived routes: a1 on h1 reaches b1 on h2.
@@ -134,6 +140,7 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
         "b1\nc1\n"
     );
     // Applied again: nothing to do anywhere.
+    let sessions: Vec<usize> = (0..2).map(|i| hosts.sessions(i)).collect();
     let out = all(&sb, &hosts, &["plan", &lab, "--detailed-exitcode"]);
     assert_eq!(
         out.status.code(),
@@ -142,6 +149,9 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    for (i, b) in sessions.iter().enumerate() {
+        assert_eq!(hosts.sessions(i) - b, 1, "plan: sessions on h{}", i + 1);
+    }
     let json = all_ok(&sb, &hosts, &["plan", &lab, "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     for h in ["h1", "h2"] {
@@ -156,167 +166,21 @@ fn two_hosts_apply_everywhere_and_route_between_them() {
         assert_eq!(residue(&sb, &hosts, i), "", "h{} keeps something", i + 1);
     }
     assert_eq!(ssh_left(&sb, &hosts), "");
-}
-
-/// Four hosts, a network on each; host 3's topo is a wrapper that injects
-/// a fault into apply while `fault` exists, and host 4's claims another
-/// version while `version` exists.
-fn four_hosts(sb: &Sandbox, extra: bool) -> String {
-    let bin = topo_bin();
-    let dir = sb.dir.path();
-    let wrap = |name: &str, script: String| {
-        let p = dir.join(name);
-        std::fs::write(&p, script).unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&p)
-            .status()
-            .unwrap();
-        p.display().to_string()
-    };
-    let fault = dir.join("fault").display().to_string();
-    let version = dir.join("version").display().to_string();
-    let bin = bin.display();
-    let w3 = wrap(
-        "topo3",
-        format!("#!/bin/sh\n[ -e {fault} ] && export TOPO_TEST_FAULT_AT=1\nexec {bin} \"$@\"\n"),
-    );
-    let w4 = wrap(
-        "topo4",
-        format!("#!/bin/sh\nif [ -e {version} ] && [ \"$1\" = --version ]; then echo 'topo 0.0.1-other'; exit 0; fi\nexec {bin} \"$@\"\n"),
-    );
-    let mut lab = String::from("name: mh4\nhosts:\n");
-    for i in 1..=4 {
-        let topo = match i {
-            3 => w3.clone(),
-            4 => w4.clone(),
-            _ => bin.to_string(),
-        };
-        lab += &format!("  h{i}: {{ address: 192.168.0.{i}, ssh: h{i}, topo: {topo} }}\n");
-    }
-    lab += "networks:\n";
-    for i in 1..=4 {
-        let y = if extra {
-            format!(", y{i}")
-        } else {
-            String::new()
-        };
-        lab += &format!("  n{i}: {{ host: h{i}, subnet: 12.0.{i}.0/24, nodes: [x{i}{y}] }}\n");
-    }
-    lab
-}
-
-/// Namespaces on each of the four hosts.
-fn namespaces(sb: &Sandbox, hosts: &Hosts) -> Vec<String> {
-    (0..4)
-        .map(|i| hosts.sh_ok(sb, i, "ip netns list | cut -d' ' -f1 | sort | tr '\\n' ' '"))
-        .collect()
-}
-
-#[test]
-fn four_hosts_are_applied_everywhere_or_nowhere() {
-    let Some(sb) = Sandbox::new() else { return };
-    let hosts = sb.hosts(4);
-    let base = sb.lab("base.yaml", &four_hosts(&sb, false));
-    let edit = sb.lab("edit.yaml", &four_hosts(&sb, true));
-    all_ok(&sb, &hosts, &["apply", &base]);
-    // Every node reaches every other host's node at once.
-    for i in 1..=4 {
-        let pings: Vec<String> = (1..=4)
-            .filter(|j| *j != i)
-            .map(|j| format!("ip netns exec x{i} ping -c1 -W2 12.0.{j}.1"))
-            .collect();
-        hosts.sh_ok(&sb, i - 1, &pings.join(" && "));
-    }
-    let applied = namespaces(&sb, &hosts);
-    assert_eq!(applied, ["x1 ", "x2 ", "x3 ", "x4 "]);
-
-    // A plan saved for every host applies exactly, or is refused whole.
-    let saved = sb.dir.path().join("plans.json").display().to_string();
-    let out = all(
-        &sb,
-        &hosts,
-        &["plan", &edit, "-o", &saved, "--detailed-exitcode"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "changes pending: {}",
-        text(&out.stderr)
-    );
-    hosts.sh_ok(&sb, 1, "ip netns add y2");
-    let out = all(&sb, &hosts, &["apply", &saved]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    let said = format!("{}{err}", text(&out.stdout));
-    assert!(
-        said.contains("h2: not applied, nothing changed: the saved plan is stale"),
-        "{said}"
-    );
-    assert!(said.contains("netns y2"), "names the stale object: {said}");
-    for h in ["h1", "h3", "h4"] {
+    // A mistake in a host's share (found while the masters come up) is
+    // the error, and stops them: no ssh process is left.
+    let bad = two_hosts(bin.to_str().unwrap()).replace("10.9.0.2/24", "10.9.0.1/24");
+    let bad = sb.lab("bad.yaml", &bad);
+    for verb in ["plan", "apply", "destroy"] {
+        let out = all(&sb, &hosts, &[verb, &bad]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {err}");
         assert!(
-            said.contains(&format!("{h}: not applied, nothing changed")),
-            "{said}"
+            err.contains("address 10.9.0.1 on b1:eth9 is also on c1:eth9"),
+            "{err}"
         );
+        assert!(!err.contains("ssh"), "{verb}: {err}");
+        assert_eq!(ssh_left(&sb, &hosts), "", "{verb}");
     }
-    assert_eq!(namespaces(&sb, &hosts), ["x1 ", "x2 y2 ", "x3 ", "x4 "]);
-    hosts.sh_ok(&sb, 1, "ip netns del y2");
-    all_ok(&sb, &hosts, &["apply", &saved]);
-    assert_eq!(
-        namespaces(&sb, &hosts),
-        ["x1 y1 ", "x2 y2 ", "x3 y3 ", "x4 y4 "]
-    );
-    hosts.sh_ok(&sb, 3, "ip netns exec y4 ping -c1 -W2 12.0.1.2");
-    all_ok(&sb, &hosts, &["apply", &base]);
-    assert_eq!(namespaces(&sb, &hosts), applied);
-
-    // A fault on the third host: every host ends where it was.
-    std::fs::write(sb.dir.path().join("fault"), "").unwrap();
-    let out = all(&sb, &hosts, &["apply", &edit]);
-    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(said.contains("h3: rolled back: apply failed at"), "{said}");
-    assert!(said.contains("injected fault"), "{said}");
-    for h in ["h1", "h2", "h4"] {
-        assert!(
-            said.contains(&format!("{h}: rolled back: rolled back")),
-            "{h}: {said}"
-        );
-    }
-    assert_eq!(namespaces(&sb, &hosts), applied);
-    let out = all(&sb, &hosts, &["plan", &base, "--detailed-exitcode"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    std::fs::remove_file(sb.dir.path().join("fault")).unwrap();
-
-    // Another topo on one host: refused before anything runs.
-    std::fs::write(sb.dir.path().join("version"), "").unwrap();
-    let out = all(&sb, &hosts, &["apply", &edit]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("host `h4` runs topo 0.0.1-other"), "{err}");
-    assert!(
-        err.contains(&format!("this machine topo {}", env!("CARGO_PKG_VERSION"))),
-        "{err}"
-    );
-    assert_eq!(namespaces(&sb, &hosts), applied);
-    std::fs::remove_file(sb.dir.path().join("version")).unwrap();
-
-    // A host that cannot be reached: the run fails before any change.
-    hosts.stop_sshd(&sb, 1);
-    let out = all(&sb, &hosts, &["apply", &edit]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("cannot reach host `h2` over ssh (h2)"),
-        "{err}"
-    );
-    assert!(
-        err.contains("Connection refused"),
-        "ssh's own message: {err}"
-    );
-    assert_eq!(namespaces(&sb, &hosts), applied);
-    assert_eq!(ssh_left(&sb, &hosts), "");
 }
 
 #[test]
