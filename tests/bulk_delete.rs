@@ -32,6 +32,17 @@ const FOREIGN: &str = "ip link add own0 type bridge && ip link set own0 group 0x
      && ip link add own1 type veth peer name own1p && ip link set own1 group 0x746f0001 \
      && ip link set own1p group 0x746f0001 && ip link add own2 type bridge";
 
+/// One of the machine's interfaces more, in the group the lab's own veths
+/// were made in: it must stay too.
+fn in_the_labs_group(sb: &Sandbox) {
+    let lab_veth =
+        "ip -o link show type veth | grep -v own | head -1 | cut -d' ' -f2 | cut -d@ -f1";
+    sb.sh_ok(&format!(
+        "g=$(ip -d -o link show $({lab_veth}) | grep -o 'group [0-9]*' | cut -d' ' -f2); \
+         test -n \"$g\" && ip link add own3 type bridge && ip link set own3 group $g"
+    ));
+}
+
 fn foreign_left(sb: &Sandbox) -> String {
     text(
         &sb.sh("ip -o link show | grep -o 'own[0-9p]*' | sort -u")
@@ -46,6 +57,7 @@ fn destroy_deletes_the_labs_interfaces_together_and_no_others() {
     let f = sb.lab("chain.yaml", CHAIN);
     sb.topo_ok(&["apply", &f]);
     sb.ping("z", "10.8.0.11");
+    in_the_labs_group(&sb);
     let bin = common::topo_bin();
     let out = sb.sh(&format!(
         "TOPO_LOG=topo=debug NO_COLOR=1 {} destroy {f}",
@@ -63,7 +75,7 @@ fn destroy_deletes_the_labs_interfaces_together_and_no_others() {
         log.contains("deleting veths into deleted namespaces together"),
         "{log}"
     );
-    assert_eq!(foreign_left(&sb), "own0\nown1\nown1p\nown2\n");
+    assert_eq!(foreign_left(&sb), "own0\nown1\nown1p\nown2\nown3\n");
     // The machine's interfaces keep their groups.
     let groups = text(
         &sb.sh("ip -d -o link show own0; ip -d -o link show own1")
@@ -73,7 +85,7 @@ fn destroy_deletes_the_labs_interfaces_together_and_no_others() {
         groups.contains("group 0x746f0000") || groups.contains("group 1953431552"),
         "{groups}"
     );
-    sb.sh_ok("ip link del own0 && ip link del own1 && ip link del own2");
+    sb.sh_ok("ip link del own0 && ip link del own1 && ip link del own2 && ip link del own3");
     assert_eq!(sb.residue(), "", "destroy left something");
 }
 
@@ -83,6 +95,7 @@ fn an_edit_dropping_several_bridges_keeps_the_rest_working() {
     sb.sh_ok(FOREIGN);
     let f = sb.lab("chain.yaml", CHAIN);
     sb.topo_ok(&["apply", &f]);
+    in_the_labs_group(&sb);
     // b2 and b3 go with the veths between them and to b1; y and z go too.
     let short = "
 name: bulk
@@ -115,13 +128,13 @@ links:
             "{gone} is still there:\n{links}"
         );
     }
-    assert_eq!(foreign_left(&sb), "own0\nown1\nown1p\nown2\n");
+    assert_eq!(foreign_left(&sb), "own0\nown1\nown1p\nown2\nown3\n");
     let out = sb.topo(&["plan", "--detailed-exitcode", &g]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     // And back: everything made again, packets across the chain.
     sb.topo_ok(&["apply", &f]);
     sb.ping("z", "10.8.0.11");
     sb.topo_ok(&["destroy", &f]);
-    sb.sh_ok("ip link del own0 && ip link del own1 && ip link del own2");
+    sb.sh_ok("ip link del own0 && ip link del own1 && ip link del own2 && ip link del own3");
     assert_eq!(sb.residue(), "");
 }

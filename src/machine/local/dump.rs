@@ -1,7 +1,7 @@
 //! Reading many namespaces back: each through a fresh blocking socket opened
 //! inside it and closed when it is read (see netlink/read.rs), by a few
 //! threads at once, one namespace each at a time, while another thread
-//! reads the lab's nft tables (an `nft` process apiece). The kernel answers
+//! reads the lab's nft tables (over nfnetlink). The kernel answers
 //! dumps of different namespaces without a common lock, so the threads
 //! share the machine's CPUs. Interface indexes read are kept for the
 //! requests that follow.
@@ -78,6 +78,7 @@ pub(super) fn many(
             .collect();
         let mut dumps: Vec<(usize, Ns, Result<Dump>)> = workers
             .into_iter()
+            // A reading thread's panic is raised again here, as if read inline.
             .flat_map(|w| w.join().expect("dump thread panicked"))
             .collect();
         dumps.sort_by_key(|(i, _, _)| *i);

@@ -77,7 +77,7 @@ impl Drop for Factory {
 }
 
 /// Makes one namespace on this thread and comes back home.
-fn make(home: &File) -> io::Result<Made> {
+pub fn make(home: &File) -> io::Result<Made> {
     unshare(CloneFlags::CLONE_NEWNET)?;
     let made = File::open("/proc/thread-self/ns/net")
         .and_then(|f| Ok((f, super::netlink::socket_here()?)));

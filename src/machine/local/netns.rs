@@ -2,7 +2,7 @@
 //! without forking `ip`.
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use nix::sched::{setns, unshare, CloneFlags};
+use nix::sched::{setns, CloneFlags};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -76,42 +76,19 @@ fn prepare_once(dir: &Path) -> io::Result<()> {
 /// Creates /run/netns/NAME holding a new network namespace, with a netlink
 /// socket opened inside it (as it is made, so without entering it again).
 pub fn create(name: &str) -> io::Result<(File, netlink_sys::Socket)> {
-    let target = path(name);
-    prepare_once(&run_dir())?;
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&target)?;
     // unshare() moves the calling thread: do it on a throwaway thread so no
-    // runtime thread ever changes namespace.
-    let t = target.clone();
-    let res = std::thread::spawn(move || -> io::Result<netlink_sys::Socket> {
-        unshare(CloneFlags::CLONE_NEWNET)?;
-        mount(
-            Some("/proc/thread-self/ns/net"),
-            &t,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )?;
-        super::netlink::socket_here()
+    // runtime thread ever changes namespace. Unnamed until `name_made`.
+    let made = std::thread::spawn(|| {
+        let home = File::open("/proc/thread-self/ns/net")?;
+        super::factory::make(&home)
     })
     .join()
-    .map_err(|_| io::Error::other("namespace creation thread panicked"))?;
-    super::count_write();
-    match res {
-        Ok(sock) => Ok((File::open(&target)?, sock)),
-        Err(e) => {
-            // Mounted or not, the name goes: a lazy unmount, then unlink.
-            let _ = umount2(&target, MntFlags::MNT_DETACH);
-            let _ = std::fs::remove_file(&target);
-            Err(e)
-        }
-    }
+    .map_err(|_| io::Error::other("namespace creation thread panicked"))??;
+    name_made(name, made)
 }
 
-/// Names a namespace made ahead (`factory`): /run/netns/NAME becomes a
-/// bind mount of it, as if it had been made here.
+/// Names a namespace made unnamed (here or ahead by `factory`):
+/// /run/netns/NAME becomes a bind mount of it.
 pub fn name_made(
     name: &str,
     made: super::factory::Made,

@@ -36,7 +36,12 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd};
 
 /// A route netlink socket in the calling thread's namespace, where it stays.
 pub fn socket_here() -> std::io::Result<Socket> {
-    let mut s = Socket::new(NETLINK_ROUTE)?;
+    socket_of(NETLINK_ROUTE)
+}
+
+/// A netlink socket of `protocol` in the calling thread's namespace.
+fn socket_of(protocol: isize) -> std::io::Result<Socket> {
+    let mut s = Socket::new(protocol)?;
     s.bind_auto()?;
     s.connect(&SocketAddr::new(0, 0))?;
     Ok(s)

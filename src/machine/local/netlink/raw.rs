@@ -3,7 +3,7 @@
 
 use super::with_netns;
 use crate::machine::{KernelError, Result};
-use netlink_sys::{Socket, SocketAddr};
+use netlink_sys::Socket;
 use std::os::fd::BorrowedFd;
 
 const NLMSG_ERROR: u16 = 2;
@@ -39,12 +39,7 @@ pub struct Req<'a> {
 impl Raw {
     /// A socket of `protocol` in `ns` (here when `None`).
     pub fn open(protocol: isize, ns: Option<BorrowedFd<'_>>) -> Result<Raw> {
-        let open = || -> std::io::Result<Socket> {
-            let mut s = Socket::new(protocol)?;
-            s.bind_auto()?;
-            s.connect(&SocketAddr::new(0, 0))?;
-            Ok(s)
-        };
+        let open = || super::socket_of(protocol);
         let sock = match ns {
             Some(fd) => with_netns(fd, open).and_then(|r| r),
             None => open(),
