@@ -129,7 +129,7 @@ pub async fn run<M: Machine>(
 
 fn namespaces(nodes: &[String]) -> Vec<Ns> {
     std::iter::once(Ns::Host)
-        .chain(nodes.iter().map(|n| Ns::Node(n.clone())))
+        .chain(nodes.iter().map(|n| Ns::node(n)))
         .collect()
 }
 

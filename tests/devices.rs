@@ -43,7 +43,7 @@ fn host(name: &str) -> IfRef {
 }
 
 fn node(n: &str, name: &str) -> IfRef {
-    IfRef::new(Ns::Node(n.to_string()), name)
+    IfRef::new(Ns::Node(n.into()), name)
 }
 
 const TAPS: &str = "\

@@ -152,7 +152,7 @@ fn link_res(state: &State, link: &IfRef) -> Link {
 }
 
 fn master(state: &State, link: &IfRef) -> Option<String> {
-    link_res(state, link).master
+    link_res(state, link).master.map(String::from)
 }
 
 /// The other end of the veth that `link` belongs to.
@@ -185,7 +185,7 @@ fn route(state: &State, ns: Ns, to: &str, metric: u32) -> Option<Res> {
 fn default_via(gw: &str, dev: Option<&str>) -> Res {
     Res::Route(Route {
         via: Some(ip(gw)),
-        dev: dev.map(str::to_string),
+        dev: dev.map(Into::into),
         scope: Scope::Global,
         derived: false,
     })

@@ -102,7 +102,7 @@ pub fn namespaces_made(plan: &Plan, steps: &[Step]) -> Vec<String> {
         match (s.half, a.op, a.after()) {
             (Half::Make, Op::Create | Op::Replace, Some(Res::Netns(n))) if n.attach.is_none() => {
                 match a.id() {
-                    Id::Netns(id) => Some(id.name),
+                    Id::Netns(id) => Some(id.name.to_string()),
                     _ => None,
                 }
             }

@@ -328,7 +328,7 @@ impl<M: Machine> Exec<'_, M> {
     /// A namespace made afresh starts with the kernel's sysctls: forget
     /// what the lab recorded for the old one.
     pub fn forget_sysctls(&mut self, node: &str) -> Result<(), KernelError> {
-        let ns = Ns::Node(node.to_string());
+        let ns = Ns::Node(node.into());
         if self.lab_state.recorded().any(|(n, _)| n == ns) {
             self.lab_state.forget_namespace(&ns);
             self.save_state()?;

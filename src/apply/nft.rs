@@ -4,7 +4,7 @@
 use super::Exec;
 use crate::kinds::{ChainId, RuleId};
 use crate::machine::{KernelError, Machine, WantChain};
-use crate::model::Ns;
+use crate::model::{Name, Ns};
 
 impl<M: Machine> Exec<'_, M> {
     /// Before namespace `ns` is deleted: its nft table, if the lab keeps
@@ -32,7 +32,7 @@ impl<M: Machine> Exec<'_, M> {
             .filter_map(|(name, kind, hook, prio)| {
                 let id = ChainId {
                     ns: ns.clone(),
-                    chain: name.to_string(),
+                    chain: Name::from(*name),
                 };
                 let chain = desired.chain.get(&id)?;
                 let rules = chain
@@ -41,7 +41,7 @@ impl<M: Machine> Exec<'_, M> {
                     .filter_map(|r| {
                         let rule = RuleId {
                             ns: ns.clone(),
-                            chain: name.to_string(),
+                            chain: Name::from(*name),
                             rule: r.clone(),
                         };
                         let expr = desired.rule.get(&rule)?;

@@ -64,7 +64,7 @@ impl<M: Machine> Exec<'_, M> {
                 by_ns
                     .entry(l.ns.clone())
                     .or_default()
-                    .insert(l.name.clone());
+                    .insert(l.name.to_string());
             }
             settling.clear();
             for (ns, names) in by_ns {

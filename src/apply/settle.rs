@@ -18,7 +18,7 @@ impl<M: Machine> Exec<'_, M> {
     /// Before deleting namespace `name`: the ends outside it of its veths
     /// will linger for a while.
     pub fn note_lingering(&mut self, name: &str) {
-        let gone = Ns::Node(name.to_string());
+        let gone = Ns::Node(name.into());
         let ends: Vec<IfRef> = self
             .live
             .veth

@@ -39,7 +39,7 @@ pub fn run(file: &str, node: &str, argv: &[String], hosts: &super::HostArgs) -> 
         eprintln!("{msg}");
         return exit::EXEC_FAILED;
     }
-    let (e, code) = match m.exec(&Ns::Node(node.to_string()), argv) {
+    let (e, code) = match m.exec(&Ns::Node(node.into()), argv) {
         ExecFailure::NotFound(e) => (e, exit::EXEC_NOT_FOUND),
         ExecFailure::CannotRun(e) => (e, exit::EXEC_CANNOT_RUN),
     };
@@ -72,9 +72,7 @@ fn prepare(
         ));
     }
     crate::check_privileges(m).map_err(|e| format!("error: {e}"))?;
-    let id = crate::kinds::NetnsId {
-        name: node.to_string(),
-    };
+    let id = crate::kinds::NetnsId { name: node.into() };
     if let Some(at) = model.state.netns.get(&id).and_then(|n| n.attach.as_ref()) {
         return m
             .attach_namespace(node, at)

@@ -190,11 +190,14 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
                 crate::Input::Lab(l) => {
                     let l = Box::new(l.for_host(out.host)?);
                     let s = prepare_with_warnings(&l, out).await?;
-                    lab = Some(l);
+                    if test {
+                        lab = Some(l);
+                    }
                     s
                 }
             };
-            let model = s.model.clone();
+            // Kept for `--test` only: a second model is a few MiB at 1000 nodes.
+            let model = test.then(|| s.model.clone());
             tracing::info!(lab = %s.plan.lab, actions = s.plan.actions.len(), "planned");
             if hold {
                 crate::remote::hold::announce(&s.plan);
@@ -222,8 +225,8 @@ async fn run(verb: Verb, out: Output) -> Result<i32, Error> {
             drop(spinner);
             let report = report.inspect_err(|e| failed_json(e, json))?;
             finish(&report, json, "Apply");
-            match lab {
-                Some(l) if test => {
+            match (lab, model) {
+                (Some(l), Some(model)) => {
                     let args = test::Args {
                         json,
                         junit,

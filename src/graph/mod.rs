@@ -72,7 +72,9 @@ impl Index {
             Ns::Node(n) => Some(n.clone()),
             Ns::Host => None,
         };
-        node(&l.ns).or_else(|| self.peers.get(l).and_then(|p| node(&p.ns)))
+        node(&l.ns)
+            .or_else(|| self.peers.get(l).and_then(|p| node(&p.ns)))
+            .map(String::from)
     }
 }
 
@@ -80,7 +82,14 @@ impl Index {
 /// the same state always gives the same order.
 pub fn creation_order(st: &State) -> Result<Vec<Id>, Cycle> {
     let (g, ix) = graph(st)?;
-    Ok(grouped(&g, st, &ix))
+    let order = grouped(&g, st, &ix);
+    drop(ix);
+    // Each id moves out once, in order: no second copy of every name.
+    let mut slots: Vec<Option<Id>> = g.ids.into_iter().map(Some).collect();
+    Ok(order
+        .into_iter()
+        .filter_map(|n| slots[n.index()].take())
+        .collect())
 }
 
 /// Whether an order exists: what validate needs, without making it.
@@ -88,23 +97,35 @@ pub fn check_order(st: &State) -> Result<(), Cycle> {
     graph(st).map(|_| ())
 }
 
+/// The ids of a state, in their sort order (the order `State::ids` gives),
+/// and the edges between them: node `i` is `ids[i]`, so comparing nodes
+/// compares ids.
+struct Graph {
+    ids: Vec<Id>,
+    g: DiGraph<(), ()>,
+}
+
 /// The dependency graph of `st`, checked to have no cycle.
-fn graph(st: &State) -> Result<(DiGraph<Id, ()>, Index), Cycle> {
-    let mut g: DiGraph<Id, ()> = DiGraph::with_capacity(st.len(), st.len());
+fn graph(st: &State) -> Result<(Graph, Index), Cycle> {
+    let ids: Vec<Id> = st.ids().collect();
+    debug_assert!(ids.windows(2).all(|w| w[0] < w[1]), "State::ids is sorted");
+    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(ids.len(), ids.len());
     // Hashed: a tree of 8000 ids compared their strings a dozen times a lookup.
-    let idx: std::collections::HashMap<Id, NodeIndex> =
-        st.ids().map(|id| (id.clone(), g.add_node(id))).collect();
+    let idx: std::collections::HashMap<&Id, NodeIndex> =
+        ids.iter().map(|id| (id, g.add_node(()))).collect();
     let ix = Index::new(st);
     // Edges in id order: the cycle a file error names is always the same.
-    for id in st.ids() {
-        let n = idx[&id];
-        for dep in kinds::deps_of(&id, st, &ix) {
+    for (i, id) in ids.iter().enumerate() {
+        let n = NodeIndex::new(i);
+        for dep in kinds::deps_of(id, st, &ix) {
             if let Some(d) = idx.get(&dep).filter(|d| **d != n) {
                 g.add_edge(*d, n, ());
             }
         }
     }
-    if let Err(c) = toposort(&g, None) {
+    drop(idx);
+    let g = Graph { ids, g };
+    if let Err(c) = toposort(&g.g, None) {
         return Err(Cycle(cycle_through(&g, c.node_id())));
     }
     Ok((g, ix))
@@ -114,12 +135,14 @@ fn graph(st: &State) -> Result<(DiGraph<Id, ()>, Index), Cycle> {
 /// objects first when ready, then node by node), ties broken by id: the
 /// same state always gives the same order, and apply can finish one
 /// namespace and let go of it before the next.
-fn grouped(g: &DiGraph<Id, ()>, st: &State, ix: &Index) -> Vec<Id> {
+fn grouped(gr: &Graph, st: &State, ix: &Index) -> Vec<NodeIndex> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    // (home namespace, id): what the order prefers among ready objects.
-    type Key = (Option<String>, Id);
-    let key = |n: NodeIndex| -> Key { (kinds::home_of(&g[n], st, ix), g[n].clone()) };
+    let g = &gr.g;
+    // (home namespace, node): what the order prefers among ready objects;
+    // nodes sort as their ids do.
+    type Key = (Option<String>, NodeIndex);
+    let key = |n: NodeIndex| -> Key { (kinds::home_of(&gr.ids[n.index()], st, ix), n) };
     let mut waiting: Vec<usize> = g
         .node_indices()
         .map(|n| {
@@ -127,18 +150,18 @@ fn grouped(g: &DiGraph<Id, ()>, st: &State, ix: &Index) -> Vec<Id> {
                 .count()
         })
         .collect();
-    let mut ready: BinaryHeap<Reverse<(Key, NodeIndex)>> = g
+    let mut ready: BinaryHeap<Reverse<Key>> = g
         .node_indices()
         .filter(|n| waiting[n.index()] == 0)
-        .map(|n| Reverse((key(n), n)))
+        .map(|n| Reverse(key(n)))
         .collect();
     let mut out = Vec::with_capacity(g.node_count());
     while let Some(Reverse((_, n))) = ready.pop() {
-        out.push(g[n].clone());
+        out.push(n);
         for m in g.neighbors_directed(n, petgraph::Direction::Outgoing) {
             waiting[m.index()] -= 1;
             if waiting[m.index()] == 0 {
-                ready.push(Reverse((key(m), m)));
+                ready.push(Reverse(key(m)));
             }
         }
     }
@@ -146,13 +169,13 @@ fn grouped(g: &DiGraph<Id, ()>, st: &State, ix: &Index) -> Vec<Id> {
 }
 
 /// The objects on a cycle that passes through `start`.
-fn cycle_through(g: &DiGraph<Id, ()>, start: NodeIndex) -> Vec<Id> {
-    let sccs = petgraph::algo::kosaraju_scc(g);
+fn cycle_through(g: &Graph, start: NodeIndex) -> Vec<Id> {
+    let sccs = petgraph::algo::kosaraju_scc(&g.g);
     let scc = sccs
         .into_iter()
         .find(|s| s.contains(&start))
         .unwrap_or_else(|| vec![start]);
-    let mut ids: Vec<Id> = scc.into_iter().map(|n| g[n].clone()).collect();
+    let mut ids: Vec<Id> = scc.into_iter().map(|n| g.ids[n.index()].clone()).collect();
     ids.sort();
     ids
 }

@@ -2,7 +2,7 @@ use super::*;
 use crate::kinds::{
     Address, AddressId, Bridge, BridgeId, Link, LinkId, Netns, NetnsId, Route, Veth,
 };
-use crate::model::{RouteKey, Scope};
+use crate::model::{Name, RouteKey, Scope};
 
 fn link(ns: &str, name: &str) -> IfRef {
     IfRef::new(Ns::parse(ns), name)
@@ -13,7 +13,7 @@ fn up(master: Option<&str>) -> Link {
         up: true,
         mtu: None,
         mac: None,
-        master: master.map(str::to_string),
+        master: master.map(Name::from),
     }
 }
 

@@ -7,14 +7,14 @@ use super::{Id, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, Machine, Table};
-use crate::model::{opt, Change, Ns};
+use crate::model::{opt, Change, Name, Ns};
 use crate::observe::ObserveNs;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ChainId {
     pub ns: Ns,
-    pub chain: String,
+    pub chain: Name,
 }
 
 /// `policy` for filter chains; `rules` lists rule comments in order.
@@ -84,7 +84,7 @@ impl Kind for Chain {
             let policy = if filter { c.policy } else { None };
             let id = ChainId {
                 ns: cx.ns.clone(),
-                chain: c.name,
+                chain: c.name.into(),
             };
             cx.obs.state.insert::<Chain>(id, Chain { policy, rules });
         }

@@ -9,7 +9,7 @@ use super::{Id, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, LinkSettings, Machine, Master};
-use crate::model::{opt, Change, IfRef, Mac, Ns};
+use crate::model::{opt, Change, IfRef, Mac, Name, Ns};
 use crate::observe::ObserveNs;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +24,7 @@ pub struct Link {
     pub up: bool,
     pub mtu: Option<u32>,
     pub mac: Option<Mac>,
-    pub master: Option<String>,
+    pub master: Option<Name>,
 }
 
 impl Kind for Link {
@@ -153,7 +153,7 @@ async fn configure<M: Machine>(
     x: &mut Exec<'_, M>,
 ) -> Result<(), KernelError> {
     let master = match (&me.master, before.and_then(|b| b.master.as_ref())) {
-        (Some(m), _) => Master::Attach(m.clone()),
+        (Some(m), _) => Master::Attach(m.to_string()),
         (None, Some(_)) => Master::Detach,
         (None, None) => Master::Keep,
     };

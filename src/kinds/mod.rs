@@ -92,7 +92,7 @@ pub trait Kind: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Sized
     /// objects, the host end of a veth into it); `None` for the host.
     fn home(id: &Self::Id, _me: &Self, _ix: &Index) -> Option<String> {
         match Self::ns(id) {
-            Ns::Node(n) => Some(n),
+            Ns::Node(n) => Some(n.to_string()),
             Ns::Host => None,
         }
     }
@@ -231,7 +231,7 @@ fn ns_dep(ns: &Ns) -> Vec<Id> {
 
 fn node_of(ns: &Ns) -> Option<String> {
     match ns {
-        Ns::Node(n) => Some(n.clone()),
+        Ns::Node(n) => Some(n.to_string()),
         Ns::Host => None,
     }
 }

@@ -14,7 +14,7 @@ use super::{Id, Journal, Kind, Stored, VethId};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{AttachedRecord, KernelError, LinkSettings, Machine};
-use crate::model::{opt, Attach, Change, IfRef, Ns};
+use crate::model::{opt, Attach, Change, IfRef, Name, Ns};
 use crate::observe::ObserveNs;
 use crate::plan::VanishCx;
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ const FORWARDING: &str = "net.ipv4.conf.all.forwarding";
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct NetnsId {
-    pub name: String,
+    pub name: Name,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +43,7 @@ impl Kind for Netns {
     const JOURNAL: Journal = Journal::Always;
 
     fn ns(id: &NetnsId) -> Ns {
-        Ns::Node(id.name.clone())
+        Ns::node(&id.name)
     }
 
     fn label(id: &NetnsId) -> String {
@@ -92,10 +92,10 @@ impl Kind for Netns {
 
     fn observe(cx: &mut ObserveNs<'_>) {
         let Ns::Node(name) = cx.ns else { return };
-        let attach = match cx.obs.attached_now.get(name) {
+        let attach = match cx.obs.attached_now.get(name.as_str()) {
             None => None,
             // Attached before, to this very namespace: the lab's.
-            Some(inode) => match cx.obs.lab_state.attached.get(name) {
+            Some(inode) => match cx.obs.lab_state.attached.get(name.as_str()) {
                 Some(r) if r.inode == *inode => Some(r.at.clone()),
                 _ => return,
             },
@@ -149,9 +149,9 @@ impl Kind for Netns {
         have: Option<&Netns>,
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
-        let recorded = x.lab_state.attached.contains_key(&id.name);
+        let recorded = x.lab_state.attached.contains_key(id.name.as_str());
         if recorded || have.is_some_and(|h| h.attach.is_some()) {
-            x.lab_state.attached.remove(&id.name);
+            x.lab_state.attached.remove(id.name.as_str());
             x.lab_state.forget_namespace(&Netns::ns(id));
             return x.save_state();
         }
@@ -167,9 +167,7 @@ impl Kind for Netns {
 impl Netns {
     /// The identity of node `name`'s namespace, as a general `Id`.
     pub fn of(name: &str) -> Id {
-        <Netns as Stored>::id(NetnsId {
-            name: name.to_string(),
-        })
+        <Netns as Stored>::id(NetnsId { name: name.into() })
     }
 }
 
@@ -185,8 +183,8 @@ async fn attach<M: Machine>(
         at: at.clone(),
         inode,
     };
-    if x.lab_state.attached.get(&id.name) != Some(&rec) {
-        x.lab_state.attached.insert(id.name.clone(), rec);
+    if x.lab_state.attached.get(id.name.as_str()) != Some(&rec) {
+        x.lab_state.attached.insert(id.name.to_string(), rec);
         x.save_state()?;
     }
     Ok(())

@@ -69,7 +69,7 @@ impl Kind for NetnsFile {
     const JOURNAL: Journal = Journal::Always;
 
     fn ns(id: &NetnsFileId) -> Ns {
-        Ns::Node(id.node.clone())
+        Ns::node(&id.node)
     }
 
     fn label(id: &NetnsFileId) -> String {

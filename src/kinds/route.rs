@@ -7,7 +7,7 @@ use super::{Id, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, Machine, RouteSpec, RTPROT_TOPO};
-use crate::model::{opt, Change, IfRef, Ns, RouteKey, Scope};
+use crate::model::{opt, Change, IfRef, Name, Ns, RouteKey, Scope};
 use crate::observe::ObserveNs;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -21,7 +21,7 @@ pub struct RouteId {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
     pub via: Option<IpAddr>,
-    pub dev: Option<String>,
+    pub dev: Option<Name>,
     pub scope: Scope,
     /// Made by topo from the lab's shape (`routing: { static: auto }`, a
     /// `role: host`'s default route), not written in the file: the plan
@@ -193,6 +193,6 @@ fn spec(id: &RouteId, me: &Route) -> RouteSpec {
         to: id.key.to,
         metric: id.key.metric,
         via: me.via,
-        dev: me.dev.clone(),
+        dev: me.dev.clone().map(String::from),
     }
 }

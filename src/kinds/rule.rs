@@ -6,14 +6,14 @@ use super::{ChainId, Id, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, Machine, Table};
-use crate::model::{Change, Ns};
+use crate::model::{Change, Name, Ns};
 use crate::observe::ObserveNs;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RuleId {
     pub ns: Ns,
-    pub chain: String,
+    pub chain: Name,
     pub rule: String,
 }
 
@@ -75,7 +75,7 @@ impl Kind for Rule {
             for (i, r) in c.rules.iter().enumerate() {
                 let id = RuleId {
                     ns: cx.ns.clone(),
-                    chain: c.name.clone(),
+                    chain: c.name.as_str().into(),
                     rule: label(i, r),
                 };
                 cx.obs.state.insert::<Rule>(

@@ -8,7 +8,7 @@ use super::{Id, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{KernelError, Machine, Shared};
-use crate::model::{Change, IfRef, Ns};
+use crate::model::{Change, IfRef, Name, Ns};
 use crate::observe::{ObserveNs, Observed};
 use crate::plan::Op;
 use serde::{Deserialize, Serialize};
@@ -16,12 +16,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SysctlId {
     pub ns: Ns,
-    pub key: String,
+    pub key: Name,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sysctl {
-    pub value: String,
+    pub value: Name,
 }
 
 impl Kind for Sysctl {
@@ -55,13 +55,21 @@ impl Kind for Sysctl {
 
     fn changes(&self, live: &Sysctl) -> Vec<Change> {
         let mut out = Vec::new();
-        Change::push(&mut out, "value", live.value.clone(), self.value.clone());
+        Change::push(
+            &mut out,
+            "value",
+            live.value.to_string(),
+            self.value.to_string(),
+        );
         out
     }
 
     /// Other labs that hold a host sysctl this action touches.
     fn note(id: &SysctlId, op: Op, obs: &Observed) -> Option<String> {
-        let labs = obs.shared.get(&id.key).filter(|_| id.ns == Ns::Host)?;
+        let labs = obs
+            .shared
+            .get(id.key.as_str())
+            .filter(|_| id.ns == Ns::Host)?;
         let labs = labs.join(", lab ");
         Some(match op {
             Op::Delete => format!("lab {labs} still holds it: the value stays"),
@@ -81,7 +89,7 @@ impl Kind for Sysctl {
         for (key, value) in values {
             let id = SysctlId {
                 ns: cx.ns.clone(),
-                key: key.clone(),
+                key: key.as_str().into(),
             };
             let want = cx
                 .desired
@@ -116,7 +124,12 @@ impl Kind for Sysctl {
                 if !holds {
                     cx.obs.unheld.insert(Id::Sysctl(id.clone()));
                 }
-                cx.obs.state.insert::<Sysctl>(id, Sysctl { value });
+                cx.obs.state.insert::<Sysctl>(
+                    id,
+                    Sysctl {
+                        value: value.into(),
+                    },
+                );
             }
         }
     }
@@ -152,12 +165,12 @@ impl Kind for Sysctl {
         let restore = if *ns == Ns::Host {
             // The value from before comes back when the last holder goes.
             let (held, emptied) = x.m.update_host_sysctls(|r| {
-                let Some(e) = r.get_mut(key) else {
+                let Some(e) = r.get_mut(key.as_str()) else {
                     return (None, None);
                 };
                 let held = e.holders.remove(&lab);
                 let emptied = if e.holders.is_empty() {
-                    r.remove(key)
+                    r.remove(key.as_str())
                 } else {
                     None
                 };
@@ -180,7 +193,7 @@ impl Kind for Sysctl {
                 // from before, for a later delete (or a rollback) to use.
                 if let Some((held, Some(entry))) = share {
                     x.m.update_host_sysctls(|r| {
-                        let e = r.entry(key.clone()).or_insert(entry);
+                        let e = r.entry(key.to_string()).or_insert(entry);
                         if let Some(v) = held {
                             e.holders.insert(lab, v);
                         }
@@ -231,14 +244,14 @@ fn refuse_missing(cx: &mut ObserveNs<'_>) {
     let Some(desired) = cx.desired else { return };
     let from = SysctlId {
         ns: Ns::Host,
-        key: String::new(),
+        key: String::new().into(),
     };
     let missing: Vec<SysctlId> = desired
         .sysctl
         .range(from..)
         .map(|(id, _)| id)
         .take_while(|id| id.ns == Ns::Host)
-        .filter(|id| !cx.sysctls.contains_key(&id.key) && !per_interface(&id.key))
+        .filter(|id| !cx.sysctls.contains_key(id.key.as_str()) && !per_interface(&id.key))
         .cloned()
         .collect();
     for id in missing {
@@ -281,7 +294,7 @@ fn set<M: Machine>(
     let recorded = x.lab_state.original(ns, key).cloned();
     let was = match (recorded.clone(), before) {
         (Some(v), _) => Some(v),
-        (None, Some(b)) => Some(b.value.clone()),
+        (None, Some(b)) => Some(String::from(b.value.clone())),
         (None, None) => x.m.read_sysctl(ns, key)?,
     };
     let was = was.ok_or_else(|| {
@@ -294,11 +307,11 @@ fn set<M: Machine>(
         let lab = x.lab.to_string();
         let value = me.value.clone();
         x.m.update_host_sysctls(|r| {
-            let e = r.entry(key.clone()).or_insert_with(|| Shared {
+            let e = r.entry(key.to_string()).or_insert_with(|| Shared {
                 original: was,
                 holders: Default::default(),
             });
-            e.holders.insert(lab, value);
+            e.holders.insert(lab, value.to_string());
         })?;
         // Records of older versions move into the shared registry.
         if recorded.is_some() {

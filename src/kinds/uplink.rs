@@ -89,7 +89,8 @@ impl Kind for Uplink {
                 bridge: link
                     .as_ref()
                     .and_then(|l| l.master)
-                    .and_then(|m| cx.name_of(m)),
+                    .and_then(|m| cx.name_of(m))
+                    .map(String::from),
                 up: link.as_ref().is_some_and(|l| l.up),
                 default_route_allowed: false,
             };

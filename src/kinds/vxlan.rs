@@ -167,7 +167,7 @@ impl Kind for Vxlan {
                 vni: v.vni,
                 local: v.local,
                 port: v.port,
-                dev: v.dev.and_then(|i| cx.name_of(i)),
+                dev: v.dev.and_then(|i| cx.name_of(i)).map(String::from),
                 learning: v.learning,
             };
             cx.obs.state.insert::<Vxlan>(id, me);

@@ -95,19 +95,22 @@ impl LabState {
     }
 
     pub fn uplink(&self, l: &IfRef) -> Option<UplinkRecord> {
-        self.uplinks.get(l.ns.label())?.get(&l.name).copied()
+        self.uplinks
+            .get(l.ns.label())?
+            .get(l.name.as_str())
+            .copied()
     }
 
     pub fn record_uplink(&mut self, l: &IfRef, was: UplinkRecord) {
         self.uplinks
             .entry(l.ns.label().to_string())
             .or_default()
-            .insert(l.name.clone(), was);
+            .insert(l.name.to_string(), was);
     }
 
     pub fn forget_uplink(&mut self, l: &IfRef) {
         if let Some(m) = self.uplinks.get_mut(l.ns.label()) {
-            m.remove(&l.name);
+            m.remove(l.name.as_str());
             if m.is_empty() {
                 self.uplinks.remove(l.ns.label());
             }

@@ -7,12 +7,17 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 
+/// A node or interface name. Names are short (an interface's at most 15
+/// bytes) and copied into every object that refers to them: kept inline,
+/// a copy allocates nothing, where a `String` was a heap block each.
+pub type Name = compact_str::CompactString;
+
 /// A network namespace: the host's own, or a node's.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ns {
     Host,
-    Node(String),
+    Node(Name),
 }
 
 impl Ns {
@@ -24,11 +29,16 @@ impl Ns {
         }
     }
 
+    /// A node's namespace.
+    pub fn node(name: &str) -> Ns {
+        Ns::Node(name.into())
+    }
+
     pub fn parse(label: &str) -> Ns {
         if label == "host" {
             Ns::Host
         } else {
-            Ns::Node(label.to_string())
+            Ns::Node(label.into())
         }
     }
 }
@@ -65,14 +75,14 @@ impl fmt::Display for Attach {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct IfRef {
     pub ns: Ns,
-    pub name: String,
+    pub name: Name,
 }
 
 impl IfRef {
-    pub fn new(ns: Ns, name: impl Into<String>) -> Self {
+    pub fn new(ns: Ns, name: impl AsRef<str>) -> Self {
         IfRef {
             ns,
-            name: name.into(),
+            name: name.as_ref().into(),
         }
     }
 }

@@ -78,10 +78,10 @@ impl<'a> ObserveNs<'a> {
         self.by_index.get(&index).map(|i| dump.links[*i].clone())
     }
 
-    pub fn name_of(&self, index: u32) -> Option<String> {
+    pub fn name_of(&self, index: u32) -> Option<crate::model::Name> {
         self.by_index
             .get(&index)
-            .map(|i| self.dump.links[*i].name.clone())
+            .map(|i| self.dump.links[*i].name.as_str().into())
     }
 
     /// Whether the file wants `id`.

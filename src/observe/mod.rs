@@ -110,7 +110,7 @@ pub async fn observe_with<M: Machine>(
     // all that counts.
     let mut jobs = vec![(Ns::Host, Depth::Full)];
     for name in obs.attached_now.keys() {
-        jobs.push((Ns::Node(name.clone()), Depth::Full));
+        jobs.push((Ns::node(name), Depth::Full));
     }
     for name in m.namespaces()? {
         if obs.attached_now.contains_key(&name) {
@@ -123,7 +123,7 @@ pub async fn observe_with<M: Machine>(
         } else {
             Depth::Lo
         };
-        jobs.push((Ns::Node(name), depth));
+        jobs.push((Ns::Node(name.into()), depth));
     }
     // The lab's nft table is read along with the dumps where observe will
     // look for it (`read_nft`).
@@ -145,7 +145,7 @@ pub async fn observe_with<M: Machine>(
             dumps.push((ns, dump?));
             continue;
         };
-        if obs.attached_now.contains_key(name) {
+        if obs.attached_now.contains_key(name.as_str()) {
             dumps.push((ns.clone(), dump?));
             continue;
         }
@@ -156,14 +156,15 @@ pub async fn observe_with<M: Machine>(
     dumps.sort_by(|a, b| a.0.cmp(&b.0));
     obs.lingering = drop_dying_veths(&mark, &existing, &mut dumps);
     let registry = m.load_host_sysctls()?;
-    for (ns, dump) in &dumps {
-        let sysctls = read_sysctls(lab, ns, desired, &obs.lab_state, &registry, m)?;
-        let (nft, clash) = read_nft(lab, ns, desired, &obs.lab_state, &mut tables, m)?;
+    // Each dump is let go once parsed: dumps and state are never both whole.
+    for (ns, dump) in dumps {
+        let sysctls = read_sysctls(lab, &ns, desired, &obs.lab_state, &registry, m)?;
+        let (nft, clash) = read_nft(lab, &ns, desired, &obs.lab_state, &mut tables, m)?;
         if nft == Some(Table::Absent) {
             obs.nft_absent.insert(ns.clone());
         }
         obs.foreign.extend(clash);
-        let mut cx = ObserveNs::new(lab, &mark, ns, dump, desired, &mut obs);
+        let mut cx = ObserveNs::new(lab, &mark, &ns, &dump, desired, &mut obs);
         cx.sysctls = sysctls;
         cx.nft = nft;
         cx.registry = &registry;
@@ -226,7 +227,7 @@ async fn attach_all<M: Machine>(desired: Option<&State>, obs: &mut Observed, m: 
     }
     for (id, n) in desired.into_iter().flat_map(|d| &d.netns) {
         if let Some(at) = &n.attach {
-            nodes.insert(id.name.clone(), (at.clone(), true));
+            nodes.insert(id.name.to_string(), (at.clone(), true));
         }
     }
     let host = m.namespace_inode(&Ns::Host);
@@ -236,14 +237,14 @@ async fn attach_all<M: Machine>(desired: Option<&State>, obs: &mut Observed, m: 
     // back, in one run: the objects in the old namespace would be lost.
     for (id, n) in desired.into_iter().flat_map(|d| &d.netns) {
         let name = &id.name;
-        let was = obs.lab_state.attached.get(name);
+        let was = obs.lab_state.attached.get(name.as_str());
         let clash = match (&n.attach, was) {
             (None, Some(r)) => Some(format!(
                 "node `{name}` is attached to {}, and the file makes it a namespace of its own",
                 r.at
             )),
             (Some(at), None)
-                if named.contains(name)
+                if named.contains(name.as_str())
                     && *at != crate::model::Attach::Netns(format!("/run/netns/{name}")) =>
             {
                 Some(format!(
@@ -258,11 +259,13 @@ async fn attach_all<M: Machine>(desired: Option<&State>, obs: &mut Observed, m: 
                 message,
                 help: "remove the node from the file and apply (or give the node another name), then add it back".to_string(),
             });
-            nodes.remove(name);
+            nodes.remove(name.as_str());
         }
     }
     for (name, (at, wanted)) in nodes {
-        let id = Id::Netns(NetnsId { name: name.clone() });
+        let id = Id::Netns(NetnsId {
+            name: name.as_str().into(),
+        });
         let refuse = |message: String, help: &str| Refusal {
             id: id.clone(),
             message,
@@ -288,7 +291,7 @@ async fn attach_all<M: Machine>(desired: Option<&State>, obs: &mut Observed, m: 
             )),
             Err(_) => {
                 if let Some(r) = recorded {
-                    obs.state.insert::<crate::kinds::Netns>(NetnsId { name }, crate::kinds::Netns { attach: Some(r.at) });
+                    obs.state.insert::<crate::kinds::Netns>(NetnsId { name: name.into() }, crate::kinds::Netns { attach: Some(r.at) });
                 }
             }
         }
@@ -304,9 +307,7 @@ fn classify(
     wanted: &BTreeSet<&String>,
     obs: &mut Observed,
 ) -> Option<Dump> {
-    let id = Id::Netns(NetnsId {
-        name: name.to_string(),
-    });
+    let id = Id::Netns(NetnsId { name: name.into() });
     let pending = obs.lab_state.pending.contains(&id);
     let wants = wanted.contains(&name.to_string());
     let dump = match dump {
@@ -355,7 +356,7 @@ fn read_sysctls<M: Machine>(
     let mut keys: BTreeSet<String> = BTreeSet::new();
     let from = crate::kinds::SysctlId {
         ns: ns.clone(),
-        key: String::new(),
+        key: String::new().into(),
     };
     for id in desired
         .into_iter()
@@ -364,7 +365,7 @@ fn read_sysctls<M: Machine>(
         if id.0.ns != *ns {
             break;
         }
-        keys.insert(id.0.key.clone());
+        keys.insert(id.0.key.to_string());
     }
     keys.extend(
         st.recorded()

@@ -19,7 +19,7 @@ pub(super) fn wants_nft(ns: &Ns, desired: Option<&State>, st: &LabState) -> bool
 fn wanted_chain<'a>(ns: &Ns, desired: Option<&'a State>) -> Option<&'a ChainId> {
     let from = ChainId {
         ns: ns.clone(),
-        chain: String::new(),
+        chain: String::new().into(),
     };
     desired
         .and_then(|s| s.chain.range(from..).next())

@@ -7,7 +7,7 @@
 
 use super::{Action, Op};
 use crate::kinds::{Id, LinkId, State, Target};
-use crate::model::IfRef;
+use crate::model::{IfRef, Name};
 use std::collections::BTreeMap;
 
 const REASON: &str =
@@ -19,7 +19,7 @@ pub(super) fn bridge_mtus(
     gone: &BTreeMap<Id, String>,
     actions: &mut Vec<Action>,
 ) {
-    let port_of = |bridge: &IfRef, l: &LinkId, master: Option<&String>| {
+    let port_of = |bridge: &IfRef, l: &LinkId, master: Option<&Name>| {
         l.link.ns == bridge.ns && master == Some(&bridge.name)
     };
     let mut writes = Vec::new();

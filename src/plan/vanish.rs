@@ -92,6 +92,11 @@ pub(super) fn vanishing(
         .ids()
         .filter(|id| !desired.contains(id) || replaced.contains(id))
         .collect();
+    // Nothing leaves: the lookups over the live state (a few MiB at 1000
+    // nodes) are not worth building.
+    if seeds.is_empty() {
+        return BTreeMap::new();
+    }
     seeds.reverse();
     let mut cx = VanishCx {
         live,

@@ -32,7 +32,7 @@ pub enum RunError {
 }
 
 /// The namespace files of every namespace the checks use.
-pub struct Namespaces(BTreeMap<String, File>);
+pub struct Namespaces(BTreeMap<crate::model::Name, File>);
 
 impl Namespaces {
     /// `attached`: where attached nodes' namespaces are.
@@ -48,15 +48,15 @@ impl Namespaces {
             .flatten();
         for ns in used {
             let Ns::Node(name) = ns else { continue };
-            if files.contains_key(name) || missing.contains(name) {
+            if files.contains_key(name) || missing.iter().any(|m| m == name) {
                 continue;
             }
-            match open_namespace(name, attached.get(name)) {
+            match open_namespace(name, attached.get(name.as_str())) {
                 Ok(Some(f)) => {
                     files.insert(name.clone(), f);
                 }
-                Ok(None) => missing.push(name.clone()),
-                Err(e) => return Err(RunError::Open(name.clone(), e)),
+                Ok(None) => missing.push(name.to_string()),
+                Err(e) => return Err(RunError::Open(name.to_string(), e)),
             }
         }
         if !missing.is_empty() {

@@ -21,7 +21,7 @@ fn lab_objects(m: &mut MemoryKernel) -> (Vec<IfRef>, Vec<String>, Vec<(IfRef, ip
     let nodes: Vec<String> = m.namespaces().expect("namespaces");
     let mut links = Vec::new();
     let mut addrs = Vec::new();
-    for ns in std::iter::once(Ns::Host).chain(nodes.iter().map(|n| Ns::Node(n.clone()))) {
+    for ns in std::iter::once(Ns::Host).chain(nodes.iter().map(|n| Ns::node(n))) {
         let dump = now(m.links(&ns)).expect("links");
         let marked = |l: &&topo::machine::Link| l.alias.as_deref() == Some("topo:p");
         let mine: Vec<&topo::machine::Link> = dump.iter().filter(marked).collect();
@@ -67,7 +67,7 @@ fn drift(m: &MemoryKernel, lab: &Lab, what: u8, pick: usize) {
         }
         3 if !nodes.is_empty() => drop(m.delete_namespace(&nodes[nth(nodes.len())])),
         4 if !nodes.is_empty() => {
-            let ns = Ns::Node(nodes[nth(nodes.len())].clone());
+            let ns = Ns::node(&nodes[nth(nodes.len())]);
             let on = m.read_sysctl(&ns, "net.ipv4.ip_forward").ok().flatten();
             let flip = if on.as_deref() == Some("1") { "0" } else { "1" };
             drop(m.write_sysctl(&ns, "net.ipv4.ip_forward", flip));

@@ -43,7 +43,7 @@ impl End {
     fn text(&self) -> String {
         let mut s = match self.at {
             Vertex::Bridge(_) => format!("port {}", self.iface.name),
-            _ => self.iface.name.clone(),
+            _ => self.iface.name.to_string(),
         };
         for a in &self.addrs {
             s += &format!(" {a}");
@@ -115,14 +115,14 @@ fn diagram(m: &Model) -> Diagram {
             line += &format!(" dev {dv}");
         }
         if let Ns::Node(n) = &id.ns {
-            d.nodes.entry(n.clone()).or_default().push(line);
+            d.nodes.entry(n.to_string()).or_default().push(line);
         }
     }
     // A DNAT is two rules (prerouting, nat-output) with one text.
     for id in st.rule.keys() {
         let list = match &id.ns {
             Ns::Host => &mut d.host_rules,
-            Ns::Node(n) => d.nodes.entry(n.clone()).or_default(),
+            Ns::Node(n) => d.nodes.entry(n.to_string()).or_default(),
         };
         if !list.contains(&id.rule) {
             list.push(id.rule.clone());
@@ -135,7 +135,7 @@ fn diagram(m: &Model) -> Diagram {
         at: match (masters.get(r), &r.ns) {
             (Some(mst), ns) => Vertex::Bridge(IfRef::new(ns.clone(), *mst)),
             (None, Ns::Host) => Vertex::Host,
-            (None, Ns::Node(n)) => Vertex::Node(n.clone()),
+            (None, Ns::Node(n)) => Vertex::Node(n.to_string()),
         },
         iface: r.clone(),
         addrs: addrs.get(r).cloned().unwrap_or_default(),
@@ -161,7 +161,7 @@ fn diagram(m: &Model) -> Diagram {
 /// A bridge as drawn: its name, with the node in front when it is not the host's.
 fn bridge_name(b: &IfRef) -> String {
     match &b.ns {
-        Ns::Host => b.name.clone(),
+        Ns::Host => b.name.to_string(),
         _ => b.to_string(),
     }
 }

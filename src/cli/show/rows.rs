@@ -77,7 +77,7 @@ fn namespaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<NamespaceRow> {
     let mut names: BTreeSet<Ns> = BTreeSet::new();
     names.insert(Ns::Host);
     for id in live.netns.keys().chain(want.netns.keys()) {
-        names.insert(Ns::Node(id.name.clone()));
+        names.insert(Ns::node(&id.name));
     }
     names
         .into_iter()
@@ -241,11 +241,11 @@ fn interfaces(ops: &Ops<'_>, live: &State, want: &State) -> Vec<InterfaceRow> {
             let l = live.link.get(&link_id);
             InterfaceRow {
                 namespace: r.ns.label().to_string(),
-                name: r.name.clone(),
+                name: r.name.to_string(),
                 kind,
                 addresses,
                 peer: peers.get(&r).map(IfRef::to_string),
-                master: l.and_then(|l| l.master.clone()),
+                master: l.and_then(|l| l.master.clone()).map(String::from),
                 mtu: l.and_then(|l| l.mtu),
                 mac: l.and_then(|l| l.mac).map(|m| m.to_string()),
                 up: l.map(|l| l.up),
@@ -263,7 +263,7 @@ fn rules(ops: &Ops<'_>, live: &State, want: &State) -> Vec<RuleRow> {
     for id in rule_ids {
         rules.push(RuleRow {
             namespace: id.ns.label().to_string(),
-            chain: id.chain.clone(),
+            chain: id.chain.to_string(),
             rule: id.rule.clone(),
             status: ops.status(&Id::Rule(id.clone())),
         });
@@ -276,7 +276,7 @@ fn rules(ops: &Ops<'_>, live: &State, want: &State) -> Vec<RuleRow> {
         };
         rules.push(RuleRow {
             namespace: id.ns.label().to_string(),
-            chain: id.chain.clone(),
+            chain: id.chain.to_string(),
             rule: format!("(policy {policy})"),
             status: ops.status(&Id::Chain(id.clone())),
         });

@@ -92,7 +92,7 @@ async fn checks_of(l: &Loaded, model: &Model, args: &Args, out: Output) -> Resul
         .state
         .netns
         .iter()
-        .filter_map(|(id, n)| Some((id.name.clone(), n.attach.clone()?)))
+        .filter_map(|(id, n)| Some((id.name.to_string(), n.attach.clone()?)))
         .collect();
     let namespaces = match crate::probe::Namespaces::open(&list, &attached) {
         Ok(n) => n,

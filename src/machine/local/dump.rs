@@ -33,7 +33,7 @@ pub(super) fn many(
     let file = |ns: &Ns| -> Result<Option<&File>> {
         match ns {
             Ns::Host => Ok(None),
-            Ns::Node(n) => files.get(n).map(Some).ok_or_else(|| gone(ns)),
+            Ns::Node(n) => files.get(n.as_str()).map(Some).ok_or_else(|| gone(ns)),
         }
     };
     let work: Vec<(&Ns, &Depth, Result<Option<&File>>)> =

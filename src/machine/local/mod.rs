@@ -153,7 +153,7 @@ impl LocalKernel {
     fn forget_ns(&mut self, ns: &Ns) {
         self.conns.remove(ns);
         if let Ns::Node(n) = ns {
-            self.files.remove(n);
+            self.files.remove(n.as_str());
         }
         let from = IfRef::new(ns.clone(), "");
         let gone: Vec<IfRef> = self

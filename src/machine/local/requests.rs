@@ -92,7 +92,7 @@ impl Machine for LocalKernel {
     }
 
     fn create_namespace(&mut self, name: &str) -> Result<()> {
-        let ns = Ns::Node(name.to_string());
+        let ns = Ns::Node(name.into());
         self.forget_ns(&ns);
         self.attached
             .lock()
@@ -121,13 +121,13 @@ impl Machine for LocalKernel {
     }
 
     fn delete_namespace(&mut self, name: &str) -> Result<()> {
-        self.forget_ns(&Ns::Node(name.to_string()));
+        self.forget_ns(&Ns::Node(name.into()));
         netns::delete(name).map_err(|e| KernelError::io(format!("delete netns {name}"), e))
     }
 
     fn attach_namespace(&mut self, name: &str, at: &Attach) -> Result<u64> {
         let (f, inode) = attach::open(name, at)?;
-        let ns = Ns::Node(name.to_string());
+        let ns = Ns::Node(name.into());
         if self.ns_inode(&ns) != Some(inode) {
             self.forget_ns(&ns);
         }
@@ -147,7 +147,7 @@ impl Machine for LocalKernel {
         // each namespace once apply is done with it.
         if let Ns::Node(n) = ns {
             self.conns.remove(ns);
-            self.files.remove(n);
+            self.files.remove(n.as_str());
         }
     }
 

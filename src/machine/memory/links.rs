@@ -154,7 +154,7 @@ impl Kernel {
     }
 
     pub(super) fn create_namespace(&mut self, name: &str) -> Result<()> {
-        let ns = Ns::Node(name.to_string());
+        let ns = Ns::Node(name.into());
         self.write(format!("create namespace {name}"))?;
         if self.spaces.contains_key(&ns) {
             return Err(errno_error(format!("create namespace {name}"), EEXIST));
@@ -171,7 +171,7 @@ impl Kernel {
     /// ends, with everything in it, unless a process still runs there or
     /// a file is bound to it: then it lives on without a name.
     pub(super) fn delete_namespace(&mut self, name: &str) -> Result<()> {
-        let ns = Ns::Node(name.to_string());
+        let ns = Ns::Node(name.into());
         self.write(format!("delete netns {name}"))?;
         let Some(sp) = self.spaces.remove(&ns) else {
             return Ok(());

@@ -88,7 +88,7 @@ impl Machine for MemoryKernel {
             Ok(k.spaces
                 .keys()
                 .filter_map(|ns| match ns {
-                    Ns::Node(n) => Some(n.clone()),
+                    Ns::Node(n) => Some(n.to_string()),
                     Ns::Host => None,
                 })
                 .collect())
@@ -96,7 +96,7 @@ impl Machine for MemoryKernel {
     }
 
     fn has_namespace(&mut self, name: &str) -> Result<bool> {
-        self.with(|k| Ok(k.space_at(&Ns::Node(name.to_string())).is_some()))
+        self.with(|k| Ok(k.space_at(&Ns::Node(name.into())).is_some()))
     }
 
     fn create_namespace(&mut self, name: &str) -> Result<()> {

@@ -20,15 +20,17 @@ impl Kernel {
     /// attached to.
     pub(super) fn space_at(&self, ns: &Ns) -> Option<&Space> {
         match ns {
-            Ns::Node(n) if self.attached.contains_key(n) => self.by_inode(self.attached[n]),
+            Ns::Node(n) if self.attached.contains_key(n.as_str()) => {
+                self.by_inode(self.attached[n.as_str()])
+            }
             _ => self.spaces.get(ns),
         }
     }
 
     pub(super) fn space_at_mut(&mut self, ns: &Ns) -> Option<&mut Space> {
         match ns {
-            Ns::Node(n) if self.attached.contains_key(n) => {
-                let inode = self.attached[n];
+            Ns::Node(n) if self.attached.contains_key(n.as_str()) => {
+                let inode = self.attached[n.as_str()];
                 self.by_inode_mut(inode)
             }
             _ => self.spaces.get_mut(ns),

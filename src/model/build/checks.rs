@@ -147,7 +147,7 @@ impl Builder<'_> {
         for (bridge, n) in over {
             let pos = self.ifaces.get(&bridge).map(|i| i.pos).unwrap_or_default();
             let b = match bridge.ns {
-                Ns::Host => bridge.name.clone(),
+                Ns::Host => bridge.name.to_string(),
                 _ => bridge.to_string(),
             };
             self.err(

@@ -22,7 +22,7 @@ impl Builder<'_> {
         let NodeDefaults { sysctls, .. } = &n.value;
         let nodes: Vec<String> = self.nodes.keys().cloned().collect();
         for node in nodes {
-            let ns = Ns::Node(node);
+            let ns = Ns::Node(node.into());
             for (key, value) in sysctls {
                 let set = self.sysctls.get(&ns);
                 if set.is_some_and(|s| s.contains_key(key)) {

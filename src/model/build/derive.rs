@@ -78,7 +78,7 @@ impl Builder<'_> {
                 on.entry(*lo).or_default().insert(r);
                 continue;
             }
-            for (link, iface) in self.in_ns(&Ns::Node(n.clone())) {
+            for (link, iface) in self.in_ns(&Ns::node(n)) {
                 let Some(seg) = segs.of.get(link).filter(|_| iface.master.is_none()) else {
                     continue;
                 };
@@ -129,7 +129,7 @@ impl Builder<'_> {
             }
         }
         for (router, net, via) in derived {
-            let ns = Ns::Node(router);
+            let ns = Ns::Node(router.into());
             let routes = self.routes.entry(ns.clone()).or_default();
             if routes.keys().any(|k| k.to == net) {
                 continue;

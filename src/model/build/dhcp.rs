@@ -67,7 +67,7 @@ impl Builder<'_> {
         let nodes = spec
             .nodes
             .iter()
-            .map(|(n, s)| (Ns::Node(n.clone()), &s.value.interfaces));
+            .map(|(n, s)| (Ns::node(n), &s.value.interfaces));
         for (ns, ifaces) in host.into_iter().chain(nodes) {
             for (name, set) in ifaces {
                 let Some(d) = &set.value.dhcp else { continue };

@@ -132,7 +132,7 @@ impl Builder<'_> {
             "::1 localhost ip6-localhost ip6-loopback".to_string(),
         ];
         for node in self.nodes.keys() {
-            let ns = Ns::Node(node.clone());
+            let ns = Ns::node(node);
             let mut addrs: Vec<IpAddr> = self
                 .in_ns(&ns)
                 .flat_map(|(_, i)| i.addrs.iter().map(|(a, _)| a.addr()))

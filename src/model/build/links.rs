@@ -142,7 +142,7 @@ impl Builder<'_> {
         }
         // NODE:BRIDGE and NODE:BRIDGE:PORT name a bridge inside a node.
         if let (Some(i), true) = (ifname, self.nodes.contains_key(owner)) {
-            let ns = Ns::Node(owner.to_string());
+            let ns = Ns::Node(owner.into());
             if self.is_bridge(&IfRef::new(ns.clone(), i)) {
                 return Some(Endpoint::Bridge {
                     bridge: i.to_string(),
@@ -218,7 +218,7 @@ impl Builder<'_> {
                 ..
             } => {
                 let (owner, ifname) = match other {
-                    Endpoint::Iface(r) => (r.ns.label().to_string(), r.name.clone()),
+                    Endpoint::Iface(r) => (r.ns.label().to_string(), r.name.to_string()),
                     // A bridge inside a node is known by its node.
                     Endpoint::Bridge {
                         bridge: ob,
@@ -246,7 +246,7 @@ impl Builder<'_> {
         let nodes = spec
             .nodes
             .iter()
-            .map(|(n, s)| (Ns::Node(n.clone()), &s.value.interfaces));
+            .map(|(n, s)| (Ns::node(n), &s.value.interfaces));
         let all: Vec<_> = host.into_iter().chain(nodes).collect();
         for (ns, ifaces) in all {
             for (name, set) in ifaces {

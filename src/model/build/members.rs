@@ -127,7 +127,7 @@ impl Builder<'_> {
                     continue;
                 }
             };
-            let link = IfRef::new(Ns::Node(node.clone()), &ifname);
+            let link = IfRef::new(Ns::node(&node), &ifname);
             if resolved.iter().any(|(l, _, _)| *l == link) {
                 self.err(
                     pos,
@@ -194,7 +194,7 @@ impl Builder<'_> {
                 let to = default_for(gw);
                 let res = Route {
                     via: Some(gw),
-                    dev: Some(link.name.clone()),
+                    dev: Some(link.name),
                     scope: Scope::of_route(&to, Some(gw)),
                     derived: false,
                 };

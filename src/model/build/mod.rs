@@ -23,7 +23,7 @@ mod vxlans;
 use super::ipam::{self, Request};
 use super::names::{self, ifname_problem, node_name_problem, port_name};
 use super::nat;
-use super::resource::{IfRef, Mac, Ns, RouteKey, Scope};
+use super::resource::{IfRef, Mac, Name, Ns, RouteKey, Scope};
 use crate::diag::{did_you_mean, Diagnostic, Level, Pos};
 use crate::kinds::{
     Address, AddressId, Bridge, BridgeId, Chain, Id, Link, LinkId, Netns, NetnsId, Route, RouteId,

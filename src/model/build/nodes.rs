@@ -48,9 +48,7 @@ impl Builder<'_> {
         }
         self.nodes.entry(name.to_string()).or_insert(pos);
         self.origins
-            .entry(Id::Netns(NetnsId {
-                name: name.to_string(),
-            }))
+            .entry(Id::Netns(NetnsId { name: name.into() }))
             .or_insert(pos);
     }
 
@@ -60,7 +58,7 @@ impl Builder<'_> {
             return Some(Ns::Host);
         }
         if self.nodes.contains_key(node) {
-            return Some(Ns::Node(node.to_string()));
+            return Some(Ns::Node(node.into()));
         }
         let known: Vec<String> = self.nodes.keys().cloned().collect();
         let help = match did_you_mean(node, known.iter().map(String::as_str)) {
@@ -116,7 +114,7 @@ impl Builder<'_> {
                     );
                     continue;
                 }
-                let link = IfRef::new(Ns::Node(node.clone()), name);
+                let link = IfRef::new(Ns::node(node), name);
                 if let Some(prev) = self.ifaces.get(&link) {
                     let line = prev.pos.line;
                     self.err(

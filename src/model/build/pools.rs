@@ -302,7 +302,7 @@ impl Builder<'_> {
         let current: Vec<Option<IpNet>> = nodes
             .iter()
             .map(|n| {
-                self.prior_in(&IfRef::new(Ns::Node(n.clone()), "lo"), pool.net)
+                self.prior_in(&IfRef::new(Ns::node(n), "lo"), pool.net)
                     .map(IpNet::from)
             })
             .collect();
@@ -312,7 +312,7 @@ impl Builder<'_> {
             return;
         };
         for (n, a) in nodes.into_iter().zip(addrs) {
-            let link = IfRef::new(Ns::Node(n.clone()), "lo");
+            let link = IfRef::new(Ns::node(&n), "lo");
             let pos = self.nodes[&n];
             self.origins.insert(
                 Id::Address(AddressId {

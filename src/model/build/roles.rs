@@ -36,7 +36,7 @@ impl Builder<'_> {
         set.insert(key.to_string(), (value.to_string(), pos));
         let id = Id::Sysctl(SysctlId {
             ns: ns.clone(),
-            key: key.to_string(),
+            key: key.into(),
         });
         self.origins.entry(id).or_insert(pos);
     }
@@ -53,7 +53,7 @@ impl Builder<'_> {
             .collect();
         let segs = self.segments();
         for (node, role, pos) in roles {
-            let ns = Ns::Node(node.clone());
+            let ns = Ns::node(&node);
             match role {
                 Role::Router => {
                     self.derived_sysctl(&ns, "net.ipv4.ip_forward", "1", pos);
@@ -78,7 +78,7 @@ impl Builder<'_> {
         if self.explicit_default.contains(&family) || self.has_default.contains(&family) {
             return;
         }
-        let ns = Ns::Node(node.to_string());
+        let ns = Ns::Node(node.into());
         // Router → (gateway, the host's interface), lowest gateway first.
         let mut found: BTreeMap<String, Vec<(IpAddr, String)>> = BTreeMap::new();
         for (link, iface) in self.in_ns(&ns) {
@@ -102,9 +102,9 @@ impl Builder<'_> {
                     }
                     for b in self.routable(end).iter().filter(|b| a.contains(&b.addr())) {
                         found
-                            .entry(r.clone())
+                            .entry(r.to_string())
                             .or_default()
-                            .push((b.addr(), link.name.clone()));
+                            .push((b.addr(), link.name.to_string()));
                     }
                 }
             }
@@ -118,7 +118,7 @@ impl Builder<'_> {
                 let to = default_for(gw);
                 let route = Route {
                     via: Some(gw),
-                    dev: Some(dev),
+                    dev: Some(dev.into()),
                     scope: Scope::of_route(&to, Some(gw)),
                     derived: true,
                 };

@@ -9,7 +9,7 @@ impl Builder<'_> {
             groups.push((Ns::Host, &h.value.routes, &h.value.sysctls));
         }
         for (n, s) in &spec.nodes {
-            groups.push((Ns::Node(n.clone()), &s.value.routes, &s.value.sysctls));
+            groups.push((Ns::node(n), &s.value.routes, &s.value.sysctls));
         }
         for (ns, routes, sysctls) in groups {
             // Prefixes routed straight onto a device: gateways inside them
@@ -155,7 +155,7 @@ impl Builder<'_> {
             (
                 Route {
                     via,
-                    dev,
+                    dev: dev.map(Name::from),
                     scope,
                     derived: false,
                 },
@@ -197,7 +197,7 @@ impl Builder<'_> {
         self.origins.insert(
             Id::Sysctl(SysctlId {
                 ns: ns.clone(),
-                key: key.to_string(),
+                key: key.into(),
             }),
             pos,
         );

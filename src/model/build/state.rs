@@ -17,7 +17,7 @@ impl Builder<'_> {
         ));
         for (n, node) in &spec.nodes {
             groups.push((
-                Ns::Node(n.clone()),
+                Ns::node(n),
                 node.value.nat.as_ref(),
                 node.value.firewall.as_ref(),
             ));
@@ -30,7 +30,7 @@ impl Builder<'_> {
             // The binding keeps `node` alive past the iterator (edition 2021).
             #[allow(clippy::let_and_return)]
             let node_address = |n: &str| {
-                let node = Ns::Node(n.to_string());
+                let node = Ns::Node(n.into());
                 let first = self
                     .in_ns(&node)
                     .flat_map(|(_, i)| &i.addrs)
@@ -100,7 +100,12 @@ impl Builder<'_> {
         let mut st = std::mem::take(&mut self.nft);
         for n in self.nodes.keys() {
             let attach = self.attached.get(n).cloned();
-            st.insert::<Netns>(NetnsId { name: n.clone() }, Netns { attach });
+            st.insert::<Netns>(
+                NetnsId {
+                    name: n.as_str().into(),
+                },
+                Netns { attach },
+            );
         }
         for (link, iface) in &self.ifaces {
             match &iface.kind {
@@ -124,7 +129,7 @@ impl Builder<'_> {
                 up: true,
                 mtu: self.effective_mtu(link, iface),
                 mac: Some(mac),
-                master: iface.master.clone(),
+                master: iface.master.as_deref().map(Name::from),
             };
             st.insert::<Link>(LinkId { link: link.clone() }, me);
             // The kernel makes no link-local address on what topo creates:
@@ -142,7 +147,7 @@ impl Builder<'_> {
             }
         }
         for (node, (address, _)) in &self.loopbacks {
-            let link = IfRef::new(Ns::Node(node.clone()), "lo");
+            let link = IfRef::new(Ns::node(node), "lo");
             st.insert::<Address>(
                 AddressId {
                     link,
@@ -171,12 +176,12 @@ impl Builder<'_> {
             for (key, (value, _)) in sysctls {
                 let id = SysctlId {
                     ns: ns.clone(),
-                    key: key.clone(),
+                    key: key.as_str().into(),
                 };
                 st.insert::<Sysctl>(
                     id,
                     Sysctl {
-                        value: value.clone(),
+                        value: value.as_str().into(),
                     },
                 );
             }

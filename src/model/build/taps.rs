@@ -39,7 +39,7 @@ impl Builder<'_> {
             .map(|(name, t)| (Ns::Host, name, t))
             .collect();
         for (node, n) in &spec.nodes {
-            let ns = Ns::Node(node.clone());
+            let ns = Ns::node(node);
             all.extend(n.value.taps.iter().map(|(name, t)| (ns.clone(), name, t)));
         }
         if all.is_empty() {

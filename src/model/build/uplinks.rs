@@ -11,7 +11,7 @@ impl Builder<'_> {
             .iter()
             .filter_map(|(b, br)| Some((self.bridges.get(b)?.clone(), b, br)));
         let in_nodes = spec.nodes.iter().flat_map(|(n, node)| {
-            let ns = Ns::Node(n.clone());
+            let ns = Ns::node(n);
             node.value
                 .bridges
                 .iter()

@@ -52,7 +52,7 @@ impl Builder<'_> {
             .map(|(name, v)| (Ns::Host, name, v))
             .collect();
         for (node, n) in &spec.nodes {
-            let ns = Ns::Node(node.clone());
+            let ns = Ns::node(node);
             all.extend(n.value.vxlans.iter().map(|(name, v)| (ns.clone(), name, v)));
         }
         // (namespace, vni, port) → where first used.

@@ -72,7 +72,7 @@ impl LabView {
                 .get(id)
                 .map_or((u32::MAX, 0), |p| (p.line, p.col));
             by_if
-                .entry((link.ns.clone(), link.name.clone()))
+                .entry((link.ns.clone(), link.name.to_string()))
                 .or_default()
                 .push((pos.0, pos.1, a));
         }
@@ -146,7 +146,7 @@ fn forwards(spec: &LabSpec, view: &LabView) -> Vec<Forward> {
         groups.push((Ns::Host, h.value.nat.as_ref()));
     }
     for (n, node) in &spec.nodes {
-        groups.push((Ns::Node(n.clone()), node.value.nat.as_ref()));
+        groups.push((Ns::node(n), node.value.nat.as_ref()));
     }
     let mut out = Vec::new();
     for (ns, nat) in groups {
@@ -165,7 +165,7 @@ fn forwards(spec: &LabSpec, view: &LabView) -> Vec<Forward> {
                 _ => (to, None),
             };
             let addr = host.parse::<IpAddr>().ok().or_else(|| {
-                let ns = Ns::Node(host.to_string());
+                let ns = Ns::Node(host.into());
                 view.addrs.get(&ns)?.iter().find(|a| a.is_ipv4()).copied()
             });
             let Some(addr) = addr else { continue };

@@ -145,7 +145,7 @@ pub fn pingall(spec: &LabSpec, model: &Model) -> Vec<Check> {
         .nodes
         .iter()
         .filter_map(|n| {
-            let ns = Ns::Node(n.clone());
+            let ns = Ns::node(n);
             view.first_address(&ns).map(|a| (ns, n.clone(), a))
         })
         .collect();

@@ -98,7 +98,7 @@ fn addresses(spec: &LabSpec, p: &Placement, host: &str) -> BTreeMap<String, IpAd
         };
         let view = LabView::new(&share, &v.model);
         for n in v.model.nodes.iter() {
-            if let Some(a) = view.first_address(&Ns::Node(n.clone())) {
+            if let Some(a) = view.first_address(&Ns::node(n)) {
                 out.insert(n.clone(), a);
             }
         }

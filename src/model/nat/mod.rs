@@ -95,7 +95,7 @@ impl Compiled {
         let text = comment(text);
         let id = RuleId {
             ns: ns.clone(),
-            chain: chain.to_string(),
+            chain: chain.into(),
             rule: text.clone(),
         };
         if !self.seen.insert(id.clone()) {
@@ -193,7 +193,7 @@ pub fn compile(
         });
         let id = ChainId {
             ns: cx.ns.clone(),
-            chain: name,
+            chain: name.into(),
         };
         c.made_chains.push((id, Chain { policy, rules }));
     }

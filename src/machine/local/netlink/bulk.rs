@@ -70,7 +70,7 @@ pub fn delete_links(k: &mut LocalKernel, ns: &Ns, links: &[IfRef]) -> Result<()>
         k.index.remove(l);
     }
     let fd = k.ns_fd(ns)?;
-    let names: Vec<String> = links.iter().map(|l| l.name.clone()).collect();
+    let names: Vec<String> = links.iter().map(|l| l.name.to_string()).collect();
     delete_together(fd.as_ref(), &names)
 }
 
@@ -82,7 +82,7 @@ pub fn delete_links_meanwhile(k: &mut LocalKernel, ns: &Ns, links: &[IfRef]) -> 
         k.index.remove(l);
     }
     let fd = k.ns_fd(ns)?;
-    let names: Vec<String> = links.iter().map(|l| l.name.clone()).collect();
+    let names: Vec<String> = links.iter().map(|l| l.name.to_string()).collect();
     let t = std::thread::Builder::new()
         .name("topo-delete".into())
         .spawn(move || delete_together(fd.as_ref(), &names))

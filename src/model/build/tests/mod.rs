@@ -100,9 +100,13 @@ fn via(m: &Model, node: &str, to: &str) -> Option<IpAddr> {
 fn sysctl(m: &Model, node: &str, key: &str) -> Option<String> {
     let id = SysctlId {
         ns: Ns::parse(node),
-        key: key.to_string(),
+        key: key.into(),
     };
-    m.state.sysctl.get(&id).map(|s| s.value.clone())
+    m.state
+        .sysctl
+        .get(&id)
+        .map(|s| s.value.clone())
+        .map(String::from)
 }
 
 /// The digests of what was applied are kept in each lab's records: written
