@@ -32,7 +32,7 @@ pub async fn observe_lab(lab: &str, notify: Notify<'_>) -> Result<Observed, Erro
     let mut m = LocalKernel::new();
     check_privileges(&m)?;
     let _lock = lock(&mut m, lab, notify)?;
-    let observed = observe::observe_with(lab, None, true, &mut m).await?;
+    let observed = observe::observe_with(lab, None, observe::Reach::Everything, &mut m).await?;
     if is_absent(&observed) {
         return Err(Error::NoLab(lab.to_string()));
     }

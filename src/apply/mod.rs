@@ -107,7 +107,9 @@ pub async fn execute<M: Machine>(
         lab_state: obs.lab_state.clone(),
         lingering: obs.lingering.clone(),
         nft_synced: BTreeSet::new(),
-        nft_snapshots: vec![],
+        // Without rollback nothing puts a table back: no snapshot (an nft
+        // process, and its memory, at every destroy).
+        nft_snapshots: opts.rollback.then(Vec::new),
         nft_absent: obs.nft_absent.clone(),
     };
     let fault_at = test_hook("TOPO_TEST_FAULT_AT");
@@ -225,7 +227,7 @@ pub async fn execute<M: Machine>(
         }
     }
     if out.succeeded() && opts.verify && !plan.is_empty() {
-        x.check(plan.actions.len(), &mut out).await;
+        x.check(plan, &mut out).await;
     }
     if let Some(keep) = opts.hold.filter(|_| out.succeeded()) {
         out.withdrawn = !keep();
@@ -251,8 +253,9 @@ pub struct Exec<'a, M: Machine> {
     lingering: BTreeSet<IfRef>,
     /// Namespaces whose nft table already matches the file in this run.
     nft_synced: BTreeSet<Ns>,
-    /// nft tables as they were before this run replaced them.
-    nft_snapshots: Vec<(Ns, Option<String>)>,
+    /// nft tables as they were before this run replaced them, for a
+    /// rollback; `None` when the run will not roll back.
+    nft_snapshots: Option<Vec<(Ns, Option<String>)>>,
     /// Where observe found no table of the lab's: its snapshot is `None`
     /// without asking nft again (the lab's lock keeps other runs out).
     nft_absent: BTreeSet<Ns>,

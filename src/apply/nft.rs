@@ -11,12 +11,17 @@ impl<M: Machine> Exec<'_, M> {
     /// one there, goes with it, and a rollback that makes the namespace
     /// again puts the table back from this snapshot.
     pub fn keep_nft_of(&mut self, ns: &Ns) -> Result<(), KernelError> {
-        let kept = self.nft_snapshots.iter().any(|(n, _)| n == ns);
+        let Some(snapshots) = &self.nft_snapshots else {
+            return Ok(());
+        };
+        let kept = snapshots.iter().any(|(n, _)| n == ns);
         if kept || !self.lab_state.nft.contains(ns.label()) || !self.m.has_namespace(ns.label())? {
             return Ok(());
         }
         let snapshot = self.m.nft_snapshot(ns, self.lab)?;
-        self.nft_snapshots.push((ns.clone(), snapshot));
+        self.nft_snapshots
+            .get_or_insert_default()
+            .push((ns.clone(), snapshot));
         Ok(())
     }
 
@@ -62,12 +67,18 @@ impl<M: Machine> Exec<'_, M> {
             return Ok(());
         }
         // The first snapshot of a namespace is the table before this run.
-        if !self.nft_snapshots.iter().any(|(n, _)| n == ns) {
+        let first = self
+            .nft_snapshots
+            .as_ref()
+            .is_some_and(|s| !s.iter().any(|(n, _)| n == ns));
+        if first {
             let snapshot = match self.nft_absent.contains(ns) {
                 true => None,
                 false => self.m.nft_snapshot(ns, self.lab)?,
             };
-            self.nft_snapshots.push((ns.clone(), snapshot));
+            self.nft_snapshots
+                .get_or_insert_default()
+                .push((ns.clone(), snapshot));
         }
         let recorded = self.lab_state.nft.contains(ns.label());
         if chains.is_empty() && recorded {

@@ -7,6 +7,9 @@ use super::{Exec, Outcome};
 use crate::kinds::LinkId;
 use crate::machine::{KernelError, Machine};
 use crate::model::{IfRef, Mac, Ns};
+use crate::observe::{observe_with, Reach};
+use crate::plan::Plan;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -17,15 +20,33 @@ const READY: Duration = Duration::from_secs(5);
 const READY_STP: Duration = Duration::from_secs(35);
 
 impl<M: Machine> Exec<'_, M> {
-    pub(super) async fn check(&mut self, steps: usize, out: &mut Outcome) {
-        let again = match crate::observe::observe(self.lab, Some(self.model), self.m).await {
+    pub(super) async fn check(&mut self, plan: &Plan, out: &mut Outcome) {
+        let steps = plan.actions.len();
+        // Only the namespaces the plan changed are read again (and the
+        // host's): a small edit of a big lab is verified in proportion.
+        let changed: BTreeSet<Ns> = plan
+            .actions
+            .iter()
+            .flat_map(|a| a.target.reaches())
+            .collect();
+        let kept = |ns: &&Ns| matches!(ns, Ns::Node(n) if self.model.nodes.contains(n.as_str()));
+        let reach = if changed.iter().filter(kept).count() < self.model.nodes.len() {
+            Reach::Only(&changed)
+        } else {
+            Reach::Lab
+        };
+        let again = match observe_with(self.lab, Some(self.model), reach, self.m).await {
             Ok(o) => o,
             Err(e) => {
                 out.failed = Some((steps, e));
                 return;
             }
         };
-        match crate::plan::diff(self.lab, &self.model.state, &again) {
+        let desired = match reach {
+            Reach::Only(_) => Cow::Owned(self.model.state.filtered(|id| reach.covers(&id.ns()))),
+            _ => Cow::Borrowed(&self.model.state),
+        };
+        match crate::plan::diff(self.lab, &desired, &again) {
             Ok(left) if !left.is_empty() => {
                 out.left = Some(left);
                 return;

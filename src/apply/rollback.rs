@@ -21,7 +21,14 @@ impl<M: Machine> Exec<'_, M> {
         };
         // Sysctls the lab did not hold before are not the lab's to set.
         let target = not_nft(&before.state).filtered(|id| !before.unheld.contains(id));
-        let plan = match crate::observe::observe_with(self.lab, None, true, self.m).await {
+        let plan = match crate::observe::observe_with(
+            self.lab,
+            None,
+            crate::observe::Reach::Everything,
+            self.m,
+        )
+        .await
+        {
             Ok(now) => {
                 self.lab_state = now.lab_state.clone();
                 let now = Observed {
@@ -61,7 +68,7 @@ impl<M: Machine> Exec<'_, M> {
                 .not_undone
                 .push(("read the kernel to roll back".into(), e)),
         }
-        for (ns, snapshot) in std::mem::take(&mut self.nft_snapshots) {
+        for (ns, snapshot) in self.nft_snapshots.take().unwrap_or_default() {
             let what = format!("restore the nft table in {ns}");
             let exists = match &ns {
                 Ns::Host => Ok(true),

@@ -43,16 +43,11 @@ pub struct Index {
     pub over: BTreeMap<IfRef, Vec<crate::kinds::VxlanId>>,
     /// Per-interface sysctls of each interface.
     pub sysctls_of: BTreeMap<IfRef, Vec<crate::kinds::SysctlId>>,
-    /// Every object, by namespace.
-    pub by_ns: BTreeMap<Ns, Vec<Id>>,
 }
 
 impl Index {
     pub fn new(st: &State) -> Index {
         let mut ix = Index::default();
-        for id in st.ids() {
-            ix.by_ns.entry(id.ns()).or_default().push(id);
-        }
         kinds::index_all(st, &mut ix);
         ix
     }

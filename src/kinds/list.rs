@@ -191,6 +191,20 @@ macro_rules! kinds {
             pub fn forget_before(&mut self) {
                 match self { $(Target::$K(v) => v.before = None),* }
             }
+            /// The namespaces an action on this object changes.
+            pub fn reaches(&self) -> Vec<crate::model::Ns> {
+                match self {
+                    $(Target::$K(v) => {
+                        let mut out: Vec<crate::model::Ns> = [&v.before, &v.after]
+                            .into_iter()
+                            .flatten()
+                            .flat_map(|me| <$K as Kind>::reaches(&v.id, me))
+                            .collect();
+                        out.push(<$K as Kind>::ns(&v.id));
+                        out
+                    }),*
+                }
+            }
             /// The attributes where the kernel differs from the file.
             pub fn changes(&self) -> Vec<crate::model::Change> {
                 match self {

@@ -96,6 +96,11 @@ pub trait Kind: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Sized
             Ns::Host => None,
         }
     }
+    /// The namespaces an action on this object changes: its own, and for
+    /// a veth the other end's (apply verifies those again).
+    fn reaches(id: &Self::Id, _me: &Self) -> Vec<Ns> {
+        vec![Self::ns(id)]
+    }
     /// The attributes where `live` differs from `self` (desired).
     fn changes(&self, live: &Self) -> Vec<Change>;
     /// Why these changes need the object made anew, if they do.

@@ -75,7 +75,7 @@ impl Kind for Netns {
         }
         let ns = Netns::ns(id);
         cx.namespaces.insert(ns.clone());
-        let inside = cx.ix.by_ns.get(&ns).cloned().unwrap_or_default();
+        let inside = cx.by_ns.get(&ns).cloned().unwrap_or_default();
         for other in inside.into_iter().filter(|o| !matches!(o, Id::Netns(_))) {
             // A file or a process outlives the namespace: unless it is made
             // again, it is deleted by its own action.

@@ -68,6 +68,10 @@ impl Kind for Veth {
             .collect()
     }
 
+    fn reaches(id: &VethId, me: &Veth) -> Vec<Ns> {
+        vec![id.link.ns.clone(), me.peer.ns.clone()]
+    }
+
     /// A veth is grouped with the node it leads into.
     fn home(id: &VethId, me: &Veth, _: &Index) -> Option<String> {
         super::node_of(&id.link.ns).or_else(|| super::node_of(&me.peer.ns))

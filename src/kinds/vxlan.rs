@@ -144,7 +144,6 @@ impl Kind for Vxlan {
     fn takes_along(id: &VxlanId, _: &Vxlan, cx: &mut VanishCx<'_>) {
         cx.device_goes(&id.link);
         let entries: Vec<Id> = cx
-            .ix
             .by_ns
             .get(&id.link.ns)
             .into_iter()

@@ -77,15 +77,37 @@ pub async fn observe<M: Machine>(
     model: Option<&Model>,
     m: &mut M,
 ) -> Result<Observed, KernelError> {
-    observe_with(lab, model, false, m).await
+    observe_with(lab, model, Reach::Lab, m).await
 }
 
-/// Like `observe`, and with `everything` also dumps owned namespaces the
-/// file does not name (rollback and `show --lab` need their contents).
+/// Which namespaces a read covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Reach<'a> {
+    /// Those the lab owns or wants (`observe`).
+    Lab,
+    /// Also owned namespaces the file does not name: rollback and
+    /// `show --lab` need their contents.
+    Everything,
+    /// The host and these nodes: what an apply changed, read again to
+    /// verify it. The state holds only their objects.
+    Only(&'a BTreeSet<Ns>),
+}
+
+impl Reach<'_> {
+    /// Whether objects of `ns` are read.
+    pub fn covers(&self, ns: &Ns) -> bool {
+        match self {
+            Reach::Only(s) => *ns == Ns::Host || s.contains(ns),
+            _ => true,
+        }
+    }
+}
+
+/// Like `observe`, over the namespaces `reach` says.
 pub async fn observe_with<M: Machine>(
     lab: &str,
     model: Option<&Model>,
-    everything: bool,
+    reach: Reach<'_>,
     m: &mut M,
 ) -> Result<Observed, KernelError> {
     let mark = owner_mark(lab);
@@ -109,21 +131,29 @@ pub async fn observe_with<M: Machine>(
     // renamed node keeps its addresses). Without one (destroy) the mark is
     // all that counts.
     let mut jobs = vec![(Ns::Host, Depth::Full)];
+    // Every namespace there is, read or not: a veth end whose peer's
+    // namespace is not among them is on its way out.
+    let mut existing: BTreeSet<Ns> = BTreeSet::from([Ns::Host]);
     for name in obs.attached_now.keys() {
-        jobs.push((Ns::node(name), Depth::Full));
+        existing.insert(Ns::node(name));
+        if reach.covers(&Ns::node(name)) {
+            jobs.push((Ns::node(name), Depth::Full));
+        }
     }
     for name in m.namespaces()? {
-        if obs.attached_now.contains_key(&name) {
+        let ns = Ns::node(&name);
+        existing.insert(ns.clone());
+        if obs.attached_now.contains_key(&name) || !reach.covers(&ns) {
             continue;
         }
-        let depth = if everything || wanted.contains(&name) {
+        let depth = if matches!(reach, Reach::Everything) || wanted.contains(&name) {
             Depth::Full
         } else if model.is_some() {
             Depth::FullIfMarked(mark.clone())
         } else {
             Depth::Lo
         };
-        jobs.push((Ns::Node(name.into()), depth));
+        jobs.push((ns, depth));
     }
     // The lab's nft table is read along with the dumps where observe will
     // look for it (`read_nft`).
@@ -133,7 +163,6 @@ pub async fn observe_with<M: Machine>(
         .filter(|ns| wants_nft(ns, desired, &obs.lab_state))
         .cloned()
         .collect();
-    let existing: BTreeSet<Ns> = jobs.iter().map(|(ns, _)| ns.clone()).collect();
     let ReadBack {
         dumps: results,
         mut tables,
@@ -188,6 +217,10 @@ pub async fn observe_with<M: Machine>(
         dhcp_unavailable,
     };
     kinds::observe_lab_all(&mut cx);
+    if let Reach::Only(_) = reach {
+        // Lab-wide reads (files, processes) cover every node.
+        obs.state = obs.state.filtered(|id| reach.covers(&id.ns()));
+    }
     tracing::debug!("parsed");
     Ok(obs)
 }

@@ -14,6 +14,7 @@ use crate::kinds::{Id, Res, State, Target};
 use crate::model::Change;
 use crate::observe::Observed;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -207,13 +208,23 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         a.reason = Some(INTERRUPTED.into());
         actions.push(a);
     }
-    for id in creation_order(live)?.into_iter().rev() {
-        if desired.contains(&id) || gone.contains_key(&id) || !id.deleted_alone() {
-            continue;
-        }
+    // Only what gets an action is ordered: an object no action touches is
+    // there before and after, so it orders nothing (what goes with a
+    // deleted or replaced one is in `gone`, and made again). Ordering both
+    // states whole was most of a small plan's time at 1000 nodes.
+    let deleted = only(live, |id| {
+        !desired.contains(id) && !gone.contains_key(id) && id.deleted_alone()
+    });
+    for id in creation_order(&deleted)?.into_iter().rev() {
         actions.push(Action::new(Op::Delete, Target::of(&id, Some(live), None)));
     }
-    for id in creation_order(desired)? {
+    let made = only(desired, |id| {
+        obs.interrupted.contains(id)
+            || gone.contains_key(id)
+            || !live.contains(id)
+            || !live.same(desired, id)
+    });
+    for id in creation_order(&made)? {
         if obs.interrupted.contains(&id) {
             let mut a = Action::new(Op::Replace, Target::of(&id, None, Some(desired)));
             a.reason = Some(INTERRUPTED.into());
@@ -266,6 +277,15 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         lab: lab.to_string(),
         actions,
     })
+}
+
+/// The objects of `st` that `keep` accepts; `st` itself when that is all.
+fn only(st: &State, keep: impl Fn(&Id) -> bool) -> Cow<'_, State> {
+    if st.ids().all(|id| keep(&id)) {
+        Cow::Borrowed(st)
+    } else {
+        Cow::Owned(st.filtered(keep))
+    }
 }
 
 /// Whether the loops below would find nothing: every live object the

@@ -17,6 +17,9 @@ pub struct VanishCx<'a> {
     pub obs: &'a Observed,
     /// Lookups over the live state.
     pub ix: Index,
+    /// Every live object, by namespace (what goes with a namespace; the
+    /// order needs none of it, so it is not in `ix`).
+    pub by_ns: BTreeMap<Ns, Vec<Id>>,
     /// Namespaces the plan deletes.
     pub namespaces: BTreeSet<Ns>,
     /// Devices the plan deletes or makes anew.
@@ -103,6 +106,12 @@ pub(super) fn vanishing(
         desired,
         obs,
         ix: Index::new(live),
+        by_ns: live
+            .ids()
+            .fold(BTreeMap::new(), |mut m: BTreeMap<Ns, Vec<Id>>, id| {
+                m.entry(id.ns()).or_default().push(id);
+                m
+            }),
         namespaces: BTreeSet::new(),
         links: BTreeSet::new(),
         gone: BTreeMap::new(),

@@ -9,6 +9,7 @@ mod faults;
 mod lab;
 mod run;
 mod services;
+mod verify;
 mod watch;
 
 use lab::LAB;
@@ -96,6 +97,22 @@ proptest! {
             second.edit(e);
         }
         converge(&m, &second.render())?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+    /// (a') Verifying an edit reads the host and the nodes the plan
+    /// changed, and that is enough.
+    #[test]
+    fn verify_reads_what_the_plan_changed(first in edit::lab(2..16), edits in prop::collection::vec(edit::edit(), 1..8)) {
+        let m = services::machine();
+        converge(&m, &first.render())?;
+        let mut second = first.clone();
+        for e in &edits {
+            second.edit(e);
+        }
+        verify::reads_what_changed(&m, &second)?;
     }
 }
 

@@ -118,21 +118,25 @@ impl Machine for MemoryKernel {
     }
 
     async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>, lab: &str, tables: Vec<Ns>) -> ReadBack {
-        self.with(|k| ReadBack {
-            dumps: jobs
-                .into_iter()
-                .map(|(ns, depth)| {
-                    let d = k.dump(&ns, &depth);
-                    (ns, d)
-                })
-                .collect(),
-            tables: tables
-                .into_iter()
-                .map(|ns| {
-                    let t = k.nft_read(&ns, lab);
-                    (ns, t)
-                })
-                .collect(),
+        self.with(|k| {
+            let whole = jobs.iter().filter(|(_, d)| matches!(d, Depth::Full));
+            k.reads.push(whole.map(|(ns, _)| ns.clone()).collect());
+            ReadBack {
+                dumps: jobs
+                    .into_iter()
+                    .map(|(ns, depth)| {
+                        let d = k.dump(&ns, &depth);
+                        (ns, d)
+                    })
+                    .collect(),
+                tables: tables
+                    .into_iter()
+                    .map(|ns| {
+                        let t = k.nft_read(&ns, lab);
+                        (ns, t)
+                    })
+                    .collect(),
+            }
         })
     }
 

@@ -197,6 +197,8 @@ struct Kernel {
     /// the end's namespace (inode) and index.
     lingering: Vec<(Instant, u64, u32)>,
     announced: Vec<(IfRef, [u8; 6], Vec<IpAddr>)>,
+    /// The namespaces each read-back covered whole, oldest first.
+    reads: Vec<Vec<Ns>>,
     next_mac: u32,
 }
 
@@ -231,6 +233,12 @@ impl MemoryKernel {
     /// (the default): at once.
     pub fn set_teardown_delay(&self, delay: Option<Duration>) {
         self.k.borrow_mut().teardown = delay;
+    }
+
+    /// The namespaces each read-back (`dump_many`) read whole, oldest
+    /// first: what a run looked at.
+    pub fn reads(&self) -> Vec<Vec<Ns>> {
+        self.k.borrow().reads.clone()
     }
 
     /// Announcements sent: interface, MAC, addresses.
