@@ -212,6 +212,9 @@ pub async fn execute<M: Machine>(
         i += 1;
     }
     x.m.finish_meanwhile();
+    if let Err(e) = x.m.writes_done() {
+        out.failed.get_or_insert((plan.actions.len(), e));
+    }
     if let Err(e) = x.settle().await {
         out.failed.get_or_insert((plan.actions.len(), e));
     }

@@ -63,6 +63,10 @@ impl<M: Machine> Exec<'_, M> {
                         Err(e) => out.not_undone.push((what, e.to_string())),
                     }
                 }
+                if let Err(e) = self.m.writes_done() {
+                    out.not_undone
+                        .push(("put the nft tables back".into(), e.to_string()));
+                }
             }
             Err(e) => out
                 .not_undone

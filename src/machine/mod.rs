@@ -249,6 +249,11 @@ pub trait Machine {
     fn nft_replace(&mut self, ns: &Ns, lab: &str, chains: &[WantChain<'_>]) -> Result<()>;
     /// The table as it is, for `nft_restore`.
     fn nft_snapshot(&mut self, ns: &Ns, lab: &str) -> Result<Option<String>>;
+    /// Waits for writes still under way (an nft transaction); their error,
+    /// if one failed.
+    fn writes_done(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn nft_restore(&mut self, ns: &Ns, lab: &str, snapshot: Option<&str>) -> Result<()>;
     /// Whether `e` says the nft program is missing (labs without rules do
     /// not need it).

@@ -63,6 +63,8 @@ pub struct LocalKernel {
     factory: Option<factory::Factory>,
     /// Deletions going on on threads of their own (`delete_links_meanwhile`).
     meanwhile: Vec<std::thread::JoinHandle<Result<()>>>,
+    /// The nft transaction under way, if one is (`nft_replace`).
+    nft_in_flight: Option<nft::InFlight>,
 }
 
 /// Attached nodes' namespace files, by node.

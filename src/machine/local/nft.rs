@@ -24,6 +24,15 @@ fn nft(
     args: &[&str],
     stdin: Option<&str>,
 ) -> Result<(bool, String, String), KernelError> {
+    finish(start(ns, args, stdin)?)
+}
+
+/// Starts `nft` inside `ns` and hands it its input; `finish` waits.
+fn start(
+    ns: Option<BorrowedFd<'_>>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<std::process::Child, KernelError> {
     let mut cmd = Command::new(std::env::var("TOPO_NFT").unwrap_or_else(|_| "nft".into()));
     cmd.args(args)
         .stdin(if stdin.is_some() {
@@ -62,6 +71,10 @@ fn nft(
             .write_all(input.as_bytes())
             .map_err(|e| KernelError::io("write to nft", e))?;
     }
+    Ok(child)
+}
+
+fn finish(child: std::process::Child) -> Result<(bool, String, String), KernelError> {
     let out = child
         .wait_with_output()
         .map_err(|e| KernelError::io("run nft", e))?;
@@ -146,11 +159,13 @@ fn read_with_nft(ns: Option<BorrowedFd<'_>>, table: &str) -> Result<Found, Kerne
 }
 
 /// Replaces the lab's table in `ns` with exactly `chains`, atomically.
+/// Starts replacing the lab's table in `ns` with `chains`, in one
+/// transaction.
 pub fn replace(
     ns: Option<BorrowedFd<'_>>,
     lab: &str,
     chains: &[WantChain<'_>],
-) -> Result<(), KernelError> {
+) -> Result<InFlight, KernelError> {
     let name = table_name(lab);
     let table = json!({"family": "inet", "name": name});
     let mut doc = Doc::new();
@@ -170,7 +185,7 @@ pub fn replace(
             doc.push(json!({"add": {"rule": {"family": "inet", "table": name, "chain": c.name, "expr": expr, "comment": comment}}}))?;
         }
     }
-    transaction(ns, lab, doc)
+    begin(ns, lab, doc)
 }
 
 /// Deletes the lab's table in `ns`; succeeds when it is already gone.
@@ -217,16 +232,37 @@ impl Doc {
 }
 
 fn transaction(ns: Option<BorrowedFd<'_>>, lab: &str, doc: Doc) -> Result<(), KernelError> {
+    begin(ns, lab, doc)?.wait()
+}
+
+/// An nft transaction under way: nft works in a process of its own while
+/// the run goes on (a big table takes it a tenth of a second).
+pub struct InFlight {
+    child: std::process::Child,
+    table: String,
+}
+
+impl InFlight {
+    /// Waits for the transaction; nft's complaint if it refused it.
+    pub fn wait(self) -> Result<(), KernelError> {
+        let (ok, _, err) = finish(self.child)?;
+        if !ok {
+            return Err(KernelError::new(
+                format!("change nft table {}", self.table),
+                err.trim(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn begin(ns: Option<BorrowedFd<'_>>, lab: &str, doc: Doc) -> Result<InFlight, KernelError> {
     let text = doc.finish();
     count_write();
-    let (ok, _, err) = nft(ns, &["-j", "-f", "-"], Some(&text))?;
-    if !ok {
-        return Err(KernelError::new(
-            format!("change nft table {}", table_name(lab)),
-            err.trim(),
-        ));
-    }
-    Ok(())
+    Ok(InFlight {
+        child: start(ns, &["-j", "-f", "-"], Some(&text))?,
+        table: table_name(lab),
+    })
 }
 
 /// The lab's table in `ns` as nft prints it, for a later `restore`.

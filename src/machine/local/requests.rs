@@ -152,6 +152,10 @@ impl Machine for LocalKernel {
     }
 
     async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>, lab: &str, tables: Vec<Ns>) -> ReadBack {
+        // A read sees every write made: the transaction must have landed.
+        if let Err(e) = self.writes_done() {
+            tracing::warn!("{e}");
+        }
         dump::many(self, jobs, lab, tables)
     }
 
@@ -323,26 +327,40 @@ impl Machine for LocalKernel {
     }
 
     fn nft_read(&mut self, ns: &Ns, lab: &str) -> Result<Table> {
+        self.writes_done()?;
         let f = self.ns_fd(ns)?;
         nft::read(f.as_ref().map(|f| f.as_fd()), lab)
     }
 
+    /// Returns once nft has its input: the transaction goes on while the
+    /// run does, and `writes_done` (or the next nft request) waits for it.
     fn nft_replace(&mut self, ns: &Ns, lab: &str, chains: &[WantChain<'_>]) -> Result<()> {
+        self.writes_done()?;
         let f = self.ns_fd(ns)?;
         let fd = f.as_ref().map(|f| f.as_fd());
         if chains.is_empty() {
             nft::delete(fd, lab)
         } else {
-            nft::replace(fd, lab, chains)
+            self.nft_in_flight = Some(nft::replace(fd, lab, chains)?);
+            Ok(())
+        }
+    }
+
+    fn writes_done(&mut self) -> Result<()> {
+        match self.nft_in_flight.take() {
+            Some(t) => t.wait(),
+            None => Ok(()),
         }
     }
 
     fn nft_snapshot(&mut self, ns: &Ns, lab: &str) -> Result<Option<String>> {
+        self.writes_done()?;
         let f = self.ns_fd(ns)?;
         nft::snapshot(f.as_ref().map(|f| f.as_fd()), lab)
     }
 
     fn nft_restore(&mut self, ns: &Ns, lab: &str, snapshot: Option<&str>) -> Result<()> {
+        self.writes_done()?;
         let f = self.ns_fd(ns)?;
         nft::restore(f.as_ref().map(|f| f.as_fd()), lab, snapshot)
     }
