@@ -211,6 +211,7 @@ pub async fn apply<M: Machine>(
     opts: apply::Options,
 ) -> Result<ApplyReport, Error> {
     let before = s.machine.writes();
+    s.model.forget_sources();
     let out = apply::execute(&s.plan, &s.model, &s.observed, &mut s.machine, opts).await;
     let report = ApplyReport {
         plan: s.plan.clone(),
