@@ -200,13 +200,18 @@ pub(crate) fn action_json(a: &Action) -> Value {
 
 /// The plan for programs: versioned, actions in execution order.
 pub fn plan_json(plan: &Plan) -> String {
-    let doc = json!({
+    // A `Value` always prints: its map keys are strings.
+    serde_json::to_string_pretty(&plan_doc(plan)).expect("a JSON value serializes")
+}
+
+/// The plan document `plan_json` prints.
+pub fn plan_doc(plan: &Plan) -> serde_json::Value {
+    json!({
         "format_version": PLAN_FORMAT_VERSION,
         "lab": plan.lab,
         "actions": plan.actions.iter().map(action_json).collect::<Vec<_>>(),
         "summary": plan.summary(),
-    });
-    serde_json::to_string_pretty(&doc).expect("plan serializes")
+    })
 }
 
 pub(crate) fn report_json(r: &ApplyReport) -> Value {

@@ -107,6 +107,8 @@ macro_rules! kinds {
                 $(for (i, r) in &self.$m {
                     let id = Id::$K(i.clone());
                     buf.clear();
+                    // Into memory, of types whose maps have string keys:
+                    // cannot fail.
                     serde_json::to_writer(&mut buf, &(&id, ResRef::$K(r)))
                         .expect("resources serialize");
                     f(&id, &buf);

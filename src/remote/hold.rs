@@ -51,6 +51,7 @@ pub fn announce(plan: &Plan) {
 }
 
 fn planned_line(plan: &Plan) -> String {
+    // A plan's maps have string keys: it always serializes.
     let plan = serde_json::to_string(plan).expect("plan serializes");
     format!(r#"{{"hold":"planned","plan":{plan}}}"#)
 }

@@ -75,6 +75,7 @@ pub fn at_once<I: Send, T: Send>(items: Vec<I>, f: impl Fn(I) -> T + Sync) -> Ve
     std::thread::scope(|s| {
         let jobs: Vec<_> = items.into_iter().map(|i| s.spawn(move || f(i))).collect();
         jobs.into_iter()
+            // A panic on a host's thread is a bug: passed on as one.
             .map(|j| j.join().expect("host thread"))
             .collect()
     })

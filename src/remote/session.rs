@@ -31,6 +31,7 @@ impl Session {
         words.extend_from_slice(args);
         let mut child = c.start(&words)?;
         let stdin = child.stdin.take();
+        // `Conn::start` pipes all three.
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut err = child.stderr.take().expect("piped stderr");
         // Drained all along, so a talkative remote never blocks on it.
@@ -120,15 +121,16 @@ impl Fleet {
             ms = t.elapsed().as_millis() as u64,
             "every host said its version"
         );
-        if unreachable.is_empty() && other.is_none() {
-            return Ok(sessions);
-        }
-        let replies = at_once(sessions, Session::finish);
         if !unreachable.is_empty() {
+            // The sessions that did start end without a byte sent.
+            at_once(sessions, Session::finish);
             return Err(RemoteError::Unreachable(unreachable));
         }
+        let Some((i, said)) = other else {
+            return Ok(sessions);
+        };
         // Every host has a session here: `replies[i]` is host `i`'s.
-        let (i, said) = other.expect("a host of another version");
+        let replies = at_once(sessions, Session::finish);
         Err(match said.filter(|l| !l.trim().is_empty()) {
             Some(remote) => RemoteError::Version {
                 host: self.conns[i].host.clone(),

@@ -50,6 +50,8 @@ pub struct Opening {
 impl Opening {
     /// Waits until the master is up, or ssh gave up.
     pub fn wait(mut self) -> Result<Ssh, SshError> {
+        // Both are `Some` until `wait` or the drop takes them (a type with
+        // a `Drop` cannot be moved out of).
         let child = self.child.take().expect("started");
         let ssh = self.ssh.take().expect("started");
         let out = child.wait_with_output().map_err(|source| SshError::Spawn {

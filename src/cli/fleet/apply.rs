@@ -57,6 +57,8 @@ pub(super) fn run(
             }
             let inputs = hosts
                 .iter()
+                // Every host has a plan (checked above), and a plan read
+                // from JSON serializes again.
                 .map(|h| serde_json::to_vec(&saved.hosts[h]).expect("saved plan serializes"))
                 .collect();
             (saved.lab.clone(), inputs)

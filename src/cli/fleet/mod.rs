@@ -10,7 +10,8 @@ mod exec;
 
 pub(super) use exec::{exec_host, exec_remote};
 
-use super::{color, exit, plan_json, plan_markdown, plan_text, HostArgs, Output, PlanFormat, Verb};
+use super::render::plan_doc;
+use super::{color, exit, plan_markdown, plan_text, HostArgs, Output, PlanFormat, Verb};
 use crate::model::hosts::{place, share};
 use crate::plan::saved::SavedPlan;
 use crate::remote::hold::HostPlan;
@@ -206,10 +207,7 @@ pub(super) fn render_plans(plans: &[HostPlan], format: PlanFormat) -> String {
         PlanFormat::Json => {
             let hosts: serde_json::Map<String, serde_json::Value> = plans
                 .iter()
-                .map(|(h, p)| {
-                    let doc = serde_json::from_str(&plan_json(p)).expect("plan JSON");
-                    (h.clone(), doc)
-                })
+                .map(|(h, p)| (h.clone(), plan_doc(p)))
                 .collect();
             let lab = plans.first().map_or("", |(_, p)| p.lab.as_str());
             let doc = serde_json::json!({ "lab": lab, "hosts": hosts });

@@ -65,6 +65,8 @@ pub struct LocalKernel {
     meanwhile: Vec<std::thread::JoinHandle<Result<()>>>,
     /// The nft transaction under way, if one is (`nft_replace`).
     nft_in_flight: Option<nft::InFlight>,
+    /// Its error, when a read waited for it: `writes_done` reports it.
+    nft_failed: Option<KernelError>,
 }
 
 /// Attached nodes' namespace files, by node.

@@ -154,7 +154,7 @@ impl Machine for LocalKernel {
     async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>, lab: &str, tables: Vec<Ns>) -> ReadBack {
         // A read sees every write made: the transaction must have landed.
         if let Err(e) = self.writes_done() {
-            tracing::warn!("{e}");
+            self.nft_failed = Some(e);
         }
         dump::many(self, jobs, lab, tables)
     }
@@ -347,6 +347,9 @@ impl Machine for LocalKernel {
     }
 
     fn writes_done(&mut self) -> Result<()> {
+        if let Some(e) = self.nft_failed.take() {
+            return Err(e);
+        }
         match self.nft_in_flight.take() {
             Some(t) => t.wait(),
             None => Ok(()),
