@@ -72,8 +72,10 @@ links:
 fn a_per_interface_sysctl_the_file_drops_is_restored_before_its_interface_goes() {
     // The lab recorded proxy_arp's value from before; only its own delete
     // forgets that record, so it is not left to claim the interface's
-    // successor.
-    let before = r#"
+    // successor. The other node's name sorts before b and after it: the
+    // order must not follow from names.
+    for other in ["a", "d"] {
+        let before = r#"
 name: v
 nodes:
   b:
@@ -83,27 +85,42 @@ nodes:
     interfaces: { eth0: { addresses: [172.16.2.2/24] } }
 links:
   - endpoints: [b:eth0, a:eth0]
-"#;
-    let after = before
-        .replace("[b:eth0, a:eth0]", "[b:eth0, host:h2]")
-        .replace("    sysctls: { net.ipv4.conf.eth0.proxy_arp: 1 }\n", "")
-        .replace(
-            "  a:\n    interfaces: { eth0: { addresses: [172.16.2.2/24] } }\n",
-            "",
-        );
-    let p = plan(before, &after);
-    let pos = |id: &str| p.actions.iter().position(|a| a.id().to_string() == id);
-    let s = pos("sysctl net.ipv4.conf.eth0.proxy_arp in b").expect("deleted by its own action");
-    assert_eq!(p.actions[s].op, Op::Delete, "{p:#?}");
-    // Before a's namespace goes, which takes b:eth0 along.
-    assert!(
-        Some(s) < pos("netns a"),
-        "{:#?}",
-        p.actions
-            .iter()
-            .map(|a| a.id().to_string())
-            .collect::<Vec<_>>()
-    );
+"#
+        .replace("  a:\n", &format!("  {other}:\n"))
+        .replace("a:eth0]", &format!("{other}:eth0]"));
+        let gone =
+            format!("  {other}:\n    interfaces: {{ eth0: {{ addresses: [172.16.2.2/24] }} }}\n");
+        let without_sysctl = before
+            .replace("    sysctls: { net.ipv4.conf.eth0.proxy_arp: 1 }\n", "")
+            .replace(&gone, "");
+        // b:eth0 made again on another veth, or not at all.
+        let afters = [
+            without_sysctl.replace(&format!("[b:eth0, {other}:eth0]"), "[b:eth0, host:h2]"),
+            without_sysctl
+                .replace(&format!("  - endpoints: [b:eth0, {other}:eth0]\n"), "")
+                .replace("links:\n", "")
+                .replace(
+                    "  b:\n    interfaces: { eth0: { addresses: [172.16.2.1/24] } }\n",
+                    "  b: {}\n",
+                ),
+        ];
+        for after in &afters {
+            let p = plan(&before, after);
+            let pos = |id: &str| p.actions.iter().position(|a| a.id().to_string() == id);
+            let s =
+                pos("sysctl net.ipv4.conf.eth0.proxy_arp in b").expect("deleted by its own action");
+            assert_eq!(p.actions[s].op, Op::Delete, "{p:#?}");
+            // Before the other namespace goes, which takes b:eth0 along.
+            assert!(
+                Some(s) < pos(&format!("netns {other}")),
+                "{after}\n{:#?}",
+                p.actions
+                    .iter()
+                    .map(|a| a.id().to_string())
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
 }
 
 #[test]
