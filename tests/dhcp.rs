@@ -404,3 +404,35 @@ fn dhcp_mistakes_point_at_their_line_and_column() {
         }
     }
 }
+
+#[test]
+fn what_a_server_no_longer_serving_leaves_is_removed_by_destroy() {
+    // dnsmasq killed by hand leaves its files; dnsmasq whose bridge was
+    // deleted by hand runs on, serving nothing. Neither is the lab's
+    // server any more, and destroy left both behind (the files under
+    // /run/topo, the second process too). Now its plan says so and
+    // removes them.
+    let Some(sb) = Sandbox::new() else { return };
+    let lab = sb.lab("lab.yaml", LAB);
+    for by_hand in ["kill -9 {pid}", "ip link del inner"] {
+        sb.topo_ok(&["apply", &lab]);
+        let p = pid(&sb, "host", "inner");
+        sb.sh_ok(&by_hand.replace("{pid}", &p));
+        if by_hand.starts_with("kill") {
+            sb.sh_ok(&format!(
+                "while kill -0 {p} 2>/dev/null; do sleep 0.01; done"
+            ));
+        }
+        let without = sb.lab("without.yaml", &LAB.replace("    dhcp:", "    #dhcp:"));
+        let plan = actions(&sb.plan_json(&without));
+        assert!(
+            plan.contains(&"delete dhcp host:inner".to_string()),
+            "{by_hand}: {plan:?}"
+        );
+        let said = sb.topo_ok(&["destroy", &lab]);
+        assert!(said.contains("not serving"), "{by_hand}: {said}");
+        assert!(!alive(&sb, &p), "{by_hand}: the lab's dnsmasq was stopped");
+        assert_eq!(dnsmasqs(&sb), 0, "{by_hand}");
+        assert_eq!(sb.residue(), "", "{by_hand}");
+    }
+}

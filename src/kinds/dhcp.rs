@@ -134,6 +134,9 @@ impl Kind for Dhcp {
     }
 
     fn describe(&self) -> String {
+        if self.config == STOPPED {
+            return "not serving: its files are left".to_string();
+        }
         let mut parts = vec![
             format!("{}-{}", self.first, self.last),
             format!("lease {}", lease_words(self.lease)),
@@ -206,13 +209,19 @@ impl Kind for Dhcp {
 
     fn observe_lab(cx: &mut ObserveLab<'_>) {
         for found in cx.dhcp.clone() {
-            let Some(text) = found.conf else { continue };
             let id = DhcpId { link: found.on };
-            // A configuration that no longer matches its name was edited
-            // after dnsmasq read it: what it runs with is not known.
-            let me = Dhcp::from_conf(&text)
-                .filter(|_| found.intact)
-                .unwrap_or_else(|| unknown(&text));
+            let me = match found.conf {
+                // A configuration that no longer matches its name was edited
+                // after dnsmasq read it: what it runs with is not known.
+                Some(text) => Dhcp::from_conf(&text)
+                    .filter(|_| found.intact)
+                    .unwrap_or_else(|| unknown(&text)),
+                // Not serving: made again if the file has it (its files go
+                // then), else what is left of it (files, a process serving
+                // nothing) is removed.
+                None if cx.desired.is_some_and(|d| d.dhcp.contains_key(&id)) => continue,
+                None => stopped(),
+            };
             cx.obs.state.insert::<Dhcp>(id, me);
         }
         let Some(desired) = cx.desired else { return };
@@ -255,6 +264,18 @@ impl Kind for Dhcp {
 
 /// The mark of a configuration changed after dnsmasq read it.
 const EDITED: &str = " (edited)";
+
+/// The mark of a server that does not serve (its files, or a process
+/// serving nothing, are left).
+const STOPPED: &str = "(not serving)";
+
+/// What is known of a server that does not serve.
+fn stopped() -> Dhcp {
+    Dhcp {
+        config: STOPPED.to_string(),
+        ..unknown("")
+    }
+}
 
 /// What a server with an unreadable configuration is known to run with.
 fn unknown(text: &str) -> Dhcp {

@@ -103,7 +103,8 @@ pub struct DhcpConf {
     pub dns: bool,
 }
 
-/// A DHCP server of the lab's, as its pid file says.
+/// A DHCP server of the lab's, as its files say (its pid file, or only
+/// what a stopped one left: its leases, its configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DhcpFound {
     /// The interface it serves.
@@ -286,7 +287,7 @@ pub trait Machine {
     fn remove_netns_dir(&mut self, node: &str, root: bool) -> Result<bool>;
 
     // DHCP servers (dnsmasq), each serving one interface.
-    /// The lab's servers, by their pid files.
+    /// The lab's servers, by their files (a stopped one's too).
     async fn dhcp_servers(&mut self, lab: &str) -> Result<Vec<DhcpFound>>;
     /// Why no DHCP server can run here, if none can (dnsmasq missing).
     fn dhcp_unavailable(&mut self) -> Option<String>;

@@ -145,7 +145,7 @@ pub struct ObserveLab<'a> {
     pub obs: &'a mut Observed,
     /// /etc/netns/NODE/NAME files read: (node, name) → text.
     pub netns_files: BTreeMap<(String, String), String>,
-    /// The lab's DHCP servers, by their pid files.
+    /// The lab's DHCP servers, by their files.
     pub dhcp: Vec<crate::machine::DhcpFound>,
     /// Why no DHCP server can run here, when the file wants one.
     pub dhcp_unavailable: Option<String>,

@@ -80,3 +80,80 @@ fn a_run_killed_between_a_resolv_conf_and_its_directory_is_cleaned_up() {
         }
     }
 }
+
+/// A lab with a DHCP server on a network's bridge and one on a node's
+/// interface; `range` picks the first's range (a change restarts it).
+fn two_servers(range: u8) -> String {
+    format!(
+        "name: v
+networks:
+  inner:
+    subnet: 10.7.0.0/24
+    gateway: 10.7.0.1
+    dhcp: {{ range: 10.7.0.{range}-10.7.0.220 }}
+    nodes: [ {{ node: a, address: 10.7.0.2 }} ]
+nodes:
+  r:
+    interfaces:
+      eth1: {{ addresses: [10.8.0.1/24], dhcp: {{ range: 10.8.0.{range}-10.8.0.199 }} }}
+bridges:
+  br2: {{}}
+links:
+  - endpoints: [r:eth1, br2]
+"
+    )
+}
+
+fn on(ns: &str, name: &str) -> topo::model::IfRef {
+    let ns = match ns {
+        "host" => topo::model::Ns::Host,
+        n => topo::model::Ns::node(n),
+    };
+    topo::model::IfRef::new(ns, name)
+}
+
+#[test]
+fn a_server_left_not_serving_is_removed_by_destroy_and_by_an_apply_without_it() {
+    // A restart killed after stopping the old server left its leases,
+    // with no pid file: neither destroy nor an apply without DHCP found
+    // it, and the file stayed under /run/topo for ever. Every way a
+    // server stops serving: a restart killed at each of its writes, the
+    // process killed by hand, its interface deleted by hand (the process
+    // serves nothing), its node's namespace deleted by hand.
+    let empty = MemoryKernel::new().canon();
+    let without = "name: v\nnetworks:\n  inner:\n    subnet: 10.7.0.0/24\n    gateway: 10.7.0.1\n    nodes: [ { node: a, address: 10.7.0.2 } ]\n";
+    let mut cases: Vec<(String, MemoryKernel)> = Vec::new();
+    let base = MemoryKernel::new();
+    apply(&base, &two_servers(100), true).unwrap();
+    for n in 1..=writes(&base, &two_servers(150)) {
+        let k = base.fork();
+        k.fail_write(n, 5);
+        assert!(apply(&k, &two_servers(150), false).is_err());
+        cases.push((format!("a restart killed at write {n}"), k));
+    }
+    for (ns, name) in [("host", "inner"), ("r", "eth1")] {
+        let k = base.fork();
+        let pid = k.dhcp_pid("v", &on(ns, name)).expect("a server runs");
+        assert!(k.kill_process(pid));
+        cases.push((format!("dnsmasq on {ns}:{name} killed"), k));
+        let k = base.fork();
+        run(k.clone().delete_link(&on(ns, name))).unwrap();
+        cases.push((format!("{ns}:{name} deleted"), k));
+    }
+    let k = base.fork();
+    k.clone().delete_namespace("r").unwrap();
+    cases.push(("namespace r deleted".to_string(), k));
+    for (what, k) in cases {
+        let after_apply = k.fork();
+        destroy(&k);
+        assert_eq!(empty, k.canon(), "destroy after {what}");
+        // An apply of the lab without DHCP removes what is left of the
+        // servers, and says so in its plan.
+        apply(&after_apply, without, false).unwrap();
+        let still = after_apply.canon();
+        assert!(
+            !still.contains("dhcp files"),
+            "apply without DHCP after {what}:\n{still}"
+        );
+    }
+}

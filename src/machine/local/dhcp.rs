@@ -142,22 +142,36 @@ pub fn running(lab: &str) -> io::Result<Vec<OwnedFd>> {
         .collect())
 }
 
-/// The interfaces the lab has servers for (a pid file each).
+/// The interfaces the lab has server files for: a pid file, or what a
+/// server stopped half-way left (a killed restart keeps the leases).
 pub fn served(lab: &str) -> io::Result<Vec<IfRef>> {
-    let mut out = Vec::new();
+    let mut out = std::collections::BTreeSet::new();
     let Ok(rd) = std::fs::read_dir(lab_dir(lab)) else {
-        return Ok(out);
+        return Ok(Vec::new());
     };
     for ns_entry in rd.flatten() {
         let ns = Ns::parse(&ns_entry.file_name().to_string_lossy());
         for f in std::fs::read_dir(ns_entry.path())?.flatten() {
             let name = f.file_name().to_string_lossy().into_owned();
-            if let Some(ifname) = name.strip_suffix(".pid") {
-                out.push(IfRef::new(ns.clone(), ifname));
+            if let Some(ifname) = server_file_of(&name) {
+                out.insert(IfRef::new(ns.clone(), ifname));
             }
         }
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
+}
+
+/// The interface a server's file is for: IF.pid, IF.ifindex, IF.leases,
+/// IF.HASH.conf (the hash is the last part before `.conf`: an interface
+/// name may hold dots).
+fn server_file_of(name: &str) -> Option<&str> {
+    for suffix in [".pid", ".ifindex", ".leases"] {
+        if let Some(ifname) = name.strip_suffix(suffix) {
+            return Some(ifname);
+        }
+    }
+    let (ifname, _hash) = name.strip_suffix(".conf")?.rsplit_once('.')?;
+    Some(ifname)
 }
 
 /// The lab's servers, with what each runs with when it serves where it
@@ -327,7 +341,7 @@ pub fn start(lab: &str, on: &IfRef, ns: Option<&File>, index: u32, conf: &DhcpCo
 }
 
 impl super::LocalKernel {
-    /// The lab's servers, by their pid files (`Machine::dhcp_servers`).
+    /// The lab's servers, by their files (`Machine::dhcp_servers`).
     pub(super) async fn dhcp_found(&mut self, lab: &str) -> Result<Vec<DhcpFound>> {
         let what = "read the lab's DHCP servers";
         let served = served(lab).map_err(|e| KernelError::io(what, e))?;

@@ -85,10 +85,8 @@ impl Kernel {
 
     pub(super) fn dhcp_servers(&self, lab: &str) -> Vec<DhcpFound> {
         let mut out = Vec::new();
-        let mine = self
-            .dhcp
-            .iter()
-            .filter(|((l, _), f)| l == lab && f.pid.is_some());
+        // A server stopped half-way (a killed restart) leaves its leases.
+        let mine = self.dhcp.iter().filter(|((l, _), _)| l == lab);
         for ((_, on), files) in mine {
             let inode = self.inode_of(&on.ns);
             let index = self.space_at(&on.ns).and_then(|sp| sp.by_name(&on.name));
