@@ -53,6 +53,9 @@ impl Procs {
                 None => out.push(format!("process {pid} in {ns}")),
             }
         }
+        // By what they are, not by pid: a server restarted with the same
+        // configuration (a change rolled back) is the same server.
+        out.sort();
         for (c, pid) in &self.containers {
             out.push(format!("container {c}: {pid:?}"));
         }
