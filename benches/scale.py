@@ -25,7 +25,9 @@ Methods, measured in the same run:
                 nothing to do, apply after 1% of the nodes' eth0 veths were
                 deleted by hand, destroy (timed until the namespaces and their
                 links are really gone); peak RSS of every run (wait4).
-  topo ipv6     the same lab with `ipv6: true`: apply from nothing and destroy.
+  topo ipv6     the same lab with `ipv6: true`: apply from nothing and destroy;
+                and when no address is tentative (DAD) any more, as for
+                floor_ipv6 (benches/tentative.py).
   shell         one `ip` / `nft` / `sysctl` process per step, as the
                 tutorials do; tear-down: delete host ends, one `ip netns del`
                 per node, `nft delete table`.
@@ -34,10 +36,16 @@ Methods, measured in the same run:
   floor         ../shared/bench/pbnl.c, built in the run (benches/floor.py):
                 one C process over rtnetlink and libnftables; set-up with
                 IPv6 off before any interface exists (floor_ipv6: on),
-                read-back of every namespace, tear-down by interface group.
+                read-back of every namespace, tear-down by interface group;
+                with IPv6 on, also timed until no address is tentative: pbnl
+                returns while its link-local addresses are still in DAD.
                 Up to 1020 nodes (it puts every port on one bridge).
   tree          Mininet's tree,depth=4,fanout=4 as a topo lab: apply and
                 destroy until gone (once per repetition, at the first size).
+
+Between runs: a pause (--settle), then a wait until the machine's CPUs
+have been idle for a second (benches/quiet.py, at most --quiet-limit):
+the kernel frees a destroyed lab's namespaces long after they are gone.
 
 Prints a table per N and writes the same as JSON
 (benches/results/scale-<date>.json unless --json PATH).
@@ -59,6 +67,8 @@ import threading
 import time
 
 import floor
+import quiet
+import tentative
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -406,7 +416,9 @@ def bench_topo(topo, d, n, ipv6, with_nat, full, rec):
         if r.rc != 0:
             raise BenchError(f"plan after {after} is not empty (exit {r.rc}): {tail(r.out + r.err)}")
 
-    timed("apply", ["apply"])
+    r = timed("apply", ["apply"])
+    if ipv6:  # the same end as the floor's: no address left in DAD
+        rec("apply_usable", r.seconds + tentative.wait_usable(), None)
     check_lab(n, with_nat)
     converged("apply")
     if full:
@@ -495,7 +507,7 @@ def inner(cfg):
     global PBTIME
     PBTIME = cfg.get("pbtime")
     d = tempfile.mkdtemp(prefix="topo-scale-")  # in the caller's /tmp; removed by the outer part
-    out = {"nat": None, "sizes": {}, "errors": [], "notes": [cfg.get("pbnl_note", "")]}
+    out = {"nat": None, "sizes": {}, "errors": [], "settles": [], "notes": [cfg.get("pbnl_note", "")]}
     out["nat"] = nat = nat_probe(topo, d)
     log(f"topo NAT: {'yes' if nat['supported'] else 'not in topo yet'} ({nat['detail']})")
     with_nat = nat["supported"]
@@ -553,6 +565,11 @@ def inner(cfg):
                 log(f"  {method} done in {time.perf_counter() - t:.1f}s")
                 save()
                 time.sleep(settle)
+                if cfg["quiet_limit"] > 0:  # the kernel may still be freeing the last run's namespaces
+                    waited, ok = quiet.wait_quiet(cfg["quiet_limit"])
+                    out["settles"].append(round(waited, 2))
+                    if not ok:
+                        log(f"  the machine was still busy after {waited:.0f}s; going on")
     shutil.rmtree(d, ignore_errors=True)
     save()
 
@@ -607,6 +624,7 @@ def summarize(raw):
             # Against the floor (pbnl), the issue's targets: apply 1.2, no-op 2 (of the read-back), destroy 1.2.
             "apply_over_floor": ratio(g("topo", "apply"), g("floor", "setup")),
             "apply_ipv6_over_floor_ipv6": ratio(g("topo_ipv6", "apply"), g("floor_ipv6", "setup")),
+            "usable_ipv6_over_floor_ipv6": ratio(g("topo_ipv6", "apply_usable"), g("floor_ipv6", "setup_usable")),
             "plan_noop_over_readback": ratio(g("topo", "plan_noop"), g("floor", "readback")),
             "apply_noop_over_readback": ratio(g("topo", "apply_noop"), g("floor", "readback")),
             "destroy_over_floor": ratio(g("topo", "destroy"), g("floor", "teardown")),
@@ -634,6 +652,7 @@ def table(raw, summary):
             ("topo", "destroy (until gone)", "destroy"),
             ("topo", "  of which destroy returns", "destroy_cmd"),
             ("topo ipv6:true", "apply (from nothing)" + nat_note, "apply"),
+            ("topo ipv6:true", "  until no address is tentative", "apply_usable"),
             ("topo ipv6:true", "destroy (until gone)", "destroy"),
             ("shell", "set up (with NAT)", "setup"),
             ("shell", "  of which NAT (nft per rule)", "setup_nat"),
@@ -645,6 +664,7 @@ def table(raw, summary):
             ("floor", "read back", "readback"),
             ("floor", "tear down (until gone)", "teardown"),
             ("floor IPv6 on", "set up (pbnl)", "setup"),
+            ("floor IPv6 on", "  until no address is tentative", "setup_usable"),
             ("floor IPv6 on", "tear down (until gone)", "teardown"),
             ("topo tree", "apply tree,4,4 (from nothing)", "apply"),
             ("topo tree", "destroy (until gone)", "destroy")]
@@ -674,12 +694,17 @@ def table(raw, summary):
         lines.append(f"  set up:    topo/batch {fmt(r['setup_topo_over_batch'])}   shell/topo {fmt(r['setup_shell_over_topo'])}"
                      f"   | with ipv6:true: topo/batch {fmt(r['setup_topo_ipv6_over_batch'])}   shell/topo {fmt(r['setup_shell_over_topo_ipv6'])}")
         lines.append(f"  tear down: topo/batch {fmt(r['teardown_topo_over_batch'])}   shell/topo {fmt(r['teardown_shell_over_topo'])}")
-        lines.append(f"  against the floor: apply {fmt(r['apply_over_floor'])} (IPv6 on {fmt(r['apply_ipv6_over_floor_ipv6'])}),"
+        lines.append(f"  against the floor: apply {fmt(r['apply_over_floor'])} (IPv6 on {fmt(r['apply_ipv6_over_floor_ipv6'])};"
+                     f" until no address is tentative {fmt(r.get('usable_ipv6_over_floor_ipv6'))}),"
                      f" no-op plan/read-back {fmt(r['plan_noop_over_readback'])}, no-op apply/read-back {fmt(r['apply_noop_over_readback'])},"
                      f" destroy {fmt(r['destroy_over_floor'])}")
         if r["tree_destroy_over_apply"]:
             lines.append(f"  tree,4,4: destroy/apply {fmt(r['tree_destroy_over_apply'])}")
     notes = [x for x in raw.get("notes", []) if x]
+    waits = raw.get("settles") or []
+    if waits:
+        notes.append(f"waited for an idle machine after each run: median {statistics.median(waits):.1f} s, "
+                     f"longest {max(waits):.1f} s ({len(waits)} runs)")
     if notes:
         lines.append("")
         lines += notes
@@ -751,7 +776,7 @@ def outer(args):
     for p in created:
         os.makedirs(p)  # mount points only; removed again below
     before = host_snapshot()
-    cfg = {"topo": topo, "pbtime": floor.build_pbtime(work), "pbnl": pbnl, "pbnl_note": pbnl_note, "sizes": sizes, "reps": args.reps, "methods": methods, "settle": args.settle,
+    cfg = {"topo": topo, "pbtime": floor.build_pbtime(work), "pbnl": pbnl, "pbnl_note": pbnl_note, "sizes": sizes, "reps": args.reps, "methods": methods, "settle": args.settle, "quiet_limit": args.quiet_limit,
            "result": os.path.join(work, "inner.json"), "outer_netns": os.stat("/proc/self/ns/net").st_ino}
     write(os.path.join(work, "cfg.json"), json.dumps(cfg))
     started = datetime.datetime.now().astimezone()
@@ -819,6 +844,8 @@ def main():
     ap.add_argument("--json", help="where to write the JSON (default benches/results/scale-<date>.json)")
     ap.add_argument("--topo", help="use this topo binary instead of building target/release/topo")
     ap.add_argument("--settle", type=float, default=1.0, help="pause in seconds between measured runs (default 1)")
+    ap.add_argument("--quiet-limit", type=float, default=60.0,
+                    help="after the pause, wait up to this many seconds for the CPUs to be idle (0: do not wait; default 60)")
     ap.add_argument("--inner", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.inner:
