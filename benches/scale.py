@@ -42,6 +42,10 @@ Methods, measured in the same run:
                 Up to 1020 nodes (it puts every port on one bridge).
   tree          Mininet's tree,depth=4,fanout=4 as a topo lab: apply and
                 destroy until gone (once per repetition, at the first size).
+  growth        the floor's set-up and tear-down, topo's apply, plan and
+                destroy, for N nodes alone and with 3N nodes of another lab
+                present (benches/growth.py; at the first size): growth with
+                the machine's size for the floor and topo alike.
 
 Between runs: a pause (--settle), then a wait until the machine's CPUs
 have been idle for a second (benches/quiet.py, at most --quiet-limit):
@@ -67,6 +71,7 @@ import threading
 import time
 
 import floor
+import growth
 import quiet
 import tentative
 
@@ -80,7 +85,7 @@ PORT_BASE = 20000
 POLL_S = 0.005
 GONE_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 1200
-METHODS = ("topo", "topo_ipv6", "shell", "batch", "floor", "floor_ipv6", "tree")
+METHODS = ("topo", "topo_ipv6", "shell", "batch", "floor", "floor_ipv6", "tree", "growth")
 
 
 def node(i):
@@ -540,7 +545,7 @@ def inner(cfg):
                         if note not in out["notes"]:
                             out["notes"].append(note)
                         continue
-                    if method == "tree" and n != cfg["sizes"][0]:
+                    if method in ("tree", "growth") and n != cfg["sizes"][0]:
                         continue
                     if method == "topo":
                         bench_topo(topo, nd, n, False, with_nat, True, rec)
@@ -550,6 +555,8 @@ def inner(cfg):
                         floor.bench_floor(sys.modules[__name__], cfg["pbnl"], n, True, rec)
                     elif method == "tree":
                         floor.bench_tree(sys.modules[__name__], topo, nd, rec)
+                    elif method == "growth":
+                        growth.bench_growth(sys.modules[__name__], cfg.get("pbnl"), topo, nd, n, rec)
                     elif method == "topo_ipv6":
                         bench_topo(topo, nd, n, True, with_nat, False, rec)
                     else:
@@ -700,6 +707,7 @@ def table(raw, summary):
                      f" destroy {fmt(r['destroy_over_floor'])}")
         if r["tree_destroy_over_apply"]:
             lines.append(f"  tree,4,4: destroy/apply {fmt(r['tree_destroy_over_apply'])}")
+        lines += growth.table_lines(s, fmt)
     notes = [x for x in raw.get("notes", []) if x]
     waits = raw.get("settles") or []
     if waits:
@@ -767,7 +775,7 @@ def outer(args):
         src_bin = os.path.join(REPO, "target", "release", "topo")
     work = tempfile.mkdtemp(prefix="topo-scale-")
     pbnl, pbnl_note = (None, "")
-    if set(methods) & {"floor", "floor_ipv6"}:
+    if set(methods) & {"floor", "floor_ipv6", "growth"}:
         pbnl, pbnl_note = floor.build_pbnl(work)
         log(pbnl_note)
     topo = os.path.join(work, "topo")
