@@ -436,3 +436,38 @@ fn what_a_server_no_longer_serving_leaves_is_removed_by_destroy() {
         assert_eq!(sb.residue(), "", "{by_hand}");
     }
 }
+
+#[test]
+fn a_dnsmasq_that_only_names_the_labs_pid_file_is_never_signalled() {
+    // A dnsmasq of someone else's, started with the pid file of the lab's
+    // server on `inner` (and its own configuration): it named the pid
+    // file, it was dnsmasq, and removing the server or destroy killed it.
+    // A server is the lab's only with a configuration topo wrote for it.
+    let Some(sb) = Sandbox::new() else { return };
+    let lab = sb.lab("lab.yaml", LAB);
+    let without = sb.lab("without.yaml", &LAB.replace("    dhcp:", "    #dhcp:"));
+    for last in [&without, &lab] {
+        sb.topo_ok(&["apply", &lab]);
+        let p = pid(&sb, "host", "inner");
+        sb.sh_ok(&format!(
+            "kill {p}; while kill -0 {p} 2>/dev/null; do sleep 0.01; done"
+        ));
+        let other = sb.sh_ok(
+            "dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --interface=lo \
+             --bind-interfaces --pid-file=/run/topo/dh/dhcp/host/inner.pid >/dev/null 2>&1 & echo $!",
+        );
+        let other = other.trim();
+        sb.sh_ok("while [ ! -s /run/topo/dh/dhcp/host/inner.pid ]; do sleep 0.01; done");
+        if last == &lab {
+            sb.topo_ok(&["destroy", &lab]);
+        } else {
+            sb.topo_ok(&["apply", &without]);
+            sb.topo_ok(&["destroy", &lab]);
+        }
+        assert!(alive(&sb, other), "the other dnsmasq was left alone");
+        sb.sh_ok(&format!(
+            "kill {other}; while kill -0 {other} 2>/dev/null; do sleep 0.01; done"
+        ));
+        assert_eq!(sb.residue(), "");
+    }
+}

@@ -111,7 +111,10 @@ fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// The process the pid file names, if it is the lab's dnsmasq.
+/// The process the pid file names, if it is the lab's dnsmasq: dnsmasq,
+/// started with that pid file and a configuration topo wrote beside it
+/// for the same interface (a process that merely names the pid file is
+/// not the lab's, and is never signalled).
 fn server(pid_path: &Path) -> Option<Server> {
     let pid: i32 = std::fs::read_to_string(pid_path)
         .ok()?
@@ -130,7 +133,22 @@ fn server(pid_path: &Path) -> Option<Server> {
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
     let mine = format!("--pid-file={}", pid_path.display());
-    args.contains(&mine).then_some(Server { pidfd, pid, args })
+    let ifname = pid_path.file_name()?.to_str()?.strip_suffix(".pid")?;
+    let ours = |conf: &str| {
+        let conf = Path::new(conf);
+        conf.parent() == pid_path.parent()
+            && conf.extension().is_some_and(|e| e == "conf")
+            && conf
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(server_file_of)
+                == Some(ifname)
+    };
+    let configured = args
+        .iter()
+        .filter_map(|a| a.strip_prefix("--conf-file="))
+        .any(ours);
+    (args.contains(&mine) && configured).then_some(Server { pidfd, pid, args })
 }
 
 /// A handle on each of the lab's running servers, readable once it ends.
