@@ -219,7 +219,7 @@ pub fn diff(lab: &str, desired: &State, obs: &Observed) -> Result<Plan, PlanErro
         gone.contains_key(id) || !desired.contains(id) && id.deleted_alone()
     });
     for id in creation_order(&deleted)?.into_iter().rev() {
-        if desired.contains(&id) || gone.contains_key(&id) || !id.deleted_alone() {
+        if gone.contains_key(&id) {
             continue;
         }
         actions.push(Action::new(Op::Delete, Target::of(&id, Some(live), None)));

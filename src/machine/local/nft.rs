@@ -158,9 +158,8 @@ fn read_with_nft(ns: Option<BorrowedFd<'_>>, table: &str) -> Result<Found, Kerne
     Ok(Found::Owned(chains))
 }
 
-/// Replaces the lab's table in `ns` with exactly `chains`, atomically.
-/// Starts replacing the lab's table in `ns` with `chains`, in one
-/// transaction.
+/// Starts replacing the lab's table in `ns` with exactly `chains`, in one
+/// transaction (atomic: the old table stays until nft succeeds).
 pub fn replace(
     ns: Option<BorrowedFd<'_>>,
     lab: &str,
