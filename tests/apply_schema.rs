@@ -4,7 +4,7 @@
 //! results, a failed run's too. And a MAC is the same text in every
 //! document topo writes.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 use serde_json::Value;

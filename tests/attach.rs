@@ -3,7 +3,7 @@
 //! adds the lab's objects there, never creates or deletes the namespace,
 //! and destroy leaves the process with its lo alone.
 
-mod common;
+use crate::common;
 
 use common::{actions, text, Sandbox};
 

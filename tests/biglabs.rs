@@ -5,7 +5,7 @@
 //! editing them (a node, a link, added or removed) renumbers no other
 //! interface, still passes, and leaves nothing to do.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //! interfaces are in, in a destroy and in an edit that drops several at
 //! once while others stay and carry packets.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

@@ -2,7 +2,7 @@
 //! the global flags. Kernel tests run in a private namespace (`Sandbox`);
 //! the others need no root.
 
-mod common;
+use crate::common;
 
 use common::{text, topo_bin, Sandbox};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Filter rules on connection state (`ct_state:`) and port forwards that
 //! catch every destination (`destination: any`), with real packets.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 

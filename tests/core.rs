@@ -1,6 +1,6 @@
 //! Core verbs on the real kernel, each test in its own private namespaces.
 
-mod common;
+use crate::common;
 
 use common::{actions, text, Sandbox};
 

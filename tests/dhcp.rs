@@ -3,7 +3,7 @@
 //! the server as an owned process (restarted on every change, started
 //! again when killed, a recycled pid never signalled, stopped by destroy).
 
-mod common;
+use crate::common;
 
 use common::{actions, text, Sandbox};
 

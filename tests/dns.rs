@@ -3,7 +3,7 @@
 //! them through `topo exec` and `ip netns exec`: names resolve, and a
 //! lookup reaches the declared name server (a UDP listener sees it).
 
-mod common;
+use crate::common;
 
 use common::{actions, text, Sandbox};
 

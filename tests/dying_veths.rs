@@ -4,7 +4,7 @@
 //! read as gone: apply makes the node again, waits for the old ends (and
 //! deletes those that stay), and the lab carries packets at once.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 

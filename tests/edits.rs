@@ -5,7 +5,7 @@
 //! dropped, a tentative IPv6 address or a port that does not forward yet
 //! all show as a failed first ping.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

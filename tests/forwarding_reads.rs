@@ -2,7 +2,7 @@
 //! key that path answers, in a node and in the host, must read what the
 //! kernel holds, so a value changed by hand is drift and apply repairs it.
 
-mod common;
+use crate::common;
 
 use common::{in_ns, Sandbox};
 

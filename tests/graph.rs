@@ -4,7 +4,7 @@
 //! still parse, with every edge between declared vertices and every label
 //! the name itself; the Mermaid must hold no markup but its own.
 
-mod common;
+use crate::common;
 
 use common::{tempdir, text, topo_bin};
 use std::process::Command;

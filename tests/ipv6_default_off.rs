@@ -3,7 +3,7 @@
 //! a lab with IPv6 addresses still applies, and IPv6 turned off by hand on
 //! one of the lab's interfaces is drift that apply repairs.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

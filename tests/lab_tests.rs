@@ -2,7 +2,7 @@
 //! each lab applied in its own sandbox, `topo test`, then destroyed with
 //! nothing left behind.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

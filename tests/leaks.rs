@@ -2,7 +2,7 @@
 //! was: namespaces, /run/netns entries, mounts, nft tables, links and run
 //! files counted before and after. Runs in a `Sandbox` (kernel test).
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 use std::time::Instant;

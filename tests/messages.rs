@@ -3,7 +3,7 @@
 //! Parser messages of bad files are in tests/corpus/; these need a kernel
 //! or look at one message closely.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

@@ -1,7 +1,7 @@
 //! NAT, port forwards and filter rules, proven with real packets. The
 //! "outside" is a namespace `out` joined to the host by a veth the test makes.
 
-mod common;
+use crate::common;
 
 use common::{actions, text, Sandbox};
 

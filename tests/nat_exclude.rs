@@ -5,7 +5,7 @@
 //! the host, so a connection that is not rewritten still works and shows
 //! the node's own address.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 

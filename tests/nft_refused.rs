@@ -2,7 +2,7 @@
 //! on with other steps, so the refusal comes back later; it must still
 //! fail the apply and roll back, from nothing and from a running lab.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

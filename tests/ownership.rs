@@ -5,7 +5,7 @@
 //! apply without changing anything; a lab with no clash must, through apply
 //! and destroy, leave every foreign object byte-for-byte as it was.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! at once and say which capability is missing. And topo itself never runs a
 //! shell or `ip`: the guard below reads the source.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! runs the probes; the one TCP server a test needs is started here, in
 //! the node's namespace, and listens before topo connects.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 use std::os::fd::AsFd;

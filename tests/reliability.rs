@@ -1,6 +1,6 @@
 //! Rollback, crash recovery and locking on the real kernel.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

@@ -3,7 +3,7 @@
 //! (written by hand) must accept what `topo plan --json` prints. The apply
 //! result's schema is checked in tests/apply_schema.rs.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 use serde_json::Value;

@@ -5,7 +5,7 @@
 //! someone else made, attached, resolving names and reaching the host's
 //! name server, with replies let in and new connections not).
 
-mod common;
+use crate::common;
 
 use common::{actions, text, Sandbox};
 

@@ -10,7 +10,7 @@
 //! where the two differ: exactly where the file's comment says topo differs
 //! on purpose.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox, TcpServer};
 

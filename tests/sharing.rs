@@ -1,7 +1,7 @@
 //! Labs that share a machine: host sysctls held by several labs, and
 //! subnets the host already routes to another lab or to the machine.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

@@ -3,7 +3,7 @@
 //! when no lab of that name is on the machine (show fails, destroy has
 //! nothing to do and succeeds).
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Every verb reads its file exactly once, so `-` (standard input), a pipe
 //! through `/dev/stdin`, and a saved plan piped in work like a file.
 
-mod common;
+use crate::common;
 
 use common::{text, topo_bin, Sandbox};
 use std::io::Write;

@@ -4,7 +4,7 @@
 //! refused to another user, not waited for by apply (a tap has no carrier
 //! until a reader opens it), drift planned and repaired, destroyed.
 
-mod common;
+use crate::common;
 
 use common::{actions, Sandbox};
 use std::time::{Duration, Instant};

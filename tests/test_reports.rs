@@ -3,7 +3,7 @@
 //! schemas/junit.xsd (with xmllint, from libxml2-utils); and how
 //! `topo apply --test` and a test of a lab that is not there end.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

@@ -4,7 +4,7 @@
 //! real packets through it; drift repaired; destroy and edits leave it as
 //! it was.
 
-mod common;
+use crate::common;
 
 use common::{actions, Sandbox};
 

@@ -5,7 +5,7 @@
 //! (`bridge -j fdb show dev vx42`); drift (device deleted, entry deleted)
 //! is planned and repaired; destroy leaves nothing.
 
-mod common;
+use crate::common;
 
 use common::{actions, Sandbox};
 use std::collections::BTreeSet;

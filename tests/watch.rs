@@ -1,7 +1,7 @@
 //! `topo watch`: drift repaired as it happens, without a command; the
 //! file followed; a person never fought; SIGTERM leaves the lab applied.
 
-mod common;
+use crate::common;
 
 use common::{text, topo_bin, Sandbox};
 use std::io::{BufRead, BufReader};

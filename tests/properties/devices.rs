@@ -1,6 +1,6 @@
 //! Taps and VXLAN devices on the in-memory kernel, through the pipeline.
 
-use crate::{converge, run, same};
+use super::{converge, run, same};
 use topo::machine::memory::MemoryKernel;
 
 /// Two node namespaces standing in for hosts, joined by an underlay veth,

@@ -5,7 +5,7 @@
 //! numbers read against the lab it is applied to, so it always applies
 //! and shrinks well; every edit keeps the lab valid.
 
-use crate::lab::{Bridge, End, Lab, Link, Network, Node, Route};
+use super::lab::{Bridge, End, Lab, Link, Network, Node, Route};
 use proptest::prelude::*;
 
 const NODES: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];

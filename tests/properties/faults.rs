@@ -1,8 +1,8 @@
 //! (b) destroy, (c) rollback and (d) the crash journal, on random labs and
 //! random edits of them.
 
-use crate::lab::{Lab, LAB};
-use crate::{converge, run, same};
+use super::lab::{Lab, LAB};
+use super::{converge, run, same};
 use proptest::prelude::*;
 use topo::machine::Machine;
 
@@ -10,7 +10,7 @@ use topo::machine::Machine;
 /// ENODEV or ESRCH on a delete would read as success).
 pub const ERRNOS: [i32; 6] = [1, 12, 16, 22, 95, 105];
 
-fn edited(first: &Lab, edits: &[crate::edit::Edit]) -> Lab {
+fn edited(first: &Lab, edits: &[super::edit::Edit]) -> Lab {
     let mut second = first.clone();
     for e in edits {
         second.edit(e);
@@ -21,8 +21,8 @@ fn edited(first: &Lab, edits: &[crate::edit::Edit]) -> Lab {
 /// (b) After applying a lab and an edit of it, destroy leaves the machine
 /// exactly as it was before the first apply: namespaces, interfaces,
 /// addresses, routes, sysctls, nft tables, records, host-sysctl registry.
-pub fn destroy_restores(first: &Lab, edits: &[crate::edit::Edit]) -> Result<(), TestCaseError> {
-    let m = crate::services::machine();
+pub fn destroy_restores(first: &Lab, edits: &[super::edit::Edit]) -> Result<(), TestCaseError> {
+    let m = super::services::machine();
     let before = m.canon();
     converge(&m, &first.render())?;
     converge(&m, &edited(first, edits).render())?;
@@ -37,11 +37,11 @@ pub fn destroy_restores(first: &Lab, edits: &[crate::edit::Edit]) -> Result<(), 
 /// errno, apply fails and rollback puts the machine back exactly as it was.
 pub fn rollback_restores(
     first: &Lab,
-    edits: &[crate::edit::Edit],
+    edits: &[super::edit::Edit],
     pick: u64,
     errno: i32,
 ) -> Result<(), TestCaseError> {
-    let m = crate::services::machine();
+    let m = super::services::machine();
     converge(&m, &first.render())?;
     let text = edited(first, edits).render();
     // How many writes the edit takes, on a copy of the machine, but for
@@ -88,12 +88,12 @@ pub enum Death {
 /// leaves nothing.
 pub fn crash_recovers(
     first: &Lab,
-    edits: &[crate::edit::Edit],
+    edits: &[super::edit::Edit],
     pick: usize,
     death: Death,
     reapply: bool,
 ) -> Result<(), TestCaseError> {
-    let m = crate::services::machine();
+    let m = super::services::machine();
     let empty = m.canon();
     converge(&m, &first.render())?;
     let text = edited(first, edits).render();

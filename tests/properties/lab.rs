@@ -24,7 +24,7 @@ pub struct Lab {
     pub dnat: Option<(u16, String)>,
     /// Bridges and their ports get IPv6 addresses too.
     pub ipv6: bool,
-    pub services: crate::services::Services,
+    pub services: super::services::Services,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -2,7 +2,7 @@
 //! of nodes, the hosts file of every node, and uplinks of host bridges
 //! (interfaces the machine has before the lab: `machine()` makes them).
 
-use crate::lab::Lab;
+use super::lab::Lab;
 use std::collections::BTreeMap;
 use topo::machine::memory::MemoryKernel;
 use topo::machine::{LinkSettings, Machine};
@@ -39,7 +39,7 @@ pub fn machine() -> MemoryKernel {
         ..Default::default()
     };
     let l = IfRef::new(Ns::Host, "up1");
-    crate::run::block_on(m.set_link(&l, &down)).expect("up1 down");
+    super::run::block_on(m.set_link(&l, &down)).expect("up1 down");
     m
 }
 

@@ -2,8 +2,8 @@
 //! plan changed, so a small edit of a big lab costs in proportion; and
 //! that is enough, as the full plan after it finds nothing.
 
-use crate::lab::Lab;
-use crate::run;
+use super::lab::Lab;
+use super::run;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use topo::machine::memory::MemoryKernel;

@@ -5,8 +5,8 @@
 //! the watch, one repair puts the lab back, and the next wake finds
 //! nothing left to do.
 
-use crate::lab::{Lab, LAB};
-use crate::{run, services};
+use super::lab::{Lab, LAB};
+use super::{run, services};
 use futures::executor::block_on as now;
 use proptest::prelude::*;
 use std::cell::RefCell;
@@ -97,7 +97,7 @@ pub fn repairs_drift_once(lab: &Lab, what: u8, pick: usize) -> Result<(), TestCa
     let text = lab.render();
     // The drift must be drift: on a copy, it leaves a plan.
     let trial = services::machine();
-    crate::converge(&trial, &text)?;
+    super::converge(&trial, &text)?;
     let probe = trial.fork();
     drift(&probe, lab, what, pick);
     let p = run::plan(&probe, &text).map_err(|e| TestCaseError::fail(e.to_string()))?;

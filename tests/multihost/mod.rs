@@ -1,8 +1,7 @@
 //! Labs across machines: simulated hosts in one sandbox, driven over
 //! OpenSSH.
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 mod four;
 
 use common::Sandbox;
