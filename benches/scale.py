@@ -72,6 +72,7 @@ import time
 
 import floor
 import growth
+import paired
 import quiet
 import tentative
 
@@ -637,6 +638,7 @@ def summarize(raw):
             "destroy_over_floor": ratio(g("topo", "destroy"), g("floor", "teardown")),
             "tree_destroy_over_apply": ratio(g("tree", "destroy"), g("tree", "apply")),
         }
+        s["paired"] = paired.ratios(methods)
     return summary
 
 
@@ -707,6 +709,7 @@ def table(raw, summary):
                      f" destroy {fmt(r['destroy_over_floor'])}")
         if r["tree_destroy_over_apply"]:
             lines.append(f"  tree,4,4: destroy/apply {fmt(r['tree_destroy_over_apply'])}")
+        lines += paired.table_lines(s, fmt)
         lines += growth.table_lines(s, fmt)
     notes = [x for x in raw.get("notes", []) if x]
     waits = raw.get("settles") or []
