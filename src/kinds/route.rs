@@ -12,6 +12,34 @@ use crate::observe::ObserveNs;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
+/// The protocol of the routes the kernel makes for an address.
+const RTPROT_KERNEL: u8 = 2;
+
+/// Whether `rt` is the kernel's connected route of an address on one of
+/// the lab's interfaces that the file no longer gives it there (or of an
+/// interface the file no longer wants): the plan deletes that address, and
+/// the route goes with it, so a route the file wants to the same prefix
+/// (a renumbered link whose old subnet is now reached through a gateway)
+/// takes its place instead of clashing with it.
+fn goes_with_its_address(cx: &ObserveNs<'_>, rt: &crate::machine::Route) -> bool {
+    if rt.protocol != RTPROT_KERNEL || rt.via.is_some() {
+        return false;
+    }
+    let Some(link) = rt.oif.and_then(|i| cx.link_by_index(i)) else {
+        return false;
+    };
+    if !cx.owned(&link) {
+        return false;
+    }
+    let here = IfRef::new(cx.ns.clone(), &link.name);
+    let kept = cx.desired.is_some_and(|d| {
+        d.address
+            .keys()
+            .any(|a| a.link == here && a.address.trunc() == rt.to)
+    });
+    !kept
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RouteId {
     pub ns: Ns,
@@ -130,7 +158,7 @@ impl Kind for Route {
                     derived: false,
                 };
                 cx.obs.state.insert::<Route>(id, me);
-            } else if cx.wants(&Id::Route(id.clone())) {
+            } else if cx.wants(&Id::Route(id.clone())) && !goes_with_its_address(cx, rt) {
                 let msg = format!(
                     "a route to {} with metric {} exists in {} and is not owned by lab {}",
                     rt.to, rt.metric, cx.ns, cx.lab
