@@ -126,10 +126,16 @@ fn changing_one_attribute_changes_only_it() {
         ),
     );
     let plan = sb.plan_json(&edited);
-    // Both ends of a veth carry the MTU one end is given.
+    // Both ends of a veth carry the MTU one end is given, and the bridge
+    // without an MTU of its own takes its smallest port's, as the kernel
+    // gives it.
     assert_eq!(
         actions(&plan),
-        vec!["update link host:veth-blue-br", "update link blue:eth0"]
+        vec![
+            "update link host:v-net-0",
+            "update link host:veth-blue-br",
+            "update link blue:eth0"
+        ]
     );
     assert_eq!(
         plan["actions"][0]["drift"], false,

@@ -3,7 +3,9 @@
 //! MTU. A bridge that has the MTU the file gives it only by following its
 //! ports (topo never wrote it: an older file gave none) would lose it to
 //! this plan's port changes, so such a plan writes it, after them; once
-//! written, the kernel keeps it.
+//! written, the kernel keeps it. Where following the ports the plan leaves
+//! gives the MTU wanted (a bridge the file gives no MTU takes its ports'),
+//! there is nothing to write.
 
 use super::{Action, Op};
 use crate::kinds::{Id, LinkId, State, Target};
@@ -27,9 +29,23 @@ pub(super) fn bridge_mtus(
         let id = LinkId {
             link: b.link.clone(),
         };
-        let wants_mtu = desired.link.get(&id).is_some_and(|l| l.mtu.is_some());
+        let Some(want) = desired.link.get(&id).and_then(|l| l.mtu) else {
+            continue;
+        };
         let acted = actions.iter().any(|a| a.id() == Id::Link(id.clone()));
-        if !wants_mtu || acted || !live.link.contains_key(&id) {
+        if acted || !live.link.contains_key(&id) {
+            continue;
+        }
+        // What the kernel gives a bridge that follows these ports (1500
+        // with none): if that is the MTU wanted, it needs no writing.
+        let followed = desired
+            .link
+            .iter()
+            .filter(|(p, l)| port_of(&b.link, p, l.master.as_ref()))
+            .filter_map(|(_, l)| l.mtu)
+            .min()
+            .unwrap_or(1500);
+        if followed == want {
             continue;
         }
         let changed = actions.iter().any(|a| match &a.target {

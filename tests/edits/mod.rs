@@ -10,7 +10,9 @@
 
 mod drift;
 mod interfaces;
+mod mtu;
 mod networks;
+mod renumber;
 mod topology;
 
 use crate::common;

@@ -65,9 +65,29 @@ impl Builder<'_> {
         }
     }
 
+    /// What a new bridge without an `mtu:` has: the smallest of its
+    /// ports', as the kernel gives it (1500 with none). Held like any
+    /// other, so an MTU the file no longer sets, or one changed by hand,
+    /// is put back: once set, the kernel stops following the ports. A
+    /// bridge with uplinks follows the machine's interfaces, whose MTU the
+    /// file does not say: left to the kernel.
+    fn followed_mtu(&self, bridge: &IfRef) -> Option<u32> {
+        if self.uplinks.keys().any(|u| {
+            let (me, _) = &self.uplinks[u];
+            u.link.ns == bridge.ns && me.bridge.as_deref() == Some(bridge.name.as_str())
+        }) {
+            return None;
+        }
+        let ports = self.ifaces.iter().filter(|(l, i)| {
+            l.ns == bridge.ns && i.master.as_deref() == Some(bridge.name.as_str())
+        });
+        let smallest = ports.filter_map(|(l, i)| self.effective_mtu(l, i)).min();
+        smallest.or(Some(1500))
+    }
+
     /// A veth end's MTU: its own, else its peer's or its bridge's, else
     /// the kernel's 1500, so an MTU changed by hand is put back. A bridge
-    /// without one follows its ports, as the kernel does.
+    /// without one takes its ports' (`followed_mtu`).
     pub(super) fn effective_mtu(&self, link: &IfRef, iface: &Iface) -> Option<u32> {
         let bridge_mtu = |l: &IfRef, i: &Iface| {
             let m = i.master.as_ref()?;
@@ -84,7 +104,7 @@ impl Builder<'_> {
                     .or(Some(1500))
             }
             IfKind::Vxlan(v) => return self.vxlan_mtu(link, iface, v),
-            IfKind::Bridge { .. } => return iface.mtu,
+            IfKind::Bridge { .. } => return iface.mtu.or_else(|| self.followed_mtu(link)),
         };
         let peer = self.ifaces.get(peer_ref);
         iface
