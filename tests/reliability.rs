@@ -304,6 +304,30 @@ fn verify_after_apply_names_what_the_kernel_did_not_do() {
     assert_eq!(sb.residue(), "");
 }
 
+/// The same signal twice at once, as `timeout` sends it (to topo, then to
+/// its whole process group), is one request to stop: the run still rolls
+/// back and says so, where a second signal later would end it at once.
+/// Both come from topo itself at a known step, so the second is sure to
+/// find the first already taken.
+#[test]
+fn the_same_signal_twice_at_once_is_one_request_to_stop() {
+    let Some(sb) = Sandbox::new() else { return };
+    let file = sb.lab("lab.yaml", &lab(40));
+    let before = snapshot(&sb);
+    let err = sb.dir.path().join("err");
+    let run = sb.sh(&format!(
+        "TOPO_TEST_SIGNAL_AT=30 TOPO_TEST_SIGNALS=2 {} apply {file} >/dev/null 2>{err}; echo \"exit $?\"; cat {err}",
+        common::topo_bin().display(),
+        err = err.display()
+    ));
+    let out = text(&run.stdout);
+    assert!(out.contains("exit 130"), "{out}");
+    assert!(out.contains("stopped by signal"), "{out}");
+    assert!(out.contains("Rollback:"), "{out}");
+    assert_same(&snapshot(&sb), &before, "after SIGINT twice");
+    assert_eq!(sb.residue(), "");
+}
+
 /// SIGINT or SIGTERM in the middle of an apply: the step in flight is
 /// finished, the run rolled back, the summary printed, and the exit code
 /// is 128 + the signal; the next apply converges.

@@ -118,6 +118,8 @@ pub async fn execute<M: Machine>(
     // A SIGINT to itself before step N: a signal at a known point, where
     // one from outside would race a run that has become fast.
     let signal_at = test_hook("TOPO_TEST_SIGNAL_AT");
+    // As many signals at once (`timeout` delivers its signal twice).
+    let signals = test_hook("TOPO_TEST_SIGNALS").unwrap_or(1);
     let mut out = Outcome::default();
     let steps = plan.steps();
     let last_use = last_use(plan, &steps);
@@ -136,8 +138,10 @@ pub async fn execute<M: Machine>(
             }
         }
         if signal_at == Some(i) {
-            // SAFETY: raise only sends this process a signal it handles.
-            unsafe { libc::raise(libc::SIGINT) };
+            for _ in 0..signals {
+                // SAFETY: raise only sends this process a signal it handles.
+                unsafe { libc::raise(libc::SIGINT) };
+            }
         }
         if let Some(sig) = x.m.interrupted() {
             out.interrupted = Some(sig);
