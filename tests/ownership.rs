@@ -352,3 +352,58 @@ fn a_foreign_port_on_a_lab_bridge_is_named_and_survives_destroy() {
     sb.sh_ok("ip link del vm0");
     assert_eq!(sb.residue(), "");
 }
+
+/// Deleting a lab namespace deletes every interface in it, the lab's or
+/// not, and a veth's other end wherever it is. Every one the lab does not
+/// own is named in the plan first, whichever way the namespace goes: an
+/// apply without the node, destroy with the file, destroy by lab name.
+/// Interfaces put in: a veth to the host, a veth to the user's own
+/// namespace, a veth between two lab namespaces, a tap.
+#[test]
+fn what_a_deleted_namespace_takes_that_the_lab_does_not_own_is_named() {
+    let Some(sb) = Sandbox::new() else { return };
+    let full = "name: inm\nnodes:\n  a: {}\n  b: {}\n  c: {}\n";
+    let lab = sb.lab("lab.yaml", full);
+    let without_a = sb.lab("without-a.yaml", &full.replace("  a: {}\n", ""));
+    let put_in = [
+        (
+            "ip link add p-host type veth peer name p-in netns a",
+            "a",
+            "p-in (a veth, and so its other end)",
+        ),
+        (
+            "ip netns add mine; ip link add p-mine netns mine type veth peer name p-b netns b",
+            "b",
+            "p-b (a veth, and so its other end)",
+        ),
+        ("ip -n c tuntap add mode tap tp0", "c", "tp0"),
+    ];
+    for how in ["apply without it", "destroy", "destroy --lab"] {
+        sb.topo_ok(&["apply", "-q", &lab]);
+        for (cmd, _, _) in &put_in {
+            sb.sh_ok(cmd);
+        }
+        let plan = match how {
+            "apply without it" => sb.topo_ok(&["apply", &without_a]),
+            "destroy" => sb.topo_ok(&["destroy", &lab]),
+            _ => sb.topo_ok(&["destroy", "--lab", "inm"]),
+        };
+        let expect: &[_] = if how == "apply without it" {
+            &put_in[..1]
+        } else {
+            &put_in[..]
+        };
+        for (_, ns, named) in expect {
+            assert!(
+                plan.contains(&format!("- netns {ns}"))
+                    && plan.contains(&format!("[deletes {named}, which the lab does not own]")),
+                "{how}: {named} in {ns} not named:\n{plan}"
+            );
+        }
+        if how == "apply without it" {
+            sb.topo_ok(&["destroy", "-q", &lab]);
+        }
+        sb.sh_ok("ip netns del mine; ip link del p-host 2>/dev/null; true");
+        assert_eq!(sb.residue(), "", "{how}");
+    }
+}

@@ -15,8 +15,8 @@ use crate::apply::Exec;
 use crate::graph::Index;
 use crate::machine::{AttachedRecord, KernelError, LinkSettings, Machine};
 use crate::model::{opt, Attach, Change, IfRef, Name, Ns};
-use crate::observe::ObserveNs;
-use crate::plan::VanishCx;
+use crate::observe::{ObserveNs, Observed};
+use crate::plan::{Op, VanishCx};
 use serde::{Deserialize, Serialize};
 
 /// IPv4 forwarding of a namespace (`net.ipv4.ip_forward` is another name
@@ -65,6 +65,19 @@ impl Kind for Netns {
         let mut out = Vec::new();
         Change::push(&mut out, "attach", opt(&live.attach), opt(&self.attach));
         out
+    }
+
+    /// Deleting a namespace deletes every interface in it, the lab's or
+    /// not: those that are not are named (an attached namespace stays).
+    fn note(id: &NetnsId, op: Op, obs: &Observed) -> Option<String> {
+        let inmates = obs
+            .inmates
+            .get(&Netns::ns(id))
+            .filter(|_| op != Op::Create && op != Op::Update)?;
+        Some(format!(
+            "deletes {}, which the lab does not own",
+            inmates.join(", ")
+        ))
     }
 
     fn takes_along(id: &NetnsId, me: &Netns, cx: &mut VanishCx<'_>) {

@@ -143,8 +143,10 @@ pub struct Dump {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Depth {
     Full,
-    /// Only `lo`, whose alias tells who owns the namespace.
-    Lo,
+    /// `lo`, whose alias tells who owns the namespace, and when it is
+    /// this mark the interfaces, all of which go with the namespace
+    /// (destroy names those the lab does not own).
+    LinksIfMarked(String),
     /// `lo`, and everything when lo's alias is this mark.
     FullIfMarked(String),
 }

@@ -94,6 +94,19 @@ impl<'a> ObserveNs<'a> {
     /// the lab's bridges.
     pub fn unowned_interface(&mut self, l: &Link, r: &IfRef) {
         let pending = self.pending_ends();
+        let lab_namespace =
+            matches!(self.ns, Ns::Node(n) if !self.obs.attached_now.contains_key(n.as_str()));
+        if lab_namespace && !pending.contains_key(r) {
+            let what = match l.kind.as_deref() {
+                Some("veth") => format!("{} (a veth, and so its other end)", l.name),
+                _ => l.name.to_string(),
+            };
+            self.obs
+                .inmates
+                .entry(self.ns.clone())
+                .or_default()
+                .push(what);
+        }
         if let Some(id) = pending.get(r) {
             self.obs.interrupted.insert(id.clone());
         } else if self.wants(&Id::Link(LinkId { link: r.clone() })) {

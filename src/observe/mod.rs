@@ -45,6 +45,10 @@ pub struct Observed {
     pub unheld: BTreeSet<Id>,
     /// Interfaces the lab does not own attached to its bridges, by bridge.
     pub guests: BTreeMap<IfRef, Vec<String>>,
+    /// Interfaces the lab does not own inside its own namespaces, by
+    /// namespace: deleting the namespace deletes them, and a veth's other
+    /// end wherever it is.
+    pub inmates: BTreeMap<Ns, Vec<String>>,
     /// Host sysctls the lab sets that other labs hold too: key → those labs.
     pub shared: BTreeMap<String, Vec<String>>,
     /// Owned interfaces that keep secondaries when the primary goes.
@@ -151,7 +155,7 @@ pub async fn observe_with<M: Machine>(
         } else if model.is_some() {
             Depth::FullIfMarked(mark.clone())
         } else {
-            Depth::Lo
+            Depth::LinksIfMarked(mark.clone())
         };
         jobs.push((ns, depth));
     }

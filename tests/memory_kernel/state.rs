@@ -185,18 +185,21 @@ fn records_locks_dumps_and_exec() {
     ))
     .unwrap();
     let jobs = vec![
-        (Ns::parse("a"), Depth::Lo),
+        (Ns::parse("a"), Depth::LinksIfMarked("other".into())),
         (Ns::parse("a"), Depth::FullIfMarked("other".into())),
         (Ns::parse("a"), Depth::FullIfMarked("mark".into())),
         (Ns::parse("gone"), Depth::Full),
+        (Ns::parse("a"), Depth::LinksIfMarked("mark".into())),
     ];
     let got = block_on(m.dump_many(jobs, "lab", vec![])).dumps;
     let links: Vec<usize> = got
         .iter()
         .map(|(_, d)| d.as_ref().map_or(0, |d| d.links.len()))
         .collect();
-    assert_eq!(links, vec![1, 1, 2, 0]);
+    assert_eq!(links, vec![1, 1, 2, 0, 2]);
     assert!(got[3].1.is_err());
+    let only_links = got[4].1.as_ref().unwrap();
+    assert!(only_links.addrs.is_empty() && only_links.routes.is_empty());
     let lo = &got[2].1.as_ref().unwrap();
     assert!(
         lo.addrs.iter().any(|a| a.net == net("127.0.0.1/8")),

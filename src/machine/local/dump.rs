@@ -111,7 +111,13 @@ fn one(f: Option<&File>, depth: &Depth) -> Result<Dump> {
     };
     match depth {
         Depth::Full => r.dump(),
-        Depth::Lo => r.link("lo").map(lo_only),
+        Depth::LinksIfMarked(mark) => match r.link("lo")? {
+            Some(lo) if lo.alias.as_deref() == Some(mark.as_str()) => Ok(Dump {
+                links: r.links()?,
+                ..Dump::default()
+            }),
+            lo => Ok(lo_only(lo)),
+        },
         Depth::FullIfMarked(mark) => match r.link("lo")? {
             Some(lo) if lo.alias.as_deref() == Some(mark.as_str()) => r.dump(),
             lo => Ok(lo_only(lo)),

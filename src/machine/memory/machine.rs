@@ -18,10 +18,17 @@ impl Kernel {
             links: links.iter().filter(|l| l.name == "lo").cloned().collect(),
             ..Dump::default()
         };
+        let marked = |mark: &String| lo().links.iter().any(|l| l.alias.as_ref() == Some(mark));
         let full = match depth {
             Depth::Full => true,
-            Depth::Lo => false,
-            Depth::FullIfMarked(mark) => lo().links.iter().any(|l| l.alias.as_ref() == Some(mark)),
+            Depth::LinksIfMarked(mark) if marked(mark) => {
+                return Ok(Dump {
+                    links,
+                    ..Dump::default()
+                })
+            }
+            Depth::LinksIfMarked(_) => false,
+            Depth::FullIfMarked(mark) => marked(mark),
         };
         if !full {
             return Ok(lo());
