@@ -124,7 +124,7 @@ fn every_lab_file_has_a_test() {
     files.sort();
     assert_eq!(
         files, COVERED,
-        "add a test to tests/seeds.rs for each new lab in topologies/ (and list it in COVERED)"
+        "add a test to tests/seeds/ for each new lab in topologies/ (and list it in COVERED in tests/seeds/mod.rs)"
     );
 }
 
