@@ -314,3 +314,30 @@ fn a_saved_plan_applies_exactly_and_refuses_when_stale() {
     sb.topo_ok(&["destroy", &edited]);
     assert_eq!(sb.residue(), "");
 }
+
+/// A lab renamed in its file finds its old objects under the old name:
+/// each clash says which lab holds it and how to remove that lab.
+#[test]
+fn a_clash_with_another_lab_names_that_lab() {
+    let Some(sb) = Sandbox::new() else { return };
+    let one = "name: one\nnodes:\n  red: { interfaces: { eth0: { addresses: [10.3.0.1/24] } } }\nbridges:\n  br0: {}\nlinks:\n  - endpoints: [red:eth0, br0]\n";
+    let first = sb.lab("one.yaml", one);
+    let renamed = sb.lab("two.yaml", &one.replace("name: one", "name: two"));
+    sb.topo_ok(&["apply", "-q", &first]);
+    let out = sb.topo(&["plan", &renamed]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    let whose = "(it is lab `one`'s: `topo destroy --lab one` removes that lab)";
+    for what in ["namespace red", "bridge host:br0"] {
+        assert!(
+            err.contains(&format!(
+                "{what} exists and is not owned by lab two {whose}"
+            )),
+            "{what}: {err}"
+        );
+    }
+    sb.topo_ok(&["destroy", "-q", "--lab", "one"]);
+    sb.topo_ok(&["apply", "-q", &renamed]);
+    sb.topo_ok(&["destroy", "-q", &renamed]);
+    assert_eq!(sb.residue(), "");
+}

@@ -12,5 +12,5 @@ pub mod resource;
 
 pub use crate::kinds::{digests, Id, Res, State};
 pub use build::{build, Model, Prior, Validated};
-pub use names::owner_mark;
+pub use names::{other_owner, owner_mark};
 pub use resource::{opt, Attach, Change, IfRef, Mac, Name, Ns, RouteKey, Scope};

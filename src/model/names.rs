@@ -86,6 +86,19 @@ pub fn owner_mark(lab: &str) -> String {
     format!("topo:{lab}")
 }
 
+/// Of an object found where the lab wants one: whose it is, when it is
+/// another lab's, in words that say how to remove it.
+pub fn other_owner(alias: Option<&str>) -> String {
+    let lab = alias
+        .and_then(|a| a.strip_prefix("topo:"))
+        .and_then(|l| l.split(':').next())
+        .filter(|l| !l.is_empty());
+    match lab {
+        Some(l) => format!(" (it is lab `{l}`'s: `topo destroy --lab {l}` removes that lab)"),
+        None => String::new(),
+    }
+}
+
 /// Names in the order people count them: runs of digits compare as
 /// numbers, so `h2` comes before `h10`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -111,7 +111,11 @@ impl<'a> ObserveNs<'a> {
             self.obs.interrupted.insert(id.clone());
         } else if self.wants(&Id::Link(LinkId { link: r.clone() })) {
             let what = l.kind.as_deref().unwrap_or("interface");
-            let msg = format!("{what} {r} exists and is not owned by lab {}", self.lab);
+            let msg = format!(
+                "{what} {r} exists and is not owned by lab {}{}",
+                self.lab,
+                crate::model::other_owner(l.alias.as_deref())
+            );
             self.obs
                 .foreign
                 .insert(Id::Link(LinkId { link: r.clone() }), msg);

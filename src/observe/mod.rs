@@ -15,7 +15,7 @@ pub use context::{ObserveLab, ObserveNs};
 
 use crate::kinds::{self, Id, NetnsId, State};
 use crate::machine::{Depth, Dump, KernelError, LabState, Machine, ReadBack, Table};
-use crate::model::{owner_mark, IfRef, Model, Ns, Prior};
+use crate::model::{other_owner, owner_mark, IfRef, Model, Ns, Prior};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The kernel as it concerns one lab.
@@ -374,7 +374,10 @@ fn classify(
     if pending {
         obs.interrupted.insert(id);
     } else if wants {
-        let msg = format!("namespace {name} exists and is not owned by lab {lab}");
+        let msg = format!(
+            "namespace {name} exists and is not owned by lab {lab}{}",
+            other_owner(lo_alias)
+        );
         obs.foreign.insert(id, msg);
     }
     None
