@@ -137,6 +137,15 @@ fn interface_name_over_15_bytes() {
     assert!(help.contains("15 bytes"), "{help}");
 }
 
+/// A bridge whose name Linux refuses is reported once, at its name: the
+/// links to it are not also "an endpoint that names no bridge".
+#[test]
+fn a_misnamed_bridge_is_one_error_not_one_per_link() {
+    let text = "name: lab\nnodes:\n  a: {}\n  b: {}\nlinks:\n  - endpoints: [a:eth0, br-very-long-name]\n  - endpoints: [b:eth0, br-very-long-name]\nbridges:\n  br-very-long-name: {}\n";
+    let d = the_error(text);
+    check(&d, &["bridge `br-very-long-name`", "has 17 bytes"], 9);
+}
+
 #[test]
 fn interface_name_of_exactly_15_bytes_is_fine() {
     let text =

@@ -180,6 +180,7 @@ impl Builder<'_> {
                 );
                 None
             }
+            None if self.misnamed_bridges.contains(owner) => None,
             None => {
                 let known: Vec<String> = self
                     .bridges

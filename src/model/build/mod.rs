@@ -148,6 +148,9 @@ struct Builder<'a> {
     nodes: BTreeMap<String, Pos>,
     /// Bridge name → its namespace.
     bridges: BTreeMap<String, Ns>,
+    /// Bridges the file declares under names Linux refuses (reported
+    /// there): endpoints naming them need no error of their own.
+    misnamed_bridges: BTreeSet<String>,
     ifaces: BTreeMap<IfRef, Iface>,
     /// Subnets known for a bridge: its network's and its own addresses'.
     bridge_subnets: BTreeMap<IfRef, Vec<IpNet>>,
@@ -211,6 +214,7 @@ impl<'a> Builder<'a> {
             diags: Vec::new(),
             nodes: BTreeMap::new(),
             bridges: BTreeMap::new(),
+            misnamed_bridges: BTreeSet::new(),
             ifaces: BTreeMap::new(),
             bridge_subnets: BTreeMap::new(),
             routes: BTreeMap::new(),

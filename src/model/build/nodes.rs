@@ -80,6 +80,7 @@ impl Builder<'_> {
                     format!("bridge `{name}`: {p}"),
                     "choose a bridge name of at most 15 bytes",
                 );
+                self.misnamed_bridges.insert(name.clone());
                 continue;
             }
             if self.nodes.contains_key(name) {
