@@ -144,3 +144,40 @@ fn mtus_changed_by_hand_are_put_back() {
     sb.topo_ok(&["destroy", "-q", &f]);
     assert_eq!(sb.residue(), "");
 }
+
+/// A VXLAN whose underlay is the bridge it is a port of (or a bridge that
+/// is a port of its own bridge's VXLAN): the file does not tell the MTU,
+/// so the bridge is left to the kernel, and building the lab ends.
+#[test]
+fn a_vxlan_over_its_own_bridge_is_left_to_the_kernel() {
+    let one = "name: vxc\nbridges:\n  brv: { addresses: [10.81.0.1/24] }\nvxlans:\n  vx1: { vni: 1, local: 10.81.0.1, remotes: [10.81.0.9], bridge: brv }\n";
+    let two = "name: vxc\nbridges:\n  bra: { addresses: [10.81.0.1/24] }\n  brb: { addresses: [10.82.0.1/24] }\nvxlans:\n  vx1: { vni: 1, local: 10.81.0.1, remotes: [10.81.0.9], bridge: brb }\n  vx2: { vni: 2, local: 10.82.0.1, remotes: [10.82.0.9], bridge: bra }\n";
+    for text in [one, two] {
+        let spec = topo::spec::load_str("lab.yaml", text).expect("parses");
+        let built = topo::model::build(&spec, &Default::default()).expect("valid");
+        for (id, link) in &built.model.state.link {
+            if id.link.name.starts_with("br") {
+                assert_eq!(link.mtu, None, "{}", id.link);
+            }
+        }
+    }
+}
+
+/// A bridge whose VXLAN port runs over the machine's interface (`dev:`)
+/// gets what the kernel gives it (that interface's MTU less the VXLAN's
+/// 50): apply converges, where verify used to find 1500 wanted.
+#[test]
+fn a_bridge_over_a_vxlan_on_a_machine_interface_follows_the_kernel() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.sh_ok("ip link add und0 mtu 1400 type veth peer name und1; ip addr add 10.83.0.1/24 dev und0; ip link set und0 up; ip link set und1 up");
+    let f = sb.lab(
+        "vxdev.yaml",
+        "name: vxd\nbridges:\n  brx: {}\nvxlans:\n  vx1: { vni: 1, local: 10.83.0.1, remotes: [10.83.0.2], bridge: brx, dev: und0 }\n",
+    );
+    sb.topo_ok(&["apply", "-q", &f]);
+    converged(&sb, &f, "vxlan over und0");
+    assert_eq!(mtu_of(&sb, None, "brx"), 1350);
+    sb.topo_ok(&["destroy", "-q", &f]);
+    sb.sh_ok("ip link del und0");
+    assert_eq!(sb.residue(), "");
+}

@@ -81,7 +81,24 @@ impl Builder<'_> {
         let ports = self.ifaces.iter().filter(|(l, i)| {
             l.ns == bridge.ns && i.master.as_deref() == Some(bridge.name.as_str())
         });
-        let smallest = ports.filter_map(|(l, i)| self.effective_mtu(l, i)).min();
+        let mut smallest: Option<u32> = None;
+        for (l, i) in ports {
+            // A port whose MTU the file does not tell (a VXLAN over the
+            // machine's interface, or over a bridge, which may be this
+            // one): the whole bridge is left to the kernel.
+            let mtu = match &i.kind {
+                IfKind::Vxlan(v) if i.mtu.is_none() => {
+                    let under = self.underlay(l, v).and_then(|u| self.ifaces.get(&u));
+                    match under.map(|u| &u.kind) {
+                        Some(IfKind::Veth { .. } | IfKind::Tap(_)) => self.vxlan_mtu(l, i, v),
+                        _ => None,
+                    }
+                }
+                _ => self.effective_mtu(l, i),
+            };
+            let mtu = mtu?;
+            smallest = Some(smallest.map_or(mtu, |s| s.min(mtu)));
+        }
         smallest.or(Some(1500))
     }
 
