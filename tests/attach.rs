@@ -237,3 +237,43 @@ fn attach_mistakes_in_the_file() {
         );
     }
 }
+
+/// Renaming an attached node is refused before anything changes, whether
+/// the new name sorts before or after the old one (one order used to
+/// apply half, fail and leave a veth the rollback could not make again),
+/// and the two applies the help gives work.
+#[test]
+fn renaming_an_attached_node_is_refused_in_either_order_and_done_in_two_steps() {
+    let Some(sb) = Sandbox::new() else { return };
+    let pid = holder(&sb);
+    let first = sb.lab("first.yaml", &lab(&pid));
+    for new in ["aaa", "zzz"] {
+        sb.topo_ok(&["apply", "-q", &first]);
+        let before = inside(&sb, &pid, "ip -o addr");
+        let renamed = sb.lab(&format!("{new}.yaml"), &lab(&pid).replace("web", new));
+        let out = sb.topo(&["apply", &renamed]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{new}: {err}");
+        assert!(
+            err.contains(&format!(
+                "node `{new}` would attach to the namespace the lab attached node `web` to"
+            )) && err.contains(
+                "remove the node from the file and apply, then add it under its new name"
+            ),
+            "{new}: {err}"
+        );
+        assert_eq!(inside(&sb, &pid, "ip -o addr"), before, "{new}: changed");
+        noop(&sb, &first);
+        // The two steps: without the node, then under its new name.
+        let without = sb.lab(
+            "without.yaml",
+            "name: att\nnetworks:\n  net:\n    subnet: 10.5.0.0/24\n    nodes: [other]\n",
+        );
+        sb.topo_ok(&["apply", "-q", &without]);
+        sb.topo_ok(&["apply", "-q", &renamed]);
+        noop(&sb, &renamed);
+        sb.topo_ok(&["destroy", "-q", &renamed]);
+    }
+    sb.sh_ok(&format!("kill {pid}"));
+    assert_eq!(sb.residue(), "");
+}

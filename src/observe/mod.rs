@@ -299,6 +299,16 @@ async fn attach_all<M: Machine>(desired: Option<&State>, obs: &mut Observed, m: 
             nodes.remove(name.as_str());
         }
     }
+    let still: BTreeSet<String> = nodes
+        .iter()
+        .filter(|(_, (_, wanted))| *wanted)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    // Nodes the lab attached before and the file no longer has come first:
+    // a wanted node meeting one's namespace is then refused whatever the
+    // order of their names (a rename).
+    let mut nodes: Vec<_> = nodes.into_iter().collect();
+    nodes.sort_by_key(|(_, (_, wanted))| *wanted);
     for (name, (at, wanted)) in nodes {
         let id = Id::Netns(NetnsId {
             name: name.as_str().into(),
@@ -314,10 +324,20 @@ async fn attach_all<M: Machine>(desired: Option<&State>, obs: &mut Observed, m: 
                 format!("node `{name}` would attach to {at}, which is the machine's own namespace"),
                 "configure the machine's own namespace under `host:`",
             )),
-            Ok(inode) if wanted && by_inode.contains_key(&inode) => obs.refused.push(refuse(
-                format!("node `{name}` would attach to the namespace node `{}` already stands for", by_inode[&inode]),
-                "attach each namespace to one node",
-            )),
+            Ok(inode) if wanted && by_inode.contains_key(&inode) => {
+                let other = &by_inode[&inode];
+                obs.refused.push(if still.contains(other) {
+                    refuse(
+                        format!("node `{name}` would attach to the namespace node `{other}` already stands for"),
+                        "attach each namespace to one node",
+                    )
+                } else {
+                    refuse(
+                        format!("node `{name}` would attach to the namespace the lab attached node `{other}` to, which the file no longer has: an attached node cannot be renamed in one apply"),
+                        "remove the node from the file and apply, then add it under its new name",
+                    )
+                })
+            }
             Ok(inode) => {
                 by_inode.insert(inode, name.clone());
                 obs.attached_now.insert(name, inode);
