@@ -376,3 +376,34 @@ fn a_signal_stops_apply_with_rollback_and_a_summary() {
     sb.topo_ok(&["destroy", &file]);
     assert_eq!(sb.residue(), "");
 }
+
+/// A signal while apply waits for the lab to carry traffic (after its
+/// last step: here a spanning-tree bridge's ports, which take seconds to
+/// forward) stops the run too: the wait ends, the run rolls back and
+/// exits 130; it used to finish and exit 0.
+#[test]
+fn a_signal_during_the_wait_after_the_last_step_rolls_back() {
+    let Some(sb) = Sandbox::new() else { return };
+    let file = sb.lab(
+        "stp.yaml",
+        "name: stpl\nbridges:\n  bs: { stp: true, forward_delay: 4, addresses: [10.93.0.1/24] }\nnodes:\n  n1: { interfaces: { eth0: { addresses: [10.93.0.2/24] } } }\nlinks:\n  - endpoints: [n1:eth0, bs]\n",
+    );
+    let before = snapshot(&sb);
+    let err = sb.dir.path().join("err");
+    // Signalled once n1 has its address (the last step) and the port does
+    // not forward yet: apply waits for it.
+    let run = sb.sh(&format!(
+        "{} apply {file} >/dev/null 2>{err} & pid=$!; \
+         for i in $(seq 500); do ip -n n1 -br addr show eth0 2>/dev/null | grep -q 10.93.0.2 \
+           && bridge link show | grep -q 'state listening\\|state learning' && break; sleep 0.01; done; \
+         kill -INT $pid; wait $pid; echo \"exit $?\"; cat {err}",
+        common::topo_bin().display(),
+        err = err.display()
+    ));
+    let out = text(&run.stdout);
+    assert!(out.contains("exit 130"), "{out}");
+    assert!(out.contains("stopped by signal"), "{out}");
+    assert!(out.contains("Rollback:"), "{out}");
+    assert_same(&snapshot(&sb), &before, "after a signal in the wait");
+    assert_eq!(sb.residue(), "");
+}

@@ -236,6 +236,11 @@ pub async fn execute<M: Machine>(
     if out.succeeded() && opts.verify && !plan.is_empty() {
         x.check(plan, &mut out).await;
     }
+    // A signal after the last step (during the waits and the check) still
+    // stops the run: rolled back, and reported, never an exit 0.
+    if out.interrupted.is_none() {
+        out.interrupted = x.m.interrupted();
+    }
     if let Some(keep) = opts.hold.filter(|_| out.succeeded()) {
         out.withdrawn = !keep();
     }

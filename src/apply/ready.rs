@@ -78,7 +78,8 @@ impl<M: Machine> Exec<'_, M> {
         let stp = self.model.state.bridge.values().any(|b| b.stp);
         let limit = if stp { READY_STP } else { READY };
         let start = Instant::now();
-        while !settling.is_empty() && start.elapsed() < limit {
+        // A signal ends the wait: the run stops and rolls back (`execute`).
+        while !settling.is_empty() && start.elapsed() < limit && self.m.interrupted().is_none() {
             tokio::time::sleep(Duration::from_millis(2)).await;
             let mut by_ns: BTreeMap<Ns, BTreeSet<String>> = BTreeMap::new();
             for l in &settling {
