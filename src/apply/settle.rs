@@ -32,6 +32,15 @@ impl<M: Machine> Exec<'_, M> {
         self.lingering.extend(ends);
     }
 
+    /// Waits for lingering ends in `ns`: a route added while one is there
+    /// may go out through it (it still holds its subnet) and vanish with it.
+    pub async fn settle_in(&mut self, ns: &Ns) -> Result<(), KernelError> {
+        if self.lingering.iter().any(|l| l.ns == *ns) {
+            self.settle().await?;
+        }
+        Ok(())
+    }
+
     /// Waits for lingering ends when one of `names` is among them.
     pub async fn settle_names(&mut self, names: &[&IfRef]) -> Result<(), KernelError> {
         if names.iter().any(|n| self.lingering.contains(*n)) {

@@ -174,6 +174,7 @@ impl Kind for Route {
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
         let spec = spec(id, me);
+        x.settle_in(&id.ns).await?;
         let recorded = id.ns == Ns::Host && x.lab_state.host_routes.insert(id.key.clone());
         if recorded {
             // Record first: a crash after the kernel added it must still
@@ -194,6 +195,7 @@ impl Kind for Route {
         _: &Route,
         x: &mut Exec<'_, M>,
     ) -> Result<(), KernelError> {
+        x.settle_in(&id.ns).await?;
         x.m.put_route(&id.ns, &spec(id, want)).await
     }
 

@@ -77,3 +77,35 @@ fn a_ring_grows_router_by_router() {
     sb.topo_ok(&["destroy", "-q", &last.unwrap()]);
     assert_eq!(sb.residue(), "");
 }
+
+/// A node goes, and the subnet its veth gave the other end is now reached
+/// through a gateway on another link: the route must not be added while
+/// that end, which the kernel removes a little after the namespace, still
+/// holds the subnet (it went out through it, and vanished with it).
+#[test]
+fn a_route_waits_for_the_veth_end_a_deleted_node_leaves() {
+    let after = r#"
+name: dv
+nodes:
+  a: { interfaces: { eth0: { addresses: [10.50.0.2/24] } }, routes: [{ to: default, via: 10.50.0.1 }] }
+  c: { interfaces: { eth0: { addresses: [10.50.0.1/24] } } }
+links:
+  - endpoints: [a:eth0, c:eth0]
+"#;
+    let before = r#"
+name: dv
+nodes:
+  a: { interfaces: { eth0: { addresses: [10.60.0.2/24] }, eth1: { addresses: [10.50.0.1/24] } } }
+  b: { interfaces: { eth0: { addresses: [10.50.0.2/24] } } }
+  c: { interfaces: { eth0: { addresses: [10.60.0.1/24] } } }
+links:
+  - endpoints: [a:eth0, c:eth0]
+  - endpoints: [a:eth1, b:eth0]
+"#;
+    super::walk(
+        before,
+        &[("a", "10.60.0.1"), ("a", "10.50.0.2")],
+        after,
+        &[("a", "10.50.0.1"), ("c", "10.50.0.2")],
+    );
+}
