@@ -328,6 +328,20 @@ fn the_same_signal_twice_at_once_is_one_request_to_stop() {
     assert_eq!(sb.residue(), "");
 }
 
+/// Starts `apply FILE` in the background, sends it SIG once the shell
+/// test `until` holds (at most 4 s), and returns "exit N" and its stderr.
+fn signalled(sb: &Sandbox, file: &str, until: &str, sig: &str) -> String {
+    let err = sb.dir.path().join("err");
+    let run = sb.sh(&format!(
+        "{} apply {file} >/dev/null 2>{err} & pid=$!; \
+         for i in $(seq 400); do {until} && break; sleep 0.01; done; \
+         kill -{sig} $pid; wait $pid; echo \"exit $?\"; cat {err}",
+        common::topo_bin().display(),
+        err = err.display()
+    ));
+    text(&run.stdout)
+}
+
 /// SIGINT or SIGTERM in the middle of an apply: the step in flight is
 /// finished, the run rolled back, the summary printed, and the exit code
 /// is 128 + the signal; the next apply converges.
@@ -339,15 +353,7 @@ fn a_signal_stops_apply_with_rollback_and_a_summary() {
         let before = snapshot(&sb);
         // Started in the background; the signal comes once some of the
         // lab exists, found by its namespaces appearing.
-        let err = sb.dir.path().join("err");
-        let run = sb.sh(&format!(
-            "{} apply {file} >/dev/null 2>{err} & pid=$!; \
-             for i in $(seq 400); do [ $(ip netns list | wc -l) -ge 5 ] && break; sleep 0.01; done; \
-             kill -{sig} $pid; wait $pid; echo \"exit $?\"; cat {err}",
-            common::topo_bin().display(),
-            err = err.display()
-        ));
-        let out = text(&run.stdout);
+        let out = signalled(&sb, &file, "[ $(ip netns list | wc -l) -ge 5 ]", sig);
         assert!(out.contains(&format!("exit {code}")), "SIG{sig}: {out}");
         assert!(out.contains("stopped by signal"), "{out}");
         assert!(out.contains("Rollback:"), "{out}");
@@ -389,18 +395,11 @@ fn a_signal_during_the_wait_after_the_last_step_rolls_back() {
         "name: stpl\nbridges:\n  bs: { stp: true, forward_delay: 4, addresses: [10.93.0.1/24] }\nnodes:\n  n1: { interfaces: { eth0: { addresses: [10.93.0.2/24] } } }\nlinks:\n  - endpoints: [n1:eth0, bs]\n",
     );
     let before = snapshot(&sb);
-    let err = sb.dir.path().join("err");
     // Signalled once n1 has its address (the last step) and the port does
     // not forward yet: apply waits for it.
-    let run = sb.sh(&format!(
-        "{} apply {file} >/dev/null 2>{err} & pid=$!; \
-         for i in $(seq 500); do ip -n n1 -br addr show eth0 2>/dev/null | grep -q 10.93.0.2 \
-           && bridge link show | grep -q 'state listening\\|state learning' && break; sleep 0.01; done; \
-         kill -INT $pid; wait $pid; echo \"exit $?\"; cat {err}",
-        common::topo_bin().display(),
-        err = err.display()
-    ));
-    let out = text(&run.stdout);
+    let until = "ip -n n1 -br addr show eth0 2>/dev/null | grep -q 10.93.0.2 \
+                 && bridge link show | grep -q 'state listening\\|state learning'";
+    let out = signalled(&sb, &file, until, "INT");
     assert!(out.contains("exit 130"), "{out}");
     assert!(out.contains("stopped by signal"), "{out}");
     assert!(out.contains("Rollback:"), "{out}");

@@ -6,14 +6,11 @@
 use super::{Id, Kind};
 use crate::apply::Exec;
 use crate::graph::Index;
-use crate::machine::{KernelError, Machine, RouteSpec, RTPROT_TOPO};
+use crate::machine::{KernelError, Machine, RouteSpec, RTPROT_KERNEL, RTPROT_TOPO};
 use crate::model::{opt, Change, IfRef, Name, Ns, RouteKey, Scope};
 use crate::observe::ObserveNs;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
-
-/// The protocol of the routes the kernel makes for an address.
-const RTPROT_KERNEL: u8 = 2;
 
 /// Whether `rt` is the kernel's connected route of an address on one of
 /// the lab's interfaces that the file no longer gives it there (or of an

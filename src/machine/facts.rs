@@ -7,6 +7,9 @@ use std::net::IpAddr;
 /// Route protocol number that marks routes topo created (unused in
 /// /etc/iproute2/rt_protos; `ip route` shows it as `proto 157`).
 pub const RTPROT_TOPO: u8 = 157;
+/// Route protocol of the routes the kernel makes for an address (`proto
+/// kernel`).
+pub const RTPROT_KERNEL: u8 = 2;
 
 /// An interface as the machine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ pub mod records;
 pub use error::{Cause, KernelError};
 pub use facts::{
     Addr, BridgeOptions, Depth, Dump, FdbEntry, Link, LinkSettings, Master, NewLink, Route,
-    RouteSpec, TapOptions, TunInfo, VxlanInfo, VxlanOptions, RTPROT_TOPO,
+    RouteSpec, TapOptions, TunInfo, VxlanInfo, VxlanOptions, RTPROT_KERNEL, RTPROT_TOPO,
 };
 pub use records::{AttachedRecord, EtcRecord, LabState, Registry, Shared, UplinkRecord};
 

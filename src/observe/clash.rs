@@ -6,13 +6,10 @@
 
 use super::Observed;
 use crate::kinds::{Id, State};
-use crate::machine::{Dump, Link};
+use crate::machine::{Dump, Link, RTPROT_KERNEL};
 use crate::model::{owner_mark, Ns};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
-
-/// Routes the kernel adds for an address on an interface.
-const RTPROT_KERNEL: u8 = 2;
 
 pub(super) fn subnet_clashes(lab: &str, host: &Dump, desired: &State, obs: &mut Observed) {
     let mark = owner_mark(lab);

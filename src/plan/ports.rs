@@ -37,15 +37,16 @@ pub(super) fn bridge_mtus(
             continue;
         }
         // What the kernel gives a bridge that follows these ports (1500
-        // with none): if that is the MTU wanted, it needs no writing.
-        let followed = desired
+        // with none): if that is the MTU wanted, it needs no writing. A
+        // port of an MTU the file does not tell leaves it unknown.
+        let ports: Option<Vec<u32>> = desired
             .link
             .iter()
             .filter(|(p, l)| port_of(&b.link, p, l.master.as_ref()))
-            .filter_map(|(_, l)| l.mtu)
-            .min()
-            .unwrap_or(1500);
-        if followed == want {
+            .map(|(_, l)| l.mtu)
+            .collect();
+        let followed = ports.map(|p| p.into_iter().min().unwrap_or(1500));
+        if followed == Some(want) {
             continue;
         }
         let changed = actions.iter().any(|a| match &a.target {

@@ -111,13 +111,20 @@ fn one(f: Option<&File>, depth: &Depth) -> Result<Dump> {
     };
     match depth {
         Depth::Full => r.dump(),
-        Depth::LinksIfMarked(mark) => match r.link("lo")? {
-            Some(lo) if lo.alias.as_deref() == Some(mark.as_str()) => Ok(Dump {
-                links: r.links()?,
-                ..Dump::default()
-            }),
-            lo => Ok(lo_only(lo)),
-        },
+        // One dump, whose lo tells whether the rest is wanted.
+        Depth::LinksIfMarked(mark) => {
+            let links = r.links()?;
+            let lo = links.iter().find(|l| l.name == "lo");
+            Ok(
+                match lo.is_some_and(|l| l.alias.as_deref() == Some(mark.as_str())) {
+                    true => Dump {
+                        links,
+                        ..Dump::default()
+                    },
+                    false => lo_only(lo.cloned()),
+                },
+            )
+        }
         Depth::FullIfMarked(mark) => match r.link("lo")? {
             Some(lo) if lo.alias.as_deref() == Some(mark.as_str()) => r.dump(),
             lo => Ok(lo_only(lo)),

@@ -4,7 +4,7 @@
 //! address takes, gateways that must be reachable.
 
 use super::{errno_error, Kernel, Kind, MemAddr, Space};
-use crate::machine::{Result, Route, RouteSpec, RTPROT_TOPO};
+use crate::machine::{Result, Route, RouteSpec, RTPROT_KERNEL, RTPROT_TOPO};
 use crate::model::{IfRef, Ns};
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -16,7 +16,6 @@ const ENETDOWN: i32 = 100;
 const ENETUNREACH: i32 = 101;
 
 /// Routes the kernel makes for addresses.
-pub(super) const RTPROT_KERNEL: u8 = 2;
 const SCOPE_LINK: u8 = 253;
 /// The metric of an IPv6 prefix route.
 const PREFIX_METRIC_V6: u32 = 256;

@@ -72,8 +72,7 @@ impl Builder<'_> {
     /// bridge with uplinks follows the machine's interfaces, whose MTU the
     /// file does not say: left to the kernel.
     fn followed_mtu(&self, bridge: &IfRef) -> Option<u32> {
-        if self.uplinks.keys().any(|u| {
-            let (me, _) = &self.uplinks[u];
+        if self.uplinks.iter().any(|(u, (me, _))| {
             u.link.ns == bridge.ns && me.bridge.as_deref() == Some(bridge.name.as_str())
         }) {
             return None;
