@@ -43,19 +43,10 @@ impl Reader {
             RouteNetlinkMessage::GetLink(super::read::no_stats(LinkMessage::default())),
             true,
             "dump links",
-            |m| {
-                if let RouteNetlinkMessage::NewLink(l) = m {
-                    let mut name = None;
-                    let mut group = 0;
-                    for a in l.attributes {
-                        match a {
-                            LinkAttribute::IfName(n) => name = Some(n),
-                            LinkAttribute::Group(g) => group = g,
-                            _ => {}
-                        }
-                    }
-                    if let Some(n) = name {
-                        out.insert(n, (l.header.index, group));
+            |kind, b| {
+                if kind == super::parse::RTM_NEWLINK {
+                    if let Some((name, index, group)) = super::parse::name_and_group(b) {
+                        out.insert(name, (index, group));
                     }
                 }
             },

@@ -29,7 +29,6 @@ use netlink_packet_route::link::{
 use netlink_packet_route::route::{RouteMessage, RouteProtocol, RouteScope, RouteType};
 use netlink_packet_route::AddressFamily;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr, TokioSocket};
-use parse::{parse_addr, parse_link};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd};
@@ -105,7 +104,7 @@ impl Conn {
             .execute();
         let mut links = Vec::new();
         while let Some(m) = s.try_next().await.map_err(|e| nl_error("dump links", e))? {
-            links.push(parse_link(&m));
+            links.extend(parse::link_of(&m));
         }
         Ok(links)
     }
@@ -118,7 +117,7 @@ impl Conn {
             .await
             .map_err(|e| nl_error("dump addresses", e))?
         {
-            addrs.extend(parse_addr(&m));
+            addrs.extend(parse::addr_of(&m));
         }
         Ok(addrs)
     }
@@ -131,7 +130,7 @@ impl Conn {
             .match_name(name.to_string())
             .execute();
         match s.try_next().await {
-            Ok(m) => Ok(m.as_ref().map(parse_link)),
+            Ok(m) => Ok(m.as_ref().and_then(parse::link_of)),
             Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(19) => {
                 Ok(None)
             }

@@ -5,11 +5,10 @@
 //! message (a few kilobytes per link) until it was consumed, which for a
 //! big host held most of a lab's read-back in memory at once.
 
-use super::parse::{parse_addr, parse_fdb, parse_link, parse_route};
+use super::parse::{self, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE};
+use super::raw::{u16_at, u32_at};
 use crate::machine::{Dump, KernelError, Link, Result};
-use netlink_packet_core::{
-    NetlinkBuffer, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NetlinkMessage, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::neighbour::NeighbourMessage;
@@ -17,6 +16,9 @@ use netlink_packet_route::route::{RouteHeader, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::Socket;
 use std::os::fd::BorrowedFd;
+
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
 
 /// Large enough for any one datagram of a dump (the kernel fills up to
 /// 32 KiB per read when the buffer allows it).
@@ -57,9 +59,9 @@ impl Reader {
             RouteNetlinkMessage::GetAddress(AddressMessage::default()),
             true,
             "dump addresses",
-            |m| {
-                if let RouteNetlinkMessage::NewAddress(a) = m {
-                    d.addrs.extend(parse_addr(&a));
+            |kind, b| {
+                if kind == RTM_NEWADDR {
+                    d.addrs.extend(parse::addr(b));
                 }
             },
         )?;
@@ -69,11 +71,16 @@ impl Reader {
                 address_family: family,
                 ..RouteHeader::default()
             };
-            self.each(RouteNetlinkMessage::GetRoute(r), true, "dump routes", |m| {
-                if let RouteNetlinkMessage::NewRoute(r) = m {
-                    d.routes.extend(parse_route(&r));
-                }
-            })?;
+            self.each(
+                RouteNetlinkMessage::GetRoute(r),
+                true,
+                "dump routes",
+                |kind, b| {
+                    if kind == RTM_NEWROUTE {
+                        d.routes.extend(parse::route(b));
+                    }
+                },
+            )?;
         }
         // Forwarding entries only where a VXLAN device is: a big bridge's
         // table holds an entry per port.
@@ -84,9 +91,9 @@ impl Reader {
                 RouteNetlinkMessage::GetNeighbour(n),
                 true,
                 "dump forwarding entries",
-                |m| {
-                    if let RouteNetlinkMessage::NewNeighbour(n) = m {
-                        d.fdb.extend(parse_fdb(&n));
+                |kind, b| {
+                    if kind == RTM_NEWNEIGH {
+                        d.fdb.extend(parse::fdb(b));
                     }
                 },
             )?;
@@ -101,9 +108,9 @@ impl Reader {
             RouteNetlinkMessage::GetLink(no_stats(LinkMessage::default())),
             true,
             "dump links",
-            |m| {
-                if let RouteNetlinkMessage::NewLink(l) = m {
-                    links.push(parse_link(&l));
+            |kind, b| {
+                if kind == RTM_NEWLINK {
+                    links.extend(parse::link(b));
                 }
             },
         )?;
@@ -116,9 +123,9 @@ impl Reader {
         m.attributes.push(LinkAttribute::IfName(name.to_string()));
         let mut found = None;
         let what = format!("look up link {name}");
-        match self.each(RouteNetlinkMessage::GetLink(m), false, &what, |m| {
-            if let RouteNetlinkMessage::NewLink(l) = m {
-                found = Some(parse_link(&l));
+        match self.each(RouteNetlinkMessage::GetLink(m), false, &what, |kind, b| {
+            if kind == RTM_NEWLINK {
+                found = parse::link(b);
             }
         }) {
             Ok(()) => Ok(found),
@@ -130,17 +137,18 @@ impl Reader {
     /// Sends one request that changes something, and waits for the
     /// kernel's acknowledgement.
     pub fn ack(&mut self, req: RouteNetlinkMessage, what: &str) -> Result<()> {
-        self.send_and_read(req, NLM_F_REQUEST | NLM_F_ACK, false, what, |_| {})
+        self.send_and_read(req, NLM_F_REQUEST | NLM_F_ACK, false, what, |_, _| {})
     }
 
-    /// Sends one request and hands each answer to `each` as it is read,
-    /// until the dump's end (or the one answer of a plain request).
+    /// Sends one request and hands each answer's type and body (family
+    /// header and attributes, still bytes) to `each` as it is read, until
+    /// the dump's end (or the one answer of a plain request).
     pub(super) fn each(
         &mut self,
         req: RouteNetlinkMessage,
         dump: bool,
         what: &str,
-        each: impl FnMut(RouteNetlinkMessage),
+        each: impl FnMut(u16, &[u8]),
     ) -> Result<()> {
         let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { 0 };
         self.send_and_read(req, flags, dump, what, each)
@@ -152,7 +160,7 @@ impl Reader {
         flags: u16,
         dump: bool,
         what: &str,
-        mut each: impl FnMut(RouteNetlinkMessage),
+        mut each: impl FnMut(u16, &[u8]),
     ) -> Result<()> {
         self.seq = self.seq.wrapping_add(1);
         let mut msg = NetlinkMessage::from(req);
@@ -166,34 +174,32 @@ impl Reader {
         loop {
             let n = self.sock.recv(&mut &mut self.buf[..], 0).map_err(io)?;
             let mut off = 0;
-            while off < n {
-                let bytes = &self.buf[off..n];
-                let len = NetlinkBuffer::new_checked(bytes)
-                    .map_err(|e| KernelError::new(what.to_string(), e))?
-                    .length() as usize;
-                let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes[..len])
-                    .map_err(|e| KernelError::new(what.to_string(), e))?;
+            while off + 16 <= n {
+                let m = &self.buf[off..n];
+                let len = u32_at(m, 0) as usize;
+                if len < 16 || len > m.len() {
+                    return Err(KernelError::new(what, "truncated netlink message"));
+                }
                 off += (len + 3) & !3;
-                if m.header.sequence_number != self.seq {
+                if u32_at(m, 8) != self.seq {
                     continue;
                 }
-                match m.payload {
-                    NetlinkPayload::Done(_) => return Ok(()),
-                    NetlinkPayload::Error(e) => match e.code {
-                        None => return Ok(()),
-                        Some(c) => {
-                            let errno = -c.get();
-                            let message = std::io::Error::from_raw_os_error(errno).to_string();
-                            return Err(KernelError::netlink(what.to_string(), errno, message));
+                match u16_at(m, 4) {
+                    NLMSG_DONE => return Ok(()),
+                    NLMSG_ERROR if len >= 20 => {
+                        let errno = -(u32_at(m, 16) as i32);
+                        if errno == 0 {
+                            return Ok(());
                         }
-                    },
-                    NetlinkPayload::InnerMessage(inner) => {
-                        each(inner);
+                        let message = std::io::Error::from_raw_os_error(errno).to_string();
+                        return Err(KernelError::netlink(what.to_string(), errno, message));
+                    }
+                    kind => {
+                        each(kind, &m[16..len]);
                         if !dump {
                             return Ok(());
                         }
                     }
-                    _ => {}
                 }
             }
         }

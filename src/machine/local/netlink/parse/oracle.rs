@@ -1,8 +1,11 @@
-//! Kernel messages into topo's small views of links, addresses and routes.
+//! For the tests only: topo's views of kernel messages decoded through
+//! netlink-packet-route's types, as topo read them until the parser
+//! beside read the bytes itself. Each message of a live dump must read
+//! the same both ways.
 
 use crate::machine::{Addr, FdbEntry, Link, Route, TunInfo, VxlanInfo};
 use ipnet::IpNet;
-use netlink_packet_core::Nla;
+use netlink_packet_core::Emitable;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
 };
@@ -17,24 +20,9 @@ use netlink_packet_route::route::{
 use netlink_packet_route::AddressFamily;
 use std::net::IpAddr;
 
-pub(super) fn parse_link(m: &LinkMessage) -> Link {
-    let mut l = Link {
-        index: m.header.index,
-        name: String::new(),
-        kind: None,
-        alias: None,
-        mtu: 0,
-        mac: None,
-        master: None,
-        up: m.header.flags.contains(LinkFlags::Up),
-        running: false,
-        stp: None,
-        forward_delay: None,
-        port_settling: false,
-        promote: false,
-        tun: None,
-        vxlan: None,
-    };
+pub fn parse_link(m: &LinkMessage) -> Link {
+    let mut l = Link::named(m.header.index, "");
+    l.up = m.header.flags.contains(LinkFlags::Up);
     for a in &m.attributes {
         match a {
             LinkAttribute::IfName(n) => l.name = n.clone(),
@@ -92,36 +80,13 @@ pub(super) fn parse_link(m: &LinkMessage) -> Link {
     l
 }
 
-/// A tun device's info data. netlink-packet-route 0.34 leaves it raw
-/// (`InfoTun::Other`): the attributes are those of the kernel's
-/// `tun_fill_info` (include/uapi/linux/if_link.h, IFLA_TUN_*). Owner and
-/// group are absent when unset.
+/// The crate leaves a tun's info data raw (`InfoTun::Other`): its
+/// attributes, split by the crate, are written out again and read by the
+/// parser under test.
 fn parse_tun(nlas: &[InfoTun]) -> TunInfo {
-    const OWNER: u16 = 1;
-    const GROUP: u16 = 2;
-    const TYPE: u16 = 3;
-    const PERSIST: u16 = 6;
-    const MULTI_QUEUE: u16 = 7;
-    const IFF_TAP: u8 = 0x02;
-    let mut t = TunInfo::default();
-    for nla in nlas {
-        let InfoTun::Other(nla) = nla else { continue };
-        let mut v = vec![0u8; nla.value_len()];
-        nla.emit_value(&mut v);
-        let u32_value = <[u8; 4]>::try_from(v.as_slice())
-            .ok()
-            .map(u32::from_ne_bytes);
-        let flag = v.first().is_some_and(|b| *b != 0);
-        match nla.kind() {
-            OWNER => t.owner = u32_value,
-            GROUP => t.group = u32_value,
-            TYPE => t.tap = v.first() == Some(&IFF_TAP),
-            PERSIST => t.persist = flag,
-            MULTI_QUEUE => t.multi_queue = flag,
-            _ => {}
-        }
-    }
-    t
+    let mut b = vec![0u8; nlas.buffer_len()];
+    nlas.emit(&mut b);
+    super::tun(&b)
 }
 
 fn parse_vxlan(opts: &[InfoVxlan]) -> VxlanInfo {
@@ -147,7 +112,7 @@ fn parse_vxlan(opts: &[InfoVxlan]) -> VxlanInfo {
 }
 
 /// One forwarding entry of a bridge-family neighbour dump.
-pub(super) fn parse_fdb(m: &NeighbourMessage) -> Option<FdbEntry> {
+pub fn parse_fdb(m: &NeighbourMessage) -> Option<FdbEntry> {
     let mut mac = None;
     let mut dst = None;
     for a in &m.attributes {
@@ -177,7 +142,7 @@ pub(super) fn parse_fdb(m: &NeighbourMessage) -> Option<FdbEntry> {
     })
 }
 
-pub(super) fn parse_addr(m: &AddressMessage) -> Option<Addr> {
+pub fn parse_addr(m: &AddressMessage) -> Option<Addr> {
     // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's
     // on point-to-point links, and the only one for IPv6.
     let mut local = None;
@@ -204,7 +169,7 @@ pub(super) fn parse_addr(m: &AddressMessage) -> Option<Addr> {
     })
 }
 
-pub(super) fn parse_route(m: &RouteMessage) -> Option<Route> {
+pub fn parse_route(m: &RouteMessage) -> Option<Route> {
     let h: &RouteHeader = &m.header;
     if h.kind != RouteType::Unicast {
         return None;
