@@ -33,7 +33,7 @@ impl<M: Machine> Exec<'_, M> {
         let reach = if changed.iter().filter(kept).count() < self.model.nodes.len() {
             Reach::Only(&changed)
         } else {
-            Reach::Lab
+            Reach::Wanted(&changed)
         };
         let again = match observe_with(self.lab, Some(self.model), reach, self.m).await {
             Ok(o) => o,

@@ -95,6 +95,11 @@ pub enum Reach<'a> {
     /// The host and these nodes: what an apply changed, read again to
     /// verify it. The state holds only their objects.
     Only(&'a BTreeSet<Ns>),
+    /// The host, the nodes the file names, and these: verifying an apply
+    /// that changed every node. No other namespace is probed for the
+    /// lab's mark: none can have become the lab's while apply held its
+    /// lock, and a machine holds many of other labs.
+    Wanted(&'a BTreeSet<Ns>),
 }
 
 impl Reach<'_> {
@@ -148,6 +153,9 @@ pub async fn observe_with<M: Machine>(
         let ns = Ns::node(&name);
         existing.insert(ns.clone());
         if obs.attached_now.contains_key(&name) || !reach.covers(&ns) {
+            continue;
+        }
+        if matches!(reach, Reach::Wanted(set) if !wanted.contains(&name) && !set.contains(&ns)) {
             continue;
         }
         let depth = if matches!(reach, Reach::Everything) || wanted.contains(&name) {

@@ -126,8 +126,8 @@ impl Machine for MemoryKernel {
 
     async fn dump_many(&mut self, jobs: Vec<(Ns, Depth)>, lab: &str, tables: Vec<Ns>) -> ReadBack {
         self.with(|k| {
-            let whole = jobs.iter().filter(|(_, d)| matches!(d, Depth::Full));
-            k.reads.push(whole.map(|(ns, _)| ns.clone()).collect());
+            k.reads
+                .push(jobs.iter().map(|(ns, _)| ns.clone()).collect());
             ReadBack {
                 dumps: jobs
                     .into_iter()

@@ -197,7 +197,8 @@ struct Kernel {
     /// the end's namespace (inode) and index.
     lingering: Vec<(Instant, u64, u32)>,
     announced: Vec<(IfRef, [u8; 6], Vec<IpAddr>)>,
-    /// The namespaces each read-back covered whole, oldest first.
+    /// The namespaces each read-back read (whole, or lo for a mark),
+    /// oldest first.
     reads: Vec<Vec<Ns>>,
     next_mac: u32,
 }
@@ -235,8 +236,8 @@ impl MemoryKernel {
         self.k.borrow_mut().teardown = delay;
     }
 
-    /// The namespaces each read-back (`dump_many`) read whole, oldest
-    /// first: what a run looked at.
+    /// The namespaces each read-back (`dump_many`) read, whole or for the
+    /// lab's mark, oldest first: what a run looked at.
     pub fn reads(&self) -> Vec<Vec<Ns>> {
         self.k.borrow().reads.clone()
     }
