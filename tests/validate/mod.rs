@@ -7,6 +7,7 @@
 mod addresses;
 mod defaults;
 mod example;
+mod ipv6_mtu;
 mod links;
 mod names;
 mod parse;

@@ -17,6 +17,7 @@ impl Builder<'_> {
             gw,
             bridge,
             mtu,
+            mtu_at,
             routes,
         } = *seg;
         let bridge_ns = self.bridges[bridge].clone();
@@ -174,6 +175,10 @@ impl Builder<'_> {
             ) {
                 continue;
             }
+            if let Some(at) = mtu_at {
+                self.mtu_from.insert(link.clone(), (at, true));
+                self.mtu_from.insert(port.clone(), (at, true));
+            }
             let a = IpNet::new(addr, subnet.prefix_len()).expect("prefix from a parsed subnet");
             self.ifaces
                 .get_mut(&link)
@@ -216,6 +221,8 @@ pub(super) struct Segment<'a> {
     pub gw: Option<IpAddr>,
     pub bridge: &'a str,
     pub mtu: Option<u32>,
+    /// Where the network's `mtu:` is written, for errors about it.
+    pub mtu_at: Option<Pos>,
     /// Members take their default route from the gateway (not with
     /// `default_route: false`).
     pub routes: bool,

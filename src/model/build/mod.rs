@@ -99,6 +99,11 @@ pub fn build(spec: &LabSpec, prior: &Prior) -> Result<Validated, Vec<Diagnostic>
         Some(v) => v.value,
         None => b.any_v6(),
     };
+    b.check_ipv6_mtus(ipv6);
+    if b.diags.iter().any(|d| d.level == Level::Error) {
+        b.diags.sort_by_key(|d| (d.pos.line, d.pos.col));
+        return Err(b.diags);
+    }
     let model = Model {
         lab: b.lab.clone(),
         ipv6,

@@ -46,6 +46,16 @@ impl Builder<'_> {
             if !self.ensure_network_bridge(&bridge, bpos, on_bridge, mtu) {
                 continue;
             }
+            let mtu_at = net
+                .value
+                .mtu
+                .as_ref()
+                .filter(|_| mtu.is_some())
+                .map(Pos::of);
+            if let Some(at) = mtu_at {
+                let link = IfRef::new(self.bridges[&bridge].clone(), &bridge);
+                self.mtu_from.insert(link, (at, false));
+            }
             if let Some(address) = on_bridge {
                 let link = IfRef::new(self.bridges[&bridge].clone(), &bridge);
                 let id = AddressId { link, address };
@@ -77,6 +87,7 @@ impl Builder<'_> {
                 gw: gateway,
                 bridge: &bridge,
                 mtu,
+                mtu_at,
                 routes,
             };
             self.attach_members(&seg, &net.value.nodes, dhcp.as_ref());

@@ -154,6 +154,9 @@ impl Builder<'_> {
             d => d.as_ref().map(|d| d.value),
         };
         let mtu = self.mtu(b.mtu.as_ref());
+        if let Some(m) = b.mtu.as_ref().filter(|_| mtu.is_some()) {
+            self.mtu_from.insert(link.clone(), (Pos::of(m), false));
+        }
         self.origins
             .insert(Id::Bridge(BridgeId { link: link.clone() }), pos);
         let iface = Iface {
