@@ -146,3 +146,29 @@ fn drift_nft_rules_repaired() {
     sb.drop_outside();
     assert_eq!(sb.residue(), "");
 }
+
+/// Addresses added by hand to a lab interface, in every form the kernel
+/// keeps: each is planned for deletion and gone after one apply. An IPv4
+/// address with a peer was "deleted" and stayed: the kernel matches a
+/// deletion against the peer, which topo's request did not carry.
+#[test]
+fn drift_stray_addresses_of_every_form_are_removed() {
+    for (add, shown) in [
+        ("10.60.0.1/24", "10.60.0.1/24"),
+        ("10.60.0.1 peer 10.60.0.2/32", "10.60.0.1/32"),
+        ("10.60.0.1 peer 10.60.0.2/30", "10.60.0.1/30"),
+        ("10.5.0.99/24", "10.5.0.99/24"),
+        ("10.60.0.1/24 label eth0:x", "10.60.0.1/24"),
+        (
+            "10.60.0.1/24 valid_lft 600 preferred_lft 300",
+            "10.60.0.1/24",
+        ),
+        ("fd60::1/64 nodad", "fd60::1/64"),
+        ("fd60::1 peer fd60::2/128 nodad", "fd60::1/128"),
+    ] {
+        repair(
+            &format!("ip -n a addr add {add} dev eth0"),
+            &format!("address {shown} on a:eth0"),
+        );
+    }
+}

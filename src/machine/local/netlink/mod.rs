@@ -1,6 +1,7 @@
 //! One rtnetlink connection per namespace, opened once: typed dumps and the
 //! few write requests topo needs. Nothing else in topo speaks netlink.
 
+mod addresses;
 mod bulk;
 mod devices;
 mod netconf;
@@ -21,7 +22,6 @@ use crate::machine::{Addr, BridgeOptions, KernelError, Link, Result};
 use futures::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
     AfSpecInet, AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InetDevConf, InfoBridge, InfoData,
     InfoKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkMessage,
@@ -264,45 +264,6 @@ impl Conn {
 
     /// Adds an address; `nodad` makes an IPv6 address usable at once,
     /// without the two seconds of duplicate address detection.
-    pub async fn add_address(&self, index: u32, net: IpNet, nodad: bool, what: &str) -> Result<()> {
-        count_write();
-        // Replace: an address the kernel may have removed with its primary,
-        // or not, is added again either way. The interface is the lab's.
-        let mut req = self
-            .handle
-            .address()
-            .add(index, net.addr(), net.prefix_len())
-            .replace();
-        if nodad && net.addr().is_ipv6() {
-            req.message_mut()
-                .attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
-        }
-        req.execute()
-            .await
-            .map_err(|e| nl_error(what.to_string(), e))
-    }
-
-    pub async fn delete_address(&self, index: u32, net: IpNet, what: &str) -> Result<()> {
-        let mut msg = AddressMessage::default();
-        msg.header.family = family(net.addr());
-        msg.header.prefix_len = net.prefix_len();
-        msg.header.index = index;
-        msg.attributes.push(AddressAttribute::Local(net.addr()));
-        msg.attributes.push(AddressAttribute::Address(net.addr()));
-        count_write();
-        self.handle
-            .address()
-            .del(msg)
-            .execute()
-            .await
-            .map_err(|e| nl_error(what.to_string(), e))
-    }
-
-    /// Adds, or overwrites, a main-table route marked as topo's. Overwriting
-    /// is safe: observe refuses a plan where a route of someone else's has
-    /// the key, and it makes re-adding a route the kernel may or may not
-    /// have removed by itself idempotent.
     pub async fn put_route(&self, r: &NlRoute, what: &str) -> Result<()> {
         let msg = route_message(r)?;
         count_write();
