@@ -52,12 +52,12 @@ impl Builder<'_> {
                 .as_ref()
                 .filter(|_| mtu.is_some())
                 .map(Pos::of);
+            let bridge_link = IfRef::new(self.bridges[&bridge].clone(), &bridge);
             if let Some(at) = mtu_at {
-                let link = IfRef::new(self.bridges[&bridge].clone(), &bridge);
-                self.mtu_from.insert(link, (at, false));
+                self.mtu_from.insert(bridge_link.clone(), (at, false));
             }
             if let Some(address) = on_bridge {
-                let link = IfRef::new(self.bridges[&bridge].clone(), &bridge);
+                let link = bridge_link;
                 let id = AddressId { link, address };
                 self.address_from
                     .insert(id, format!("network {name}, its gateway"));

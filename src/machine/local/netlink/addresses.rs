@@ -6,6 +6,8 @@ use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 
 impl Conn {
+    /// Adds an address; `nodad` makes an IPv6 address usable at once,
+    /// without the two seconds of duplicate address detection.
     pub async fn add_address(&self, index: u32, net: IpNet, nodad: bool, what: &str) -> Result<()> {
         count_write();
         // Replace: an address the kernel may have removed with its primary,
@@ -29,7 +31,9 @@ impl Conn {
         match self.delete_address_as(index, net, true, what).await {
             // An IPv4 address with a peer (`ip addr add A peer B`) has the
             // peer as its IFA_ADDRESS, which the request does not know: the
-            // kernel matches none. Asked again by the local address alone.
+            // kernel matches none. Asked again by the local address alone
+            // (the kernel then takes the first address with it, whatever
+            // its prefix; verify reads what is left).
             Err(e) if net.addr().is_ipv4() && e.errno() == Some(libc::EADDRNOTAVAIL) => {
                 self.delete_address_as(index, net, false, what).await
             }

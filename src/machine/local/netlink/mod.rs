@@ -262,8 +262,10 @@ impl Conn {
             .map_err(|e| nl_error(what.to_string(), e))
     }
 
-    /// Adds an address; `nodad` makes an IPv6 address usable at once,
-    /// without the two seconds of duplicate address detection.
+    /// Adds, or overwrites, a main-table route marked as topo's. Overwriting
+    /// is safe: observe refuses a plan where a route of someone else's has
+    /// the key, and it makes re-adding a route the kernel may or may not
+    /// have removed by itself idempotent.
     pub async fn put_route(&self, r: &NlRoute, what: &str) -> Result<()> {
         let msg = route_message(r)?;
         count_write();

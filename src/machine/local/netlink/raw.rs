@@ -74,37 +74,60 @@ impl Raw {
         self.sock.send(&msg, 0).map_err(io)?;
         let dump = req.flags & NLM_F_DUMP == NLM_F_DUMP;
         let head = (req.head.len() + 3) & !3;
-        let mut intr = false;
-        loop {
-            let n = self.sock.recv(&mut &mut self.buf[..], 0).map_err(io)?;
-            let mut off = 0;
-            while off + 16 <= n {
-                let m = &self.buf[off..n];
-                let len = u32_at(m, 0) as usize;
-                if len < 16 || len > m.len() {
-                    return Err(KernelError::new(what, "truncated netlink message"));
-                }
-                let (kind, flags, seq) = (u16_at(m, 4), u16_at(m, 6), u32_at(m, 8));
-                off += (len + 3) & !3;
-                if seq != self.seq {
-                    continue;
-                }
-                intr |= flags & NLM_F_DUMP_INTR != 0;
-                match kind {
-                    NLMSG_ERROR if len >= 20 => {
-                        let errno = -(u32_at(m, 16) as i32);
-                        if errno == 0 {
-                            return Ok(true);
-                        }
-                        let message = std::io::Error::from_raw_os_error(errno).to_string();
-                        return Err(KernelError::netlink(what, errno, message));
+        answers(
+            &self.sock,
+            &mut self.buf,
+            self.seq,
+            dump,
+            what,
+            &mut |kind, body| each(Msg::Answer(kind, body.get(head..).unwrap_or_default())),
+        )
+    }
+}
+
+/// Reads the answers to request `seq` from `sock` (through `buf`) until
+/// the end of a dump, or the one answer of a plain request, handing each
+/// one's type and body (what follows the netlink header) to `each`.
+/// `false` when the kernel marked the dump interrupted.
+pub fn answers(
+    sock: &Socket,
+    buf: &mut [u8],
+    seq: u32,
+    dump: bool,
+    what: &str,
+    each: &mut impl FnMut(u16, &[u8]),
+) -> Result<bool> {
+    let io = |e| KernelError::io(what, e);
+    let mut intr = false;
+    loop {
+        let n = sock.recv(&mut &mut buf[..], 0).map_err(io)?;
+        let mut off = 0;
+        while off + 16 <= n {
+            let m = &buf[off..n];
+            let len = u32_at(m, 0) as usize;
+            if len < 16 || len > m.len() {
+                return Err(KernelError::new(what, "truncated netlink message"));
+            }
+            let (kind, flags) = (u16_at(m, 4), u16_at(m, 6));
+            off += (len + 3) & !3;
+            if u32_at(m, 8) != seq {
+                continue;
+            }
+            intr |= flags & NLM_F_DUMP_INTR != 0;
+            match kind {
+                NLMSG_ERROR if len >= 20 => {
+                    let errno = -(u32_at(m, 16) as i32);
+                    if errno == 0 {
+                        return Ok(true);
                     }
-                    NLMSG_DONE => return Ok(!intr),
-                    _ => {
-                        each(Msg::Answer(kind, m.get(16 + head..len).unwrap_or_default()));
-                        if !dump {
-                            return Ok(true);
-                        }
+                    let message = std::io::Error::from_raw_os_error(errno).to_string();
+                    return Err(KernelError::netlink(what, errno, message));
+                }
+                NLMSG_DONE => return Ok(!intr),
+                _ => {
+                    each(kind, &m[16..len]);
+                    if !dump {
+                        return Ok(true);
                     }
                 }
             }

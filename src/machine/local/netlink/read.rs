@@ -6,7 +6,6 @@
 //! big host held most of a lab's read-back in memory at once.
 
 use super::parse::{self, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE};
-use super::raw::{u16_at, u32_at};
 use crate::machine::{Dump, KernelError, Link, Result};
 use netlink_packet_core::{NetlinkMessage, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::address::AddressMessage;
@@ -16,9 +15,6 @@ use netlink_packet_route::route::{RouteHeader, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::Socket;
 use std::os::fd::BorrowedFd;
-
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
 
 /// Large enough for any one datagram of a dump (the kernel fills up to
 /// 32 KiB per read when the buffer allows it).
@@ -171,38 +167,9 @@ impl Reader {
         msg.serialize(&mut out);
         let io = |e| KernelError::io(what.to_string(), e);
         self.sock.send(&out, 0).map_err(io)?;
-        loop {
-            let n = self.sock.recv(&mut &mut self.buf[..], 0).map_err(io)?;
-            let mut off = 0;
-            while off + 16 <= n {
-                let m = &self.buf[off..n];
-                let len = u32_at(m, 0) as usize;
-                if len < 16 || len > m.len() {
-                    return Err(KernelError::new(what, "truncated netlink message"));
-                }
-                off += (len + 3) & !3;
-                if u32_at(m, 8) != self.seq {
-                    continue;
-                }
-                match u16_at(m, 4) {
-                    NLMSG_DONE => return Ok(()),
-                    NLMSG_ERROR if len >= 20 => {
-                        let errno = -(u32_at(m, 16) as i32);
-                        if errno == 0 {
-                            return Ok(());
-                        }
-                        let message = std::io::Error::from_raw_os_error(errno).to_string();
-                        return Err(KernelError::netlink(what.to_string(), errno, message));
-                    }
-                    kind => {
-                        each(kind, &m[16..len]);
-                        if !dump {
-                            return Ok(());
-                        }
-                    }
-                }
-            }
-        }
+        // An interrupted dump is taken as read: the next plan reads again.
+        super::raw::answers(&self.sock, &mut self.buf, self.seq, dump, what, &mut each)?;
+        Ok(())
     }
 }
 
